@@ -1,0 +1,224 @@
+/**
+ * The storage adapter contract: what a backend package implements.
+ *
+ * An adapter is small and async. It knows nothing of queries, validation, metadata rules or the
+ * CSE components: the Store in `@cse/core` does all of that once for every backend. An adapter
+ * keeps records, commits batches atomically and hands out `_sync_id`s from one durable counter.
+ *
+ * | member | required | what it is for |
+ * |---|---|---|
+ * | `capabilities` | yes | frozen flags saying what the adapter can do |
+ * | `commit` | yes | the only write: one atomic batch with preconditions and id allocation |
+ * | `getMany` | yes | consistent multi-get |
+ * | `scanCollection` | yes | every record of one collection (for `find`) |
+ * | `changes` | yes | records by `_sync_id`, the delta read |
+ * | `listCollections` | yes | names of collections that hold records |
+ * | `sequence` | yes | the counter and the compaction watermark |
+ * | `compact` | if `capabilities.compaction` | drop old tombstones |
+ * | `close` | yes | release the backend |
+ *
+ * The helper `planCommit` (in `records.ts`) turns the stored records a commit reads into the
+ * records it writes, so an adapter's `commit` is: read, plan, write, inside one atomic unit.
+ */
+
+/** A JSON value as CSE stores it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+/** A JSON object. */
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** Names one document. */
+export interface DocKey {
+  readonly collection: string;
+  readonly id: string;
+}
+
+/**
+ * One document as the adapter stores it: the current state of `collection`/`id`, either live or
+ * a tombstone. Adapters store `doc` (JSON) and may keep `syncId` in an index; the other fields
+ * are copies of `doc`'s metadata, kept beside it so nobody has to parse to find them.
+ */
+export interface StoredRecord {
+  readonly collection: string;
+  readonly id: string;
+  /** `_sync_id` of the write that produced this state. */
+  readonly syncId: number;
+  /** `_version`: 1 on first insert, +1 on every accepted write (deletes included). */
+  readonly version: number;
+  /** True for a tombstone. */
+  readonly deleted: boolean;
+  /**
+   * The whole document, metadata included: `id`, `_sync_id`, `_version`, `_created_at`,
+   * `_updated_at`, and for a tombstone `_deleted: true` and `_deleted_at` (a tombstone keeps no
+   * user fields).
+   */
+  readonly doc: JsonObject;
+}
+
+/** A precondition on the stored state of one document, checked inside the commit. */
+export type Expectation =
+  /** No live document: missing, or a tombstone. */
+  | { readonly kind: 'absent' }
+  /** A live document, any version. */
+  | { readonly kind: 'exists' }
+  /** A live document whose `_version` is exactly `version`. */
+  | { readonly kind: 'version'; readonly version: number };
+
+/** One write of a commit. A commit names each document at most once. */
+export interface WriteOp {
+  readonly collection: string;
+  readonly id: string;
+  /**
+   * - `put`: `body` becomes the live document (full replacement).
+   * - `delete`: the document becomes a tombstone.
+   * - `check`: nothing is written; only `expect` is checked (optimistic reads of a transaction).
+   */
+  readonly kind: 'put' | 'delete' | 'check';
+  /** For `put`: the user fields, already validated and copied; no `_`-prefixed keys but `id`. */
+  readonly body?: JsonObject;
+  /** Precondition; absent means none. */
+  readonly expect?: Expectation;
+}
+
+/** One atomic commit. */
+export interface CommitRequest {
+  readonly writes: readonly WriteOp[];
+  /** Timestamp for `_created_at`/`_updated_at`/`_deleted_at` (ISO 8601, UTC). */
+  readonly now: string;
+}
+
+/** Why a write of a commit failed. */
+export interface CommitFailure {
+  /** Index into `writes`. */
+  readonly index: number;
+  /** The stored record the precondition saw (a tombstone or `undefined` when there is none). */
+  readonly current: StoredRecord | undefined;
+}
+
+export type CommitResult =
+  /** Everything was written. `records` holds the new records of the `put` and `delete` writes, in order, with consecutive `syncId`s. */
+  | { readonly ok: true; readonly records: readonly StoredRecord[] }
+  /** Nothing was written: every precondition that failed. */
+  | { readonly ok: false; readonly failures: readonly CommitFailure[] };
+
+/** The counter state of a store. */
+export interface SequenceState {
+  /** The highest `_sync_id` ever handed out (0 for a new store). Never decreases. */
+  readonly lastSyncId: number;
+  /** Tombstones with `syncId <= compactedThrough` may be gone; cursors below it must reset. 0 if never compacted. */
+  readonly compactedThrough: number;
+}
+
+/**
+ * What an adapter can do. A frozen plain object; every flag defaults to `false` when an adapter
+ * leaves it out (use `defineCapabilities`). A flag is never repurposed: new behaviour, new flag.
+ * The conformance suite runs the tests of a capability only when it is declared, reports the
+ * others as skipped with their reason, and checks that a declared capability really works.
+ */
+export interface AdapterCapabilities {
+  /** Records survive `close()` and a new adapter opened on the same location. Default `false`. */
+  readonly persistent: boolean;
+  /** Acknowledged commits survive a SIGKILL of the process, and a killed commit is whole or absent. Default `false`. */
+  readonly crashSafe: boolean;
+  /** Several processes (or clients) may open one store and commit at once. Default `false`. */
+  readonly multiProcess: boolean;
+  /** `compact()` is implemented. Without it `Store.compact` throws `UNSUPPORTED`. Default `false`. */
+  readonly compaction: boolean;
+}
+
+/** Fills defaults (`false`) and freezes. */
+export function defineCapabilities(caps: Partial<AdapterCapabilities>): Readonly<AdapterCapabilities> {
+  return Object.freeze({
+    persistent: caps.persistent ?? false,
+    crashSafe: caps.crashSafe ?? false,
+    multiProcess: caps.multiProcess ?? false,
+    compaction: caps.compaction ?? false,
+  });
+}
+
+/**
+ * The contract every backend implements.
+ *
+ * Common rules:
+ * - Every method is async. After `close()` every method but `close` rejects with a `CLOSED`
+ *   `CseError`.
+ * - Errors of the backend are thrown as `BACKEND` `CseError`s with the original in `cause`
+ *   (`toBackendError`). Adapters never invent other codes; a failed precondition is not an error
+ *   but a `{ ok: false }` result.
+ * - Records handed out are fresh objects: the Store may keep or mutate them.
+ * - Collection names reaching the adapter match `/^_?[A-Za-z][A-Za-z0-9_-]{0,63}$/`; ids are
+ *   non-empty strings of at most 1024 code units, and may hold any character, NUL included. The
+ *   adapter must keep any two distinct (collection, id) pairs apart, whatever they contain.
+ */
+export interface StorageAdapter {
+  /** What this adapter can do; frozen. */
+  readonly capabilities: Readonly<AdapterCapabilities>;
+
+  /**
+   * Commits a batch atomically. Inside one atomic unit (a database transaction, a Lua script, an
+   * IndexedDB transaction, a lock held by the process) the adapter:
+   * 1. reads the stored record of every write,
+   * 2. checks every `expect`; if any fails, writes nothing and returns all failures,
+   * 3. takes the next `n` values of the durable counter, `n` = number of `put`/`delete` writes,
+   * 4. stores the new records (as `planCommit` builds them) and the counter.
+   *
+   * Guarantees: all or nothing, also when the process dies at any moment (if `crashSafe`);
+   * `_sync_id`s strictly increase in commit order and never repeat, across reopen and processes;
+   * a record becomes visible to `changes` only together with every smaller id of its store.
+   * A batch without `put`/`delete` writes takes no ids.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  commit(request: CommitRequest): Promise<CommitResult>;
+
+  /**
+   * Reads several records as one consistent snapshot (no commit is half visible). Tombstones
+   * are returned; missing documents are `undefined`. Result order matches `keys`.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]>;
+
+  /**
+   * Every record of one collection, tombstones included, in any order. An unknown collection
+   * has no records.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  scanCollection(collection: string): Promise<StoredRecord[]>;
+
+  /**
+   * Records whose `syncId` is greater than `after`, ascending by `syncId`, at most `limit`,
+   * restricted to `collections` when given. Each document appears once, in its current state.
+   * Must cost O(result), not O(store): adapters keep an index on `syncId`.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]>;
+
+  /**
+   * Names of the collections that hold at least one record (tombstones count), sorted.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  listCollections(): Promise<string[]>;
+
+  /**
+   * The counter and the compaction watermark.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  sequence(): Promise<SequenceState>;
+
+  /**
+   * Only with `capabilities.compaction`. Removes tombstones with `syncId <= through` and raises
+   * `compactedThrough` to `through` (never lowers it), atomically. Returns how many were removed.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  compact?(through: number): Promise<number>;
+
+  /** Releases the backend (and closes a client the adapter opened itself). Idempotent. */
+  close(): Promise<void>;
+}

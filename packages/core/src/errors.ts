@@ -1,0 +1,147 @@
+/**
+ * Typed errors. Every error the Store throws is a `CseError` with a stable `code`.
+ *
+ * Recognise errors with `isCseError(e, code)`, not `instanceof`: an application may load two
+ * copies of `@cse/core` (two bundles, two versions), and `instanceof` fails across copies. The
+ * guard checks a well-known symbol and the `code` string instead.
+ */
+
+/** The stable error codes. New codes may be added; existing ones never change meaning. */
+export const ErrorCode = {
+  /** The document (or another named thing) does not exist. `get` returns `undefined` instead. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** A precondition failed: wrong `expectedVersion`, insert of an existing id, changed identity. */
+  CONFLICT: 'CONFLICT',
+  /** Bad input, rejected before anything was written. */
+  VALIDATION: 'VALIDATION',
+  /** The adapter does not declare the capability this call needs. */
+  UNSUPPORTED: 'UNSUPPORTED',
+  /** The store or adapter was closed. */
+  CLOSED: 'CLOSED',
+  /** The backend failed; the original error is in `cause`. */
+  BACKEND: 'BACKEND',
+  /** A sync cursor belongs to another epoch of the store (compacted tombstones, another store). */
+  RESET_REQUIRED: 'RESET_REQUIRED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const BRAND = Symbol.for('@cse/core:CseError');
+
+export interface CseErrorOptions {
+  cause?: unknown;
+  /** Extra facts for the caller (collection, id, field path, ...). Plain data only. */
+  details?: Record<string, unknown>;
+}
+
+/** Base class of every error CSE throws. */
+export class CseError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: CseErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  override get name(): string {
+    return 'CseError';
+  }
+}
+
+/** A precondition failed. `current` is the stored document (metadata included), if any. */
+export class ConflictError extends CseError {
+  readonly current: Record<string, unknown> | undefined;
+
+  constructor(message: string, current?: Record<string, unknown>, options: CseErrorOptions = {}) {
+    super(ErrorCode.CONFLICT, message, options);
+    this.current = current;
+  }
+
+  override get name(): string {
+    return 'ConflictError';
+  }
+}
+
+export class ValidationError extends CseError {
+  constructor(message: string, options: CseErrorOptions = {}) {
+    super(ErrorCode.VALIDATION, message, options);
+  }
+
+  override get name(): string {
+    return 'ValidationError';
+  }
+}
+
+export class NotFoundError extends CseError {
+  constructor(message: string, options: CseErrorOptions = {}) {
+    super(ErrorCode.NOT_FOUND, message, options);
+  }
+
+  override get name(): string {
+    return 'NotFoundError';
+  }
+}
+
+export class UnsupportedError extends CseError {
+  constructor(message: string, options: CseErrorOptions = {}) {
+    super(ErrorCode.UNSUPPORTED, message, options);
+  }
+
+  override get name(): string {
+    return 'UnsupportedError';
+  }
+}
+
+export class ClosedError extends CseError {
+  constructor(message = 'the store is closed', options: CseErrorOptions = {}) {
+    super(ErrorCode.CLOSED, message, options);
+  }
+
+  override get name(): string {
+    return 'ClosedError';
+  }
+}
+
+export class BackendError extends CseError {
+  constructor(message: string, options: CseErrorOptions = {}) {
+    super(ErrorCode.BACKEND, message, options);
+  }
+
+  override get name(): string {
+    return 'BackendError';
+  }
+}
+
+export class ResetRequiredError extends CseError {
+  constructor(message: string, options: CseErrorOptions = {}) {
+    super(ErrorCode.RESET_REQUIRED, message, options);
+  }
+
+  override get name(): string {
+    return 'ResetRequiredError';
+  }
+}
+
+/**
+ * True when `e` is a CSE error (from any copy of `@cse/core`), and, if `code` is given, has
+ * that code.
+ */
+export function isCseError(e: unknown, code?: ErrorCode): e is CseError {
+  if (typeof e !== 'object' || e === null) return false;
+  const branded = (e as Record<symbol, unknown>)[BRAND] === true;
+  if (!branded) return false;
+  return code === undefined || (e as { code?: unknown }).code === code;
+}
+
+/**
+ * Wraps anything a backend threw as a `BackendError` (keeping CSE errors as they are). Adapters
+ * call this at their boundary.
+ */
+export function toBackendError(e: unknown, what: string): CseError {
+  if (isCseError(e)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new BackendError(`${what}: ${message}`, { cause: e });
+}

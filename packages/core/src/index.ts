@@ -1,0 +1,24 @@
+export * from './errors.js';
+export * from './adapter.js';
+export { Field, buildRecord, docKeyString, meetsExpectation, planCommit, recordFromDoc } from './records.js';
+export {
+  ADAPTER_COLLECTION_NAME,
+  COLLECTION_NAME,
+  DEFAULT_MAX_DOCUMENT_BYTES,
+  MAX_DEPTH,
+  MAX_ID_LENGTH,
+  assertCollectionName,
+  assertId,
+  checkJson,
+  cloneJson,
+  compareJson,
+  getPath,
+  jsonEqual,
+} from './json.js';
+export type { CompiledQuery, Condition, Operator, Query, SortField } from './query.js';
+export { compileQuery, matches, runQuery } from './query.js';
+export type { Change, ChangePage, ChangesOptions, Doc, DocInput, RetryOptions, StoreOptions, Transaction, WriteOptions } from './store.js';
+export { Store, userFields, withRetry } from './store.js';
+export type { AdapterModule } from './open-store.js';
+export { ADAPTER_PACKAGES, openStore } from './open-store.js';
+export { MemoryAdapter } from './memory-adapter.js';

@@ -1,0 +1,640 @@
+/**
+ * The Store: what applications use, built on any `StorageAdapter`.
+ *
+ * The Store validates every input before anything is written, injects the metadata
+ * (`_sync_id`, `_version`, `_created_at`, `_updated_at`), turns failed preconditions into typed
+ * errors, runs queries, optimistic transactions and delta reads. All of it is the same for every
+ * backend, so it lives here once.
+ */
+import type { AdapterCapabilities, CommitFailure, DocKey, Expectation, JsonObject, JsonValue, StorageAdapter, StoredRecord, WriteOp } from './adapter.js';
+import {
+  ClosedError,
+  ConflictError,
+  NotFoundError,
+  ResetRequiredError,
+  UnsupportedError,
+  ValidationError,
+  isCseError,
+  toBackendError,
+} from './errors.js';
+import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName, assertId, checkJson, utf8Length } from './json.js';
+import type { Query } from './query.js';
+import { compileQuery, runQuery } from './query.js';
+import { Field, docKeyString, meetsExpectation } from './records.js';
+
+/** A document as the Store returns it: the user's fields plus the metadata. */
+export interface Doc extends JsonObject {
+  id: string;
+  _sync_id: number;
+  _version: number;
+  _created_at: string;
+  _updated_at: string;
+}
+
+/** A document as callers pass it in: any JSON object with a string `id`. */
+export type DocInput = { readonly id: string } & Readonly<Record<string, unknown>>;
+
+export interface StoreOptions {
+  /** Largest document (UTF-8 JSON of the user's fields). Default 1 MiB. */
+  readonly maxDocumentBytes?: number;
+  /** Clock for the timestamps. Default `() => new Date()`. */
+  readonly clock?: () => Date;
+}
+
+export interface WriteOptions {
+  /**
+   * The `_version` the stored document must have for the write to go through; `0` means "must
+   * not exist". A mismatch is a `ConflictError` carrying the current document. Metadata inside
+   * the document itself is never used for this check.
+   */
+  readonly expectedVersion?: number;
+}
+
+export interface ChangesOptions {
+  /** Only these collections (default: every application collection; system ones are left out). */
+  readonly collections?: readonly string[];
+  /** Largest page. Default 100, at most 10 000. */
+  readonly limit?: number;
+}
+
+/** One change as `changesSince` returns it: a document's current state, live or a tombstone. */
+export interface Change {
+  readonly collection: string;
+  readonly id: string;
+  readonly syncId: number;
+  readonly version: number;
+  readonly deleted: boolean;
+  /** The document with metadata; for a tombstone only `id`, metadata and `_deleted`/`_deleted_at`. */
+  readonly doc: Doc;
+}
+
+export interface ChangePage {
+  /** Ascending by `syncId`. */
+  readonly changes: Change[];
+  /** Pass it to the next call: the highest `syncId` of this page, or the given cursor when empty. */
+  readonly cursor: number;
+  /** True when more changes were waiting after this page. */
+  readonly hasMore: boolean;
+}
+
+/** Reads and writes inside `Store.transaction`. */
+export interface Transaction {
+  get(collection: string, id: string): Promise<Doc | undefined>;
+  find(collection: string, query?: Query): Promise<Doc[]>;
+  insert(collection: string, doc: DocInput): void | Promise<void>;
+  update(collection: string, doc: DocInput, options?: WriteOptions): Promise<void>;
+  upsert(collection: string, doc: DocInput, options?: WriteOptions): Promise<void>;
+  delete(collection: string, id: string, options?: WriteOptions): Promise<void>;
+}
+
+/** How the Store writes: one entry of a commit, before the adapter sees it. */
+interface PlannedWrite {
+  readonly op: WriteOp;
+  /** What a failed precondition means for the caller. */
+  readonly onFail: 'conflict' | 'not-found' | 'exists';
+}
+
+const MAX_PAGE = 10_000;
+const SYSTEM_KEYS = new Set<string>([Field.syncId, Field.version, Field.createdAt, Field.updatedAt, Field.deleted, Field.deletedAt]);
+const SYNC_STATUS = new Set(['pending', 'synced', 'conflict']);
+
+/** Symbol-keyed entry points for the CSE components in this package (system collections). */
+export const kSystem = Symbol('cse.system');
+
+export interface SystemAccess {
+  commit(writes: readonly WriteOp[]): Promise<readonly StoredRecord[]>;
+  getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]>;
+  scan(collection: string): Promise<StoredRecord[]>;
+  body(collection: string, doc: unknown): JsonObject;
+}
+
+function checkVersion(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new ValidationError(`expectedVersion must be a non-negative integer, got ${String(v)}`);
+  }
+  return v;
+}
+
+function expectationFor(expectedVersion: number | undefined, fallback: Expectation | undefined): Expectation | undefined {
+  if (expectedVersion === undefined) return fallback;
+  return expectedVersion === 0 ? { kind: 'absent' } : { kind: 'version', version: expectedVersion };
+}
+
+function asDoc(record: StoredRecord): Doc {
+  return record.doc as Doc;
+}
+
+/**
+ * A Store on one adapter. Create it with `openStore`.
+ */
+export class Store {
+  readonly adapter: StorageAdapter;
+  readonly #maxBytes: number;
+  readonly #clock: () => Date;
+  #closed = false;
+
+  constructor(adapter: StorageAdapter, options: StoreOptions = {}) {
+    this.adapter = adapter;
+    this.#maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+    this.#clock = options.clock ?? (() => new Date());
+  }
+
+  /** The adapter's capabilities. */
+  get capabilities(): Readonly<AdapterCapabilities> {
+    return this.adapter.capabilities;
+  }
+
+  // ---- validation -------------------------------------------------------------------------
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError();
+  }
+
+  /** Validates a document and returns the user's fields, copied (metadata stripped). */
+  #body(collection: string, doc: unknown, allowSystem = false): JsonObject {
+    assertCollectionName(collection, allowSystem);
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+      throw new ValidationError(`a document must be a plain object, got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}`);
+    }
+    const id = (doc as Record<string, unknown>).id;
+    assertId(id);
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(doc)) {
+      const value = (doc as Record<string, unknown>)[key];
+      if (key.startsWith('_')) {
+        if (SYSTEM_KEYS.has(key)) continue; // never trusted: the Store sets them itself
+        if (key === Field.syncStatus) {
+          if (value !== undefined && !SYNC_STATUS.has(value as string)) {
+            throw new ValidationError(`_sync_status must be "pending", "synced" or "conflict", got ${JSON.stringify(value)}`);
+          }
+        } else if (key === Field.syncedAt) {
+          if (value !== undefined && typeof value !== 'string') throw new ValidationError('_synced_at must be a string (ISO 8601)');
+        } else {
+          throw new ValidationError(`field ${JSON.stringify(key.slice(0, 80))} starts with "_", which is reserved for the system`, {
+            details: { field: key },
+          });
+        }
+      }
+      Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+    const body = checkJson(fields, '$') as JsonObject;
+    const bytes = utf8Length(JSON.stringify(body));
+    if (bytes > this.#maxBytes) {
+      throw new ValidationError(`document ${JSON.stringify(id.slice(0, 80))} is ${bytes} bytes of JSON; the limit is ${this.#maxBytes}`, {
+        details: { bytes, limit: this.#maxBytes },
+      });
+    }
+    return body;
+  }
+
+  #key(collection: string, id: unknown, allowSystem = false): DocKey {
+    assertCollectionName(collection, allowSystem);
+    assertId(id);
+    return { collection, id };
+  }
+
+  // ---- adapter calls ---------------------------------------------------------------------
+
+  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.#open();
+    try {
+      return await fn();
+    } catch (e) {
+      throw toBackendError(e, what);
+    }
+  }
+
+  async #commit(writes: readonly PlannedWrite[]): Promise<readonly StoredRecord[]> {
+    const now = this.#clock().toISOString();
+    const result = await this.#call('commit failed', () => this.adapter.commit({ writes: writes.map((w) => w.op), now }));
+    if (result.ok) return result.records;
+    throw this.#failure(writes, result.failures);
+  }
+
+  #failure(writes: readonly PlannedWrite[], failures: readonly CommitFailure[]): Error {
+    const first = failures[0] as CommitFailure;
+    const write = writes[first.index] as PlannedWrite;
+    const { collection, id } = write.op;
+    const live = first.current !== undefined && !first.current.deleted;
+    const current = live ? (first.current as StoredRecord).doc : undefined;
+    const where = `${collection}/${JSON.stringify(id)}`;
+    const details = { collection, id };
+    if (write.onFail === 'not-found' && !live) return new NotFoundError(`${where} does not exist`, { details });
+    if (write.onFail === 'exists') return new ConflictError(`${where} already exists`, current, { details });
+    const expect = write.op.expect;
+    const wanted = expect?.kind === 'version' ? `version ${expect.version}` : expect?.kind === 'absent' ? 'no document' : 'a document';
+    const found = live ? `version ${(first.current as StoredRecord).version}` : 'no document';
+    return new ConflictError(`${where}: expected ${wanted}, found ${found}`, current, { details });
+  }
+
+  // ---- documents -------------------------------------------------------------------------
+
+  /**
+   * Inserts a new document. Its `id` must not be taken by a live document (a tombstone may be
+   * replaced; the version then continues from the tombstone's).
+   *
+   * @returns the stored document with metadata (`_version` 1 for a new id).
+   * @throws `VALIDATION` (bad input, nothing written), `CONFLICT` (id taken; `current` holds it),
+   *   `CLOSED`, `BACKEND`.
+   */
+  async insert(collection: string, doc: DocInput): Promise<Doc> {
+    this.#open();
+    const body = this.#body(collection, doc);
+    const [record] = await this.#commit([
+      { op: { collection, id: body.id as string, kind: 'put', body, expect: { kind: 'absent' } }, onFail: 'exists' },
+    ]);
+    return asDoc(record as StoredRecord);
+  }
+
+  /**
+   * Reads one document; `undefined` when it does not exist or was deleted.
+   *
+   * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
+   */
+  async get(collection: string, id: string): Promise<Doc | undefined> {
+    this.#open();
+    const key = this.#key(collection, id);
+    const [record] = await this.#call('get failed', () => this.adapter.getMany([key]));
+    return record && !record.deleted ? asDoc(record) : undefined;
+  }
+
+  /**
+   * Reads several documents of one collection from one consistent snapshot.
+   *
+   * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
+   */
+  async getMany(collection: string, ids: readonly string[]): Promise<(Doc | undefined)[]> {
+    this.#open();
+    if (!Array.isArray(ids)) throw new ValidationError('ids must be an array of strings');
+    const keys = ids.map((id) => this.#key(collection, id));
+    const records = await this.#call('getMany failed', () => this.adapter.getMany(keys));
+    return records.map((r) => (r && !r.deleted ? asDoc(r) : undefined));
+  }
+
+  /**
+   * Replaces a document (full replacement: fields left out are gone; metadata carries over).
+   *
+   * @throws `VALIDATION`, `NOT_FOUND` (no live document), `CONFLICT` (`expectedVersion` differs),
+   *   `CLOSED`, `BACKEND`.
+   */
+  async update(collection: string, doc: DocInput, options: WriteOptions = {}): Promise<Doc> {
+    this.#open();
+    const body = this.#body(collection, doc);
+    const expected = checkVersion(options.expectedVersion);
+    const expect = expectationFor(expected, { kind: 'exists' });
+    const [record] = await this.#commit([
+      { op: { collection, id: body.id as string, kind: 'put', body, expect }, onFail: expected === undefined ? 'not-found' : 'conflict' },
+    ]);
+    return asDoc(record as StoredRecord);
+  }
+
+  /**
+   * Inserts or replaces, atomically (no read-then-write race).
+   *
+   * @throws `VALIDATION`, `CONFLICT` (`expectedVersion` given and different), `CLOSED`, `BACKEND`.
+   */
+  async upsert(collection: string, doc: DocInput, options: WriteOptions = {}): Promise<Doc> {
+    this.#open();
+    const body = this.#body(collection, doc);
+    const expect = expectationFor(checkVersion(options.expectedVersion), undefined);
+    const [record] = await this.#commit([{ op: { collection, id: body.id as string, kind: 'put', body, expect }, onFail: 'conflict' }]);
+    return asDoc(record as StoredRecord);
+  }
+
+  /**
+   * Deletes a document by writing a tombstone (`_deleted: true`, a new `_sync_id` and
+   * `_version`), which `changesSince` returns and `get`/`find` hide.
+   *
+   * @returns the tombstone.
+   * @throws `VALIDATION`, `NOT_FOUND`, `CONFLICT` (`expectedVersion` differs), `CLOSED`, `BACKEND`.
+   */
+  async delete(collection: string, id: string, options: WriteOptions = {}): Promise<Doc> {
+    this.#open();
+    this.#key(collection, id);
+    const expected = checkVersion(options.expectedVersion);
+    if (expected === 0) throw new ValidationError('expectedVersion 0 (must not exist) makes no sense for a delete');
+    const expect = expectationFor(expected, { kind: 'exists' });
+    const [record] = await this.#commit([{ op: { collection, id, kind: 'delete', expect }, onFail: expected === undefined ? 'not-found' : 'conflict' }]);
+    return asDoc(record as StoredRecord);
+  }
+
+  /**
+   * Finds the live documents of a collection that match `query` (see `query.ts`). Every match
+   * is returned unless `limit` says otherwise: there is no hidden cap.
+   *
+   * @throws `VALIDATION` (malformed query), `CLOSED`, `BACKEND`.
+   */
+  async find(collection: string, query?: Query): Promise<Doc[]> {
+    this.#open();
+    assertCollectionName(collection);
+    const compiled = compileQuery(query);
+    const records = await this.#call('find failed', () => this.adapter.scanCollection(collection));
+    return runQuery(
+      records.filter((r) => !r.deleted).map((r) => r.doc),
+      compiled,
+    ) as Doc[];
+  }
+
+  /** Names of the application collections that hold documents or tombstones. */
+  async listCollections(): Promise<string[]> {
+    const names = await this.#call('listCollections failed', () => this.adapter.listCollections());
+    return names.filter((n) => !n.startsWith('_'));
+  }
+
+  // ---- sync ------------------------------------------------------------------------------
+
+  /** The highest `_sync_id` handed out so far (0 for a new store). */
+  async lastSyncId(): Promise<number> {
+    const seq = await this.#call('sequence failed', () => this.adapter.sequence());
+    return seq.lastSyncId;
+  }
+
+  /**
+   * The changes after `cursor`, ascending by `_sync_id`: the current state of every document
+   * written since, tombstones included. Call it again with the returned `cursor` until
+   * `hasMore` is false; a reader that does so misses no change, even while others write.
+   *
+   * @throws `VALIDATION` (bad cursor, collection or limit), `RESET_REQUIRED` (the cursor is
+   *   ahead of this store, or older than compacted tombstones: start again from 0 and rebuild),
+   *   `CLOSED`, `BACKEND`.
+   */
+  async changesSince(cursor: number, options: ChangesOptions = {}): Promise<ChangePage> {
+    this.#open();
+    return this.#changes(cursor, options, false);
+  }
+
+  async #changes(cursor: number, options: ChangesOptions, allowSystem: boolean): Promise<ChangePage> {
+    if (typeof cursor !== 'number' || !Number.isSafeInteger(cursor) || cursor < 0) {
+      throw new ValidationError(`a cursor is a non-negative integer, got ${String(cursor)}`);
+    }
+    const limit = options.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${String(limit)}`);
+    }
+    const collections = options.collections;
+    if (collections !== undefined) {
+      if (!Array.isArray(collections)) throw new ValidationError('collections must be an array of names');
+      for (const c of collections) assertCollectionName(c, allowSystem);
+    }
+    const seq = await this.#call('sequence failed', () => this.adapter.sequence());
+    if (cursor > seq.lastSyncId) {
+      throw new ResetRequiredError(`cursor ${cursor} is ahead of this store (last sync id ${seq.lastSyncId}): it belongs to another store or epoch`);
+    }
+    if (cursor > 0 && cursor < seq.compactedThrough) {
+      throw new ResetRequiredError(`cursor ${cursor} is older than the compacted tombstones (through ${seq.compactedThrough}): resync from 0`);
+    }
+    const wanted = collections;
+    const skipSystem = wanted === undefined && !allowSystem;
+    const out: StoredRecord[] = [];
+    let after = cursor;
+    let hasMore = false;
+    // One record more than the page tells whether more wait. Without a collection list, system
+    // records are skipped after the read (keeping it O(delta)), so read on until the page fills.
+    for (;;) {
+      const want = limit + 1 - out.length;
+      const batch = await this.#call('changes failed', () => this.adapter.changes(after, { limit: want, ...(wanted ? { collections: wanted } : {}) }));
+      for (const r of batch) {
+        after = r.syncId;
+        if (skipSystem && r.collection.startsWith('_')) continue;
+        if (out.length === limit) {
+          hasMore = true;
+          break;
+        }
+        out.push(r);
+      }
+      if (hasMore || batch.length < want) break;
+    }
+    const last = out[out.length - 1];
+    return {
+      changes: out.map((r) => ({ collection: r.collection, id: r.id, syncId: r.syncId, version: r.version, deleted: r.deleted, doc: asDoc(r) })),
+      cursor: last === undefined ? cursor : last.syncId,
+      hasMore,
+    };
+  }
+
+  /**
+   * Removes tombstones with `_sync_id <= through`. Readers whose cursor is older get
+   * `RESET_REQUIRED`. Needs `capabilities.compaction`.
+   *
+   * @throws `UNSUPPORTED`, `VALIDATION`, `CLOSED`, `BACKEND`.
+   */
+  async compact(through: number): Promise<number> {
+    this.#open();
+    const compact = this.adapter.compact?.bind(this.adapter);
+    if (!this.adapter.capabilities.compaction || compact === undefined) {
+      throw new UnsupportedError('this adapter does not declare the "compaction" capability');
+    }
+    if (!Number.isSafeInteger(through) || through < 0) throw new ValidationError('through must be a non-negative integer');
+    return this.#call('compact failed', () => compact(through));
+  }
+
+  // ---- transactions ----------------------------------------------------------------------
+
+  /**
+   * Runs `fn` as an optimistic transaction. Reads go to the store and record the version they
+   * saw; writes are buffered (and visible to later reads of the same transaction). When `fn`
+   * returns, everything commits atomically with every read version as a precondition: if any
+   * document read or written changed in the meantime, the transaction throws `CONFLICT` and
+   * nothing is written. If `fn` throws, nothing is written and the error passes through.
+   * Use `withRetry` to run it again on conflicts. Queries (`find`) record the versions of the
+   * documents they return, not the absence of others (no phantom protection).
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    this.#open();
+    type Pending = { kind: 'put'; body: JsonObject } | { kind: 'delete' };
+    interface Entry {
+      key: DocKey;
+      seen: StoredRecord | undefined;
+      pending?: Pending;
+    }
+    const entries = new Map<string, Entry>();
+    let done = false;
+    const guard = (): void => {
+      if (done) throw new ValidationError('the transaction is over; use the tx object only inside its function');
+    };
+    const load = async (keys: DocKey[]): Promise<Entry[]> => {
+      const missing = keys.filter((k) => !entries.has(docKeyString(k.collection, k.id)));
+      if (missing.length > 0) {
+        const records = await this.#call('transaction read failed', () => this.adapter.getMany(missing));
+        missing.forEach((key, i) => {
+          const k = docKeyString(key.collection, key.id);
+          if (!entries.has(k)) entries.set(k, { key, seen: records[i] });
+        });
+      }
+      return keys.map((k) => entries.get(docKeyString(k.collection, k.id)) as Entry);
+    };
+    const liveDoc = (e: Entry): Doc | undefined => {
+      if (e.pending?.kind === 'delete') return undefined;
+      if (e.pending?.kind === 'put') {
+        const base = e.seen && !e.seen.deleted ? e.seen.doc : {};
+        return { ...e.pending.body, ...Object.fromEntries(Object.entries(base).filter(([k]) => SYSTEM_KEYS.has(k))) } as Doc;
+      }
+      return e.seen && !e.seen.deleted ? (structuredClone(e.seen.doc) as Doc) : undefined;
+    };
+    const isLive = (e: Entry): boolean => liveDoc(e) !== undefined;
+    const currentVersion = (e: Entry): number | undefined => (e.pending ? undefined : e.seen && !e.seen.deleted ? e.seen.version : undefined);
+    const checkExpected = (e: Entry, expected: number | undefined): void => {
+      if (expected === undefined) return;
+      const ok = expected === 0 ? !isLive(e) : currentVersion(e) === expected;
+      if (!ok) {
+        throw new ConflictError(`${e.key.collection}/${JSON.stringify(e.key.id)}: expected version ${expected}`, liveDoc(e), { details: { ...e.key } });
+      }
+    };
+    const tx: Transaction = {
+      get: async (collection, id) => {
+        guard();
+        const [e] = await load([this.#key(collection, id)]);
+        return liveDoc(e as Entry);
+      },
+      find: async (collection, query) => {
+        guard();
+        assertCollectionName(collection);
+        const compiled = compileQuery(query);
+        const records = await this.#call('transaction find failed', () => this.adapter.scanCollection(collection));
+        const docs: JsonObject[] = [];
+        const ids = new Set<string>();
+        for (const r of records) {
+          const k = docKeyString(r.collection, r.id);
+          if (!entries.has(k)) entries.set(k, { key: { collection, id: r.id }, seen: r });
+          ids.add(r.id);
+        }
+        for (const e of entries.values()) if (e.key.collection === collection) ids.add(e.key.id);
+        for (const id of ids) {
+          const doc = liveDoc(entries.get(docKeyString(collection, id)) as Entry);
+          if (doc) docs.push(doc);
+        }
+        return runQuery(docs, compiled).map((d) => structuredClone(d)) as Doc[];
+      },
+      insert: async (collection, doc) => {
+        guard();
+        const body = this.#body(collection, doc);
+        const [e] = (await load([{ collection, id: body.id as string }])) as [Entry];
+        if (isLive(e)) throw new ConflictError(`${collection}/${JSON.stringify(body.id)} already exists`, liveDoc(e), { details: { ...e.key } });
+        e.pending = { kind: 'put', body };
+      },
+      update: async (collection, doc, options = {}) => {
+        guard();
+        const body = this.#body(collection, doc);
+        const expected = checkVersion(options.expectedVersion);
+        const [e] = (await load([{ collection, id: body.id as string }])) as [Entry];
+        checkExpected(e, expected);
+        if (!isLive(e)) throw new NotFoundError(`${collection}/${JSON.stringify(body.id)} does not exist`, { details: { ...e.key } });
+        e.pending = { kind: 'put', body };
+      },
+      upsert: async (collection, doc, options = {}) => {
+        guard();
+        const body = this.#body(collection, doc);
+        const expected = checkVersion(options.expectedVersion);
+        const [e] = (await load([{ collection, id: body.id as string }])) as [Entry];
+        checkExpected(e, expected);
+        e.pending = { kind: 'put', body };
+      },
+      delete: async (collection, id, options = {}) => {
+        guard();
+        const key = this.#key(collection, id);
+        const expected = checkVersion(options.expectedVersion);
+        const [e] = (await load([key])) as [Entry];
+        checkExpected(e, expected);
+        if (!isLive(e)) throw new NotFoundError(`${collection}/${JSON.stringify(id)} does not exist`, { details: { ...key } });
+        e.pending = { kind: 'delete' };
+      },
+    };
+    let result: T;
+    try {
+      result = await fn(tx);
+    } finally {
+      done = true;
+    }
+    const writes: PlannedWrite[] = [];
+    for (const e of entries.values()) {
+      const expect: Expectation = e.seen && !e.seen.deleted ? { kind: 'version', version: e.seen.version } : { kind: 'absent' };
+      if (e.pending === undefined) {
+        writes.push({ op: { ...e.key, kind: 'check', expect }, onFail: 'conflict' });
+      } else if (e.pending.kind === 'delete' && !meetsExpectation(e.seen, { kind: 'exists' })) {
+        // Deleting what the transaction itself created: nothing to write, only to check.
+        writes.push({ op: { ...e.key, kind: 'check', expect }, onFail: 'conflict' });
+      } else {
+        writes.push({ op: { ...e.key, kind: e.pending.kind, ...(e.pending.kind === 'put' ? { body: e.pending.body } : {}), expect }, onFail: 'conflict' });
+      }
+    }
+    if (writes.length > 0) await this.#commit(writes);
+    return result;
+  }
+
+  // ---- system access (for Registry, TxCache, SyncState in this package) -----------------
+
+  /** @internal */
+  get [kSystem](): SystemAccess {
+    return {
+      commit: async (ops) => {
+        this.#open();
+        return this.#commit(ops.map((op) => ({ op, onFail: 'conflict' as const })));
+      },
+      getMany: (keys) => this.#call('read failed', () => this.adapter.getMany(keys)),
+      scan: (collection) => this.#call('scan failed', () => this.adapter.scanCollection(collection)),
+      body: (collection, doc) => this.#body(collection, doc, true),
+    };
+  }
+
+  /** @internal */
+  systemChanges(cursor: number, options: ChangesOptions): Promise<ChangePage> {
+    this.#open();
+    return this.#changes(cursor, options, true);
+  }
+
+  /** Closes the store and its adapter. Idempotent; later calls throw `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.adapter.close();
+    } catch (e) {
+      throw toBackendError(e, 'close failed');
+    }
+  }
+
+  /** `await using store = await openStore(...)` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Extracts the user's fields of a stored document (drops metadata). */
+export function userFields(doc: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (!SYSTEM_KEYS.has(k)) Object.defineProperty(out, k, { value: v as JsonValue, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+export interface RetryOptions {
+  /** Attempts after the first. Default 5. */
+  readonly retries?: number;
+  /** First backoff in ms; doubles each time, with jitter. Default 10. */
+  readonly baseDelayMs?: number;
+  /** Largest backoff in ms. Default 1000. */
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * Runs `fn` and runs it again when it throws `CONFLICT` (a lost optimistic race), waiting
+ * 10, 20, 40 ... ms (with jitter) in between. Other errors pass through at once. After the last
+ * attempt the last `ConflictError` is thrown.
+ */
+export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const retries = options.retries ?? 5;
+  if (!Number.isSafeInteger(retries) || retries < 0) throw new ValidationError(`retries must be a non-negative integer, got ${String(retries)}`);
+  const base = options.baseDelayMs ?? 10;
+  const max = options.maxDelayMs ?? 1000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isCseError(e, 'CONFLICT') || attempt >= retries) throw e;
+      const delay = Math.min(max, base * 2 ** attempt) * (0.5 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

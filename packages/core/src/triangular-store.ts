@@ -1,0 +1,169 @@
+/**
+ * TriangularStore: the FSM v2 model. Each worker has an Identity (immutable), a Desired state
+ * (what the user wants) and an Observed state (what is). The three live in the collections the
+ * Registry names for the worker type; the worker id is the document id in each.
+ */
+import type { StoredRecord } from './adapter.js';
+import { ConflictError, ValidationError, isCseError } from './errors.js';
+import { assertId, jsonEqual } from './json.js';
+import type { Registry } from './registry.js';
+import type { Doc, DocInput, Store, WriteOptions } from './store.js';
+import { kSystem, userFields, withRetry } from './store.js';
+
+/** What a save did. */
+export interface SaveResult {
+  /** The stored document after the call. */
+  readonly doc: Doc;
+  /** False when the content equalled the stored document, so nothing was written. */
+  readonly changed: boolean;
+}
+
+/** One consistent read of a worker's three documents (`undefined` where one is missing). */
+export interface Snapshot {
+  readonly identity: Doc | undefined;
+  readonly desired: Doc | undefined;
+  readonly observed: Doc | undefined;
+}
+
+type Part = 'identity' | 'desired' | 'observed';
+
+/** How often a save re-reads after losing a race it did not ask to detect. */
+const INTERNAL_RETRIES = 20;
+
+export class TriangularStore {
+  readonly #store: Store;
+  readonly #registry: Registry;
+
+  constructor(store: Store, registry: Registry) {
+    this.#store = store;
+    this.#registry = registry;
+  }
+
+  #input(id: string, doc: unknown, part: Part): DocInput {
+    assertId(id);
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+      throw new ValidationError(`${part} document for "${id}" must be a plain object`);
+    }
+    const given = (doc as Record<string, unknown>).id;
+    if (given !== undefined && given !== id) {
+      throw new ValidationError(`${part} document id ${JSON.stringify(given)} differs from the worker id ${JSON.stringify(id)}`);
+    }
+    return { ...(doc as Record<string, unknown>), id };
+  }
+
+  /**
+   * Saves the worker's identity. The first save inserts it; saving the same content again is a
+   * no-op (`changed: false`); saving a different identity is a `ConflictError` (identity is
+   * immutable). Also safe when two callers race on the first save.
+   *
+   * @throws `VALIDATION`, `NOT_FOUND` (worker type not registered), `CONFLICT`.
+   */
+  async saveIdentity(workerType: string, id: string, doc: Readonly<Record<string, unknown>>): Promise<SaveResult> {
+    const input = this.#input(id, doc, 'identity');
+    const { identity } = this.#registry.getTriangularCollections(workerType);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.#store.get(identity, id);
+      if (current !== undefined) {
+        if (this.#same(identity, current, input)) return { doc: current, changed: false };
+        throw new ConflictError(`identity of ${workerType}/${JSON.stringify(id)} is immutable and differs from the stored one`, current, {
+          details: { collection: identity, id },
+        });
+      }
+      try {
+        return { doc: await this.#store.insert(identity, input), changed: true };
+      } catch (e) {
+        if (!isCseError(e, 'CONFLICT') || attempt >= INTERNAL_RETRIES) throw e;
+      }
+    }
+  }
+
+  /**
+   * Saves the worker's desired state (full replacement). Equal content writes nothing and
+   * returns `changed: false`. With `expectedVersion` a stale writer gets a `ConflictError`;
+   * without it, create-or-update is still atomic (a lost race is re-read and retried).
+   */
+  saveDesired(workerType: string, id: string, doc: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<SaveResult> {
+    return this.#save(workerType, id, doc, 'desired', options);
+  }
+
+  /** Saves the worker's observed state; same rules as `saveDesired`. A 10 Hz poll with unchanged content burns no sync ids. */
+  saveObserved(workerType: string, id: string, doc: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<SaveResult> {
+    return this.#save(workerType, id, doc, 'observed', options);
+  }
+
+  #same(collection: string, current: Doc, input: DocInput): boolean {
+    const body = this.#store[kSystem].body(collection, input);
+    return jsonEqual(userFields(current), body);
+  }
+
+  async #save(workerType: string, id: string, doc: unknown, part: 'desired' | 'observed', options: WriteOptions): Promise<SaveResult> {
+    const input = this.#input(id, doc, part);
+    const collection = this.#registry.getTriangularCollections(workerType)[part];
+    const expected = options.expectedVersion;
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.#store.get(collection, id);
+      const version = current?._version ?? 0;
+      if (expected !== undefined && expected !== version) {
+        // Let the store produce the conflict (and validate `expected`) with the current doc.
+        return { doc: await this.#store.upsert(collection, input, { expectedVersion: expected }), changed: true };
+      }
+      if (current !== undefined && this.#same(collection, current, input)) return { doc: current, changed: false };
+      try {
+        return { doc: await this.#store.upsert(collection, input, { expectedVersion: version }), changed: true };
+      } catch (e) {
+        if (expected !== undefined || !isCseError(e, 'CONFLICT') || attempt >= INTERNAL_RETRIES) throw e;
+      }
+    }
+  }
+
+  /** The worker's identity, or `undefined`. */
+  async loadIdentity(workerType: string, id: string): Promise<Doc | undefined> {
+    return this.#store.get(this.#registry.getTriangularCollections(workerType).identity, id);
+  }
+
+  /** The worker's desired state, or `undefined`. */
+  async loadDesired(workerType: string, id: string): Promise<Doc | undefined> {
+    return this.#store.get(this.#registry.getTriangularCollections(workerType).desired, id);
+  }
+
+  /** The worker's observed state, or `undefined`. */
+  async loadObserved(workerType: string, id: string): Promise<Doc | undefined> {
+    return this.#store.get(this.#registry.getTriangularCollections(workerType).observed, id);
+  }
+
+  /** All three documents from one consistent snapshot of the store (one multi-get). */
+  async loadSnapshot(workerType: string, id: string): Promise<Snapshot> {
+    assertId(id);
+    const c = this.#registry.getTriangularCollections(workerType);
+    const records = await this.#store[kSystem].getMany([
+      { collection: c.identity, id },
+      { collection: c.desired, id },
+      { collection: c.observed, id },
+    ]);
+    const live = (r: StoredRecord | undefined): Doc | undefined => (r && !r.deleted ? (r.doc as Doc) : undefined);
+    return { identity: live(records[0]), desired: live(records[1]), observed: live(records[2]) };
+  }
+
+  /**
+   * Deletes the worker: tombstones for each of its documents that exists, in one atomic commit,
+   * so the deletion syncs. Returns how many documents were deleted (0 when none existed).
+   */
+  async deleteWorker(workerType: string, id: string): Promise<number> {
+    assertId(id);
+    const c = this.#registry.getTriangularCollections(workerType);
+    return withRetry(
+      () =>
+        this.#store.transaction(async (tx) => {
+          let n = 0;
+          for (const collection of [c.identity, c.desired, c.observed]) {
+            if ((await tx.get(collection, id)) !== undefined) {
+              await tx.delete(collection, id);
+              n++;
+            }
+          }
+          return n;
+        }),
+      { retries: INTERNAL_RETRIES, baseDelayMs: 1 },
+    );
+  }
+}

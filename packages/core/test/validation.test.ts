@@ -103,7 +103,7 @@ describe('bad input is a ValidationError before anything is written', () => {
         const back = await store.get('things', id);
         expect(back).toEqual(stored);
         const { _sync_id, _version, _created_at, _updated_at, ...user } = back as Record<string, unknown>;
-        void _sync_id, _version, _created_at, _updated_at;
+        expect([_sync_id, _version, _created_at, _updated_at].every((v) => v !== undefined)).toBe(true);
         expect(user).toEqual(JSON.parse(snapshot));
         expect(JSON.stringify(input)).toBe(snapshot);
       }),

@@ -1,0 +1,171 @@
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database, Transaction } from 'better-sqlite3';
+import type {
+  AdapterCapabilities,
+  CommitRequest,
+  CommitResult,
+  DocKey,
+  JsonObject,
+  SequenceState,
+  StorageAdapter,
+  StoredRecord,
+} from '@cse/core';
+import { ClosedError, defineCapabilities, planCommit, toBackendError } from '@cse/core';
+import type { SqliteAdapterOptions } from './options.js';
+import { resolveOptions } from './options.js';
+import type { DocRow, MetaRow, Statements } from './statements.js';
+import { SCHEMA, prepareStatements } from './statements.js';
+
+function toRecord(row: DocRow): StoredRecord {
+  return {
+    collection: row.collection,
+    id: row.id,
+    syncId: row.sync_id,
+    version: row.version,
+    deleted: row.deleted === 1,
+    doc: JSON.parse(row.doc) as JsonObject,
+  };
+}
+
+function openDatabase(path: string): Database {
+  try {
+    return new BetterSqlite3(path);
+  } catch (e) {
+    throw toBackendError(e, `opening SQLite database ${JSON.stringify(path)} failed`);
+  }
+}
+
+/**
+ * A CSE store in one SQLite file, through better-sqlite3. Every commit is one `BEGIN IMMEDIATE`
+ * transaction that reads the counter, plans, and writes records and counter together, so
+ * several processes can share the file: SQLite serialises their commits, and sync ids follow
+ * commit order.
+ */
+export class SqliteAdapter implements StorageAdapter {
+  readonly capabilities: Readonly<AdapterCapabilities>;
+
+  readonly #db: Database;
+  readonly #ownsDatabase: boolean;
+  readonly #sql: Statements;
+  readonly #commitTx: Transaction<(request: CommitRequest) => CommitResult>;
+  readonly #readTx: Transaction<(keys: readonly DocKey[]) => (StoredRecord | undefined)[]>;
+  readonly #compactTx: Transaction<(through: number) => number>;
+  #closed = false;
+
+  /** @throws `VALIDATION` for bad options, `BACKEND` when the database cannot be opened or set up. */
+  constructor(options: SqliteAdapterOptions) {
+    const opts = resolveOptions(options);
+    this.#ownsDatabase = opts.database === undefined;
+    const db = opts.database ?? openDatabase(opts.path as string);
+    try {
+      // Pragmas take no bound parameters; both values were checked by resolveOptions (an
+      // integer, a word from a fixed set). busy_timeout goes first so that the WAL switch and
+      // the schema wait for other processes opening the same file at the same moment.
+      db.pragma(`busy_timeout = ${opts.busyTimeout}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${opts.synchronous}`);
+      db.transaction(() => db.exec(SCHEMA)).immediate();
+      this.#sql = prepareStatements(db);
+    } catch (e) {
+      if (this.#ownsDatabase) db.close();
+      throw toBackendError(e, 'setting up the SQLite database failed');
+    }
+    this.#db = db;
+    this.#commitTx = db.transaction((request: CommitRequest) => this.#commitInside(request));
+    this.#readTx = db.transaction((keys: readonly DocKey[]) => keys.map((k) => this.#get(k)));
+    this.#compactTx = db.transaction((through: number) => this.#compactInside(through));
+    const onDisk = !db.memory;
+    this.capabilities = defineCapabilities({ persistent: onDisk, crashSafe: onDisk, multiProcess: onDisk, compaction: true });
+  }
+
+  #run<T>(what: string, fn: () => T): T {
+    if (this.#closed) throw new ClosedError('the SQLite adapter is closed');
+    try {
+      return fn();
+    } catch (e) {
+      throw toBackendError(e, `SQLite ${what} failed`);
+    }
+  }
+
+  #get(key: DocKey): StoredRecord | undefined {
+    const row = this.#sql.get.get(key.collection, key.id);
+    return row && toRecord(row);
+  }
+
+  #meta(): MetaRow {
+    return this.#sql.meta.get() as MetaRow;
+  }
+
+  #commitInside(request: CommitRequest): CommitResult {
+    const prevs = request.writes.map((w) => this.#get(w));
+    const last = this.#meta().last_sync_id;
+    const plan = planCommit(request, prevs, last);
+    if (!plan.result.ok) return plan.result;
+    for (const r of plan.result.records) {
+      this.#sql.upsert.run(r.collection, r.id, r.syncId, r.version, r.deleted ? 1 : 0, JSON.stringify(r.doc));
+    }
+    if (plan.lastSyncId !== last) this.#sql.setLastSyncId.run(plan.lastSyncId);
+    return plan.result;
+  }
+
+  #compactInside(through: number): number {
+    const removed = this.#sql.compact.run(through).changes;
+    this.#sql.raiseCompactedThrough.run(through);
+    return removed;
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    // IMMEDIATE takes the write lock before the counter is read, so two processes can never
+    // plan from the same counter value; the busy timeout makes the second one wait its turn.
+    return this.#run('commit', () => this.#commitTx.immediate(request));
+  }
+
+  async getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]> {
+    // One read transaction, so that another process's commit cannot land between two reads.
+    return this.#run('read', () => this.#readTx.deferred(keys));
+  }
+
+  async scanCollection(collection: string): Promise<StoredRecord[]> {
+    return this.#run('scan', () => this.#sql.scan.all(collection).map(toRecord));
+  }
+
+  async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
+    return this.#run('changes read', () => {
+      const rows =
+        options.collections === undefined
+          ? this.#sql.changes.all(after, options.limit)
+          : this.#sql.changesIn.all(after, JSON.stringify(options.collections), options.limit);
+      return rows.map(toRecord);
+    });
+  }
+
+  async listCollections(): Promise<string[]> {
+    return this.#run('collection list', () => this.#sql.collections.all().map((r) => r.collection));
+  }
+
+  async sequence(): Promise<SequenceState> {
+    return this.#run('sequence read', () => {
+      const meta = this.#meta();
+      return { lastSyncId: meta.last_sync_id, compactedThrough: meta.compacted_through };
+    });
+  }
+
+  async compact(through: number): Promise<number> {
+    return this.#run('compaction', () => this.#compactTx.immediate(through));
+  }
+
+  /**
+   * Closes the database if the adapter opened it from `path`. A database handed in as
+   * `database` stays open: its owner closes it. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#ownsDatabase) return;
+    try {
+      this.#db.close();
+    } catch (e) {
+      throw toBackendError(e, 'closing the SQLite database failed');
+    }
+  }
+}

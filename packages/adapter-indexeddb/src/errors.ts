@@ -1,0 +1,22 @@
+import { BackendError, ClosedError, isCseError } from '@cse/core';
+import type { CseError } from '@cse/core';
+
+/**
+ * Maps what IndexedDB threw to a `CseError`, keeping the original in `cause`.
+ *
+ * - CSE errors pass through.
+ * - When the connection is known to be closed (`closedReason`), or the browser says it is
+ *   closing (`InvalidStateError` from `transaction()` on a closed connection), `CLOSED`.
+ * - Everything else (`QuotaExceededError`, `AbortError`, `VersionError`, `ConstraintError`,
+ *   `UnknownError`, ...) is `BACKEND`, its DOMException name in the message.
+ */
+export function toIndexedDbError(e: unknown, what: string, closedReason?: string): CseError {
+  if (isCseError(e)) return e;
+  const name = e instanceof Error || (typeof e === 'object' && e !== null && 'name' in e) ? String((e as { name: unknown }).name) : 'Error';
+  const message = e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e) ? String((e as { message: unknown }).message) : String(e);
+  if (closedReason !== undefined) return new ClosedError(closedReason, { cause: e });
+  if (name === 'InvalidStateError' && /clos/i.test(message)) {
+    return new ClosedError(`${what}: the IndexedDB connection is closed (${message})`, { cause: e });
+  }
+  return new BackendError(`${what}: ${name}: ${message}`, { cause: e, details: { domException: name } });
+}

@@ -1,0 +1,37 @@
+import { playwright } from '@vitest/browser-playwright';
+import { defineProject, mergeConfig } from 'vitest/config';
+import { sourceConditions } from '../../vitest.shared.js';
+import { chromiumPath } from './test/chromium-path.js';
+
+// The real run: the same test files in headless Chromium (Debian's, not a Playwright download).
+export default mergeConfig(
+  sourceConditions,
+  defineProject({
+    test: {
+      name: 'adapter-indexeddb-browser',
+      include: ['test/**/*.test.ts'],
+      globalSetup: ['test/check-chromium.ts'],
+      testTimeout: 30_000,
+      browser: {
+        enabled: true,
+        headless: true,
+        screenshotFailures: false,
+        provider: playwright({
+          launchOptions: {
+            executablePath: chromiumPath(),
+            args: [
+              '--no-sandbox',
+              '--disable-gpu',
+              '--disable-background-networking',
+              '--disable-component-update',
+              '--disable-sync',
+              '--no-first-run',
+              '--disable-dev-shm-usage',
+            ],
+          },
+        }),
+        instances: [{ browser: 'chromium' }],
+      },
+    },
+  }),
+);

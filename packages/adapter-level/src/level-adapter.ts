@@ -1,0 +1,303 @@
+import { Mutex } from 'async-mutex';
+import type { AbstractSnapshot } from 'abstract-level';
+import { ClassicLevel } from 'classic-level';
+import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, JsonObject, SequenceState, StorageAdapter, StoredRecord } from '@cse/core';
+import { BackendError, ClosedError, ValidationError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
+import {
+  COUNTER_KEY,
+  DOCS_RANGE,
+  WATERMARK_KEY,
+  afterCollection,
+  assertDocKey,
+  collectionOfDocKey,
+  collectionRange,
+  decodeIndexEntry,
+  docKey,
+  encodeIndexEntry,
+  syncKey,
+  syncRangeAfter,
+  syncRangeThrough,
+} from './keys.js';
+import type { IndexEntry } from './keys.js';
+import type { LevelAdapterOptions, LevelDatabase } from './options.js';
+import { checkOptions } from './options.js';
+
+/** Every call names its encodings, so the database's own defaults (json, buffer...) do not matter. */
+const ENC = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
+type ReadOptions = typeof ENC & { snapshot?: AbstractSnapshot };
+type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+/** classic-level's batch takes `sync`; other databases ignore it (abstract-level's types do not list it). */
+type BatchOptions = typeof ENC & { sync: boolean };
+
+/**
+ * Commit locks, one per key space (root database + prefix), shared by every adapter of this
+ * module that opens the same key space in this process; otherwise two adapters on one
+ * memory-level database would race between their reads and their batches.
+ */
+const locks = new WeakMap<object, Map<string, Mutex>>();
+
+function lockFor(db: LevelDatabase): Mutex {
+  const sub = db as { db?: object; prefix?: string };
+  const root = typeof sub.prefix === 'string' && sub.db !== undefined ? sub.db : db;
+  const prefix = sub.prefix ?? '';
+  let byPrefix = locks.get(root);
+  if (byPrefix === undefined) locks.set(root, (byPrefix = new Map()));
+  let lock = byPrefix.get(prefix);
+  if (lock === undefined) byPrefix.set(prefix, (lock = new Mutex()));
+  return lock;
+}
+
+function openError(e: unknown, where: string): BackendError {
+  const code = (e as { code?: unknown }).code;
+  const causeCode = ((e as { cause?: { code?: unknown } }).cause ?? {}).code;
+  if (code === 'LEVEL_LOCKED' || causeCode === 'LEVEL_LOCKED') {
+    return new BackendError(
+      `level: ${where} is locked by another process (or another adapter in this one); a classic-level database serves one process at a time`,
+      { cause: e },
+    );
+  }
+  return new BackendError(`level: opening ${where} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
+function toRecord(collection: string, json: string): StoredRecord {
+  return recordFromDoc(collection, JSON.parse(json) as JsonObject);
+}
+
+/**
+ * A CSE store in an abstract-level database. See the README for options, durability and who
+ * closes what.
+ */
+export class LevelAdapter implements StorageAdapter {
+  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true });
+
+  readonly #db: LevelDatabase;
+  /** The database this adapter opened itself (from `location`), and so must close. */
+  readonly #owned: LevelDatabase | undefined;
+  readonly #batchOptions: BatchOptions;
+  readonly #lock: Mutex;
+  readonly #ready: Promise<void>;
+  #closing: Promise<void> | undefined;
+
+  /** @throws `VALIDATION` for bad options. Open errors (a locked directory...) reject `ready()` and every call. */
+  constructor(options: LevelAdapterOptions) {
+    checkOptions(options);
+    const where = options.location ?? 'the database';
+    const base = options.location !== undefined ? new ClassicLevel<string, string>(options.location, ENC) : (options.db as LevelDatabase);
+    this.#owned = options.location !== undefined ? base : undefined;
+    this.#db = options.namespace !== undefined ? base.sublevel(options.namespace) : base;
+    this.#batchOptions = { ...ENC, sync: options.sync ?? true };
+    this.#lock = lockFor(this.#db);
+    this.#ready = base.open().then(
+      () => undefined,
+      (e: unknown) => {
+        throw openError(e, where);
+      },
+    );
+    // Failures surface through ready() and every call; do not also report them as unhandled.
+    this.#ready.catch(() => undefined);
+  }
+
+  /** Resolves once the database is open; rejects with a `BACKEND` error if it cannot be (e.g. locked). */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /**
+   * Runs one call: CLOSED after `close()`, waits for the open, maps backend errors. With
+   * `exclusive`, the commit lock is queued before anything is awaited, so a call made before
+   * `close()` also runs before it.
+   */
+  async #run<T>(what: string, fn: () => Promise<T>, exclusive = false): Promise<T> {
+    if (this.#closing !== undefined) throw new ClosedError('the level adapter is closed');
+    const call = async (): Promise<T> => {
+      await this.#ready;
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.#closing !== undefined) throw new ClosedError('the level adapter was closed during the call', { cause: e });
+        throw toBackendError(e, `level: ${what} failed`);
+      }
+    };
+    return exclusive ? this.#lock.runExclusive(call) : call();
+  }
+
+  /**
+   * Runs several reads against one consistent state: an explicit snapshot where the database
+   * offers them (classic-level, memory-level, browser-level do not all agree), else under the
+   * commit lock, so that no commit of this store lands between the reads.
+   */
+  async #read<T>(fn: (options: ReadOptions) => Promise<T>): Promise<T> {
+    if (this.#db.supports.explicitSnapshots !== true) return this.#lock.runExclusive(() => fn(ENC));
+    const snapshot = this.#db.snapshot();
+    try {
+      return await fn({ ...ENC, snapshot });
+    } finally {
+      await snapshot.close();
+    }
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    for (const w of request.writes) assertDocKey(w.collection, w.id);
+    // The lock makes read, check, id allocation and batch one unit within this process;
+    // LevelDB's directory lock keeps other processes out; the batch itself is atomic. Commits
+    // therefore land one after another in id order, each whole, so a reader never sees an id
+    // while a smaller one is still to come.
+    return this.#run(
+      'commit',
+      async () => {
+        const keys = request.writes.map((w) => docKey(w.collection, w.id));
+        const [values, counter] = await Promise.all([this.#db.getMany(keys, ENC), this.#db.get(COUNTER_KEY, ENC)]);
+        const prevs = values.map((v: string | undefined, i) => (v === undefined ? undefined : toRecord(request.writes[i]!.collection, v)));
+        const planned = planCommit(request, prevs, counter === undefined ? 0 : Number(counter));
+        const result = planned.result;
+        if (!result.ok || result.records.length === 0) return result;
+        const written = result.records;
+        const ops: BatchOp[] = [];
+        const records: StoredRecord[] = [];
+        let next = 0;
+        request.writes.forEach((write, i) => {
+          if (write.kind === 'check') return;
+          const record = written[next++]!;
+          const prev = prevs[i];
+          if (prev !== undefined) ops.push({ type: 'del', key: syncKey(prev.syncId) });
+          const json = JSON.stringify(record.doc);
+          ops.push({ type: 'put', key: keys[i]!, value: json });
+          ops.push({ type: 'put', key: syncKey(record.syncId), value: encodeIndexEntry(record) });
+          records.push(toRecord(record.collection, json));
+        });
+        ops.push({ type: 'put', key: COUNTER_KEY, value: String(planned.lastSyncId) });
+        await this.#db.batch(ops, this.#batchOptions);
+        return { ok: true, records };
+      },
+      true,
+    );
+  }
+
+  async getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]> {
+    for (const k of keys) assertDocKey(k.collection, k.id);
+    return this.#run('getMany', async () => {
+      // One getMany call reads one implicit snapshot (abstract-level: implicitSnapshots).
+      const values: (string | undefined)[] = await this.#db.getMany(
+        keys.map((k) => docKey(k.collection, k.id)),
+        ENC,
+      );
+      return values.map((v, i) => (v === undefined ? undefined : toRecord(keys[i]!.collection, v)));
+    });
+  }
+
+  async scanCollection(collection: string): Promise<StoredRecord[]> {
+    assertCollectionName(collection, true);
+    return this.#run('scanCollection', async () => {
+      const values: string[] = await this.#db.values({ ...collectionRange(collection), ...ENC }).all();
+      return values.map((v) => toRecord(collection, v));
+    });
+  }
+
+  async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
+    const limit = options.limit;
+    const wanted = options.collections && new Set(options.collections);
+    return this.#run('changes', () =>
+      this.#read(async (read) => {
+        if (!(limit > 0)) return [];
+        // One range scan from just above `after`: cost is the entries read, not the store size.
+        // With a collection list, entries of other collections are read and dropped.
+        const bounded = wanted === undefined && Number.isSafeInteger(limit);
+        const it = this.#db.iterator({ ...syncRangeAfter(after), ...read, limit: bounded ? limit : -1 });
+        const picked: IndexEntry[] = [];
+        try {
+          while (picked.length < limit) {
+            const entries: [string, string][] = await it.nextv(Math.min(limit - picked.length, 512));
+            if (entries.length === 0) break;
+            for (const [, value] of entries) {
+              const entry = decodeIndexEntry(value);
+              if (wanted === undefined || wanted.has(entry.collection)) picked.push(entry);
+              if (picked.length >= limit) break;
+            }
+          }
+        } finally {
+          await it.close();
+        }
+        const values: (string | undefined)[] = await this.#db.getMany(
+          picked.map((e) => docKey(e.collection, e.id)),
+          read,
+        );
+        const out: StoredRecord[] = [];
+        values.forEach((v, i) => {
+          if (v !== undefined) out.push(toRecord(picked[i]!.collection, v));
+        });
+        return out;
+      }),
+    );
+  }
+
+  async listCollections(): Promise<string[]> {
+    return this.#run('listCollections', () =>
+      this.#read(async (read) => {
+        // One seek per collection, past the rest of its documents.
+        const it = this.#db.keys({ ...DOCS_RANGE, ...read });
+        const names: string[] = [];
+        try {
+          for (let key: string | undefined = await it.next(); key !== undefined; key = await it.next()) {
+            const name = collectionOfDocKey(key);
+            names.push(name);
+            it.seek(afterCollection(name));
+          }
+        } finally {
+          await it.close();
+        }
+        return names.sort();
+      }),
+    );
+  }
+
+  async sequence(): Promise<SequenceState> {
+    return this.#run('sequence', async () => {
+      const [last, compacted]: (string | undefined)[] = await this.#db.getMany([COUNTER_KEY, WATERMARK_KEY], ENC);
+      return { lastSyncId: last === undefined ? 0 : Number(last), compactedThrough: compacted === undefined ? 0 : Number(compacted) };
+    });
+  }
+
+  async compact(through: number): Promise<number> {
+    if (!Number.isSafeInteger(through) || through < 0) throw new ValidationError('through must be a non-negative integer');
+    return this.#run(
+      'compact',
+      async () => {
+        const range = syncRangeThrough(through);
+        const ops: BatchOp[] = [];
+        if (range !== undefined) {
+          // The index value says whether the record is a tombstone, so only index entries are read.
+          const entries: [string, string][] = await this.#db.iterator({ ...range, ...ENC }).all();
+          for (const [key, value] of entries) {
+            const entry = decodeIndexEntry(value);
+            if (!entry.deleted) continue;
+            ops.push({ type: 'del', key }, { type: 'del', key: docKey(entry.collection, entry.id) });
+          }
+        }
+        const watermark: string | undefined = await this.#db.get(WATERMARK_KEY, ENC);
+        if (watermark === undefined || Number(watermark) < through) ops.push({ type: 'put', key: WATERMARK_KEY, value: String(through) });
+        if (ops.length > 0) await this.#db.batch(ops, this.#batchOptions);
+        return ops.filter((op) => op.type === 'del').length / 2;
+      },
+      true,
+    );
+  }
+
+  /** Waits for a running commit, then closes the database if this adapter opened it (a `db` you passed stays open). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#lock.runExclusive(async () => {
+      const owned = this.#owned;
+      if (owned === undefined) return;
+      try {
+        await this.#ready;
+      } catch {
+        return; // never opened: nothing to close
+      }
+      try {
+        await owned.close();
+      } catch (e) {
+        throw toBackendError(e, 'level: close failed');
+      }
+    });
+    return this.#closing;
+  }
+}

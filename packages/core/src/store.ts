@@ -492,19 +492,22 @@ export class Store {
         assertCollectionName(collection);
         const compiled = compileQuery(query);
         const records = await this.#call('transaction find failed', () => this.adapter.scanCollection(collection));
+        // Documents this transaction already touched are seen as it left them; the rest as stored.
+        const fresh = new Map<string, StoredRecord>();
+        for (const r of records) if (!entries.has(docKeyString(collection, r.id))) fresh.set(r.id, r);
         const docs: JsonObject[] = [];
-        const ids = new Set<string>();
-        for (const r of records) {
-          const k = docKeyString(r.collection, r.id);
-          if (!entries.has(k)) entries.set(k, { key: { collection, id: r.id }, seen: r });
-          ids.add(r.id);
-        }
-        for (const e of entries.values()) if (e.key.collection === collection) ids.add(e.key.id);
-        for (const id of ids) {
-          const doc = liveDoc(entries.get(docKeyString(collection, id)) as Entry);
+        for (const r of fresh.values()) if (!r.deleted) docs.push(r.doc);
+        for (const e of entries.values()) {
+          const doc = e.key.collection === collection ? liveDoc(e) : undefined;
           if (doc) docs.push(doc);
         }
-        return runQuery(docs, compiled).map((d) => structuredClone(d)) as Doc[];
+        const hits = runQuery(docs, compiled);
+        // Only the returned documents become part of the read set (see the note on phantoms).
+        for (const d of hits) {
+          const r = fresh.get(d.id as string);
+          if (r !== undefined) entries.set(docKeyString(collection, r.id), { key: { collection, id: r.id }, seen: r });
+        }
+        return hits.map((d) => structuredClone(d)) as Doc[];
       },
       insert: async (collection, doc) => {
         guard();

@@ -239,6 +239,27 @@ describe('transactions', () => {
     expect(await store.lastSyncId()).toBe(0);
   });
 
+  it('find inside a transaction protects the documents it returned, not the rest of the collection', async () => {
+    const store = memoryStore();
+    await store.insert('w', { id: 'hot', on: true });
+    await store.insert('w', { id: 'cold', on: false });
+    await store.transaction(async (tx) => {
+      expect((await tx.find('w', { filter: { on: true } })).map((d) => d.id)).toEqual(['hot']);
+      await store.update('w', { id: 'cold', on: false, touched: 1 }); // not returned: no conflict
+      await tx.insert('log', { id: 'l1' });
+    });
+    expect(await store.get('log', 'l1')).toBeDefined();
+    const e = await rejection(
+      store.transaction(async (tx) => {
+        await tx.find('w', { filter: { on: true } });
+        await store.update('w', { id: 'hot', on: true, touched: 1 }); // returned: conflict
+        await tx.insert('log', { id: 'l2' });
+      }),
+    );
+    expect(e.code).toBe('CONFLICT');
+    expect(await store.get('log', 'l2')).toBeUndefined();
+  });
+
   it('withRetry makes concurrent read-modify-write transactions lose no update', async () => {
     const store = memoryStore();
     await store.insert('c', { id: 'n', value: 0 });

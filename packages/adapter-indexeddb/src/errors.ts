@@ -5,8 +5,9 @@ import type { CseError } from '@cse/core';
  * Maps what IndexedDB threw to a `CseError`, keeping the original in `cause`.
  *
  * - CSE errors pass through.
- * - When the connection is known to be closed (`closedReason`), or the browser says it is
- *   closing (`InvalidStateError` from `transaction()` on a closed connection), `CLOSED`.
+ * - When the connection is known to be closed (`closedReason`), or IndexedDB says so with an
+ *   `InvalidStateError` (what `transaction()` throws on a closing or closed connection, the only
+ *   way this adapter's calls meet that error), `CLOSED`.
  * - Everything else (`QuotaExceededError`, `AbortError`, `VersionError`, `ConstraintError`,
  *   `UnknownError`, ...) is `BACKEND`, its DOMException name in the message.
  */
@@ -15,7 +16,7 @@ export function toIndexedDbError(e: unknown, what: string, closedReason?: string
   const name = e instanceof Error || (typeof e === 'object' && e !== null && 'name' in e) ? String((e as { name: unknown }).name) : 'Error';
   const message = e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e) ? String((e as { message: unknown }).message) : String(e);
   if (closedReason !== undefined) return new ClosedError(closedReason, { cause: e });
-  if (name === 'InvalidStateError' && /clos/i.test(message)) {
+  if (name === 'InvalidStateError') {
     return new ClosedError(`${what}: the IndexedDB connection is closed (${message})`, { cause: e });
   }
   return new BackendError(`${what}: ${name}: ${message}`, { cause: e, details: { domException: name } });

@@ -1,0 +1,48 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { isCseError, openStore } from '@cse/core';
+import { describe, expect, it } from 'vitest';
+import { SqliteAdapter } from '@cse/adapter-sqlite';
+import { childScript, rejection, spawnChild, tempDb } from './helpers.js';
+
+describe('lock contention', () => {
+  it('turns SQLITE_BUSY into a BACKEND error with the SQLite error as cause, and writes nothing', async () => {
+    const path = tempDb();
+    const store = openStore(new SqliteAdapter({ path, busyTimeout: 10 }));
+    await store.insert('c', { id: 'before' });
+    // A second connection takes the write lock and keeps it while the store tries to commit.
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const error = await rejection(store.insert('c', { id: 'blocked' }));
+      expect(isCseError(error, 'BACKEND')).toBe(true);
+      expect(error.cause).toBeInstanceOf(BetterSqlite3.SqliteError);
+      expect((error.cause as { code?: string }).code).toBe('SQLITE_BUSY');
+      // Readers are not blocked by a writer in WAL mode.
+      expect(await store.get('c', 'before')).toBeDefined();
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(await store.get('c', 'blocked')).toBeUndefined();
+    expect(await store.lastSyncId()).toBe(1);
+    // Once the lock is gone, the next commit takes the next id.
+    expect((await store.insert('c', { id: 'after' }))._sync_id).toBe(2);
+    await store.close();
+  });
+
+  it('waits for another process to release the lock when busyTimeout allows', async () => {
+    const path = tempDb();
+    const store = openStore(new SqliteAdapter({ path, busyTimeout: 20_000 }));
+    await store.insert('c', { id: 'first' });
+    const holder = spawnChild(childScript('lock-holder.ts'), [path, '300']);
+    const exited = new Promise((resolve) => holder.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.setEncoding('utf8').on('data', (d: string) => d.includes('locked') && resolve());
+      holder.on('exit', (code) => reject(new Error(`the lock holder exited (${code}) before it took the lock`)));
+    });
+    // The lock is held right now; the commit waits in SQLite's busy handler instead of failing.
+    expect((await store.insert('c', { id: 'second' }))._sync_id).toBe(2);
+    await exited;
+    await store.close();
+  });
+});

@@ -3,9 +3,10 @@
  * (what the user wants) and an Observed state (what is). The three live in the collections the
  * Registry names for the worker type; the worker id is the document id in each.
  */
-import type { StoredRecord } from './adapter.js';
+import type { JsonObject, StoredRecord } from './adapter.js';
 import { ConflictError, ValidationError, isCseError } from './errors.js';
 import { assertId, jsonEqual } from './json.js';
+import { docKeyString } from './records.js';
 import type { Registry } from './registry.js';
 import type { Doc, DocInput, Store, WriteOptions } from './store.js';
 import { kSystem, userFields, withRetry } from './store.js';
@@ -29,10 +30,13 @@ type Part = 'identity' | 'desired' | 'observed';
 
 /** How often a save re-reads after losing a race it did not ask to detect. */
 const INTERNAL_RETRIES = 20;
+/** Documents whose last seen version a TriangularStore remembers. */
+const MAX_HINTS = 10_000;
 
 export class TriangularStore {
   readonly #store: Store;
   readonly #registry: Registry;
+  readonly #hints = new Map<string, { version: number; body: JsonObject }>();
 
   constructor(store: Store, registry: Registry) {
     this.#store = store;
@@ -62,17 +66,16 @@ export class TriangularStore {
     const input = this.#input(id, doc, 'identity');
     const { identity } = this.#registry.getTriangularCollections(workerType);
     for (let attempt = 0; ; attempt++) {
-      const current = await this.#store.get(identity, id);
-      if (current !== undefined) {
-        if (this.#same(identity, current, input)) return { doc: current, changed: false };
-        throw new ConflictError(`identity of ${workerType}/${JSON.stringify(id)} is immutable and differs from the stored one`, current, {
-          details: { collection: identity, id },
-        });
-      }
       try {
         return { doc: await this.#store.insert(identity, input), changed: true };
       } catch (e) {
         if (!isCseError(e, 'CONFLICT') || attempt >= INTERNAL_RETRIES) throw e;
+        const current = (e as ConflictError).current as Doc | undefined;
+        if (current === undefined) continue; // deleted meanwhile: try again
+        if (this.#same(identity, current, input)) return { doc: current, changed: false };
+        throw new ConflictError(`identity of ${workerType}/${JSON.stringify(id)} is immutable and differs from the stored one`, current, {
+          details: { collection: identity, id },
+        });
       }
     }
   }
@@ -96,22 +99,52 @@ export class TriangularStore {
     return jsonEqual(userFields(current), body);
   }
 
+  /** Remembers the last version this instance saw of a document, to save in one round trip. */
+  #remember(key: string, version: number, body: JsonObject): void {
+    this.#hints.delete(key);
+    this.#hints.set(key, { version, body });
+    if (this.#hints.size > MAX_HINTS) this.#hints.delete(this.#hints.keys().next().value as string);
+  }
+
   async #save(workerType: string, id: string, doc: unknown, part: 'desired' | 'observed', options: WriteOptions): Promise<SaveResult> {
     const input = this.#input(id, doc, part);
     const collection = this.#registry.getTriangularCollections(workerType)[part];
+    const body = this.#store[kSystem].body(collection, input);
+    const key = docKeyString(collection, id);
     const expected = options.expectedVersion;
-    for (let attempt = 0; ; attempt++) {
+    if (expected !== undefined) {
       const current = await this.#store.get(collection, id);
-      const version = current?._version ?? 0;
-      if (expected !== undefined && expected !== version) {
-        // Let the store produce the conflict (and validate `expected`) with the current doc.
-        return { doc: await this.#store.upsert(collection, input, { expectedVersion: expected }), changed: true };
+      if (current !== undefined && current._version === expected && jsonEqual(userFields(current), body)) return { doc: current, changed: false };
+      const saved = await this.#store.upsert(collection, input, { expectedVersion: expected });
+      this.#remember(key, saved._version, body);
+      return { doc: saved, changed: true };
+    }
+    // Optimistic: write against the version we last saw (or "absent"). A conflict carries the
+    // current document, which tells whether the content is unchanged or which version to expect.
+    // So a first save, a changed save and an unchanged save each cost one round trip.
+    let hint = this.#hints.get(key);
+    if (hint !== undefined && jsonEqual(hint.body, body)) {
+      const current = await this.#store.get(collection, id);
+      if (current !== undefined && jsonEqual(userFields(current), body)) {
+        this.#remember(key, current._version, body);
+        return { doc: current, changed: false };
       }
-      if (current !== undefined && this.#same(collection, current, input)) return { doc: current, changed: false };
+      hint = current === undefined ? undefined : { version: current._version, body: userFields(current) };
+    }
+    let version = hint?.version ?? 0;
+    for (let attempt = 0; ; attempt++) {
       try {
-        return { doc: await this.#store.upsert(collection, input, { expectedVersion: version }), changed: true };
+        const saved = await this.#store.upsert(collection, input, { expectedVersion: version });
+        this.#remember(key, saved._version, body);
+        return { doc: saved, changed: true };
       } catch (e) {
-        if (expected !== undefined || !isCseError(e, 'CONFLICT') || attempt >= INTERNAL_RETRIES) throw e;
+        if (!isCseError(e, 'CONFLICT') || attempt >= INTERNAL_RETRIES) throw e;
+        const current = (e as ConflictError).current as Doc | undefined;
+        if (current !== undefined && jsonEqual(userFields(current), body)) {
+          this.#remember(key, current._version, body);
+          return { doc: current, changed: false };
+        }
+        version = current?._version ?? 0;
       }
     }
   }

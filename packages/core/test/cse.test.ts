@@ -111,6 +111,22 @@ describe('TriangularStore', () => {
     expect((await t.loadObserved('container', 'w1'))?._version).toBe(10);
   });
 
+  it('two TriangularStores on one store (two processes) never trust a stale view', async () => {
+    const store = memoryStore();
+    const a = new TriangularStore(store, registry());
+    const b = new TriangularStore(store, registry());
+    expect((await a.saveObserved('container', 'w1', { t: 1 })).changed).toBe(true);
+    expect((await b.saveObserved('container', 'w1', { t: 2 })).changed).toBe(true);
+    // a last saw {t: 1}; the store holds {t: 2}: saving {t: 1} again is a real change.
+    expect(await a.saveObserved('container', 'w1', { t: 1 })).toMatchObject({ changed: true, doc: { t: 1, _version: 3 } });
+    expect(await b.saveObserved('container', 'w1', { t: 1 })).toMatchObject({ changed: false, doc: { _version: 3 } });
+    expect(await b.saveObserved('container', 'w1', { t: 3 })).toMatchObject({ changed: true, doc: { _version: 4 } });
+    await store.delete('container_observed', 'w1');
+    expect(await a.saveObserved('container', 'w1', { t: 3 })).toMatchObject({ changed: true, doc: { t: 3, _version: 6 } });
+    expect((await a.saveIdentity('container', 'w1', { n: 1 })).changed).toBe(true);
+    expect((await b.saveIdentity('container', 'w1', { n: 1 })).changed).toBe(false);
+  });
+
   it('loadSnapshot reads all three; deleteWorker writes tombstones in one commit', async () => {
     const store = memoryStore();
     const t = new TriangularStore(store, registry());

@@ -8,7 +8,7 @@ import { SqliteAdapter } from './sqlite-adapter.js';
  * - `sqlite:./edge.db`, `sqlite:edge.db`: relative to the working directory.
  * - `sqlite:/var/lib/cse/edge.db`, `sqlite:///var/lib/cse/edge.db`: absolute.
  * - `sqlite::memory:`: a private in-memory database (not persistent).
- * - Query: `synchronous=FULL|NORMAL|EXTRA`, `busy_timeout=<ms>`. Anything else is rejected.
+ * - Query: `synchronous=FULL|NORMAL`, `busy_timeout=<ms>`. Anything else is rejected.
  * - Percent escapes in the path are decoded (`%20` for a space, `%3F` for `?`).
  *
  * @throws `VALIDATION` for anything else.

@@ -7,11 +7,10 @@ import { ValidationError } from '@cse/core';
  * - `FULL` (default): every commit is fsynced before it is acknowledged. An acknowledged commit
  *   survives a process kill and a power loss.
  * - `NORMAL`: the WAL is fsynced only at checkpoints. An acknowledged commit survives a process
- *   kill; a power loss may roll back the most recent commits (never half of one).
- * - `EXTRA`: `FULL` plus an fsync of the directory after the WAL is reset; for file systems
- *   that need it.
+ *   kill; a power loss may roll back the most recent commits (never half of one), and the
+ *   counter with them, so their sync ids are handed out again.
  */
-export type Synchronous = 'FULL' | 'NORMAL' | 'EXTRA';
+export type Synchronous = 'FULL' | 'NORMAL';
 
 /** Default `busyTimeout`: how long a commit waits for another connection's write lock. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -45,7 +44,7 @@ export interface SqliteDatabaseOptions extends CommonOptions {
 
 export type SqliteAdapterOptions = SqlitePathOptions | SqliteDatabaseOptions;
 
-const SYNCHRONOUS: readonly string[] = ['FULL', 'NORMAL', 'EXTRA'];
+const SYNCHRONOUS: readonly string[] = ['FULL', 'NORMAL'];
 
 /** Options after validation, defaults filled. */
 export interface ResolvedOptions {

@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import type {
+  AdapterCapabilities,
+  CommitFailure,
+  CommitRequest,
+  CommitResult,
+  DocKey,
+  JsonObject,
+  SequenceState,
+  StorageAdapter,
+  StoredRecord,
+  WriteOp,
+} from '@cse/core';
+import { BackendError, ClosedError, ValidationError, defineCapabilities, planCommit, toBackendError } from '@cse/core';
+import { Keys } from './keys.js';
+import type { RedisAdapterOptions } from './options.js';
+import { clientOptions, clusterOptions } from './options.js';
+import { CHANGES, COMMIT, COMPACT, GET_MANY, SCAN_COLLECTION } from './scripts.js';
+
+type Client = Redis | Cluster;
+type Fields = readonly (string | null)[];
+
+const KIND = { put: 'p', delete: 'd', check: 'c' } as const;
+const EXPECT = { absent: 'a', exists: 'e', version: 'v' } as const;
+
+/** Turns a document hash (fields in RECORD_FIELDS order) into a record, as core's buildRecord lays it out. */
+function toRecord(f: Fields): StoredRecord | undefined {
+  const [collection, idJson, s, v, x, createdAt, updatedAt, deletedAt, body] = f;
+  if (collection == null || idJson == null || s == null || v == null) return undefined;
+  const id = JSON.parse(idJson) as string;
+  const syncId = Number(s);
+  const version = Number(v);
+  const deleted = x === '1';
+  const meta = { id, _sync_id: syncId, _version: version, _created_at: createdAt ?? '', _updated_at: updatedAt ?? '' };
+  const doc: JsonObject = deleted
+    ? { ...meta, _deleted: true, _deleted_at: deletedAt ?? '' }
+    : { ...(JSON.parse(body ?? '{}') as JsonObject), ...meta };
+  return { collection, id, syncId, version, deleted, doc };
+}
+
+/** What the commit script saw before a write: just enough for `planCommit`. */
+function seen(write: WriteOp, v: unknown, x: unknown, c: unknown): StoredRecord | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  const version = Number(v);
+  return { collection: write.collection, id: write.id, syncId: 0, version, deleted: x === '1', doc: { _created_at: String(c) } };
+}
+
+/**
+ * A CSE storage adapter on Redis or Redis Cluster (ioredis). Every commit, multi-get, delta
+ * page and compaction is one Lua script, so each is atomic and consistent. See README.md.
+ */
+export class RedisAdapter implements StorageAdapter {
+  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({
+    persistent: true,
+    crashSafe: true,
+    multiProcess: true,
+    compaction: true,
+  });
+
+  /** The ioredis client (yours if you passed `client`). */
+  readonly client: Client;
+  readonly namespace: string;
+  readonly #keys: Keys;
+  readonly #owned: boolean;
+  #closed = false;
+
+  /** @throws `VALIDATION` for a bad namespace, or not exactly one of `client` and `url`. */
+  constructor(options: RedisAdapterOptions) {
+    this.#keys = new Keys(options.namespace);
+    this.namespace = options.namespace;
+    if ((options.client === undefined) === (options.url === undefined)) {
+      throw new ValidationError('RedisAdapter needs exactly one of `client` and `url`');
+    }
+    if (options.client !== undefined) {
+      this.client = options.client;
+      this.#owned = false;
+      return;
+    }
+    const url = options.url as string;
+    if (options.cluster === true) {
+      const { hostname, port } = new URL(url);
+      this.client = new Cluster([{ host: hostname, port: Number(port || 6379) }], clusterOptions(options.commandTimeoutMs));
+    } else {
+      this.client = new Redis(url, clientOptions(options.commandTimeoutMs));
+    }
+    // Failures reach the caller through the rejected commands; without a listener ioredis
+    // would also print every reconnect error.
+    this.client.on('error', () => {});
+    this.#owned = true;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('the Redis adapter is closed');
+  }
+
+  /** Runs a script by EVALSHA, loading it with EVAL when the server does not know it yet. */
+  async #run(script: string, keys: readonly string[], args: readonly string[], what: string): Promise<unknown> {
+    this.#open();
+    try {
+      try {
+        return await this.client.evalsha(sha1(script), keys.length, ...keys, ...args);
+      } catch (e) {
+        if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+        return await this.client.eval(script, keys.length, ...keys, ...args);
+      }
+    } catch (e) {
+      throw toBackendError(e, `redis ${what} failed`);
+    }
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    const keys = [this.#keys.meta, this.#keys.index, this.#keys.collections];
+    const args = [request.now, String(request.writes.length)];
+    const bodies: string[] = [];
+    for (const w of request.writes) {
+      const body = w.kind === 'put' ? JSON.stringify(w.body ?? {}) : '';
+      bodies.push(body);
+      keys.push(this.#keys.doc(w.collection, w.id), this.#keys.collection(w.collection));
+      const expect = w.expect === undefined ? '' : EXPECT[w.expect.kind];
+      const version = w.expect?.kind === 'version' ? String(w.expect.version) : '';
+      args.push(KIND[w.kind], expect, version, w.collection, this.#keys.member(w.collection, w.id), JSON.stringify(w.id), body);
+    }
+    const reply = (await this.#run(COMMIT, keys, args, 'commit')) as unknown[];
+    if (reply[0] === 0) {
+      const failures: CommitFailure[] = [];
+      for (let i = 1; i < reply.length; i += 2) failures.push({ index: Number(reply[i]), current: toRecord(reply[i + 1] as Fields) });
+      return { ok: false, failures };
+    }
+    // The script wrote the records; core builds the same records from what the script saw, so
+    // what we return is exactly what planCommit would (bodies re-parsed: fresh objects).
+    const last = Number(reply[1]);
+    const prevs = request.writes.map((w, i) => seen(w, reply[2 + 3 * i], reply[3 + 3 * i], reply[4 + 3 * i]));
+    const writes = request.writes.map((w, i) => (w.kind === 'put' ? { ...w, body: JSON.parse(bodies[i] as string) as JsonObject } : w));
+    const taken = writes.filter((w) => w.kind !== 'check').length;
+    const plan = planCommit({ ...request, writes }, prevs, last - taken);
+    if (!plan.result.ok || plan.lastSyncId !== last) throw new BackendError('redis commit: the script and planCommit disagree');
+    return plan.result;
+  }
+
+  async getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]> {
+    this.#open();
+    if (keys.length === 0) return [];
+    const reply = (await this.#run(GET_MANY, keys.map((k) => this.#keys.doc(k.collection, k.id)), [], 'getMany')) as Fields[];
+    return reply.map(toRecord);
+  }
+
+  async scanCollection(collection: string): Promise<StoredRecord[]> {
+    const reply = (await this.#run(SCAN_COLLECTION, [this.#keys.collection(collection)], [this.#keys.prefix], 'scanCollection')) as Fields[];
+    return records(reply);
+  }
+
+  async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
+    this.#open();
+    if (options.limit <= 0 || options.collections?.length === 0) return [];
+    const keys = [this.#keys.index, ...(options.collections ?? []).map((c) => this.#keys.collection(c))];
+    const args = [this.#keys.prefix, String(after), String(options.limit)];
+    return records((await this.#run(CHANGES, keys, args, 'changes')) as Fields[]);
+  }
+
+  async listCollections(): Promise<string[]> {
+    this.#open();
+    try {
+      return (await this.client.smembers(this.#keys.collections)).sort();
+    } catch (e) {
+      throw toBackendError(e, 'redis listCollections failed');
+    }
+  }
+
+  async sequence(): Promise<SequenceState> {
+    this.#open();
+    try {
+      const [last, compacted] = await this.client.hmget(this.#keys.meta, 'last', 'compacted');
+      return { lastSyncId: Number(last ?? 0), compactedThrough: Number(compacted ?? 0) };
+    } catch (e) {
+      throw toBackendError(e, 'redis sequence failed');
+    }
+  }
+
+  async compact(through: number): Promise<number> {
+    const keys = [this.#keys.meta, this.#keys.index, this.#keys.collections];
+    return Number(await this.#run(COMPACT, keys, [this.#keys.prefix, String(Math.floor(through))], 'compact'));
+  }
+
+  /** Closes the client if the adapter created it (from `url`); a client you passed stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#owned) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
+
+function records(reply: readonly Fields[]): StoredRecord[] {
+  const out: StoredRecord[] = [];
+  for (const f of reply) {
+    const r = toRecord(f);
+    if (r !== undefined) out.push(r);
+  }
+  return out;
+}
+
+const shas = new Map<string, string>();
+function sha1(script: string): string {
+  let sha = shas.get(script);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(script).digest('hex');
+    shas.set(script, sha);
+  }
+  return sha;
+}

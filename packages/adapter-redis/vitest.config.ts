@@ -1,0 +1,9 @@
+import { defineProject, mergeConfig } from 'vitest/config';
+import { sourceConditions } from '../../vitest.shared.js';
+
+export default mergeConfig(
+  sourceConditions,
+  defineProject({
+    test: { name: 'adapter-redis', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 60_000 },
+  }),
+);

@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { MemoryLevel } from 'memory-level';
 import { ADAPTER_COLLECTION_NAME, docKeyString } from '@cse/core';
 import type { DocKey, StorageAdapter } from '@cse/core';
 import { LevelAdapter } from '@cse/adapter-level';
+import type { LevelDatabase } from '@cse/adapter-level';
 import { commitOk, put, tempDir } from './helpers.js';
 
 /** Set CSE_FC_SEED (and CSE_FC_PATH) to replay a failure; fast-check prints both. */
@@ -47,16 +49,25 @@ function neighbours(k: DocKey): DocKey[] {
   return out.filter((n) => n.collection.length <= 64 && n.id.length <= 1024);
 }
 
-describe('hostile collection names and ids', () => {
+/**
+ * Both key orders a backend may use: UTF-8 bytes (classic-level) and UTF-16 code units
+ * (memory-level storing strings).
+ */
+const backends: [string, (dir: string) => LevelDatabase][] = [
+  ['classic-level', (dir) => new ClassicLevel<string, string>(join(dir, 'db'))],
+  ['memory-level, utf8 store', () => new MemoryLevel<string, string>({ storeEncoding: 'utf8' })],
+];
+
+describe.each(backends)('hostile collection names and ids on %s', (_, makeDb) => {
   let cleanup: () => Promise<void>;
-  let db: ClassicLevel<string, string>;
+  let db: LevelDatabase;
   let canary: StorageAdapter;
   let run = 0;
 
   beforeAll(async () => {
     const t = await tempDir();
     cleanup = t.cleanup;
-    db = new ClassicLevel(join(t.dir, 'db'));
+    db = makeDb(t.dir);
     canary = new LevelAdapter({ db, namespace: 'canary' });
     await commitOk(canary, put('a', 'a!b'), put('a', '\u00ff'), put('ab', '!'));
   });

@@ -122,9 +122,10 @@ export class LevelAdapter implements StorageAdapter {
   }
 
   /**
-   * Runs several reads against one consistent state: an explicit snapshot where the database
-   * offers them (classic-level, memory-level, browser-level do not all agree), else under the
-   * commit lock, so that no commit of this store lands between the reads.
+   * Runs reads against one consistent state: an explicit snapshot where the database offers
+   * them (classic-level and memory-level do; not every abstract-level database does, and
+   * without one even a single getMany or iterator may read the latest state as it changes),
+   * else under the commit lock, so that no commit of this store lands between the reads.
    */
   async #read<T>(fn: (options: ReadOptions) => Promise<T>): Promise<T> {
     if (this.#db.supports.explicitSnapshots !== true) return this.#lock.runExclusive(() => fn(ENC));
@@ -175,22 +176,25 @@ export class LevelAdapter implements StorageAdapter {
 
   async getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]> {
     for (const k of keys) assertDocKey(k.collection, k.id);
-    return this.#run('getMany', async () => {
-      // One getMany call reads one implicit snapshot (abstract-level: implicitSnapshots).
-      const values: (string | undefined)[] = await this.#db.getMany(
-        keys.map((k) => docKey(k.collection, k.id)),
-        ENC,
-      );
-      return values.map((v, i) => (v === undefined ? undefined : toRecord(keys[i]!.collection, v)));
-    });
+    return this.#run('getMany', () =>
+      this.#read(async (read) => {
+        const values: (string | undefined)[] = await this.#db.getMany(
+          keys.map((k) => docKey(k.collection, k.id)),
+          read,
+        );
+        return values.map((v, i) => (v === undefined ? undefined : toRecord(keys[i]!.collection, v)));
+      }),
+    );
   }
 
   async scanCollection(collection: string): Promise<StoredRecord[]> {
     assertCollectionName(collection, true);
-    return this.#run('scanCollection', async () => {
-      const values: string[] = await this.#db.values({ ...collectionRange(collection), ...ENC }).all();
-      return values.map((v) => toRecord(collection, v));
-    });
+    return this.#run('scanCollection', () =>
+      this.#read(async (read) => {
+        const values: string[] = await this.#db.values({ ...collectionRange(collection), ...read }).all();
+        return values.map((v) => toRecord(collection, v));
+      }),
+    );
   }
 
   async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {

@@ -159,6 +159,7 @@ export class Store {
     }
     const id = (doc as Record<string, unknown>).id;
     assertId(id);
+    if (Object.getOwnPropertySymbols(doc).length > 0) throw new ValidationError('a document has symbol keys, which JSON cannot carry');
     const fields: Record<string, unknown> = {};
     for (const key of Object.keys(doc)) {
       const value = (doc as Record<string, unknown>)[key];

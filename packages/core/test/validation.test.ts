@@ -9,6 +9,7 @@ cycle.self = cycle;
 const badDocuments: [string, unknown][] = [
   ['a function', { id: 'a', f: () => 1 }],
   ['a symbol', { id: 'a', s: Symbol('x') }],
+  ['a symbol key', { id: 'a', [Symbol('k')]: 1 }],
   ['a BigInt', { id: 'a', b: 10n }],
   ['NaN', { id: 'a', n: Number.NaN }],
   ['Infinity', { id: 'a', n: Number.POSITIVE_INFINITY }],

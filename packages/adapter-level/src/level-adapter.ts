@@ -270,8 +270,7 @@ export class LevelAdapter implements StorageAdapter {
         const ops: BatchOp[] = [];
         if (range !== undefined) {
           // The index value says whether the record is a tombstone, so only index entries are read.
-          const entries: [string, string][] = await this.#db.iterator({ ...range, ...ENC }).all();
-          for (const [key, value] of entries) {
+          for await (const [key, value] of this.#db.iterator({ ...range, ...ENC }) as AsyncIterable<[string, string]>) {
             const entry = decodeIndexEntry(value);
             if (!entry.deleted) continue;
             ops.push({ type: 'del', key }, { type: 'del', key: docKey(entry.collection, entry.id) });

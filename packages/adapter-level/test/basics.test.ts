@@ -49,6 +49,26 @@ describe('LevelAdapter on classic-level', () => {
     await c.close();
   });
 
+  it('compacts only tombstones at or below the watermark, and never lowers it', async () => {
+    const a = new LevelAdapter({ location: join(await dir(), 'db') });
+    await commitOk(a, put('c', 'gone'), put('c', 'back'), put('c', 'late'), put('c', 'live'));
+    await commitOk(a, del('c', 'gone'), del('c', 'back')); // 5, 6
+    await commitOk(a, put('c', 'back', { again: true })); // 7: a live document again
+    await commitOk(a, del('c', 'late')); // 8
+    expect(await a.compact(7)).toBe(1);
+    expect(await a.sequence()).toEqual({ lastSyncId: 8, compactedThrough: 7 });
+    const [gone, back, late] = await a.getMany(['gone', 'back', 'late'].map((id) => ({ collection: 'c', id })));
+    expect(gone).toBeUndefined();
+    expect(back).toMatchObject({ version: 3, deleted: false });
+    expect(late).toMatchObject({ syncId: 8, deleted: true });
+    expect((await a.changes(0, { limit: 10 })).map((r) => r.id)).toEqual(['live', 'back', 'late']);
+    expect(await a.compact(3)).toBe(0);
+    expect((await a.sequence()).compactedThrough).toBe(7);
+    expect(await a.compact(100)).toBe(1);
+    expect(await a.sequence()).toEqual({ lastSyncId: 8, compactedThrough: 100 });
+    await a.close();
+  });
+
   it('returns failures and writes nothing when a precondition fails', async () => {
     const a = new LevelAdapter({ location: join(await dir(), 'db') });
     await commitOk(a, put('c', 'x', { v: 1 }));

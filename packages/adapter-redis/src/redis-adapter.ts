@@ -154,7 +154,9 @@ export class RedisAdapter implements StorageAdapter {
     this.#open();
     if (options.limit <= 0 || options.collections?.length === 0) return [];
     const keys = [this.#keys.index, ...(options.collections ?? []).map((c) => this.#keys.collection(c))];
-    const args = [this.#keys.prefix, String(after), String(options.limit)];
+    // Redis wants an integer LIMIT; a caller asking for "everything" may pass Infinity.
+    const limit = Math.min(Math.floor(options.limit), 2 ** 31 - 1);
+    const args = [this.#keys.prefix, String(after), String(limit)];
     return records((await this.#run(CHANGES, keys, args, 'changes')) as Fields[]);
   }
 

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { StorageAdapter } from '@cse/core';
 import { RedisAdapter } from '@cse/adapter-redis';
 
@@ -8,12 +9,16 @@ export function serverUrl(variable: 'REDIS_URL' | 'REDIS_CLUSTER_URL' = 'REDIS_U
   return url;
 }
 
-/** The namespace for `storeName` in this test run, so runs never meet on a shared server. */
-export function namespaceFor(storeName: string): string {
-  return `cse-test-${process.env.CSE_REDIS_RUN ?? 'local'}:${storeName}`;
+/**
+ * The namespace for `storeName` in this test run (and this conformance run, named by its
+ * directory), so runs never meet on a shared server.
+ */
+export function namespaceFor(storeName: string, ctx?: { dir: string }): string {
+  const suite = ctx === undefined ? '' : `${basename(ctx.dir)}:`;
+  return `cse-test-${process.env.CSE_REDIS_RUN ?? 'local'}:${suite}${storeName}`;
 }
 
 /** Opens (or reopens) the store `storeName` on the plain test server. */
-export function open(storeName: string, _ctx?: { dir: string }): StorageAdapter {
-  return new RedisAdapter({ url: serverUrl(), namespace: namespaceFor(storeName) });
+export function open(storeName: string, ctx?: { dir: string }): StorageAdapter {
+  return new RedisAdapter({ url: serverUrl(), namespace: namespaceFor(storeName, ctx) });
 }

@@ -7,6 +7,8 @@ import { chromiumPath } from './test/chromium-path.js';
 export default mergeConfig(
   sourceConditions,
   defineProject({
+    // Pre-bundled up front, so Vite does not reload the page mid-run when it first meets them.
+    optimizeDeps: { include: ['idb', 'fast-check'] },
     test: {
       name: 'adapter-indexeddb-browser',
       include: ['test/**/*.test.ts'],

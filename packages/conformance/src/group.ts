@@ -1,0 +1,160 @@
+/**
+ * Groups and checks: the suite as data, so the same checks register as vitest tests
+ * (`registerGroups`) or run directly (`runGroups`, what the suite's self-test and tools use).
+ */
+import type { AdapterCapabilities } from '@cse/core';
+import { afterAll, describe, it } from 'vitest';
+import type { CapabilityFlag } from './context.js';
+import { Scope, SuiteRun, isNode } from './context.js';
+import type { ConformanceOptions } from './options.js';
+
+/** What a requirement sees. */
+export interface RequirementInput {
+  /** Capabilities this run uses. */
+  readonly caps: Readonly<AdapterCapabilities>;
+  /** Capabilities the adapter declares. */
+  readonly declared: Readonly<AdapterCapabilities>;
+  readonly options: ConformanceOptions;
+}
+
+/** Returns why a check cannot run here (it is then reported as skipped with that reason), or `undefined`. */
+export type Requirement = (input: RequirementInput) => string | undefined;
+
+/** One test: throws when the adapter violates the contract. */
+export interface Check {
+  readonly name: string;
+  readonly requires?: Requirement;
+  readonly run: (scope: Scope) => Promise<void>;
+  /** Vitest timeout in ms. Default 120 000 (properties run many times). */
+  readonly timeout?: number;
+}
+
+/** A group of checks, usually one guarantee of DESIGN.md. */
+export interface Group {
+  /** Stable id for `--only` and reports, e.g. `sync-ids`. */
+  readonly id: string;
+  /** Title in test output, e.g. `1. Sync ids`. */
+  readonly title: string;
+  readonly requires?: Requirement;
+  readonly checks: readonly Check[];
+}
+
+/** A requirement on a declared capability. */
+export function needs(flag: CapabilityFlag): Requirement {
+  return ({ caps, declared }) => {
+    if (caps[flag]) return undefined;
+    return declared[flag] ? `${flag} is turned off by options.capabilities` : `adapter does not declare ${flag}`;
+  };
+}
+
+/** Child processes: needs Node and the `module` option. */
+export const needsChildren: Requirement = ({ options }) => {
+  if (!isNode()) return 'needs Node child processes';
+  if (options.module === undefined) return 'no `module` option (the factory module a child process imports)';
+  return undefined;
+};
+
+/** All of the requirements. */
+export function all(...reqs: Requirement[]): Requirement {
+  return (input) => {
+    for (const r of reqs) {
+      const reason = r(input);
+      if (reason !== undefined) return reason;
+    }
+    return undefined;
+  };
+}
+
+function selected(only: readonly string[], group: Group, check?: Check): boolean {
+  if (only.length === 0) return true;
+  return only.some((o) => {
+    const [g, c] = o.split('/', 2) as [string, string | undefined];
+    if (g !== group.id) return false;
+    return c === undefined || check === undefined || c === check.name;
+  });
+}
+
+export interface CheckReport {
+  readonly group: string;
+  readonly check: string;
+  readonly status: 'passed' | 'failed' | 'skipped';
+  /** Why it was skipped. */
+  readonly reason?: string;
+  readonly error?: unknown;
+  readonly durationMs: number;
+}
+
+async function runCheck(run: SuiteRun, caps: Readonly<AdapterCapabilities>, check: Check): Promise<void> {
+  const scope = new Scope(run, caps);
+  try {
+    await check.run(scope);
+  } catch (e) {
+    // Do not hide the check's own failure behind a close error.
+    await scope.close().catch(() => undefined);
+    throw e;
+  }
+  await scope.close();
+}
+
+/**
+ * Registers `groups` as vitest suites for the adapter in `options`. Groups and checks whose
+ * requirements are not met are registered as skipped tests whose title carries the reason.
+ */
+export function registerGroups(groups: readonly Group[], options: ConformanceOptions): void {
+  const run = new SuiteRun(options);
+  describe(`CSE conformance: ${options.name}`, async () => {
+    afterAll(() => run.dispose());
+    const { declared, effective } = await run.capabilities();
+    const input: RequirementInput = { caps: effective, declared, options };
+    for (const group of groups) {
+      if (!selected(run.settings.only, group)) continue;
+      describe(group.title, () => {
+        const groupReason = group.requires?.(input);
+        for (const check of group.checks) {
+          if (!selected(run.settings.only, group, check)) continue;
+          const reason = groupReason ?? check.requires?.(input);
+          if (reason !== undefined) {
+            it.skip(`${check.name} — skipped: ${reason}`, () => undefined);
+          } else {
+            it(check.name, () => runCheck(run, effective, check), check.timeout ?? 120_000);
+          }
+        }
+      });
+    }
+  });
+}
+
+/**
+ * Runs `groups` directly (no vitest registration) and reports every check. Never throws for a
+ * failing check: the failure is in the report.
+ */
+export async function runGroups(groups: readonly Group[], options: ConformanceOptions): Promise<CheckReport[]> {
+  const run = new SuiteRun(options);
+  const reports: CheckReport[] = [];
+  try {
+    const { declared, effective } = await run.capabilities();
+    const input: RequirementInput = { caps: effective, declared, options };
+    for (const group of groups) {
+      if (!selected(run.settings.only, group)) continue;
+      const groupReason = group.requires?.(input);
+      for (const check of group.checks) {
+        if (!selected(run.settings.only, group, check)) continue;
+        const reason = groupReason ?? check.requires?.(input);
+        const started = Date.now();
+        if (reason !== undefined) {
+          reports.push({ group: group.id, check: check.name, status: 'skipped', reason, durationMs: 0 });
+          continue;
+        }
+        try {
+          await runCheck(run, effective, check);
+          reports.push({ group: group.id, check: check.name, status: 'passed', durationMs: Date.now() - started });
+        } catch (error) {
+          reports.push({ group: group.id, check: check.name, status: 'failed', error, durationMs: Date.now() - started });
+        }
+      }
+    }
+  } finally {
+    await run.dispose();
+  }
+  return reports;
+}

@@ -1,0 +1,48 @@
+/** Every group of the suite, in the order they run. */
+import type { Group } from '../group.js';
+import { atomicityGroupDef } from './atomicity.js';
+import { badInputGroupDef } from './bad-input.js';
+import { capabilitiesGroupDef } from './capabilities.js';
+import { durabilityGroupDef } from './durability.js';
+import { faithfulDocumentsGroupDef } from './faithful-documents.js';
+import { isolationGroupDef } from './isolation.js';
+import { modelGroupDef } from './model.js';
+import { noLostChangeGroupDef } from './no-lost-change.js';
+import { optimisticLockingGroupDef } from './optimistic-locking.js';
+import { syncIdGroupDef } from './sync-ids.js';
+import { tombstonesGroupDef } from './tombstones.js';
+import { typedErrorsGroupDef } from './typed-errors.js';
+
+export {
+  atomicityGroupDef,
+  badInputGroupDef,
+  capabilitiesGroupDef,
+  durabilityGroupDef,
+  faithfulDocumentsGroupDef,
+  isolationGroupDef,
+  modelGroupDef,
+  noLostChangeGroupDef,
+  optimisticLockingGroupDef,
+  syncIdGroupDef,
+  tombstonesGroupDef,
+  typedErrorsGroupDef,
+};
+
+/** The store-level groups: the capabilities, the model and guarantees 1-10. */
+export const STORE_GROUPS: readonly Group[] = [
+  capabilitiesGroupDef,
+  modelGroupDef,
+  syncIdGroupDef,
+  noLostChangeGroupDef,
+  optimisticLockingGroupDef,
+  atomicityGroupDef,
+  durabilityGroupDef,
+  tombstonesGroupDef,
+  faithfulDocumentsGroupDef,
+  badInputGroupDef,
+  isolationGroupDef,
+  typedErrorsGroupDef,
+];
+
+/** Every group. */
+export const ALL_GROUPS: readonly Group[] = [...STORE_GROUPS];

@@ -1,0 +1,61 @@
+/**
+ * The suite as vitest suites: `runConformance(options)` registers every group; each
+ * `<name>Group(options)` registers one, for adapters that extend or split the suite.
+ */
+import type { Group } from './group.js';
+import { registerGroups } from './group.js';
+import {
+  ALL_GROUPS,
+  atomicityGroupDef,
+  badInputGroupDef,
+  capabilitiesGroupDef,
+  durabilityGroupDef,
+  faithfulDocumentsGroupDef,
+  isolationGroupDef,
+  modelGroupDef,
+  noLostChangeGroupDef,
+  optimisticLockingGroupDef,
+  syncIdGroupDef,
+  tombstonesGroupDef,
+  typedErrorsGroupDef,
+} from './groups/index.js';
+import type { ConformanceOptions } from './options.js';
+
+/**
+ * Registers the whole conformance suite for one adapter as vitest suites. Call it at the top
+ * level of a test file (it calls `describe`/`it`). Groups the adapter's capabilities do not
+ * cover are reported as skipped, with the reason in the test title.
+ */
+export function runConformance(options: ConformanceOptions): void {
+  registerGroups(ALL_GROUPS, options);
+}
+
+const single =
+  (group: Group) =>
+  (options: ConformanceOptions): void =>
+    registerGroups([group], options);
+
+/** Capabilities: frozen, honest, declared ones work. */
+export const capabilitiesGroup = single(capabilitiesGroupDef);
+/** Random command sequences against MemoryAdapter. */
+export const modelGroup = single(modelGroupDef);
+/** Guarantee 1. */
+export const syncIdGroup = single(syncIdGroupDef);
+/** Guarantee 2. */
+export const noLostChangeGroup = single(noLostChangeGroupDef);
+/** Guarantee 3. */
+export const optimisticLockingGroup = single(optimisticLockingGroupDef);
+/** Guarantee 4. */
+export const atomicityGroup = single(atomicityGroupDef);
+/** Guarantee 5. */
+export const durabilityGroup = single(durabilityGroupDef);
+/** Guarantee 6. */
+export const tombstonesGroup = single(tombstonesGroupDef);
+/** Guarantee 7. */
+export const faithfulDocumentsGroup = single(faithfulDocumentsGroupDef);
+/** Guarantee 8. */
+export const badInputGroup = single(badInputGroupDef);
+/** Guarantee 9. */
+export const isolationGroup = single(isolationGroupDef);
+/** Guarantee 10. */
+export const typedErrorsGroup = single(typedErrorsGroupDef);

@@ -1,6 +1,5 @@
 import { Mutex } from 'async-mutex';
 import type { AbstractSnapshot } from 'abstract-level';
-import { ClassicLevel } from 'classic-level';
 import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, JsonObject, SequenceState, StorageAdapter, StoredRecord } from '@cse/core';
 import { BackendError, ClosedError, ValidationError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
 import {
@@ -21,6 +20,7 @@ import {
 import type { IndexEntry } from './keys.js';
 import type { LevelAdapterOptions, LevelDatabase } from './options.js';
 import { checkOptions } from './options.js';
+import { acquireDirectory } from './shared-directories.js';
 
 /** Every call names its encodings, so the database's own defaults (json, buffer...) do not matter. */
 const ENC = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
@@ -52,7 +52,7 @@ function openError(e: unknown, where: string): BackendError {
   const causeCode = ((e as { cause?: { code?: unknown } }).cause ?? {}).code;
   if (code === 'LEVEL_LOCKED' || causeCode === 'LEVEL_LOCKED') {
     return new BackendError(
-      `level: ${where} is locked by another process (or another adapter in this one); a classic-level database serves one process at a time`,
+      `level: ${where} is locked by another process; a classic-level database serves one process at a time`,
       { cause: e },
     );
   }
@@ -71,8 +71,8 @@ export class LevelAdapter implements StorageAdapter {
   readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true });
 
   readonly #db: LevelDatabase;
-  /** The database this adapter opened itself (from `location`), and so must close. */
-  readonly #owned: LevelDatabase | undefined;
+  /** Gives back the directory this adapter opened from `location`; a `db` passed in is never closed. */
+  readonly #release: (() => Promise<void>) | undefined;
   readonly #batchOptions: BatchOptions;
   readonly #lock: Mutex;
   readonly #ready: Promise<void>;
@@ -82,12 +82,22 @@ export class LevelAdapter implements StorageAdapter {
   constructor(options: LevelAdapterOptions) {
     checkOptions(options);
     const where = options.location ?? 'the database';
-    const base = options.location !== undefined ? new ClassicLevel<string, string>(options.location, ENC) : (options.db as LevelDatabase);
-    this.#owned = options.location !== undefined ? base : undefined;
+    let base: LevelDatabase;
+    let opened: Promise<void>;
+    if (options.location !== undefined) {
+      const shared = acquireDirectory(options.location);
+      base = shared.db;
+      opened = shared.ready;
+      this.#release = () => shared.release();
+    } else {
+      base = options.db!;
+      opened = base.open();
+      this.#release = undefined;
+    }
     this.#db = options.namespace !== undefined ? base.sublevel(options.namespace) : base;
     this.#batchOptions = { ...ENC, sync: options.sync ?? true };
     this.#lock = lockFor(this.#db);
-    this.#ready = base.open().then(
+    this.#ready = opened.then(
       () => undefined,
       (e: unknown) => {
         throw openError(e, where);
@@ -285,18 +295,16 @@ export class LevelAdapter implements StorageAdapter {
     );
   }
 
-  /** Waits for a running commit, then closes the database if this adapter opened it (a `db` you passed stays open). Idempotent. */
+  /**
+   * Waits for a running commit, then closes the database if this adapter opened it (and no
+   * other adapter of this process still uses that directory). A `db` you passed stays open.
+   * Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#lock.runExclusive(async () => {
-      const owned = this.#owned;
-      if (owned === undefined) return;
+      if (this.#release === undefined) return;
       try {
-        await this.#ready;
-      } catch {
-        return; // never opened: nothing to close
-      }
-      try {
-        await owned.close();
+        await this.#release();
       } catch (e) {
         throw toBackendError(e, 'level: close failed');
       }

@@ -29,17 +29,39 @@ describe('one process per classic-level directory', () => {
     expect((await holder.sequence()).lastSyncId).toBe(1);
   });
 
-  it('refuses a second adapter on the same directory in this process the same way', async () => {
+  it('shares one directory between adapters of this process, and frees it when the last closes', async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     const location = join(t.dir, 'db');
     const first = new LevelAdapter({ location });
-    cleanups.push(() => first.close());
-    await first.ready();
-    const second = new LevelAdapter({ location });
-    await expect(second.ready()).rejects.toSatisfy((e) => isCseError(e, 'BACKEND') && /locked/.test((e as Error).message));
-    await expect(second.commit({ writes: [put('c', 'x')], now: 'n' })).rejects.toSatisfy((e) => isCseError(e, 'BACKEND'));
+    const second = new LevelAdapter({ location: join(t.dir, '.', 'db') });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => commitOk(i % 2 ? first : second, put('c', `x${i}`))),
+    );
+    expect(results.map((r) => r.records[0]!.syncId).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const insertRace = await Promise.all(
+      [first, second, first, second].map((a) => a.commit({ writes: [put('c', 'once', {}, { kind: 'absent' })], now: 'n' })),
+    );
+    expect(insertRace.filter((r) => r.ok)).toHaveLength(1);
+
+    await first.close();
+    expect((await second.sequence()).lastSyncId).toBe(21);
+    const locked = collect(spawnChild('open-locked', [location]));
+    expect(await locked.exited, locked.stderr()).toBe(0);
+    expect(JSON.parse(locked.stdout())).toMatchObject({ opened: false, code: 'BACKEND' });
+
     await second.close();
-    expect(await first.listCollections()).toEqual([]);
+    const free = collect(spawnChild('open-locked', [location]));
+    expect(await free.exited, free.stderr()).toBe(0);
+    expect(JSON.parse(free.stdout())).toEqual({ opened: true });
+
+    // Reopening right after a close waits for it.
+    const third = new LevelAdapter({ location });
+    const closing = third.close();
+    const fourth = new LevelAdapter({ location });
+    await closing;
+    expect((await fourth.sequence()).lastSyncId).toBe(21);
+    await fourth.close();
+    await expect(second.sequence()).rejects.toSatisfy((e) => isCseError(e, 'CLOSED'));
   });
 });

@@ -117,3 +117,24 @@ describe('a redis-server that goes away', () => {
     await checkSurvivors(adapter, acknowledged);
   });
 });
+
+describe('a redis-server that stops answering', () => {
+  it('fails calls with BACKEND after commandTimeoutMs, and works again when it answers', async () => {
+    const s = await server([]);
+    const adapter = new RedisAdapter({ url: s.url, namespace: 'hung', commandTimeoutMs: 500 });
+    cleanups.push(() => adapter.close());
+    await commitPair(adapter, 1);
+    process.kill(s.process.pid as number, 'SIGSTOP');
+    try {
+      const err = await adapter.commit(pair(2)).then(
+        () => new Error('resolved while the server was stopped'),
+        (e: unknown) => e,
+      );
+      expect(isCseError(err, 'BACKEND'), String(err)).toBe(true);
+    } finally {
+      process.kill(s.process.pid as number, 'SIGCONT');
+    }
+    // the timed-out commit may still have run once the server resumed: whole or not at all
+    await checkSurvivors(adapter, [2]);
+  });
+});

@@ -11,7 +11,8 @@ export type LevelDatabase = AbstractLevel<any, any, any>;
 export interface LevelAdapterOptions {
   /**
    * Directory of a classic-level (LevelDB) database, created if missing. The adapter opens it
-   * and closes it in `close()`. LevelDB locks the directory: one process at a time.
+   * and closes it in `close()`. LevelDB locks the directory: one process at a time; adapters of
+   * one process naming the same directory share one handle, closed by the last `close()`.
    */
   readonly location?: string;
   /**

@@ -8,7 +8,9 @@ import type { Database, Statement } from 'better-sqlite3';
  * - `cse_meta`: one row, the durable counter and the compaction watermark.
  * - `cse_docs`: the current state of every document (live or tombstone). The primary key
  *   (collection, id) serves point reads and per-collection scans; the unique index on `sync_id`
- *   makes `changes` cost O(delta) and compaction O(tombstones removed).
+ *   makes `changes` cost O(delta), and lets compaction read only ids up to its bound. A rowid
+ *   table, not WITHOUT ROWID: documents are usually larger than the small rows that layout
+ *   suits.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS cse_meta (
@@ -25,7 +27,7 @@ CREATE TABLE IF NOT EXISTS cse_docs (
   deleted    INTEGER NOT NULL,
   doc        TEXT    NOT NULL,
   PRIMARY KEY (collection, id)
-) WITHOUT ROWID;
+);
 CREATE UNIQUE INDEX IF NOT EXISTS cse_docs_sync_id ON cse_docs (sync_id);
 `;
 

@@ -13,11 +13,17 @@ import type { CseError } from '@cse/core';
  */
 export function toIndexedDbError(e: unknown, what: string, closedReason?: string): CseError {
   if (isCseError(e)) return e;
-  const name = e instanceof Error || (typeof e === 'object' && e !== null && 'name' in e) ? String((e as { name: unknown }).name) : 'Error';
-  const message = e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e) ? String((e as { message: unknown }).message) : String(e);
   if (closedReason !== undefined) return new ClosedError(closedReason, { cause: e });
+  const { name, message } = describe(e);
   if (name === 'InvalidStateError') {
     return new ClosedError(`${what}: the IndexedDB connection is closed (${message})`, { cause: e });
   }
   return new BackendError(`${what}: ${name}: ${message}`, { cause: e, details: { domException: name } });
+}
+
+/** DOMExceptions are not always `instanceof Error` (fake-indexeddb, other realms): read the fields. */
+function describe(e: unknown): { name: string; message: string } {
+  if (typeof e !== 'object' || e === null) return { name: 'Error', message: String(e) };
+  const { name, message } = e as { name?: unknown; message?: unknown };
+  return { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : String(e) };
 }

@@ -48,8 +48,42 @@ export function show(v: unknown, max = 600): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
+/** The path of the first difference between two JSON-like values, e.g. `$.changes[2].doc._created_at`. */
+export function firstDifference(a: unknown, b: unknown, at = '$'): string | undefined {
+  if (deepEqual(a, b)) return undefined;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) !== Array.isArray(b)) return at;
+  if (Array.isArray(a)) {
+    const y = b as unknown[];
+    for (let i = 0; i < Math.max(a.length, y.length); i++) {
+      const d = firstDifference(a[i], y[i], `${at}[${i}]`);
+      if (d !== undefined) return d;
+    }
+    return at;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) {
+    if (!(k in x) || !(k in y)) return `${at}.${k}`;
+    const d = firstDifference(x[k], y[k], `${at}.${k}`);
+    if (d !== undefined) return d;
+  }
+  return at;
+}
+
+function at(v: unknown, path: string): unknown {
+  let cur = v;
+  for (const m of path.slice(1).matchAll(/\.([^.[]*)|\[(\d+)\]/g)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[m[1] ?? (m[2] as string)];
+  }
+  return cur;
+}
+
 export function equal(actual: unknown, expected: unknown, what: string): void {
-  if (!deepEqual(actual, expected)) fail(`${what}\n    expected: ${show(expected)}\n    actual:   ${show(actual)}`);
+  if (deepEqual(actual, expected)) return;
+  const path = firstDifference(actual, expected) ?? '$';
+  const detail = path === '$' ? '' : `\n    first difference at ${path}: expected ${show(at(expected, path), 200)}, actual ${show(at(actual, path), 200)}`;
+  fail(`${what}${detail}\n    expected: ${show(expected)}\n    actual:   ${show(actual)}`);
 }
 
 /** Awaits `fn` and requires a `CseError` with `code`; returns the error. */

@@ -16,7 +16,10 @@ import {
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   syncIdGroupDef,
+  syncStateGroupDef,
   tombstonesGroupDef,
+  triangularStoreGroupDef,
+  txCacheGroupDef,
   typedErrorsGroupDef,
 } from './groups/index.js';
 import type { ConformanceOptions } from './options.js';
@@ -59,3 +62,9 @@ export const badInputGroup = single(badInputGroupDef);
 export const isolationGroup = single(isolationGroupDef);
 /** Guarantee 10. */
 export const typedErrorsGroup = single(typedErrorsGroupDef);
+/** The CSE layer: TriangularStore. */
+export const triangularStoreGroup = single(triangularStoreGroupDef);
+/** The CSE layer: SyncState. */
+export const syncStateGroup = single(syncStateGroupDef);
+/** The CSE layer: TxCache. */
+export const txCacheGroup = single(txCacheGroupDef);

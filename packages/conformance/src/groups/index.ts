@@ -10,6 +10,9 @@ import { modelGroupDef } from './model.js';
 import { noLostChangeGroupDef } from './no-lost-change.js';
 import { optimisticLockingGroupDef } from './optimistic-locking.js';
 import { syncIdGroupDef } from './sync-ids.js';
+import { syncStateGroupDef } from './sync-state.js';
+import { triangularStoreGroupDef } from './triangular-store.js';
+import { txCacheGroupDef } from './tx-cache.js';
 import { tombstonesGroupDef } from './tombstones.js';
 import { typedErrorsGroupDef } from './typed-errors.js';
 
@@ -24,7 +27,10 @@ export {
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   syncIdGroupDef,
+  syncStateGroupDef,
   tombstonesGroupDef,
+  triangularStoreGroupDef,
+  txCacheGroupDef,
   typedErrorsGroupDef,
 };
 
@@ -44,5 +50,8 @@ export const STORE_GROUPS: readonly Group[] = [
   typedErrorsGroupDef,
 ];
 
+/** The CSE components on top of the adapter. */
+export const CSE_GROUPS: readonly Group[] = [triangularStoreGroupDef, syncStateGroupDef, txCacheGroupDef];
+
 /** Every group. */
-export const ALL_GROUPS: readonly Group[] = [...STORE_GROUPS];
+export const ALL_GROUPS: readonly Group[] = [...STORE_GROUPS, ...CSE_GROUPS];

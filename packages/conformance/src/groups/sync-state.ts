@@ -1,0 +1,127 @@
+/**
+ * The CSE layer on the adapter: SyncState. Delta reads page through exactly the changes of the
+ * registered collections; the tier state is persisted in the store and never moves backwards.
+ */
+import type { Change, Store, TierState } from '@cse/core';
+import { OpType, Registry, SyncState, Tier, TxCache } from '@cse/core';
+import fc from 'fast-check';
+import { equal, ok } from '../assert.js';
+import { applyWrite, checkPage } from '../fixtures.js';
+import type { PlainWrite } from '../fixtures.js';
+import type { Group } from '../group.js';
+import { checkProperty } from '../property.js';
+
+function registry(): Registry {
+  const r = new Registry();
+  r.registerWorkerType('pump');
+  return r;
+}
+
+const REGISTERED = ['pump_desired', 'pump_identity', 'pump_observed'];
+
+const writeArb: fc.Arbitrary<PlainWrite | 'tx'> = fc.oneof(
+  fc.record({
+    kind: fc.constantFrom('insert' as const, 'upsert' as const, 'update' as const),
+    c: fc.constantFrom('pump_identity', 'pump_desired', 'pump_observed', 'other'),
+    id: fc.constantFrom('p1', 'p2'),
+    body: fc.record({ v: fc.integer({ min: 0, max: 3 }) }),
+  }),
+  fc.record({ kind: fc.constant('delete' as const), c: fc.constantFrom('pump_desired', 'other'), id: fc.constantFrom('p1', 'p2') }),
+  fc.constant('tx' as const),
+);
+
+type TierOp = { readonly op: 'record' | 'synced'; readonly tier: Tier; readonly syncId: number };
+const tierOpArb: fc.Arbitrary<TierOp> = fc.record({
+  op: fc.constantFrom('record' as const, 'synced' as const),
+  tier: fc.constantFrom(Tier.Edge, Tier.Frontend),
+  syncId: fc.integer({ min: 0, max: 12 }),
+});
+
+function applyModel(state: TierState, op: TierOp): TierState {
+  if (op.syncId <= state.syncedThrough) return state;
+  if (op.op === 'synced') return { syncedThrough: op.syncId, pending: state.pending.filter((id) => id > op.syncId) };
+  if (state.pending.includes(op.syncId)) return state;
+  return { syncedThrough: state.syncedThrough, pending: [...state.pending, op.syncId].sort((a, b) => a - b) };
+}
+
+async function states(store: Store): Promise<Record<string, TierState>> {
+  const sync = new SyncState(store, registry());
+  return { edge: await sync.getState(Tier.Edge), frontend: await sync.getState(Tier.Frontend) };
+}
+
+export const syncStateGroupDef: Group = {
+  id: 'sync-state',
+  title: 'CSE: SyncState',
+  checks: [
+    {
+      name: 'getDeltaSince pages through exactly the changes of the registered collections, ascending',
+      run: (scope) =>
+        checkProperty(
+          scope.settings,
+          'sync state: delta paging',
+          fc.asyncProperty(fc.array(writeArb, { maxLength: 25 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(Tier.Edge, Tier.Frontend), (writes, limit, tier) =>
+            scope.child(async (s) => {
+              const store = await s.store(s.storeName('delta'));
+              const txs = new TxCache(store);
+              for (const w of writes) {
+                if (w !== 'tx') {
+                  await applyWrite(store, w);
+                  continue;
+                }
+                // System writes (the TxCache journal) must never appear in a delta.
+                const tx = await txs.beginTx();
+                await txs.recordOp(tx, OpType.Upsert, 'pump_observed', { id: 'p3', via: 'tx' });
+                await txs.commit(tx);
+              }
+              const sync = new SyncState(store, registry());
+              const got: Change[] = [];
+              let cursor = 0;
+              for (let i = 0; i < 1000; i++) {
+                const delta = await sync.getDeltaSince(tier, cursor, { limit });
+                checkPage(delta, cursor, limit, `getDeltaSince(${tier}, ${cursor}, { limit: ${limit} })`);
+                got.push(...delta.changes);
+                cursor = delta.cursor;
+                if (!delta.hasMore) break;
+              }
+              const expected = (await store.changesSince(0, { collections: REGISTERED, limit: 10_000 })).changes;
+              equal(got, expected, 'the delta pages equal every change of the registered collections');
+              ok(
+                got.every((c) => REGISTERED.includes(c.collection)),
+                'a delta holds only registered collections (no system or unregistered ones)',
+              );
+            }),
+          ),
+          { scale: 0.6 },
+        ),
+    },
+    {
+      name: 'tier state is kept in the store, never moves backwards, and survives a new instance (and reopen, if persistent)',
+      run: (scope) =>
+        checkProperty(
+          scope.settings,
+          'sync state: persistence',
+          fc.asyncProperty(fc.array(tierOpArb, { maxLength: 20 }), (ops) =>
+            scope.child(async (s) => {
+              const name = s.storeName('tiers');
+              const store = await s.store(name);
+              const sync = new SyncState(store, registry());
+              const model: Record<string, TierState> = { edge: { syncedThrough: 0, pending: [] }, frontend: { syncedThrough: 0, pending: [] } };
+              for (const op of ops) {
+                if (op.op === 'record') await sync.recordChange(op.tier, op.syncId);
+                else await sync.markSynced(op.tier, op.syncId);
+                model[op.tier] = applyModel(model[op.tier] as TierState, op);
+                equal(await sync.getState(op.tier), model[op.tier], `after ${op.op}(${op.tier}, ${op.syncId})`);
+                equal(await sync.getPendingChanges(op.tier), model[op.tier]?.pending, `getPendingChanges(${op.tier})`);
+              }
+              equal(await states(store), model, 'a new SyncState on the same store sees the same state');
+              if (s.caps.persistent) {
+                await s.closeOne(store);
+                equal(await states(await s.store(name)), model, 'after close and reopen the state is unchanged');
+              }
+            }),
+          ),
+          { scale: 0.5 },
+        ),
+    },
+  ],
+};

@@ -1,0 +1,83 @@
+// Timing and memory sampling shared by every workload. A run repeats a step until its time is
+// up (at least one step), so a slow backend does fewer operations instead of taking longer.
+
+const gc = globalThis.gc;
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Peak RSS and heap growth over one run, sampled between steps (a synchronous backend never yields to a timer). */
+export class MemorySampler {
+  constructor() {
+    gc?.();
+    const m = process.memoryUsage();
+    this.heapStart = m.heapUsed;
+    this.rssPeak = m.rss;
+    this.heapPeak = m.heapUsed;
+    this.last = performance.now();
+  }
+
+  sample(force = false) {
+    const now = performance.now();
+    if (!force && now - this.last < 5) return;
+    this.last = now;
+    const m = process.memoryUsage();
+    if (m.rss > this.rssPeak) this.rssPeak = m.rss;
+    if (m.heapUsed > this.heapPeak) this.heapPeak = m.heapUsed;
+  }
+
+  result() {
+    this.sample(true);
+    return { rssPeakMb: this.rssPeak / 2 ** 20, heapGrowthMb: Math.max(0, this.heapPeak - this.heapStart) / 2 ** 20 };
+  }
+}
+
+/**
+ * Runs `step` (async, returns how many units it did) until `durationMs` passed.
+ * Returns units, seconds, steps and memory.
+ */
+export async function timedRun(step, durationMs) {
+  const mem = new MemorySampler();
+  let units = 0;
+  let steps = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    units += await step();
+    steps++;
+    mem.sample();
+    elapsed = performance.now() - start;
+  } while (elapsed < durationMs);
+  return { units, steps, seconds: elapsed / 1000, ...mem.result() };
+}
+
+/**
+ * A warm-up run, then `runs` measured runs of each side, alternating which side goes first so
+ * that drift (other load on the machine, a growing store) hits both alike.
+ * `once(side, durationMs)` measures one run of one side: { units, seconds, rssPeakMb, heapGrowthMb }.
+ */
+export async function compare(sides, once, { runs, durationMs, warmupMs }) {
+  const samples = Object.fromEntries(sides.map((s) => [s, []]));
+  for (const s of sides) await once(s, warmupMs);
+  for (let r = 0; r < runs; r++) {
+    const order = r % 2 === 0 ? sides : [...sides].reverse();
+    for (const s of order) samples[s].push(await once(s, durationMs));
+  }
+  return Object.fromEntries(sides.map((s) => [s, summarize(samples[s])]));
+}
+
+export function summarize(list) {
+  const rates = list.map((x) => x.units / x.seconds);
+  return {
+    opsPerSec: median(rates),
+    min: Math.min(...rates),
+    max: Math.max(...rates),
+    runs: rates.length,
+    units: list.reduce((a, x) => a + x.units, 0),
+    rssPeakMb: Math.max(...list.map((x) => x.rssPeakMb ?? 0)),
+    heapGrowthMb: Math.max(...list.map((x) => x.heapGrowthMb ?? 0)),
+  };
+}

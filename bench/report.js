@@ -1,0 +1,81 @@
+// Turns the suites' results into the table (terminal and Markdown) and judges the targets.
+
+const fmt = (x) => (x === undefined || Number.isNaN(x) ? '-' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const mb = (x) => (x === undefined ? '-' : x.toFixed(0));
+
+/** Adds `slowdown` (raw ops/s ÷ CSE ops/s) and `verdict` to one workload result. */
+export function judge(w) {
+  if (w.error) return { ...w, verdict: `error: ${w.error}` };
+  const slowdown = w.raw.opsPerSec / w.cse.opsPerSec;
+  let verdict = '';
+  if (w.target?.maxSlowdown !== undefined) verdict = slowdown <= w.target.maxSlowdown ? 'met' : 'MISSED';
+  if (w.target?.maxScaling !== undefined) verdict = w.scaling.cse < w.target.maxScaling ? 'met' : 'MISSED';
+  return { ...w, slowdown, verdict };
+}
+
+export function rows(results) {
+  const out = [];
+  for (const a of results) {
+    if (a.error) {
+      out.push([a.adapter, '-', `suite failed: ${a.error}`, '', '', '', '', '', '']);
+      continue;
+    }
+    for (const w0 of a.workloads) {
+      const w = judge(w0);
+      if (w.error) {
+        out.push([a.adapter, w.id, w.verdict, '', '', '', '', '', '']);
+        continue;
+      }
+      const range = (s) => `${fmt(s.opsPerSec)} (${fmt(s.min)}-${fmt(s.max)})`;
+      let extra = w.target?.text ? `${w.target.text}: ${w.verdict}` : '';
+      if (w.id === 'W5') {
+        out.push([a.adapter, `W5 ${w.small.size / 1000}k`, w.unit, range(w.small.cse), range(w.small.raw), (w.small.raw.opsPerSec / w.small.cse.opsPerSec).toFixed(2), `${mb(w.small.cse.rssPeakMb)} / ${mb(w.small.raw.rssPeakMb)}`, `${w.small.cse.heapGrowthMb.toFixed(1)} / ${w.small.raw.heapGrowthMb.toFixed(1)}`, '']);
+        extra = `100k/1k page time: cse ${w.scaling.cse.toFixed(2)}, raw ${w.scaling.raw.toFixed(2)}; ${extra}`;
+        out.push([a.adapter, `W5 ${w.large.size / 1000}k`, w.unit, range(w.cse), range(w.raw), w.slowdown.toFixed(2), `${mb(w.cse.rssPeakMb)} / ${mb(w.raw.rssPeakMb)}`, `${w.cse.heapGrowthMb.toFixed(1)} / ${w.raw.heapGrowthMb.toFixed(1)}`, extra.replace('100k', `${w.large.size / 1000}k`).replace('/1k', `/${w.small.size / 1000}k`)]);
+        continue;
+      }
+      if (w.mode) extra = w.mode;
+      out.push([a.adapter, w.id, w.unit, range(w.cse), range(w.raw), w.slowdown.toFixed(2), `${mb(w.cse.rssPeakMb)} / ${mb(w.raw.rssPeakMb)}`, `${w.cse.heapGrowthMb.toFixed(1)} / ${w.raw.heapGrowthMb.toFixed(1)}`, extra]);
+    }
+  }
+  return out;
+}
+
+export const HEADER = ['adapter', 'workload', 'unit', 'CSE median (min-max)', 'raw median (min-max)', 'raw/CSE', 'peak RSS MB cse / raw', 'heap growth MB cse / raw', 'target / notes'];
+
+export function textTable(results) {
+  const all = [HEADER, ...rows(results)];
+  const widths = HEADER.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  return all.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+export function markdownTable(results) {
+  const all = rows(results);
+  return [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`, ...all.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function markdown(report) {
+  const e = report.environment;
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Made by \`${report.command}\` on ${report.date} (commit ${e.gitCommit}).`,
+    '',
+    `Machine: ${e.cpu} x ${e.cores}, ${e.memoryGb} GB RAM, ${e.os}; Node ${e.node}. Load average at start ${e.loadStart.join(' / ')}, at end ${e.loadEnd.join(' / ')}`,
+    '(the 2 cores were shared with other work, so absolute figures are noisy; each raw/CSE pair ran alternately in one process, so the ratios are fairer than the absolutes).',
+    '',
+    `Settings: ${report.params.runs} runs of ${report.params.durationMs} ms per side after a ${report.params.warmupMs} ms warm-up; W2 cycles over ${report.params.updatePool} documents; W3 batches of ${report.params.batchSize}; W4 store of ${report.params.deltaStore}; W5 stores of ${report.params.scaleSmall} and ${report.params.scaleLarge}; W6 ${report.params.writers} writers.`,
+    '',
+    '`raw/CSE` is the raw baseline\'s rate divided by the CSE rate: how many times slower CSE is (1.00 = as fast; below 1 = faster).',
+    'Peak RSS is the whole process (both sides and everything loaded); heap growth is the peak heap during a run above the heap after a GC at its start.',
+    '',
+    markdownTable(report.results),
+    '',
+    '## Durability and versions',
+    '',
+    ...report.results.map((a) => `- ${a.adapter}: ${a.durability}${a.facts ? `; ${Object.entries(a.facts).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed?.(1) ?? v : v}`).join(', ')}` : ''}`),
+    `- packages: ${Object.entries(e.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// npm run bench: every workload against every adapter and its raw baseline. See README.md.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, freemem, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ADAPTERS } from './adapters.js';
+import { markdown, judge, textTable } from './report.js';
+import { PARAMS, WORKLOADS } from './workloads/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    workloads: { type: 'string' },
+    runs: { type: 'string' },
+    duration: { type: 'string' },
+    writers: { type: 'string' },
+    'redis-persistence': { type: 'string', default: 'none' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'no-save': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (args.help) {
+  process.stdout.write(`node bench/run.js [--quick] [--only sqlite,redis] [--workloads W1,W5] [--runs 5] [--duration 400]
+  [--writers 4] [--redis-persistence none|aof-everysec|aof-always] [--cpu-prof] [--no-save]
+Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${WORKLOADS.map((w) => w.id).join(', ')}.\n`);
+  process.exit(0);
+}
+
+const only = args.only?.split(',').map((s) => s.trim().toLowerCase());
+for (const name of only ?? []) if (!ADAPTERS[name]) throw new Error(`unknown adapter ${name}; known: ${Object.keys(ADAPTERS).join(', ')}`);
+const workloads = args.workloads?.split(',').map((s) => s.trim().toUpperCase());
+const params = { ...(args.quick ? PARAMS.quick : PARAMS.full) };
+if (args.runs) params.runs = Number(args.runs);
+if (args.duration) params.durationMs = Number(args.duration);
+if (args.writers) params.writers = Number(args.writers);
+const complete = !args.quick && !only && !workloads && !args.runs && !args.duration && !args.writers && args['redis-persistence'] === 'none';
+
+const require = createRequire(join(root, 'package.json'));
+function version(pkg) {
+  try {
+    return JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')).version;
+  } catch {
+    const main = (() => {
+      try {
+        return require.resolve(pkg);
+      } catch {
+        return undefined;
+      }
+    })();
+    for (let d = main && dirname(main); d && d !== dirname(d); d = dirname(d)) {
+      const file = join(d, 'package.json');
+      if (existsSync(file)) {
+        const json = JSON.parse(readFileSync(file, 'utf8'));
+        if (json.name === pkg) return json.version;
+      }
+    }
+    return 'not installed';
+  }
+}
+
+function git(...a) {
+  try {
+    return execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** True when the adapter's package is built (the bench consumes dist/). */
+function built(pkg) {
+  const dir = pkg === '@cse/core' ? 'core' : pkg.replace('@cse/', '');
+  return existsSync(join(root, 'packages', dir, 'dist', 'index.js'));
+}
+
+function runSuite(adapterName) {
+  const out = join(tmpdir(), `cse-bench-${process.pid}-${adapterName}.json`);
+  const node = ['--expose-gc'];
+  if (args['cpu-prof']) {
+    const profDir = join(here, 'profiles');
+    mkdirSync(profDir, { recursive: true });
+    node.push('--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${adapterName}-${Date.now()}.cpuprofile`);
+  }
+  const config = { out, adapterName, params, workloads, options: { redisPersistence: args['redis-persistence'] } };
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...node, join(here, 'lib', 'suite.js'), JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code, signal) => {
+      let result;
+      try {
+        result = JSON.parse(readFileSync(out, 'utf8'));
+        rmSync(out, { force: true });
+      } catch {
+        result = { adapter: adapterName, error: `suite process exited with ${signal ?? code} and wrote no result`, workloads: [] };
+      }
+      resolve(result);
+    });
+  });
+}
+
+const started = new Date();
+const environment = {
+  node: process.version,
+  os: `${platform()} ${release()}`,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  freeMemoryGbAtStart: Math.round(freemem() / 2 ** 30),
+  loadStart: loadavg().map((x) => Number(x.toFixed(2))),
+  gitCommit: git('rev-parse', '--short', 'HEAD'),
+  gitDirty: git('status', '--porcelain', '--', 'packages').length > 0,
+  packages: Object.fromEntries(
+    ['@cse/core', '@cse/adapter-sqlite', '@cse/adapter-level', '@cse/adapter-redis', '@cse/adapter-indexeddb', 'better-sqlite3', 'classic-level', 'ioredis', 'idb', 'fake-indexeddb'].map((p) => [p, version(p)]),
+  ),
+};
+
+const results = [];
+for (const [name, entry] of Object.entries(ADAPTERS)) {
+  if (only && !only.includes(name)) continue;
+  if (!built(entry.package)) {
+    process.stderr.write(`[${name}] skipped: ${entry.package} is not built (npx turbo run build)\n`);
+    results.push({ adapter: name, package: entry.package, durability: entry.durability, error: `${entry.package} not built (run npx turbo run build)`, workloads: [] });
+    continue;
+  }
+  results.push(await runSuite(name));
+}
+environment.loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
+
+const command = `node bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+const report = {
+  date: started.toISOString(),
+  command: complete ? 'npm run bench' : command,
+  seconds: Math.round((Date.now() - started.getTime()) / 1000),
+  params: { ...params, quick: args.quick },
+  environment,
+  results: results.map((a) => ({ ...a, workloads: a.workloads.map(judge) })),
+};
+
+process.stdout.write(`\n${textTable(report.results)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
+
+if (!args['no-save']) {
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const file = join(here, `results-${stamp}${args.quick ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`wrote ${file}\n`);
+  if (complete) {
+    writeFileSync(join(here, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(here, 'RESULTS.md'), markdown(report));
+    process.stdout.write('wrote bench/latest.json and bench/RESULTS.md\n');
+  }
+}
+
+const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error));
+process.exitCode = failed ? 1 : 0;

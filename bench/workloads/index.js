@@ -1,0 +1,15 @@
+import w1 from './w1-single-save.js';
+import w2 from './w2-versioned-update.js';
+import w3 from './w3-batch.js';
+import w4 from './w4-delta-read.js';
+import w5 from './w5-delta-scaling.js';
+import w6 from './w6-concurrent.js';
+
+/** The shared workload definition: every adapter and every baseline runs exactly these. */
+export const WORKLOADS = [w1, w2, w3, w4, w5, w6];
+
+/** Sizes and times: the default run, and --quick (a smoke test of seconds). */
+export const PARAMS = {
+  full: { runs: 5, durationMs: 400, warmupMs: 150, updatePool: 1000, batchSize: 1000, deltaStore: 10_000, scaleSmall: 1_000, scaleLarge: 100_000, writers: 4 },
+  quick: { runs: 1, durationMs: 40, warmupMs: 10, updatePool: 100, batchSize: 1000, deltaStore: 2_000, scaleSmall: 1_000, scaleLarge: 10_000, writers: 2 },
+};

@@ -1,0 +1,17 @@
+import { observed } from '../lib/docs.js';
+
+export default {
+  id: 'W1',
+  title: 'single save: saveObserved of a new worker, one commit each',
+  unit: 'saves/s',
+  target: { maxSlowdown: 1.3, text: 'within 1.3x of raw' },
+  run: (ctx) =>
+    ctx.pair('w1', (target) => {
+      let n = 0;
+      return async () => {
+        await target.saveNew(`worker-${n}`, observed(n));
+        n++;
+        return 1;
+      };
+    }),
+};

@@ -58,6 +58,11 @@ export interface CachedTx {
   readonly saga: string | undefined;
   readonly metadata: JsonObject;
   readonly startedAt: string;
+  /**
+   * The `_sync_id` of the commit that began it: orders transactions exactly (clocks cannot,
+   * two may start in one millisecond).
+   */
+  readonly seq: number;
   readonly finishedAt: string | undefined;
   /** `_sync_id` of the commit that applied it (orders the steps of a saga). */
   readonly commitSyncId: number | undefined;
@@ -91,6 +96,8 @@ function toTx(record: StoredRecord): CachedTx {
     saga: typeof d.saga === 'string' ? d.saga : undefined,
     metadata: structuredClone((d.metadata ?? {}) as JsonObject),
     startedAt: d.startedAt as string,
+    // Until its first update the journal still carries the id of the commit that began it.
+    seq: typeof d.seq === 'number' ? d.seq : record.syncId,
     finishedAt: typeof d.finishedAt === 'string' ? d.finishedAt : undefined,
     commitSyncId: typeof d.commitSyncId === 'number' ? d.commitSyncId : undefined,
     error: typeof d.error === 'string' ? d.error : undefined,
@@ -106,6 +113,7 @@ function journalBody(tx: CachedTx): JsonObject {
     metadata: tx.metadata,
     startedAt: tx.startedAt,
   };
+  if (tx.seq > 0) body.seq = tx.seq;
   if (tx.saga !== undefined) body.saga = tx.saga;
   if (tx.finishedAt !== undefined) body.finishedAt = tx.finishedAt;
   if (tx.commitSyncId !== undefined) body.commitSyncId = tx.commitSyncId;
@@ -200,6 +208,7 @@ export class TxCache {
       saga,
       metadata: checked,
       startedAt: now(),
+      seq: 0, // unknown until committed: read back from the record (see toTx)
       finishedAt: undefined,
       commitSyncId: undefined,
       error: undefined,
@@ -307,7 +316,7 @@ export class TxCache {
     return records
       .filter((r) => !r.deleted)
       .map(toTx)
-      .sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.txId < b.txId ? -1 : 1));
+      .sort((a, b) => a.seq - b.seq || (a.txId < b.txId ? -1 : 1));
   }
 
   /** Every pending transaction, read from the store (so it works after a restart), oldest first. */

@@ -170,6 +170,15 @@ describe('TxCache', () => {
     expect((await cache2.getTx(tx))?.status).toBe(TxStatus.Committed);
   });
 
+  it('orders pending transactions by the commit that began them, not by the clock', async () => {
+    const store = memoryStore();
+    const cache = new TxCache(store);
+    const begun: string[] = [];
+    for (let i = 0; i < 20; i++) begun.push(await cache.beginTx());
+    for (const tx of [...begun].reverse()) await cache.recordOp(tx, OpType.Upsert, 'c', { id: 'same' });
+    expect((await new TxCache(store).getPending()).map((t) => t.txId)).toEqual(begun);
+  });
+
   it('validates ops before persisting them and refuses ops on finished transactions', async () => {
     const store = memoryStore();
     const cache = new TxCache(store);

@@ -20,7 +20,7 @@ export { compileQuery, matches, runQuery } from './query.js';
 export type { Change, ChangePage, ChangesOptions, Doc, DocInput, RetryOptions, StoreOptions, Transaction, WriteOptions } from './store.js';
 export { Store, userFields, withRetry } from './store.js';
 export type { AdapterModule } from './open-store.js';
-export { ADAPTER_PACKAGES, openStore } from './open-store.js';
+export { ADAPTER_PACKAGES, openStore, registerAdapterModule } from './open-store.js';
 export { MemoryAdapter } from './memory-adapter.js';
 export type { CollectionMetadata, TriangularCollections } from './registry.js';
 export { Registry, Role, Tier, assertTier } from './registry.js';

@@ -18,6 +18,31 @@ export interface AdapterModule {
   createAdapterFromUrl(url: string): StorageAdapter | Promise<StorageAdapter>;
 }
 
+const registered = new Map<string, AdapterModule>();
+
+/**
+ * Makes `openStore(url)` use `module` for URLs of `scheme` (e.g. `'indexeddb:'`) instead of
+ * loading the package by name. Needed in browsers and bundles, which cannot import a package
+ * whose name is computed at run time:
+ *
+ * ```ts
+ * import * as idb from '@cse/adapter-indexeddb';
+ * registerAdapterModule('indexeddb:', idb);
+ * const store = await openStore('indexeddb:cse');
+ * ```
+ *
+ * @throws `VALIDATION` for a malformed scheme or a module without `createAdapterFromUrl`.
+ */
+export function registerAdapterModule(scheme: string, module: AdapterModule): void {
+  if (typeof scheme !== 'string' || !/^[a-z][a-z0-9+.-]*:$/.test(scheme)) {
+    throw new ValidationError(`a scheme looks like "indexeddb:", got ${JSON.stringify(scheme)}`);
+  }
+  if (module === null || typeof module !== 'object' || typeof module.createAdapterFromUrl !== 'function') {
+    throw new ValidationError('the module must export createAdapterFromUrl(url)');
+  }
+  registered.set(scheme, module);
+}
+
 /**
  * Opens a Store.
  *
@@ -42,6 +67,8 @@ async function openUrl(url: string, options: StoreOptions): Promise<Store> {
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0]?.toLowerCase();
   if (scheme === undefined) throw new ValidationError(`${JSON.stringify(url)} is not a store URL (try sqlite:./edge.db or memory:)`);
   if (scheme === 'memory:') return new Store(new MemoryAdapter(), options);
+  const known = registered.get(scheme);
+  if (known !== undefined) return open(known, url, options);
   const pkg = ADAPTER_PACKAGES[scheme];
   if (pkg === undefined) {
     throw new ValidationError(`no adapter for ${scheme} URLs; known: memory:, ${Object.keys(ADAPTER_PACKAGES).join(', ')}`);
@@ -56,6 +83,10 @@ async function openUrl(url: string, options: StoreOptions): Promise<Store> {
     }
     throw toBackendError(e, `loading ${pkg} failed`);
   }
+  return open(mod, url, options);
+}
+
+async function open(mod: AdapterModule, url: string, options: StoreOptions): Promise<Store> {
   try {
     return new Store(await mod.createAdapterFromUrl(url), options);
   } catch (e) {

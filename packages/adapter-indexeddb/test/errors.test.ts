@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isCseError, openStore } from '@cse/core';
+import { isCseError, openStore, registerAdapterModule } from '@cse/core';
+import * as idbModule from '@cse/adapter-indexeddb';
 import { IndexedDbAdapter, createAdapterFromUrl, optionsFromUrl, toIndexedDbError } from '@cse/adapter-indexeddb';
 import { freshName, idbFactory, inBrowser, openAdapter, rawOpen, rejection } from './env.js';
 
@@ -185,9 +186,8 @@ describe('errors at the boundary', () => {
     expect(await store.lastSyncId()).toBe(1);
   });
 
-  // Browser skip, on purpose: core's openStore(url) loads the adapter package by a computed bare
-  // import(), which a browser (or a bundler) cannot resolve. Browsers use createAdapterFromUrl.
-  it.skipIf(inBrowser)('opens through openStore with an indexeddb: URL (Node only: see README)', async () => {
+  it('opens through openStore with an indexeddb: URL once the module is registered (works in browsers too)', async () => {
+    registerAdapterModule('indexeddb:', idbModule);
     const name = freshName('url');
     const store = await openStore(`indexeddb:${encodeURIComponent(name)}`);
     cleanup.push(() => store.close());

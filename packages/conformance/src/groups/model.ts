@@ -18,6 +18,21 @@ import { checkProperty } from '../property.js';
 
 export const MODEL_COLLECTIONS = ['a', 'a-b', 'a_b'] as const;
 export const MODEL_IDS = ['c', 'b-c', 'b_c', 'x', 'a:b', 'x\u0000y', 'é'] as const;
+/**
+ * The documents commands touch: few, so that commands collide, and chosen in pairs that a key
+ * spliced with `-` or `_` would confuse.
+ */
+export const MODEL_KEYS: readonly (readonly [string, string])[] = [
+  ['a', 'x'],
+  ['a', 'b-c'],
+  ['a-b', 'c'],
+  ['a', 'b_c'],
+  ['a_b', 'c'],
+  ['a-b', 'x'],
+  ['a', 'x\u0000y'],
+  ['a', 'a:b'],
+  ['a_b', 'é'],
+];
 
 interface Model {
   readonly oracle: Store;
@@ -40,7 +55,7 @@ interface Body {
 }
 
 const collectionArb = fc.constantFrom(...MODEL_COLLECTIONS);
-const idArb = fc.constantFrom(...MODEL_IDS);
+const keyArb = fc.constantFrom(...MODEL_KEYS);
 const bodyArb: fc.Arbitrary<Body> = fc.record(
   {
     n: fc.integer({ min: 0, max: 3 }),
@@ -294,20 +309,21 @@ const queryArb: fc.Arbitrary<Query> = fc.record(
 );
 
 const txOpArb: fc.Arbitrary<TxOp> = fc.oneof(
-  fc.record({ kind: fc.constant('get' as const), c: collectionArb, id: idArb }),
-  fc.record({ kind: fc.constant('insert' as const), c: collectionArb, id: idArb, body: bodyArb }),
-  fc.record({ kind: fc.constantFrom('update' as const, 'upsert' as const), c: collectionArb, id: idArb, body: bodyArb, expected: expectedArb }),
-  fc.record({ kind: fc.constant('delete' as const), c: collectionArb, id: idArb, expected: expectedArb }),
+  keyArb.map(([c, id]) => ({ kind: 'get' as const, c, id })),
+  fc.tuple(keyArb, bodyArb).map(([[c, id], body]) => ({ kind: 'insert' as const, c, id, body })),
+  fc.tuple(fc.constantFrom('update' as const, 'upsert' as const), keyArb, bodyArb, expectedArb).map(([kind, [c, id], body, expected]) => ({ kind, c, id, body, expected })),
+  fc.tuple(keyArb, expectedArb).map(([[c, id], expected]) => ({ kind: 'delete' as const, c, id, expected })),
   { arbitrary: fc.constant({ kind: 'abort' as const }), weight: 1 },
 );
 
 /** The command arbitraries; `Reopen` only for persistent adapters, `Compact` only with compaction. */
 export function modelCommands(caps: { persistent: boolean; compaction: boolean }): fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] {
   const at = fc.double({ min: 0, max: 1, noNaN: true });
-  const arbs: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
-    fc.tuple(collectionArb, idArb, bodyArb).map(([c, id, b]) => new Insert(c, id, b)),
-    fc.tuple(fc.constantFrom('update' as const, 'upsert' as const), collectionArb, idArb, bodyArb, expectedArb).map(([k, c, id, b, e]) => new Write(k, c, id, b, e)),
-    fc.tuple(collectionArb, idArb, expectedArb).map(([c, id, e]) => new Delete(c, id, e)),
+  type Weighted = { arbitrary: fc.Arbitrary<fc.AsyncCommand<Model, Real>>; weight: number };
+  const weighted: (Weighted | fc.Arbitrary<fc.AsyncCommand<Model, Real>>)[] = [
+    { arbitrary: fc.tuple(keyArb, bodyArb).map(([[c, id], b]) => new Insert(c, id, b)), weight: 3 },
+    { arbitrary: fc.tuple(fc.constantFrom('update' as const, 'upsert' as const), keyArb, bodyArb, expectedArb).map(([k, [c, id], b, e]) => new Write(k, c, id, b, e)), weight: 3 },
+    { arbitrary: fc.tuple(keyArb, expectedArb).map(([[c, id], e]) => new Delete(c, id, e)), weight: 2 },
     fc.tuple(collectionArb, fc.subarray([...MODEL_IDS], { minLength: 1, maxLength: 3 })).map(([c, ids]) => new Get(c, ids)),
     fc.tuple(collectionArb, queryArb).map(([c, query]) => new Find(c, query)),
     fc.tuple(at, fc.integer({ min: 1, max: 5 }), fc.option(fc.subarray([...MODEL_COLLECTIONS], { minLength: 1 }), { nil: undefined })).map(
@@ -316,9 +332,10 @@ export function modelCommands(caps: { persistent: boolean; compaction: boolean }
     fc.integer({ min: 1, max: 4 }).map((l) => new Follow(l)),
     fc.array(txOpArb, { minLength: 1, maxLength: 5 }).map((ops) => new Transaction(ops)),
   ];
-  if (caps.persistent) arbs.push(fc.constant(new Reopen()));
-  if (caps.compaction) arbs.push(at.map((a) => new Compact(a)));
-  return arbs;
+  if (caps.persistent) weighted.push(fc.constant(new Reopen()));
+  if (caps.compaction) weighted.push(at.map((a) => new Compact(a)));
+  // fc.commands picks uniformly among its arbitraries: repeat an entry to give it weight.
+  return weighted.flatMap((w) => ('weight' in w ? Array.from({ length: w.weight }, () => w.arbitrary) : [w]));
 }
 
 /** Runs one command sequence against a fresh store of the adapter and a fresh oracle. */
@@ -349,6 +366,7 @@ export const modelGroupDef: Group = {
       run: async (scope) => {
         const commands = fc.commands(modelCommands(scope.caps), {
           maxCommands: 30,
+          size: 'medium',
           ...(scope.settings.commandsPath !== undefined ? { replayPath: scope.settings.commandsPath } : {}),
         });
         await checkProperty(

@@ -1,0 +1,196 @@
+/**
+ * A persistent in-memory adapter (data kept per store name for the life of the process) with
+ * switchable faults. With no fault it is a correct adapter, and the whole suite must pass on it;
+ * with one fault it violates one guarantee, and the suite must reject it. This is how the suite
+ * tests itself.
+ */
+import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, SequenceState, StorageAdapter, StoredRecord, WriteOp } from '@cse/core';
+import { ClosedError, defineCapabilities, docKeyString, planCommit } from '@cse/core';
+import type { OpenAdapter } from '../../src/index.js';
+
+export interface Faults {
+  /** The counter starts again at 0 after a reopen (ids repeat). */
+  readonly restartIds?: boolean;
+  /** Ids are taken before the atomic section; records land after a random delay (a reader can miss one). */
+  readonly allocOutside?: boolean;
+  /** Preconditions are never checked. */
+  readonly skipVersionCheck?: boolean;
+  /** Writes are applied one by one; a failed precondition stops the batch halfway. */
+  readonly halfBatch?: boolean;
+  /** The last commit before a reopen is lost. */
+  readonly loseOnReopen?: boolean;
+  /** Stored objects are handed out and kept as they are (shared references). */
+  readonly liveObjects?: boolean;
+  /** Tombstones are stored without their deleted flag. */
+  readonly dropDeleted?: boolean;
+  /** Every store name shares one counter. */
+  readonly sharedCounter?: boolean;
+  /** System collections (`_cse_tx`, `_cse_sync`) are not persisted across a reopen. */
+  readonly dropSystemOnReopen?: boolean;
+  /** Keys are `${collection}-${id}`, unescaped: distinct pairs collide. */
+  readonly splicedKeys?: boolean;
+}
+
+interface State {
+  records: Map<string, StoredRecord>;
+  lastSyncId: number;
+  /** What the last commit overwrote (for `loseOnReopen`). */
+  undo: { lastSyncId: number; previous: [string, StoredRecord | undefined][] } | undefined;
+}
+
+const shared = { lastSyncId: 0 };
+
+function copy(r: StoredRecord): StoredRecord {
+  return { ...r, doc: structuredClone(r.doc) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class FaultyAdapter implements StorageAdapter {
+  readonly capabilities: Readonly<AdapterCapabilities>;
+  readonly #state: State;
+  readonly #faults: Faults;
+  #closed = false;
+
+  constructor(state: State, faults: Faults, capabilities: Partial<AdapterCapabilities>) {
+    this.#state = state;
+    this.#faults = faults;
+    this.capabilities = defineCapabilities(capabilities);
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('the faulty adapter is closed');
+  }
+
+  #key(collection: string, id: string): string {
+    return this.#faults.splicedKeys ? `${collection}-${id}` : docKeyString(collection, id);
+  }
+
+  #out(r: StoredRecord): StoredRecord {
+    return this.#faults.liveObjects ? r : copy(r);
+  }
+
+  get #last(): number {
+    return this.#faults.sharedCounter ? shared.lastSyncId : this.#state.lastSyncId;
+  }
+
+  set #last(v: number) {
+    if (this.#faults.sharedCounter) shared.lastSyncId = v;
+    else this.#state.lastSyncId = v;
+  }
+
+  #store(records: readonly StoredRecord[], before: number): void {
+    const previous: [string, StoredRecord | undefined][] = [];
+    for (const r of records) {
+      const key = this.#key(r.collection, r.id);
+      previous.push([key, this.#state.records.get(key)]);
+      const kept = this.#faults.dropDeleted && r.deleted ? { ...r, deleted: false } : r;
+      this.#state.records.set(key, this.#faults.liveObjects ? kept : copy(kept));
+    }
+    this.#state.undo = { lastSyncId: before, previous };
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    this.#open();
+    const writes: readonly WriteOp[] = this.#faults.skipVersionCheck ? request.writes.map(({ expect: _e, ...w }) => w) : request.writes;
+    const before = this.#last;
+    if (this.#faults.allocOutside) {
+      const n = writes.filter((w) => w.kind !== 'check').length;
+      const base = this.#last;
+      this.#last = base + n;
+      await sleep(Math.random() < 0.5 ? 0 : 2);
+      const prevs = writes.map((w) => this.#state.records.get(this.#key(w.collection, w.id)));
+      const { result } = planCommit({ ...request, writes }, prevs, base);
+      if (result.ok) this.#store(result.records, before);
+      return result.ok ? { ok: true, records: result.records.map(copy) } : result;
+    }
+    if (this.#faults.halfBatch) {
+      const records: StoredRecord[] = [];
+      for (const [index, w] of writes.entries()) {
+        const prev = this.#state.records.get(this.#key(w.collection, w.id));
+        const { result, lastSyncId } = planCommit({ writes: [w], now: request.now }, [prev], this.#last);
+        if (!result.ok) return { ok: false, failures: [{ index, current: prev && copy(prev) }] };
+        this.#store(result.records, this.#last);
+        this.#last = lastSyncId;
+        records.push(...result.records);
+      }
+      return { ok: true, records: records.map(copy) };
+    }
+    const prevs = writes.map((w) => this.#state.records.get(this.#key(w.collection, w.id)));
+    const { result, lastSyncId } = planCommit({ ...request, writes }, prevs, this.#last);
+    if (!result.ok) return { ok: false, failures: result.failures.map((f) => ({ ...f, current: f.current && copy(f.current) })) };
+    this.#store(result.records, before);
+    this.#last = lastSyncId;
+    return { ok: true, records: result.records.map(copy) };
+  }
+
+  async getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]> {
+    this.#open();
+    return keys.map((k) => {
+      const r = this.#state.records.get(this.#key(k.collection, k.id));
+      return r && this.#out(r);
+    });
+  }
+
+  async scanCollection(collection: string): Promise<StoredRecord[]> {
+    this.#open();
+    return [...this.#state.records.values()].filter((r) => r.collection === collection).map((r) => this.#out(r));
+  }
+
+  async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
+    this.#open();
+    return [...this.#state.records.values()]
+      .filter((r) => r.syncId > after && (options.collections === undefined || options.collections.includes(r.collection)))
+      .sort((a, b) => a.syncId - b.syncId)
+      .slice(0, options.limit)
+      .map((r) => this.#out(r));
+  }
+
+  async listCollections(): Promise<string[]> {
+    this.#open();
+    return [...new Set([...this.#state.records.values()].map((r) => r.collection))].sort();
+  }
+
+  async sequence(): Promise<SequenceState> {
+    this.#open();
+    return { lastSyncId: this.#last, compactedThrough: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+const backends = new Map<string, State>();
+
+/**
+ * A factory for `runConformance`/`runGroups`: store names map to in-memory states that outlive
+ * the adapter (persistent within the process), with the given faults applied on every open.
+ */
+export function faultyFactory(faults: Faults = {}, capabilities: Partial<AdapterCapabilities> = { persistent: true }): OpenAdapter {
+  return (storeName, { dir }) => {
+    const key = `${dir}\u0000${storeName}`;
+    let state = backends.get(key);
+    if (state === undefined || !capabilities.persistent) {
+      state = { records: new Map(), lastSyncId: 0, undo: undefined };
+      backends.set(key, state);
+    } else {
+      // A reopen: apply the faults that strike at reopen.
+      if (faults.restartIds) state.lastSyncId = 0;
+      if (faults.loseOnReopen && state.undo) {
+        for (const [k, prev] of state.undo.previous) {
+          if (prev === undefined) state.records.delete(k);
+          else state.records.set(k, prev);
+        }
+        state.lastSyncId = state.undo.lastSyncId;
+        state.undo = undefined;
+      }
+      if (faults.dropSystemOnReopen) {
+        for (const [k, r] of state.records) if (r.collection.startsWith('_')) state.records.delete(k);
+      }
+    }
+    return new FaultyAdapter(state, faults, capabilities);
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * The suite tests itself: every deliberately broken adapter must be rejected by the group of the
+ * guarantee it violates (with a real violation, not a crash of the harness), and the same
+ * adapter without faults must pass every group.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CheckReport, Group } from '../src/index.js';
+import {
+  ALL_GROUPS,
+  PropertyFailure,
+  Violation,
+  atomicityGroupDef,
+  durabilityGroupDef,
+  faithfulDocumentsGroupDef,
+  isolationGroupDef,
+  modelGroupDef,
+  noLostChangeGroupDef,
+  optimisticLockingGroupDef,
+  runGroups,
+  syncIdGroupDef,
+  tombstonesGroupDef,
+  txCacheGroupDef,
+} from '../src/index.js';
+import type { Faults } from './broken/faulty-adapter.js';
+import { faultyFactory } from './broken/faulty-adapter.js';
+
+/** Each broken adapter, and the groups that must each reject it. */
+const BROKEN: [keyof Faults, string, Group[]][] = [
+  ['restartIds', 'sync ids restart after a reopen', [syncIdGroupDef, modelGroupDef]],
+  ['allocOutside', 'ids are allocated outside the commit, so a reader can miss one', [noLostChangeGroupDef]],
+  ['skipVersionCheck', 'the version check is skipped', [optimisticLockingGroupDef, modelGroupDef]],
+  ['halfBatch', 'a batch is applied halfway', [atomicityGroupDef]],
+  ['loseOnReopen', 'the last write is lost on reopen', [durabilityGroupDef, modelGroupDef]],
+  ['liveObjects', 'live objects are returned (shared references)', [faithfulDocumentsGroupDef]],
+  ['dropDeleted', 'tombstones lose their deleted flag and show in get', [tombstonesGroupDef, modelGroupDef]],
+  ['sharedCounter', 'two store names share one counter', [isolationGroupDef]],
+  ['dropSystemOnReopen', 'TxCache journals (system collections) are lost on restart', [txCacheGroupDef]],
+  ['splicedKeys', 'names are spliced into keys unescaped', [isolationGroupDef, modelGroupDef]],
+];
+
+function describeFailures(reports: readonly CheckReport[]): string {
+  return reports
+    .filter((r) => r.status === 'failed')
+    .map((r) => `${r.group} / ${r.check}: ${(r.error as Error).message.split('\n').slice(0, 6).join('\n    ')}`)
+    .join('\n');
+}
+
+describe('the suite rejects every broken adapter', () => {
+  for (const [fault, what, groups] of BROKEN) {
+    for (const group of groups) {
+      it(`${group.id} rejects an adapter whose ${what} (${fault})`, async () => {
+        const reports = await runGroups([group], { name: `broken: ${fault}`, open: faultyFactory({ [fault]: true }), fc: { numRuns: 30 } });
+        const failed = reports.filter((r) => r.status === 'failed');
+        expect(failed.length, `no check of ${group.id} failed; reports: ${JSON.stringify(reports.map((r) => [r.check, r.status, r.reason]))}`).toBeGreaterThan(0);
+        for (const r of failed) {
+          // A real verdict: a violated guarantee, or a typed error the Store should never have thrown.
+          const ok = r.error instanceof Violation || r.error instanceof PropertyFailure || (r.error as { code?: unknown }).code !== undefined;
+          expect(ok, `the failure is a crash of the harness, not a verdict:\n${describeFailures([r])}`).toBe(true);
+        }
+      });
+    }
+  }
+});
+
+describe('the suite accepts correct adapters', () => {
+  it('the faulty adapter without faults (persistent) passes every group', async () => {
+    const reports = await runGroups(ALL_GROUPS, { name: 'faulty adapter, no faults', open: faultyFactory({}) });
+    expect(describeFailures(reports)).toBe('');
+    const skipped = reports.filter((r) => r.status === 'skipped');
+    for (const r of skipped) expect(r.reason, `${r.group}/${r.check} is skipped without a reason`).toMatch(/\S/);
+    expect(reports.filter((r) => r.status === 'passed').length).toBeGreaterThan(40);
+  });
+
+  it('the same adapter declared not persistent skips the reopen groups, with reasons', async () => {
+    const reports = await runGroups([durabilityGroupDef], { name: 'not persistent', open: faultyFactory({}, { persistent: false }) });
+    expect(reports.every((r) => r.status === 'skipped' && r.reason === 'adapter does not declare persistent')).toBe(true);
+  });
+
+  it('options.capabilities may lower a capability (skip with that reason) but not raise one', async () => {
+    const lowered = await runGroups([durabilityGroupDef], { name: 'lowered', open: faultyFactory({}), capabilities: { persistent: false } });
+    expect(lowered.every((r) => r.status === 'skipped' && r.reason === 'persistent is turned off by options.capabilities')).toBe(true);
+    const { capabilitiesGroupDef } = await import('../src/index.js');
+    const raised = await runGroups([capabilitiesGroupDef], { name: 'raised', open: faultyFactory({}), capabilities: { crashSafe: true } });
+    expect(raised.find((r) => r.check.startsWith('options.capabilities'))?.status).toBe('failed');
+  });
+});

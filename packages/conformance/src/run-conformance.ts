@@ -9,10 +9,12 @@ import {
   atomicityGroupDef,
   badInputGroupDef,
   capabilitiesGroupDef,
+  crashGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
   isolationGroupDef,
   modelGroupDef,
+  multiProcessGroupDef,
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   syncIdGroupDef,
@@ -68,3 +70,7 @@ export const triangularStoreGroup = single(triangularStoreGroupDef);
 export const syncStateGroup = single(syncStateGroupDef);
 /** The CSE layer: TxCache. */
 export const txCacheGroup = single(txCacheGroupDef);
+/** Crash safety: a child process killed with SIGKILL (needs persistent, crashSafe, `module`, Node). */
+export const crashGroup = single(crashGroupDef);
+/** Several writer processes on one store (needs multiProcess, `module`, Node). */
+export const multiProcessGroup = single(multiProcessGroupDef);

@@ -19,10 +19,18 @@ import {
   runGroups,
   syncIdGroupDef,
   tombstonesGroupDef,
+  crashGroupDef,
+  multiProcessGroupDef,
   txCacheGroupDef,
 } from '../src/index.js';
+import { fileURLToPath } from 'node:url';
+import type { FileFault } from './broken/file-adapter.js';
+import { fileFactory } from './broken/file-adapter.js';
 import type { Faults } from './broken/faulty-adapter.js';
 import { faultyFactory } from './broken/faulty-adapter.js';
+import { open as racySqlite } from './broken/sqlite-racy.js';
+
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
 /** Each broken adapter, and the groups that must each reject it. */
 const BROKEN: [keyof Faults, string, Group[]][] = [
@@ -82,5 +90,34 @@ describe('the suite accepts correct adapters', () => {
     const { capabilitiesGroupDef } = await import('../src/index.js');
     const raised = await runGroups([capabilitiesGroupDef], { name: 'raised', open: faultyFactory({}), capabilities: { crashSafe: true } });
     expect(raised.find((r) => r.check.startsWith('options.capabilities'))?.status).toBe('failed');
+  });
+});
+
+describe('the crash and multi-process groups reject broken adapters (child processes)', () => {
+  const FILE: [FileFault, string, string][] = [
+    ['ackEarly', './broken/file-ack-early.ts', 'acknowledges commits before writing them'],
+    ['torn', './broken/file-torn.ts', 'writes a commit in pieces'],
+  ];
+  for (const [fault, module, what] of FILE) {
+    it(`crash rejects a file adapter that ${what} (${fault})`, async () => {
+      const reports = await runGroups([crashGroupDef], { name: `file: ${fault}`, open: fileFactory(fault), module: here(module), fc: { numRuns: 60 } });
+      expect(reports.map((r) => r.status)).toContain('failed');
+    });
+  }
+
+  it('crash accepts the file adapter without faults', async () => {
+    const reports = await runGroups([crashGroupDef], { name: 'file: none', open: fileFactory('none'), module: here('./broken/file-ok.ts'), fc: { numRuns: 40 } });
+    expect(describeFailures(reports)).toBe('');
+    expect(reports.map((r) => r.status)).toEqual(['passed']);
+  });
+
+  it('multi-process rejects a SQLite adapter whose version check is not atomic across processes', async () => {
+    const reports = await runGroups([multiProcessGroupDef], { name: 'racy sqlite', open: racySqlite, module: here('./broken/sqlite-racy.ts') });
+    expect(reports.map((r) => r.status)).toEqual(['failed']);
+  });
+
+  it('without `module` the child-process groups are skipped with that reason', async () => {
+    const reports = await runGroups([crashGroupDef, multiProcessGroupDef], { name: 'no module', open: racySqlite });
+    for (const r of reports) expect(r).toMatchObject({ status: 'skipped', reason: 'no `module` option (the factory module a child process imports)' });
   });
 });

@@ -3,10 +3,12 @@ import type { Group } from '../group.js';
 import { atomicityGroupDef } from './atomicity.js';
 import { badInputGroupDef } from './bad-input.js';
 import { capabilitiesGroupDef } from './capabilities.js';
+import { crashGroupDef } from './crash.js';
 import { durabilityGroupDef } from './durability.js';
 import { faithfulDocumentsGroupDef } from './faithful-documents.js';
 import { isolationGroupDef } from './isolation.js';
 import { modelGroupDef } from './model.js';
+import { multiProcessGroupDef } from './multi-process.js';
 import { noLostChangeGroupDef } from './no-lost-change.js';
 import { optimisticLockingGroupDef } from './optimistic-locking.js';
 import { syncIdGroupDef } from './sync-ids.js';
@@ -20,10 +22,12 @@ export {
   atomicityGroupDef,
   badInputGroupDef,
   capabilitiesGroupDef,
+  crashGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
   isolationGroupDef,
   modelGroupDef,
+  multiProcessGroupDef,
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   syncIdGroupDef,
@@ -53,5 +57,8 @@ export const STORE_GROUPS: readonly Group[] = [
 /** The CSE components on top of the adapter. */
 export const CSE_GROUPS: readonly Group[] = [triangularStoreGroupDef, syncStateGroupDef, txCacheGroupDef];
 
+/** The groups that run child processes (Node only, and only with the `module` option). */
+export const CHILD_GROUPS: readonly Group[] = [crashGroupDef, multiProcessGroupDef];
+
 /** Every group. */
-export const ALL_GROUPS: readonly Group[] = [...STORE_GROUPS, ...CSE_GROUPS];
+export const ALL_GROUPS: readonly Group[] = [...STORE_GROUPS, ...CSE_GROUPS, ...CHILD_GROUPS];

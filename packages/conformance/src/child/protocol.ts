@@ -1,0 +1,39 @@
+/**
+ * What the parent tells a child process (one JSON argument) and what the child prints back (one
+ * JSON object per line on stdout). Shared by both sides; no Node imports.
+ */
+
+export interface ChildConfig {
+  /** `crash`: write until killed. `writer`: a fixed number of commits, then exit 0. */
+  readonly mode: 'crash' | 'writer';
+  /** Absolute path or `file:` URL of the factory module (exports `open`). */
+  readonly module: string;
+  readonly storeName: string;
+  readonly dir: string;
+  /** Distinguishes the documents of several children and rounds. */
+  readonly tag: string;
+  /** `writer` mode: how many commits. */
+  readonly commits?: number;
+}
+
+export type ChildMessage =
+  /** The store is open; writing starts. */
+  | { readonly t: 'ready' }
+  /** A plain commit of `docs` documents (and the shared `last` document) resolved. */
+  | { readonly t: 'commit'; readonly n: number; readonly ids: readonly number[] }
+  /** A TxCache transaction was begun (its journal is stored). */
+  | { readonly t: 'tx-begun'; readonly n: number; readonly txId: string }
+  /** Every op of the transaction is recorded (stored), not yet applied. */
+  | { readonly t: 'tx-recorded'; readonly n: number; readonly txId: string; readonly ops: number }
+  /** The transaction's commit resolved. */
+  | { readonly t: 'tx-committed'; readonly n: number; readonly txId: string }
+  /** `writer` mode: an increment of the shared counter went through. */
+  | { readonly t: 'increment'; readonly syncId: number; readonly value: number }
+  /** `writer` mode: all commits done. */
+  | { readonly t: 'done' }
+  | { readonly t: 'error'; readonly message: string };
+
+/** Documents per plain commit in crash mode (besides the shared `last`). */
+export const DOCS_PER_COMMIT = 3;
+/** Ops per TxCache transaction in crash mode. */
+export const OPS_PER_TX = 3;

@@ -1,0 +1,175 @@
+/**
+ * Crash safety (guarantees 1, 4, 5 and TxCache replay under SIGKILL): a child process opens the
+ * store, alternates multi-document commits and TxCache transactions, printing an ack for each,
+ * and is killed at a random moment. The parent reopens the store and checks: every commit and
+ * every transaction whole or absent; every acknowledged write there; the counter at or above
+ * every stored id and the next id above them all; `replay(getPending())` finishing every pending
+ * transaction exactly once (a second replay changes nothing). Several rounds hit one store.
+ */
+import type { CachedTx, Store } from '@cse/core';
+import { TX_COLLECTION, TxCache, TxStatus } from '@cse/core';
+import fc from 'fast-check';
+import { equal, ok, show } from '../assert.js';
+import type { Scope } from '../context.js';
+import type { ChildMessage } from '../child/protocol.js';
+import { DOCS_PER_COMMIT } from '../child/protocol.js';
+import type { Group } from '../group.js';
+import { all, needs, needsChildren } from '../group.js';
+import { checkProperty } from '../property.js';
+
+/** How long a child may take to reach what the parent waits for. Generous: tsx start-up on a busy machine. */
+const CHILD_TIMEOUT_MS = 60_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), CHILD_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const isAck = (m: ChildMessage): boolean => m.t === 'commit' || m.t === 'tx-recorded' || m.t === 'tx-committed';
+
+/** One child, killed after `acks` acknowledgements and `delayMs` more. Returns what it acknowledged. */
+async function killedChild(s: Scope, storeName: string, tag: string, acks: number, delayMs: number): Promise<ChildMessage[]> {
+  const { spawnChild } = await import('../child/spawn.js');
+  const child = await spawnChild({ mode: 'crash', module: s.run.options.module as string, storeName, dir: await s.run.dir(), tag });
+  try {
+    await withTimeout(
+      child.until((ms) => ms.filter(isAck).length >= acks && ms.some((m) => m.t === 'ready'), `${acks} acknowledgements`),
+      `the crash child to acknowledge ${acks} writes`,
+    );
+    if (delayMs > 0) await sleep(delayMs);
+  } finally {
+    child.kill();
+  }
+  const { signal, code } = await child.exited;
+  if (signal !== 'SIGKILL') throw new Error(`the crash child exited by itself (code ${String(code)}) instead of being killed:\n${child.stderr()}`);
+  return [...child.messages];
+}
+
+interface Round {
+  readonly tag: string;
+  readonly messages: readonly ChildMessage[];
+}
+
+async function journals(store: Store, tag: string): Promise<CachedTx[]> {
+  const txs = new TxCache(store);
+  const records = await store.adapter.scanCollection(TX_COLLECTION);
+  const out: CachedTx[] = [];
+  for (const r of records) {
+    if (r.deleted || (r.doc.metadata as { tag?: unknown } | undefined)?.tag !== tag) continue;
+    const tx = await txs.getTx(r.id);
+    if (tx) out.push(tx);
+  }
+  return out;
+}
+
+/** Checks the store after the latest kill, for every round so far. */
+async function checkAfterCrash(s: Scope, storeName: string, rounds: readonly Round[]): Promise<void> {
+  const store = await s.store(storeName);
+  const everything = await store.adapter.changes(0, { limit: 1_000_000 });
+  const maxStored = Math.max(0, ...everything.map((r) => r.syncId));
+  const last = await store.lastSyncId();
+  ok(last >= maxStored, `after the kill, lastSyncId ${last} is below a stored _sync_id ${maxStored}`);
+  ok(new Set(everything.map((r) => r.syncId)).size === everything.length, 'after the kill, two records share a _sync_id');
+  const crashDocs = await store.find('crash');
+  const txDocs = await store.find('txdocs');
+
+  for (const { tag, messages } of rounds) {
+    const where = `round ${tag}`;
+    // Plain commits: whole or absent, and every acknowledged one present.
+    const perCommit = new Map<number, number>();
+    for (const d of crashDocs) if (d.tag === tag && d.id !== `${tag}-last`) perCommit.set(d.commit as number, (perCommit.get(d.commit as number) ?? 0) + 1);
+    for (const [n, count] of perCommit) equal(count, DOCS_PER_COMMIT, `${where}: commit ${n} is torn (atomicity)`);
+    for (const m of messages) {
+      if (m.t !== 'commit') continue;
+      ok(perCommit.has(m.n), `${where}: the acknowledged commit ${m.n} is gone (durability)`);
+      for (const id of m.ids) ok(id <= last, `${where}: acknowledged _sync_id ${id} is above lastSyncId ${last}`);
+    }
+    const lastDoc = crashDocs.find((d) => d.id === `${tag}-last`);
+    const newest = Math.max(-1, ...perCommit.keys());
+    equal(lastDoc?.commit ?? -1, newest, `${where}: the shared document names the newest stored commit`);
+
+    // TxCache: a transaction's ops are applied exactly when its journal says committed.
+    const txs = await journals(store, tag);
+    for (const tx of txs) {
+      const n = tx.metadata.n as number;
+      const applied = txDocs.filter((d) => d.tag === tag && d.tx === n).length;
+      if (tx.status === TxStatus.Committed) equal(applied, tx.ops.length, `${where}: committed transaction ${n} applied ${applied} of ${tx.ops.length} ops`);
+      else equal(applied, 0, `${where}: transaction ${n} is ${tx.status} but ${applied} of its ops were applied`);
+    }
+    const byId = new Map(txs.map((t) => [t.txId, t]));
+    for (const m of messages) {
+      if (m.t === 'tx-begun') ok(byId.has(m.txId), `${where}: the acknowledged transaction ${m.n} has no journal (durability)`);
+      if (m.t === 'tx-recorded') equal(byId.get(m.txId)?.ops.length, m.ops, `${where}: transaction ${m.n} lost recorded ops`);
+      if (m.t === 'tx-committed') equal(byId.get(m.txId)?.status, TxStatus.Committed, `${where}: the acknowledged commit of transaction ${m.n}`);
+    }
+  }
+
+  // Replay finishes every pending transaction exactly once.
+  const cache = new TxCache(store);
+  const pending = await cache.getPending();
+  const report = await cache.replay(pending);
+  equal(report.failed.map((f) => f.error.message), [], 'replaying the pending transactions of the crash child fails none (their ops do not conflict)');
+  equal(await cache.getPending(), [], 'nothing is pending after replay');
+  const replayedDocs = await store.find('txdocs');
+  for (const { tag } of rounds) {
+    for (const tx of await journals(store, tag)) {
+      const n = tx.metadata.n as number;
+      const docs = replayedDocs.filter((d) => d.tag === tag && d.tx === n);
+      equal(docs.length, tx.ops.length, `round ${tag}: after replay, transaction ${n} has all its ops applied`);
+      ok(
+        docs.every((d) => d._version === 1),
+        `round ${tag}: after replay, an op of transaction ${n} was applied twice: ${show(docs.map((d) => d._version))}`,
+      );
+    }
+  }
+  const afterReplay = await store.lastSyncId();
+  equal((await cache.replay(pending)).committed, [], 'a second replay commits nothing');
+  equal(await store.lastSyncId(), afterReplay, 'a second replay writes nothing');
+  const probe = await store.upsert('probe', { id: 'next', after: afterReplay });
+  ok(probe._sync_id > Math.max(maxStored, afterReplay), `the first write after the crash got _sync_id ${probe._sync_id}, not above every stored id`);
+  await s.closeOne(store);
+}
+
+const roundArb = fc.record({ acks: fc.integer({ min: 0, max: 12 }), delayMs: fc.integer({ min: 0, max: 4 }) });
+
+export const crashGroupDef: Group = {
+  id: 'crash',
+  title: 'Crash safety (SIGKILL)',
+  requires: all(needs('persistent'), needs('crashSafe'), needsChildren),
+  checks: [
+    {
+      name: 'a writer killed at a random moment leaves whole commits, keeps every ack, and replay finishes its transactions once',
+      timeout: 600_000,
+      run: (scope) =>
+        checkProperty(
+          scope.settings,
+          'crash: SIGKILL at a random moment',
+          fc.asyncProperty(fc.array(roundArb, { minLength: 2, maxLength: 3 }), (plan) =>
+            scope.child(async (s) => {
+              const name = s.storeName('crash');
+              const rounds: Round[] = [];
+              for (const [i, { acks, delayMs }] of plan.entries()) {
+                const tag = `r${i}`;
+                rounds.push({ tag, messages: await killedChild(s, name, tag, acks, delayMs) });
+                await checkAfterCrash(s, name, rounds);
+              }
+            }),
+          ),
+          { scale: 0.08 },
+        ),
+    },
+  ],
+};

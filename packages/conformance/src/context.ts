@@ -107,11 +107,18 @@ export class SuiteRun {
 export class Scope {
   readonly run: SuiteRun;
   readonly caps: Readonly<AdapterCapabilities>;
+  /** Property runs made in this scope (and its children). */
+  readonly stats: { runs: number };
   readonly #open = new Set<{ close(): Promise<void> }>();
 
-  constructor(run: SuiteRun, caps: Readonly<AdapterCapabilities>) {
+  constructor(run: SuiteRun, caps: Readonly<AdapterCapabilities>, stats: { runs: number } = { runs: 0 }) {
     this.run = run;
     this.caps = caps;
+    this.stats = stats;
+  }
+
+  noteRuns(runs: number): void {
+    this.stats.runs += runs;
   }
 
   get settings(): ResolvedSettings {
@@ -171,7 +178,7 @@ export class Scope {
 
   /** Runs `fn` in a child scope that is closed afterwards (one run of a property). */
   async child<T>(fn: (scope: Scope) => Promise<T>): Promise<T> {
-    const scope = new Scope(this.run, this.caps);
+    const scope = new Scope(this.run, this.caps, this.stats);
     let result: T;
     try {
       result = await fn(scope);

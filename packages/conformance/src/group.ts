@@ -3,7 +3,6 @@
  * (`registerGroups`) or run directly (`runGroups`, what the suite's self-test and tools use).
  */
 import type { AdapterCapabilities } from '@cse/core';
-import { afterAll, describe, it } from 'vitest';
 import type { CapabilityFlag } from './context.js';
 import { Scope, SuiteRun, isNode } from './context.js';
 import type { ConformanceOptions } from './options.js';
@@ -65,12 +64,13 @@ export function all(...reqs: Requirement[]): Requirement {
   };
 }
 
-function selected(only: readonly string[], group: Group, check?: Check): boolean {
+export function selected(only: readonly string[], group: Group, check?: Check): boolean {
   if (only.length === 0) return true;
   return only.some((o) => {
     const [g, c] = o.split('/', 2) as [string, string | undefined];
     if (g !== group.id) return false;
-    return c === undefined || check === undefined || c === check.name;
+    // A check is named by its title or by its number in the group (1-based): `sync-ids/3`.
+    return c === undefined || check === undefined || c === check.name || c === String(group.checks.indexOf(check) + 1);
   });
 }
 
@@ -81,10 +81,13 @@ export interface CheckReport {
   /** Why it was skipped. */
   readonly reason?: string;
   readonly error?: unknown;
+  /** fast-check runs the check made (0 for a plain test). */
+  readonly runs?: number;
   readonly durationMs: number;
 }
 
-async function runCheck(run: SuiteRun, caps: Readonly<AdapterCapabilities>, check: Check): Promise<void> {
+/** Runs one check in a fresh scope; returns the number of property runs it made. */
+export async function runCheck(run: SuiteRun, caps: Readonly<AdapterCapabilities>, check: Check): Promise<number> {
   const scope = new Scope(run, caps);
   try {
     await check.run(scope);
@@ -94,34 +97,7 @@ async function runCheck(run: SuiteRun, caps: Readonly<AdapterCapabilities>, chec
     throw e;
   }
   await scope.close();
-}
-
-/**
- * Registers `groups` as vitest suites for the adapter in `options`. Groups and checks whose
- * requirements are not met are registered as skipped tests whose title carries the reason.
- */
-export function registerGroups(groups: readonly Group[], options: ConformanceOptions): void {
-  const run = new SuiteRun(options);
-  describe(`CSE conformance: ${options.name}`, async () => {
-    afterAll(() => run.dispose());
-    const { declared, effective } = await run.capabilities();
-    const input: RequirementInput = { caps: effective, declared, options };
-    for (const group of groups) {
-      if (!selected(run.settings.only, group)) continue;
-      describe(group.title, () => {
-        const groupReason = group.requires?.(input);
-        for (const check of group.checks) {
-          if (!selected(run.settings.only, group, check)) continue;
-          const reason = groupReason ?? check.requires?.(input);
-          if (reason !== undefined) {
-            it.skip(`${check.name} — skipped: ${reason}`, () => undefined);
-          } else {
-            it(check.name, () => runCheck(run, effective, check), check.timeout ?? 120_000);
-          }
-        }
-      });
-    }
-  });
+  return scope.stats.runs;
 }
 
 /**
@@ -146,8 +122,8 @@ export async function runGroups(groups: readonly Group[], options: ConformanceOp
           continue;
         }
         try {
-          await runCheck(run, effective, check);
-          reports.push({ group: group.id, check: check.name, status: 'passed', durationMs: Date.now() - started });
+          const runs = await runCheck(run, effective, check);
+          reports.push({ group: group.id, check: check.name, status: 'passed', runs, durationMs: Date.now() - started });
         } catch (error) {
           reports.push({ group: group.id, check: check.name, status: 'failed', error, durationMs: Date.now() - started });
         }

@@ -57,12 +57,19 @@ export function runsFor(settings: ResolvedSettings, scale = 1): number {
  * Checks `property` and throws a `PropertyFailure` on a counterexample. A configured path is
  * only used together with a configured seed (that is what a replay is).
  */
+/** Where a property runs: the settings, and a sink for how many runs it made. */
+export interface PropertyHost {
+  readonly settings: ResolvedSettings;
+  noteRuns?(runs: number): void;
+}
+
 export async function checkProperty<Ts>(
-  settings: ResolvedSettings,
+  host: PropertyHost,
   name: string,
   property: fc.IAsyncProperty<Ts> | fc.IAsyncPropertyWithHooks<Ts>,
   options: PropertyRunOptions = {},
 ): Promise<void> {
+  const settings = host.settings;
   const params: fc.Parameters<Ts> = {
     numRuns: runsFor(settings, options.scale),
     ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
@@ -70,6 +77,7 @@ export async function checkProperty<Ts>(
     ...(options.params as fc.Parameters<Ts> | undefined),
   };
   const details = await fc.check(property, params);
+  host.noteRuns?.(details.numRuns);
   if (!details.failed) return;
   if (details.counterexample === null) {
     // Interrupted or too many skips: still a failure, with the seed.

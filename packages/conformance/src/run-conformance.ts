@@ -3,7 +3,7 @@
  * `<name>Group(options)` registers one, for adapters that extend or split the suite.
  */
 import type { Group } from './group.js';
-import { registerGroups } from './group.js';
+import { registerGroups } from './register.js';
 import {
   ALL_GROUPS,
   atomicityGroupDef,

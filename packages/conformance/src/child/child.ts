@@ -4,6 +4,7 @@
  * It imports the factory module, opens the store and writes, printing one JSON line per
  * acknowledged write, so the parent knows exactly what was acknowledged when it kills it.
  */
+import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StorageAdapter, Store } from '@cse/core';
 import { OpType, TxCache, openStore, withRetry } from '@cse/core';
@@ -17,7 +18,8 @@ function send(message: ChildMessage): void {
 }
 
 async function loadOpen(module: string): Promise<Open> {
-  const url = module.startsWith('file:') ? module : pathToFileURL(module).href;
+  // An absolute path becomes a file URL; a file URL or a package name is imported as it is.
+  const url = isAbsolute(module) ? pathToFileURL(module).href : module;
   const mod = (await import(url)) as { open?: unknown; default?: unknown };
   const candidate = mod.open ?? (mod.default as { open?: unknown } | undefined)?.open ?? mod.default;
   if (typeof candidate !== 'function') throw new Error(`${module} exports no function "open"`);

@@ -26,7 +26,7 @@ export const atomicityGroupDef: Group = {
       name: 'adapter.commit with one failing precondition writes nothing and takes no ids',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'atomicity: a failing write anywhere in a batch',
           fc.asyncProperty(batchArb, fc.nat(), fc.subarray([...COLLECTIONS.flatMap((c) => IDS.map((id) => [c, id] as const))], { maxLength: 6 }), (batch, pick, seeded) =>
             scope.child(async (s) => {
@@ -55,7 +55,7 @@ export const atomicityGroupDef: Group = {
       name: 'a successful batch lands entirely',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'atomicity: a whole batch lands',
           fc.asyncProperty(batchArb, (batch) =>
             scope.child(async (s) => {
@@ -104,7 +104,7 @@ export const atomicityGroupDef: Group = {
       name: 'a transaction failing at commit (a write conflicts) writes nothing',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'atomicity: transaction conflicting at commit',
           fc.asyncProperty(batchArb, fc.nat(), (batch, pick) =>
             scope.child(async (s) => {
@@ -138,7 +138,7 @@ export const atomicityGroupDef: Group = {
       name: 'readers never see half a commit (scheduler)',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'atomicity: consistent reads during commits',
           fc.asyncProperty(fc.scheduler(), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 1, max: 3 }), (sch, width, rounds) =>
             scope.child(async (s) => {

@@ -236,7 +236,7 @@ export const badInputGroupDef: Group = {
       name: 'generated ids and operations: VALIDATION with nothing written, or stored faithfully; never another error',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'bad input: generated ids',
           fc.asyncProperty(
             fc.constantFrom(...ops),

@@ -155,7 +155,7 @@ export const crashGroupDef: Group = {
       timeout: 600_000,
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'crash: SIGKILL at a random moment',
           fc.asyncProperty(fc.array(roundArb, { minLength: 2, maxLength: 3 }), (plan) =>
             scope.child(async (s) => {

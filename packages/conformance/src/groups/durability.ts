@@ -25,7 +25,7 @@ export const durabilityGroupDef: Group = {
       name: 'everything acknowledged is there after close and reopen, exactly as before',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'durability: close and reopen',
           fc.asyncProperty(fc.array(fc.array(stepArb, { maxLength: 10 }), { minLength: 1, maxLength: 3 }), (rounds) =>
             scope.child(async (s) => {

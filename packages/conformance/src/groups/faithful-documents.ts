@@ -62,7 +62,7 @@ export const faithfulDocumentsGroupDef: Group = {
       name: 'generated JSON documents read back equal (get, getMany, find, changesSince, transactions)',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'faithful documents: JSON round trip',
           fc.asyncProperty(bodyArb, bodyArb, (first, second) =>
             scope.child(async (s) => {
@@ -149,7 +149,7 @@ export const faithfulDocumentsGroupDef: Group = {
       name: 'caller objects are never mutated, and mutating them later changes nothing stored',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'faithful documents: caller objects',
           fc.asyncProperty(bodyArb, bodyArb, (first, second) =>
             scope.child(async (s) => {

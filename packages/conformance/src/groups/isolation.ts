@@ -38,7 +38,7 @@ export const isolationGroupDef: Group = {
       name: 'two stores never see each other’s documents, changes or counters',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'isolation: two store names',
           fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), plainWriteArb), { maxLength: 30 }), (writes) =>
             scope.child(async (s) => {

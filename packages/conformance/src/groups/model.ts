@@ -370,9 +370,10 @@ export const modelGroupDef: Group = {
           ...(scope.settings.commandsPath !== undefined ? { replayPath: scope.settings.commandsPath } : {}),
         });
         await checkProperty(
-          scope.settings,
+          scope,
           'model-based: commands against the adapter and MemoryAdapter',
           fc.asyncProperty(commands, (cmds) => runModel(scope, cmds)),
+          { scale: 2 },
         );
       },
     },

@@ -104,7 +104,7 @@ export const noLostChangeGroupDef: Group = {
       name: 'a reader interleaved with writes gets every change; pages are ascending and the cursor never jumps',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'no lost change: interleaved reader',
           fc.asyncProperty(
             fc.array(fc.oneof(plainWriteArb, fc.constant('read' as const)), { maxLength: 40 }),
@@ -130,7 +130,7 @@ export const noLostChangeGroupDef: Group = {
       name: 'concurrent writers and a reader (scheduler): the reader misses nothing',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'no lost change: fc.scheduler interleavings',
           fc.asyncProperty(fc.scheduler(), fc.array(plainWriteArb, { minLength: 2, maxLength: 10 }), fc.integer({ min: 1, max: 3 }), (sch, writes, limit) =>
             concurrentRun(scope, writes, limit, sch),
@@ -142,7 +142,7 @@ export const noLostChangeGroupDef: Group = {
       name: 'concurrent writers and a reader (real timing): the reader misses nothing',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'no lost change: real concurrency',
           fc.asyncProperty(fc.array(plainWriteArb, { minLength: 4, maxLength: 20 }), pauseArb.map((p) => p + 1), (writes, limit) =>
             concurrentRun(scope, writes, limit, undefined),
@@ -154,7 +154,7 @@ export const noLostChangeGroupDef: Group = {
       name: 'paging: every limit gives the same changes as one big read',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'no lost change: paging',
           fc.asyncProperty(fc.array(plainWriteArb, { maxLength: 30 }), fc.integer({ min: 1, max: 5 }), (writes, limit) =>
             scope.child(async (s) => {

@@ -64,7 +64,7 @@ export const optimisticLockingGroupDef: Group = {
       name: 'versions: 1 on insert, +1 on every accepted write, continuing after delete and re-insert',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'optimistic locking: version rules',
           fc.asyncProperty(fc.array(fc.constantFrom('insert', 'update', 'upsert', 'delete'), { maxLength: 25 }), (ops) =>
             scope.child(async (s) => {
@@ -95,7 +95,7 @@ export const optimisticLockingGroupDef: Group = {
       name: 'a stale expected version is a CONFLICT carrying the current document, and changes nothing',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'optimistic locking: stale writers',
           fc.asyncProperty(
             fc.integer({ min: 0, max: 4 }),
@@ -131,7 +131,7 @@ export const optimisticLockingGroupDef: Group = {
       name: 'N concurrent writers with the same expected version (scheduler): exactly one wins',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'optimistic locking: one winner under fc.scheduler',
           fc.asyncProperty(fc.scheduler(), fc.integer({ min: 0, max: 2 }), fc.array(racerArb, { minLength: 2, maxLength: 5 }), (sch, prior, racers) =>
             oneWinner(scope, sch, prior, racers),
@@ -143,7 +143,7 @@ export const optimisticLockingGroupDef: Group = {
       name: 'N concurrent writers with the same expected version (real timing): exactly one wins',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'optimistic locking: one winner, real concurrency',
           fc.asyncProperty(fc.integer({ min: 0, max: 2 }), fc.array(racerArb, { minLength: 2, maxLength: 8 }), (prior, racers) =>
             oneWinner(scope, undefined, prior, racers),
@@ -155,7 +155,7 @@ export const optimisticLockingGroupDef: Group = {
       name: 'concurrent inserts of one id: exactly one wins',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'optimistic locking: racing inserts',
           fc.asyncProperty(fc.scheduler(), fc.integer({ min: 2, max: 5 }), (sch, n) =>
             scope.child(async (s) => {

@@ -17,7 +17,7 @@ export const syncIdGroupDef: Group = {
       name: 'every accepted write takes a new, larger id; a rejected write takes none',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'sync ids: sequential writes',
           fc.asyncProperty(fc.array(plainWriteArb, { maxLength: 30 }), (writes) =>
             scope.child(async (s) => {
@@ -45,7 +45,7 @@ export const syncIdGroupDef: Group = {
       name: 'a transaction of k writes takes k increasing ids, all above earlier ones',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'sync ids: transactions',
           fc.asyncProperty(fc.uniqueArray(fc.tuple(collectionArb, idArb, smallBodyArb), { minLength: 1, maxLength: 6, selector: ([c, id]) => `${c}/${id}` }), (docs) =>
             scope.child(async (s) => {
@@ -70,7 +70,7 @@ export const syncIdGroupDef: Group = {
       requires: needs('persistent'),
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'sync ids: reopen',
           fc.asyncProperty(fc.array(fc.array(plainWriteArb, { maxLength: 8 }), { minLength: 2, maxLength: 4 }), (rounds) =>
             scope.child(async (s) => {
@@ -98,7 +98,7 @@ export const syncIdGroupDef: Group = {
       name: 'concurrent commits (scheduler): ids unique, and in real-time commit order',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'sync ids: concurrent commits under fc.scheduler',
           fc.asyncProperty(fc.scheduler(), fc.array(plainWriteArb, { minLength: 2, maxLength: 8 }), (sch, writes) =>
             scope.child(async (s) => {

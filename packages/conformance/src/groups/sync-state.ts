@@ -57,7 +57,7 @@ export const syncStateGroupDef: Group = {
       name: 'getDeltaSince pages through exactly the changes of the registered collections, ascending',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'sync state: delta paging',
           fc.asyncProperty(fc.array(writeArb, { maxLength: 25 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(Tier.Edge, Tier.Frontend), (writes, limit, tier) =>
             scope.child(async (s) => {
@@ -98,7 +98,7 @@ export const syncStateGroupDef: Group = {
       name: 'tier state is kept in the store, never moves backwards, and survives a new instance (and reopen, if persistent)',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'sync state: persistence',
           fc.asyncProperty(fc.array(tierOpArb, { maxLength: 20 }), (ops) =>
             scope.child(async (s) => {

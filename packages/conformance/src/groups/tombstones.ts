@@ -49,7 +49,7 @@ export const tombstonesGroupDef: Group = {
       name: 'deletes in random histories: get never shows a tombstone, changesSince always does',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'tombstones: random histories',
           fc.asyncProperty(fc.array(plainWriteArb, { maxLength: 30 }), (writes) =>
             scope.child(async (s) => {

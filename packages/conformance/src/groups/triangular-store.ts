@@ -38,7 +38,7 @@ export const triangularStoreGroupDef: Group = {
       name: 'identity is immutable: the same identity again is a no-op, a different one is CONFLICT and writes nothing',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'triangular: identity',
           fc.asyncProperty(contentArb, contentArb, (first, second) =>
             scope.child(async (s) => {
@@ -65,7 +65,7 @@ export const triangularStoreGroupDef: Group = {
       name: 'a save of equal content reports changed: false and burns no sync id (two instances on one store)',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'triangular: no-op saves',
           fc.asyncProperty(fc.array(saveArb, { minLength: 1, maxLength: 25 }), (saves) =>
             scope.child(async (s) => {
@@ -133,7 +133,7 @@ export const triangularStoreGroupDef: Group = {
       name: 'loadSnapshot never sees half a deleteWorker or half a save (scheduler)',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'triangular: snapshot consistency under fc.scheduler',
           fc.asyncProperty(fc.scheduler(), fc.integer({ min: 1, max: 4 }), (sch, readers) =>
             scope.child(async (s) => {

@@ -50,7 +50,7 @@ export const txCacheGroupDef: Group = {
       name: 'commit, rollback and conflicting transactions behave as on MemoryAdapter',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'tx cache: differential against MemoryAdapter',
           fc.asyncProperty(fc.array(scriptArb, { minLength: 1, maxLength: 6 }), (scripts) =>
             scope.child(async (s) => {
@@ -77,7 +77,7 @@ export const txCacheGroupDef: Group = {
       name: 'pending transactions are found again after a restart and replay finishes each exactly once',
       run: (scope) =>
         checkProperty(
-          scope.settings,
+          scope,
           'tx cache: restart and replay',
           fc.asyncProperty(fc.array(scriptArb, { minLength: 1, maxLength: 5 }), (scripts) =>
             scope.child(async (s) => {

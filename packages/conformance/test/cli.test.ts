@@ -1,0 +1,88 @@
+/**
+ * The command itself: exit codes 0 / 1 / 2, the table, the JSON report, and that the printed
+ * replay command reproduces a failure.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Report } from '../src/cli/report.js';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'cse-cli-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(args: string[], env: Record<string, string | undefined> = {}): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: pkg,
+    encoding: 'utf8',
+    env: { ...process.env, CSE_CONFORMANCE_SEED: undefined, CSE_CONFORMANCE_RUNS: undefined, CSE_CONFORMANCE_ONLY: undefined, ...env },
+    timeout: 300_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('cse-conformance', () => {
+  it('exits 0 on a passing adapter, prints the table and writes the JSON report', () => {
+    const json = join(tmp, 'pass.json');
+    const r = cli(['--adapter', 'memory', '--runs', '3', '--only', 'sync-ids', '--seed', '7', '--json', json]);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/1\. Sync ids\s+passed\s+3\s+0\s+1/);
+    expect(r.out).toContain('adapter does not declare persistent');
+    expect(r.out).toContain('PASS: 3 passed, 0 failed, 1 skipped');
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    expect(report).toMatchObject({ adapter: 'memory', seed: 7, runs: 3, ok: true, summary: { passed: 3, failed: 0, skipped: 1 } });
+    expect(report.groups.map((g) => g.id)).toEqual(['sync-ids']);
+    const skipped = report.groups[0]?.checks.find((c) => c.status === 'skipped');
+    expect(skipped).toMatchObject({ number: 3, reason: 'adapter does not declare persistent' });
+  });
+
+  it('exits 1 on a broken adapter, with the counterexample and a replay command that reproduces it', () => {
+    const json = join(tmp, 'fail.json');
+    const r = cli(['--adapter', 'test/broken/restart-ids.ts', '--runs', '10', '--only', 'sync-ids', '--json', json]);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toContain('Failures:');
+    expect(r.out).toMatch(/counterexample: /);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    expect(report.ok).toBe(false);
+    const failed = report.groups.flatMap((g) => g.checks).find((c) => c.status === 'failed');
+    expect(failed?.error?.seed).toEqual(expect.any(Number));
+    expect(failed?.error?.counterexample).toBeTruthy();
+    expect(failed?.replay).toMatch(/^cse-conformance --adapter test\/broken\/restart-ids\.ts --only sync-ids\/3 --seed -?\d+ --path \S+ --runs 10$/);
+    expect(r.out).toContain(`replay: ${failed?.replay ?? '?'}`);
+    const again = cli((failed?.replay ?? '').split(' ').slice(1));
+    expect(again.code, again.out).toBe(1);
+    expect(again.out).toContain(`seed: ${failed?.error?.seed ?? '?'}`);
+    expect(again.out).toContain('1 failed');
+  });
+
+  it('exits 2 on usage errors, saying what is wrong', () => {
+    const cases: [string[], RegExp, Record<string, string | undefined>?][] = [
+      [[], /--adapter is required/],
+      [['--adapter', 'memory', '--bogus'], /Unknown option '--bogus'/],
+      [['--adapter', './no/such/file.js'], /no such file/],
+      [['--adapter', 'no-such-adapter-package'], /not a built-in adapter/],
+      [['--adapter', 'memory', '--only', 'nope'], /no group "nope"/],
+      [['--adapter', 'memory', '--only', 'sync-ids/99'], /has checks 1-4/],
+      [['--adapter', 'memory', '--runs', '0'], /--runs must be an integer of at least 1/],
+      [['--adapter', 'memory', '--path', '1:2'], /needs its --seed/],
+      [['--adapter', 'redis'], /needs REDIS_URL/, { REDIS_URL: undefined }],
+      [['--adapter', 'indexeddb'], /--fake/],
+    ];
+    for (const [args, message, env] of cases) {
+      const r = cli(args, env);
+      expect(r.code, `${args.join(' ')}: ${r.out}${r.err}`).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(r.err).toContain('Usage: cse-conformance');
+    }
+  });
+
+  it('--list names every group and numbers its checks', () => {
+    const r = cli(['--list']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('sync-ids  (1. Sync ids)');
+    expect(r.out).toContain('crash/1');
+  });
+});

@@ -9,6 +9,7 @@ import { join } from 'node:path';
  * - `baseline(name, env)`: the raw-library target for the store called `name`.
  * - `multiProcess`: W6 runs separate processes (else several writers in this process).
  * - `durability`: what both sides use, in words.
+ * - `drop(name, env)` (optional): frees the store `name` of both sides after a workload.
  */
 export const ADAPTERS = {
   memory: {
@@ -105,6 +106,11 @@ export const ADAPTERS = {
     async baseline(name) {
       const { indexedDbBaseline } = await import('./baselines/indexeddb.js');
       return indexedDbBaseline({ name: `${name}-raw` });
+    },
+    // fake-indexeddb keeps every database in this process's heap until it is deleted.
+    async drop(name) {
+      const { deleteDB } = await import('idb');
+      await Promise.all([deleteDB(`${name}-cse`), deleteDB(`${name}-raw`)]);
     },
   },
 };

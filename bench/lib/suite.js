@@ -14,6 +14,9 @@ const dir = mkdtempSync(join(options.tmpdir ?? tmpdir(), `cse-bench-${adapterNam
 const env = { dir, options, cleanup: [] };
 const log = (line) => process.stderr.write(`[${adapterName}] ${line}\n`);
 
+/** Closers of targets opened with ctx.open, run after each workload. */
+const opened = [];
+
 const ctx = {
   adapterName,
   entry,
@@ -35,7 +38,21 @@ const ctx = {
       return await compare(SIDES, (side, ms) => (wholeRun ? wholeRunOnce(steps[side], ms) : timedSteps(steps[side], ms)), params);
     } finally {
       for (const t of targets) await t.close();
+      await entry.drop?.(store, env);
     }
+  },
+  /** Opens one side on `store` and closes it (and drops the store, where the backend keeps it in memory) with the suite. */
+  async open(side, store) {
+    const target = await openSide(entry, side, store, env);
+    opened.push(async () => {
+      await target.close();
+      await entry.drop?.(store, env);
+    });
+    return target;
+  },
+  /** Measures already built steps ({ raw, cse }) alternately. */
+  measure(steps) {
+    return compare(SIDES, (side, ms) => timedSteps(steps[side], ms), params);
   },
   /** Same, for sides that measure themselves (writer processes): makeSide(side) → { once(ms), close() }. */
   async compareWith(store, makeSide) {
@@ -73,6 +90,8 @@ try {
     } catch (e) {
       log(`${w.id} failed: ${e.stack ?? e}`);
       result.workloads.push({ id: w.id, title: w.title, unit: w.unit, target: w.target, error: String(e.message ?? e) });
+    } finally {
+      for (const close of opened.splice(0)) await close().catch((e) => log(`close: ${e.message}`));
     }
   }
   if (env.redis) result.facts.redisUsedMemoryPeakMb = await env.redis.usedMemoryPeakMb();

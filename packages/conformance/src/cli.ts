@@ -225,6 +225,9 @@ async function run(argv: string[]): Promise<number> {
       watch: false,
       testTimeout: 600_000,
       hookTimeout: 120_000,
+      // Let Vite load the suite (and through it the factory module), so a `.ts` factory works
+      // without tsx even when the suite comes from node_modules.
+      server: { deps: { inline: [/[\\/]@cse[\\/]conformance[\\/]/] } },
       reporters: [
         {
           onTestCaseResult(testCase: TestCase) {

@@ -80,7 +80,11 @@ export async function spawnChild(config: ChildConfig): Promise<Child> {
             resolve();
           } else if (done) {
             waiters.delete(check);
-            reject(new Error(`the child exited before ${what}; stderr:\n${err}`));
+            const hint =
+              needsTsx && /Cannot find (package|module) 'tsx'/.test(err)
+                ? `\nThe factory module ${config.module} is TypeScript, so child processes run under tsx: npm install --save-dev tsx (or pass a .js module).`
+                : '';
+            reject(new Error(`the child exited before ${what}${hint}\nstderr:\n${err}`));
           }
         };
         waiters.add(check);

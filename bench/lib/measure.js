@@ -66,7 +66,14 @@ export async function compare(sides, once, { runs, durationMs, warmupMs }) {
     const order = r % 2 === 0 ? sides : [...sides].reverse();
     for (const s of order) samples[s].push(await once(s, durationMs));
   }
-  return Object.fromEntries(sides.map((s) => [s, summarize(samples[s])]));
+  const out = Object.fromEntries(sides.map((s) => [s, summarize(samples[s])]));
+  // Runs r of both sides ran back to back under the same load: their ratio is steadier than
+  // the ratio of the medians when the machine is shared.
+  if (samples.raw && samples.cse) {
+    const ratios = samples.raw.map((x, i) => x.units / x.seconds / (samples.cse[i].units / samples.cse[i].seconds));
+    out.pairedSlowdown = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+  }
+  return out;
 }
 
 export function summarize(list) {

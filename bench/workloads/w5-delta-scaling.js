@@ -33,7 +33,8 @@ export default {
     return {
       cse: large.cse,
       raw: large.raw,
-      small: { size: scaleSmall, cse: small.cse, raw: small.raw },
+      pairedSlowdown: large.pairedSlowdown,
+      small: { size: scaleSmall, cse: small.cse, raw: small.raw, pairedSlowdown: small.pairedSlowdown },
       large: { size: scaleLarge },
       scaling: { cse: scaling('cse'), raw: scaling('raw') },
     };

@@ -75,9 +75,21 @@ export function markdown(report) {
     '',
     '## Durability and versions',
     '',
-    ...report.results.map((a) => `- ${a.adapter}: ${a.durability}${a.facts ? `; ${Object.entries(a.facts).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed?.(1) ?? v : v}`).join(', ')}` : ''}`),
+    ...report.results.map((a) => {
+      const facts = Object.entries(a.facts ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : v}`);
+      return `- ${a.adapter}: ${a.durability}${facts.length > 0 ? `; ${facts.join(', ')}` : ''}`;
+    }),
     `- packages: ${Object.entries(e.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     '',
   ];
   return lines.join('\n');
+}
+
+// `node bench/report.js bench/latest.json` renders RESULTS.md again from a results file.
+if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+  const out = new URL('./RESULTS.md', import.meta.url);
+  writeFileSync(out, markdown(report));
+  process.stdout.write(`wrote ${out.pathname}\n`);
 }

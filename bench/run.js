@@ -47,6 +47,11 @@ const complete = !args.quick && !only && !workloads && !args.runs && !args.durat
 
 const require = createRequire(join(root, 'package.json'));
 function version(pkg) {
+  // Our own packages export no package.json: read it from the workspace.
+  if (pkg.startsWith('@cse/')) {
+    const file = join(root, 'packages', pkg === '@cse/core' ? 'core' : pkg.slice(5), 'package.json');
+    return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).version : 'not present';
+  }
   try {
     return JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')).version;
   } catch {

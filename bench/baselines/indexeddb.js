@@ -50,7 +50,7 @@ export async function indexedDbBaseline({ name }) {
     },
     insertBatch: insertMany,
     async changes(after, limit) {
-      const rows = await db.getAllFromIndex('docs', 'bySyncId', IDBKeyRange.lowerBound(after, true), limit);
+      const rows = await db.getAllFromIndex('docs', 'bySyncId', globalThis.IDBKeyRange.lowerBound(after, true), limit);
       const tail = rows[rows.length - 1];
       return { cursor: tail ? tail.syncId : after, count: rows.length, hasMore: rows.length === limit };
     },

@@ -1,6 +1,8 @@
 // Timing and memory sampling shared by every workload. A run repeats a step until its time is
 // up (at least one step), so a slow backend does fewer operations instead of taking longer.
 
+import { performance } from 'node:perf_hooks';
+
 const gc = globalThis.gc;
 
 export function median(values) {

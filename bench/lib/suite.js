@@ -1,5 +1,6 @@
 // Runs every selected workload against one adapter and its raw baseline, in this process
 // (one process per adapter keeps memory figures and crashes apart). Writes JSON to argv[2].
+import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,6 @@
 // One W6 writer process: opens one side of one adapter on the shared store, then saves new
 // workers for as long as the parent asks, and reports how many.
+import { performance } from 'node:perf_hooks';
 import { ADAPTERS, openSide } from '../adapters.js';
 import { observed } from './docs.js';
 import { MemorySampler } from './measure.js';

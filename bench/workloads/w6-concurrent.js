@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { observed } from '../lib/docs.js';

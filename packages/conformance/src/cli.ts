@@ -6,29 +6,45 @@
  *   cse-conformance --adapter sqlite
  *   cse-conformance --adapter ./my-factory.js --runs 100 --json report.json
  *   cse-conformance --adapter sqlite --only sync-ids/3 --seed 42 --path 7:1
+ *   cse-conformance --adapter indexeddb               (real headless Chromium, Vitest browser mode)
+ *   cse-conformance --adapter ./my-browser-factory.ts --browser
  *
  * Exit codes: 0 every check passed (skips allowed), 1 a check failed (or nothing could run),
- * 2 a usage error.
+ * 2 a usage error or a missing prerequisite (Chromium, the browser provider).
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { TestCase, TestModule } from 'vitest/node';
+import type { TestCase, TestModule, TestUserConfig } from 'vitest/node';
 import type { CaseResult } from './cli/report.js';
 import { buildReport, formatReport } from './cli/report.js';
 import { ALL_GROUPS } from './groups/index.js';
 import { DEFAULT_RUNS } from './options.js';
+import type { BrowserRun } from './runner/browser-entry.js';
+
+interface BuiltIn {
+  /** The factory module in `src/adapters/`. */
+  readonly file: string;
+  readonly package?: string;
+  readonly about: string;
+  /** An environment variable the adapter needs. */
+  readonly env?: string;
+  /** The factory runs in the browser: `always` (only there) or `allowed` (with --browser). */
+  readonly browser?: 'always' | 'allowed';
+  /** The factory of `--fake`: the same adapter on a stand-in backend in Node. */
+  readonly fake?: string;
+  /** Dependencies the page loads, for Vite to pre-bundle before the run (`optimizeDeps.include`). */
+  readonly pageDeps?: readonly string[];
+}
 
 /**
  * The built-in adapters. To add one: a factory module in `src/adapters/` that exports `open`,
  * and a row here.
  */
-export const BUILT_IN_ADAPTERS: Readonly<
-  Record<string, { readonly file: string; readonly package?: string; readonly about: string; readonly env?: string; readonly flag?: 'fake'; readonly without?: string }>
-> = {
-  memory: { file: 'memory', about: 'MemoryAdapter from @cse/core (in memory, not persistent)' },
+export const BUILT_IN_ADAPTERS: Readonly<Record<string, BuiltIn>> = {
+  memory: { file: 'memory', browser: 'allowed', about: 'MemoryAdapter from @cse/core (in memory, not persistent)' },
   sqlite: { file: 'sqlite', package: '@cse/adapter-sqlite', about: 'one SQLite file per store in a fresh temp folder' },
   level: { file: 'level', package: '@cse/adapter-level', about: 'one classic-level directory per store in a fresh temp folder' },
   redis: {
@@ -38,14 +54,26 @@ export const BUILT_IN_ADAPTERS: Readonly<
     about: 'the Redis server at REDIS_URL (cse-conformance starts no server)',
   },
   indexeddb: {
-    file: 'indexeddb-fake',
+    file: 'indexeddb-browser',
     package: '@cse/adapter-indexeddb',
-    flag: 'fake',
-    about: 'with --fake: fake-indexeddb in Node',
-    without:
-      'the real IndexedDB run needs Chromium through Vitest browser mode; run the adapter package’s browser tests, or pass --fake for fake-indexeddb in Node',
+    browser: 'always',
+    fake: 'indexeddb-fake',
+    pageDeps: ['@cse/adapter-indexeddb > idb'],
+    about: 'the real IndexedDB of headless Chromium; with --fake: fake-indexeddb in Node',
   },
 };
+
+/** Flags of the Chromium the browser runs start (headless, in containers and CI). */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
+const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
 const USAGE = `Usage: cse-conformance --adapter <name | path | package> [options]
 
@@ -53,7 +81,10 @@ Runs the CSE conformance suite against a storage adapter.
 
   --adapter <a>     ${Object.keys(BUILT_IN_ADAPTERS).join(' | ')}, or a path or package name of an
                     ES module that exports open(storeName, { dir }) => StorageAdapter
-  --fake            with --adapter indexeddb: run on fake-indexeddb in Node
+  --fake            with --adapter indexeddb: run on fake-indexeddb in Node (quick), not Chromium
+  --browser         run the factory module in headless Chromium (Vitest browser mode); implied
+                    by --adapter indexeddb
+  --chromium <p>    the Chromium browser runs use (default: CHROMIUM_PATH, else ${DEFAULT_CHROMIUM})
   --name <label>    the adapter's label in the report (default: the --adapter value)
   --seed <n>        fast-check seed (default: random, printed; replays a run)
   --runs <n>        runs per property (default ${DEFAULT_RUNS})
@@ -63,9 +94,11 @@ Runs the CSE conformance suite against a storage adapter.
   --list            list the groups and exit
   -h, --help        this help
 
-Exit codes: 0 passed (skips allowed), 1 a check failed, 2 usage error.`;
+Exit codes: 0 passed (skips allowed), 1 a check failed, 2 usage error or missing prerequisite.`;
 
 class UsageError extends Error {}
+/** Something the run needs is not installed (exit 2, without the usage text). */
+class SetupError extends Error {}
 
 interface Resolved {
   /** Absolute path of the factory module, or a package name. */
@@ -73,30 +106,39 @@ interface Resolved {
   readonly label: string;
   /** Arguments that select this adapter again (for replay commands). */
   readonly args: string[];
+  /** Run in headless Chromium. */
+  readonly browser: boolean;
 }
 
 const fromSource = import.meta.url.endsWith('.ts');
 const ext = fromSource ? '.ts' : '.js';
 const here = dirname(fileURLToPath(import.meta.url));
 
-function resolveAdapter(spec: string, fake: boolean): Resolved {
+function resolveAdapter(spec: string, fake: boolean, browser: boolean): Resolved {
+  if (fake && browser) throw new UsageError('--fake runs in Node and --browser in Chromium: pass one of them');
   const builtIn = BUILT_IN_ADAPTERS[spec];
   if (builtIn !== undefined) {
-    if (builtIn.flag === 'fake' && !fake) throw new UsageError(`--adapter ${spec}: ${builtIn.without ?? 'needs --fake'}`);
+    if (fake && builtIn.fake === undefined) throw new UsageError(`--fake applies to --adapter ${Object.keys(BUILT_IN_ADAPTERS).filter((k) => BUILT_IN_ADAPTERS[k]?.fake).join(', ')}`);
+    if (browser && builtIn.browser === undefined) throw new UsageError(`--adapter ${spec} does not run in a browser (${builtIn.about})`);
     if (builtIn.env !== undefined && !process.env[builtIn.env]) {
       throw new UsageError(`--adapter ${spec} needs ${builtIn.env} (e.g. ${builtIn.env}=redis://127.0.0.1:6379): ${builtIn.about}`);
     }
-    return { module: join(here, 'adapters', `${builtIn.file}${ext}`), label: spec, args: ['--adapter', spec, ...(fake ? ['--fake'] : [])] };
+    const inBrowser = !fake && (browser || builtIn.browser === 'always');
+    const file = fake ? (builtIn.fake as string) : builtIn.file;
+    const again = ['--adapter', spec, ...(fake ? ['--fake'] : []), ...(browser && builtIn.browser !== 'always' ? ['--browser'] : [])];
+    return { module: join(here, 'adapters', `${file}${ext}`), label: spec, args: again, browser: inBrowser };
   }
+  if (fake) throw new UsageError(`--fake applies to the built-in --adapter indexeddb, not to ${spec}`);
+  const again = ['--adapter', spec, ...(browser ? ['--browser'] : [])];
   const asPath = resolve(spec);
-  if (existsSync(asPath)) return { module: asPath, label: spec, args: ['--adapter', spec] };
+  if (existsSync(asPath)) return { module: asPath, label: spec, args: again, browser };
   if (spec.startsWith('.') || isAbsolute(spec)) throw new UsageError(`--adapter ${spec}: no such file`);
   try {
     import.meta.resolve(spec);
   } catch {
     throw new UsageError(`--adapter ${spec}: not a built-in adapter (${Object.keys(BUILT_IN_ADAPTERS).join(', ')}), a file, or an installed package`);
   }
-  return { module: spec, label: spec, args: ['--adapter', spec] };
+  return { module: spec, label: spec, args: again, browser };
 }
 
 function intArg(raw: string | undefined, name: string, min: number): number | undefined {
@@ -116,6 +158,7 @@ function parse(argv: string[]): {
   path: string | undefined;
   json: string | undefined;
   name: string | undefined;
+  chromium: string;
 } {
   let values;
   try {
@@ -126,6 +169,8 @@ function parse(argv: string[]): {
       options: {
         adapter: { type: 'string' },
         fake: { type: 'boolean', default: false },
+        browser: { type: 'boolean', default: false },
+        chromium: { type: 'string' },
         name: { type: 'string' },
         seed: { type: 'string' },
         runs: { type: 'string' },
@@ -140,7 +185,7 @@ function parse(argv: string[]): {
     throw new UsageError((e as Error).message);
   }
   if (values.help || values.list) {
-    return { help: values.help, list: values.list, adapter: undefined, seed: 0, runs: 0, only: [], path: undefined, json: undefined, name: undefined };
+    return { help: values.help, list: values.list, adapter: undefined, seed: 0, runs: 0, only: [], path: undefined, json: undefined, name: undefined, chromium: '' };
   }
   if (values.adapter === undefined) throw new UsageError('--adapter is required');
   const only = (values.only ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter((o) => o !== '');
@@ -156,18 +201,82 @@ function parse(argv: string[]): {
   return {
     help: false,
     list: false,
-    adapter: resolveAdapter(values.adapter, values.fake),
+    adapter: resolveAdapter(values.adapter, values.fake, values.browser),
     seed: intArg(values.seed, 'seed', -(2 ** 31)) ?? Math.floor(Math.random() * 2 ** 31),
     runs: intArg(values.runs, 'runs', 1) ?? DEFAULT_RUNS,
     only,
     path: values.path,
     json: values.json,
     name: values.name,
+    chromium: values.chromium ?? (process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM),
   };
 }
 
 function listGroups(): string {
   return ALL_GROUPS.map((g) => [`${g.id}  (${g.title})`, ...g.checks.map((c, i) => `  ${g.id}/${i + 1}  ${c.name}`)].join('\n')).join('\n');
+}
+
+/** The factory module as a URL the Vite server serves to the page. */
+function pageUrl(module: string): string {
+  if (!isAbsolute(module)) return `/@id/${module}`;
+  return `/@fs/${module.replace(/\\/g, '/').replace(/^\//, '')}`;
+}
+
+function isNotFound(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+/**
+ * The Vitest and Vite settings of a run in headless Chromium. Checks first what the run needs
+ * (Chromium, the optional provider packages, the adapter package) and says how to install it.
+ */
+async function browserSettings(
+  adapter: Resolved,
+  run: BrowserRun,
+  chromium: string,
+): Promise<{ test: TestUserConfig; vite: { optimizeDeps: { include: string[] }; server: { fs: { allow: string[] } } } }> {
+  try {
+    accessSync(chromium, constants.X_OK);
+  } catch {
+    throw new SetupError(`no Chromium at ${chromium}: install Debian's chromium: apt-get install chromium (or pass --chromium / CHROMIUM_PATH)`);
+  }
+  const builtIn = BUILT_IN_ADAPTERS[adapter.label];
+  const packages = builtIn?.package === undefined ? [] : [builtIn.package];
+  for (const name of packages) {
+    try {
+      import.meta.resolve(name);
+    } catch {
+      throw new SetupError(`this adapter needs the package ${name}: run npm install ${name}`);
+    }
+  }
+  let provider: typeof import('@vitest/browser-playwright');
+  try {
+    provider = await import('@vitest/browser-playwright');
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    throw new SetupError(
+      `browser runs need the optional peer dependencies @vitest/browser-playwright and playwright: npm install --save-dev @vitest/browser-playwright playwright (no browser download: they drive ${chromium})`,
+    );
+  }
+  return {
+    test: {
+      provide: { cseConformance: run },
+      browser: {
+        enabled: true,
+        headless: true,
+        screenshotFailures: false,
+        provider: provider.playwright({ launchOptions: { executablePath: chromium, args: CHROMIUM_ARGS } }),
+        instances: [{ browser: 'chromium' }],
+      },
+    },
+    vite: {
+      // Pre-bundled up front, so Vite does not reload the page mid-run when it first meets them.
+      optimizeDeps: { include: ['fast-check', ...(builtIn?.pageDeps ?? [])] },
+      // The page imports the factory by `/@fs/`: let Vite serve it from wherever it lives.
+      server: { fs: { allow: [process.cwd(), ...(isAbsolute(adapter.module) ? [dirname(adapter.module)] : [])] } },
+    },
+  };
 }
 
 function caseResult(testCase: TestCase): CaseResult {
@@ -205,12 +314,21 @@ async function run(argv: string[]): Promise<number> {
   if (args.path !== undefined) process.env.CSE_CONFORMANCE_PATH = args.path;
   else delete process.env.CSE_CONFORMANCE_PATH;
 
-  console.log(`cse-conformance: ${label} (seed ${args.seed}, ${args.runs} runs per property${args.only.length ? `, only ${args.only.join(', ')}` : ''})`);
+  const browser = adapter.browser
+    ? await browserSettings(
+        adapter,
+        { url: pageUrl(adapter.module), module: adapter.module, name: label, seed: args.seed, runs: args.runs, only: args.only, path: args.path },
+        args.chromium,
+      )
+    : undefined;
+
+  const where = browser === undefined ? '' : ' in headless Chromium';
+  console.log(`cse-conformance: ${label}${where} (seed ${args.seed}, ${args.runs} runs per property${args.only.length ? `, only ${args.only.join(', ')}` : ''})`);
   const cases: CaseResult[] = [];
   const errors: string[] = [];
   const started = new Date();
   const root = resolve(here, '..');
-  const entry = relative(root, join(here, 'runner', `entry${ext}`));
+  const entry = relative(root, join(here, 'runner', `${browser === undefined ? 'entry' : 'browser-entry'}${ext}`));
   const sourceConditions = fromSource ? { resolve: { conditions: ['@cse/source', 'module', 'browser', 'development|production'] }, ssr: { resolve: { conditions: ['@cse/source', 'module', 'node', 'development|production'] } } } : {};
   // Loaded only now: usage errors and --help stay quick.
   const { startVitest } = await import('vitest/node');
@@ -244,7 +362,9 @@ async function run(argv: string[]): Promise<number> {
         },
       ],
     },
-    sourceConditions,
+    // Browser settings go in as a config file's `test` would: Vitest makes its browser projects
+    // from the project config, not from the command-line options.
+    { ...sourceConditions, ...browser?.vite, ...(browser === undefined ? {} : { test: browser.test }) },
   );
   await vitest.close();
   const report = buildReport({
@@ -270,6 +390,10 @@ run(process.argv.slice(2)).then(
   (e: unknown) => {
     if (e instanceof UsageError) {
       console.error(`cse-conformance: ${e.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    if (e instanceof SetupError) {
+      console.error(`cse-conformance: ${e.message}`);
       process.exit(2);
     }
     console.error(e);

@@ -55,6 +55,11 @@ export interface ConformanceOptions {
    * replayed without editing code.
    */
   readonly fc?: { readonly seed?: number; readonly numRuns?: number; readonly path?: string };
+  /**
+   * Only these groups (`group`) or checks (`group/number` or `group/name`); default: all. The
+   * environment variable `CSE_CONFORMANCE_ONLY` (comma separated) overrides it.
+   */
+  readonly only?: readonly string[];
 }
 
 /** Default runs of the model-based property; the others are scaled from it. */
@@ -91,10 +96,8 @@ export function resolveSettings(options: ConformanceOptions): ResolvedSettings {
   const numRuns = intFrom(env('CSE_CONFORMANCE_RUNS'), 'CSE_CONFORMANCE_RUNS') ?? options.fc?.numRuns ?? DEFAULT_RUNS;
   if (numRuns < 1) throw new Error(`numRuns must be at least 1, got ${numRuns}`);
   const path = env('CSE_CONFORMANCE_PATH') ?? options.fc?.path;
-  const only = (env('CSE_CONFORMANCE_ONLY') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const fromEnv = env('CSE_CONFORMANCE_ONLY');
+  const only = (fromEnv === undefined ? (options.only ?? []) : fromEnv.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   const commandsPath = env('CSE_CONFORMANCE_COMMANDS_PATH');
   return { seed, numRuns, path, commandsPath, only };
 }
@@ -104,4 +107,7 @@ export function checkOptions(options: ConformanceOptions): void {
   if (typeof options.name !== 'string' || options.name === '') throw new TypeError('options.name must be a non-empty string');
   if (typeof options.open !== 'function') throw new TypeError('options.open must be a function (storeName, { dir }) => StorageAdapter');
   if (options.module !== undefined && typeof options.module !== 'string') throw new TypeError('options.module must be a path string');
+  if (options.only !== undefined && (!Array.isArray(options.only) || !options.only.every((o) => typeof o === 'string'))) {
+    throw new TypeError('options.only must be an array of strings');
+  }
 }

@@ -2,27 +2,15 @@
  * The command itself: exit codes 0 / 1 / 2, the table, the JSON report, and that the printed
  * replay command reproduces a failure.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../src/cli/report.js';
+import { cli } from './spawn-cli.js';
 
-const pkg = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'cse-cli-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function cli(args: string[], env: Record<string, string | undefined> = {}): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: pkg,
-    encoding: 'utf8',
-    env: { ...process.env, CSE_CONFORMANCE_SEED: undefined, CSE_CONFORMANCE_RUNS: undefined, CSE_CONFORMANCE_ONLY: undefined, ...env },
-    timeout: 300_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 describe('cse-conformance', () => {
   it('exits 0 on a passing adapter, prints the table and writes the JSON report', () => {
@@ -69,7 +57,9 @@ describe('cse-conformance', () => {
       [['--adapter', 'memory', '--runs', '0'], /--runs must be an integer of at least 1/],
       [['--adapter', 'memory', '--path', '1:2'], /needs its --seed/],
       [['--adapter', 'redis'], /needs REDIS_URL/, { REDIS_URL: undefined }],
-      [['--adapter', 'indexeddb'], /--fake/],
+      [['--adapter', 'sqlite', '--browser'], /does not run in a browser/],
+      [['--adapter', 'memory', '--fake'], /--fake applies to --adapter indexeddb/],
+      [['--adapter', 'indexeddb', '--fake', '--browser'], /pass one of them/],
     ];
     for (const [args, message, env] of cases) {
       const r = cli(args, env);

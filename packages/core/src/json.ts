@@ -50,12 +50,32 @@ export function assertId(id: unknown): asserts id is string {
   }
 }
 
-/**
- * Checks that `value` is JSON a backend can carry faithfully, and returns a deep copy.
- * Object properties whose value is `undefined` are dropped (JSON semantics); everything else
- * that JSON cannot carry throws `VALIDATION` with the path of the offending value.
- */
-export function checkJson(value: unknown, path = '$'): JsonValue {
+/** True when `v` is JSON a backend can carry faithfully. Quick: builds no paths (see `explain`). */
+function isJson(v: unknown, depth: number, seen: Set<object>): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (typeof v !== 'object' || depth > MAX_DEPTH || seen.has(v)) return false;
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      if (item === undefined || !isJson(item, depth + 1, seen)) return false;
+    }
+  } else {
+    const proto: unknown = Object.getPrototypeOf(v);
+    if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(v).length > 0) return false;
+    for (const key in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+      const item = (v as Record<string, unknown>)[key];
+      if (item !== undefined && !isJson(item, depth + 1, seen)) return false;
+    }
+  }
+  seen.delete(v);
+  return true;
+}
+
+/** Throws the `VALIDATION` error that says where `value` stops being JSON. */
+function explain(value: unknown, path: string): never {
   const seen = new Set<object>();
   const walk = (v: unknown, at: string, depth: number): void => {
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
@@ -94,8 +114,23 @@ export function checkJson(value: unknown, path = '$'): JsonValue {
     seen.delete(v);
   };
   walk(value, path, 0);
+  throw new ValidationError(`${path} is not JSON`, { details: { path } });
+}
+
+/**
+ * Checks that `value` is JSON a backend can carry faithfully and returns its JSON text.
+ * Object properties whose value is `undefined` are dropped (JSON semantics); everything else
+ * that JSON cannot carry throws `VALIDATION` with the path of the offending value.
+ */
+export function jsonText(value: unknown, path = '$'): string {
+  if (!isJson(value, 0, new Set())) explain(value, path);
+  return JSON.stringify(value);
+}
+
+/** Like `jsonText`, but returns a deep copy of the value. */
+export function checkJson(value: unknown, path = '$'): JsonValue {
   // JSON.parse defines own properties, so "__proto__" keys stay data and never touch a prototype.
-  return JSON.parse(JSON.stringify(value)) as JsonValue;
+  return JSON.parse(jsonText(value, path)) as JsonValue;
 }
 
 /** A deep copy of a JSON value (safe for `__proto__` keys). */

@@ -17,7 +17,7 @@ import {
   isCseError,
   toBackendError,
 } from './errors.js';
-import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName, assertId, checkJson, utf8Length } from './json.js';
+import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName, assertId, jsonText, utf8Length } from './json.js';
 import type { Query } from './query.js';
 import { compileQuery, runQuery } from './query.js';
 import { Field, docKeyString, meetsExpectation } from './records.js';
@@ -177,16 +177,18 @@ export class Store {
           });
         }
       }
-      Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+      else fields[key] = value;
     }
-    const body = checkJson(fields, '$') as JsonObject;
-    const bytes = utf8Length(JSON.stringify(body));
+    const text = jsonText(fields, '$');
+    // A UTF-16 unit is at most 3 bytes of UTF-8: count exactly only near the limit.
+    const bytes = text.length * 3 <= this.#maxBytes ? 0 : utf8Length(text);
     if (bytes > this.#maxBytes) {
       throw new ValidationError(`document ${JSON.stringify(id.slice(0, 80))} is ${bytes} bytes of JSON; the limit is ${this.#maxBytes}`, {
         details: { bytes, limit: this.#maxBytes },
       });
     }
-    return body;
+    return JSON.parse(text) as JsonObject;
   }
 
   #key(collection: string, id: unknown, allowSystem = false): DocKey {
@@ -513,9 +515,18 @@ export class Store {
       insert: async (collection, doc) => {
         guard();
         const body = this.#body(collection, doc);
-        const [e] = (await load([{ collection, id: body.id as string }])) as [Entry];
-        if (isLive(e)) throw new ConflictError(`${collection}/${JSON.stringify(body.id)} already exists`, liveDoc(e), { details: { ...e.key } });
-        e.pending = { kind: 'put', body };
+        const id = body.id as string;
+        const k = docKeyString(collection, id);
+        const known = entries.get(k);
+        if (known === undefined) {
+          // Not read yet: no need to read now. The commit expects absence, so an id that is
+          // taken still fails the transaction with CONFLICT (at commit instead of here), and a
+          // batch of inserts costs one commit, not one read per document.
+          entries.set(k, { key: { collection, id }, seen: undefined, pending: { kind: 'put', body } });
+          return;
+        }
+        if (isLive(known)) throw new ConflictError(`${collection}/${JSON.stringify(id)} already exists`, liveDoc(known), { details: { ...known.key } });
+        known.pending = { kind: 'put', body };
       },
       update: async (collection, doc, options = {}) => {
         guard();

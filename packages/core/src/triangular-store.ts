@@ -102,7 +102,8 @@ export class TriangularStore {
   /** Remembers the last version this instance saw of a document, to save in one round trip. */
   #remember(key: string, version: number, body: JsonObject): void {
     this.#hints.delete(key);
-    this.#hints.set(key, { version, body });
+    // A private copy: records handed to callers may share nested objects with `body`.
+    this.#hints.set(key, { version, body: structuredClone(body) });
     if (this.#hints.size > MAX_HINTS) this.#hints.delete(this.#hints.keys().next().value as string);
   }
 
@@ -134,7 +135,10 @@ export class TriangularStore {
     let version = hint?.version ?? 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        const saved = await this.#store.upsert(collection, input, { expectedVersion: version });
+        // `body` is validated already: commit it as it is (one validation per save).
+        const expect = version === 0 ? ({ kind: 'absent' } as const) : ({ kind: 'version', version } as const);
+        const [record] = await this.#store[kSystem].commit([{ collection, id, kind: 'put', body, expect }]);
+        const saved = (record as StoredRecord).doc as Doc;
         this.#remember(key, saved._version, body);
         return { doc: saved, changed: true };
       } catch (e) {

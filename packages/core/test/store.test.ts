@@ -209,6 +209,21 @@ describe('transactions', () => {
     expect((await store.get('acct', 'x'))?.balance).toBe(99);
   });
 
+  it('inserting a taken id in a transaction fails the whole transaction with CONFLICT', async () => {
+    const store = memoryStore();
+    await store.insert('t', { id: 'taken', n: 1 });
+    const e = await rejection(
+      store.transaction(async (tx) => {
+        await tx.insert('t', { id: 'fresh' });
+        await tx.insert('t', { id: 'taken', n: 2 });
+      }),
+    );
+    expect(e.code).toBe('CONFLICT');
+    expect((e as ConflictError).current).toMatchObject({ id: 'taken', n: 1 });
+    expect(await store.get('t', 'fresh')).toBeUndefined();
+    expect(await store.lastSyncId()).toBe(1);
+  });
+
   it('a document only read is still checked at commit', async () => {
     const store = memoryStore();
     await store.insert('acct', { id: 'x', v: 1 });

@@ -332,20 +332,24 @@ async function run(argv: string[]): Promise<number> {
   const sourceConditions = fromSource ? { resolve: { conditions: ['@cse/source', 'module', 'browser', 'development|production'] }, ssr: { resolve: { conditions: ['@cse/source', 'module', 'node', 'development|production'] } } } : {};
   // Loaded only now: usage errors and --help stay quick.
   const { startVitest } = await import('vitest/node');
+  const tests = { include: [entry], exclude: [], testTimeout: 600_000, hookTimeout: 120_000 };
   const vitest = await startVitest(
     'test',
     [],
     {
       config: false,
       root,
-      include: [entry],
-      exclude: [],
       watch: false,
-      testTimeout: 600_000,
-      hookTimeout: 120_000,
-      // Let Vite load the suite (and through it the factory module), so a `.ts` factory works
-      // without tsx even when the suite comes from node_modules.
-      server: { deps: { inline: [/[\\/]@cse[\\/]conformance[\\/]/] } },
+      ...(browser === undefined
+        ? {
+            ...tests,
+            // Let Vite load the suite (and through it the factory module), so a `.ts` factory
+            // works without tsx even when the suite comes from node_modules.
+            server: { deps: { inline: [/[\\/]@cse[\\/]conformance[\\/]/] } },
+          }
+        : // The browser run is an inline project: Vitest builds the page's Vite server from a
+          // project's own config (optimizeDeps, server.fs, resolve), not from the root overrides.
+          { projects: [{ ...sourceConditions, ...browser.vite, test: { ...tests, name: 'chromium', root, ...browser.test } }] }),
       reporters: [
         {
           onTestCaseResult(testCase: TestCase) {
@@ -362,9 +366,7 @@ async function run(argv: string[]): Promise<number> {
         },
       ],
     },
-    // Browser settings go in as a config file's `test` would: Vitest makes its browser projects
-    // from the project config, not from the command-line options.
-    { ...sourceConditions, ...browser?.vite, ...(browser === undefined ? {} : { test: browser.test }) },
+    sourceConditions,
   );
   await vitest.close();
   const report = buildReport({

@@ -1,6 +1,6 @@
 /**
  * Built-in factory for `cse-conformance --adapter indexeddb --fake`: the IndexedDB adapter on
- * fake-indexeddb in Node (a quick run; the real check is the adapter's own Chromium run).
+ * fake-indexeddb in Node (a quick run; the real check is `--adapter indexeddb`, in Chromium).
  */
 import type { StorageAdapter } from '@cse/core';
 import { loadPackage } from './load.js';

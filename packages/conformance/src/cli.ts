@@ -235,7 +235,7 @@ async function browserSettings(
   adapter: Resolved,
   run: BrowserRun,
   chromium: string,
-): Promise<{ test: TestUserConfig; vite: { optimizeDeps: { include: string[] }; server: { fs: { allow: string[] } } } }> {
+): Promise<{ test: TestUserConfig; vite: { optimizeDeps: { include: string[]; entries: string[] }; server: { fs: { allow: string[] } } } }> {
   try {
     accessSync(chromium, constants.X_OK);
   } catch {
@@ -271,8 +271,9 @@ async function browserSettings(
       },
     },
     vite: {
-      // Pre-bundled up front, so Vite does not reload the page mid-run when it first meets them.
-      optimizeDeps: { include: ['fast-check', ...(builtIn?.pageDeps ?? [])] },
+      // Pre-bundled up front, so Vite does not reload the page mid-run when it first meets them:
+      // the suite's and built-in factories' dependencies, and whatever the factory module imports.
+      optimizeDeps: { include: ['fast-check', ...(builtIn?.pageDeps ?? [])], entries: isAbsolute(adapter.module) ? [adapter.module] : [] },
       // The page imports the factory by `/@fs/`: let Vite serve it from wherever it lives.
       server: { fs: { allow: [process.cwd(), ...(isAbsolute(adapter.module) ? [dirname(adapter.module)] : [])] } },
     },

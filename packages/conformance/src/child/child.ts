@@ -26,6 +26,15 @@ async function loadOpen(module: string): Promise<Open> {
   return candidate as Open;
 }
 
+/** Polls for `path` (the parent's start signal), for at most two minutes. */
+async function waitForFile(path: string): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  for (let waited = 0; !existsSync(path); waited += 2) {
+    if (waited > 120_000) throw new Error(`no start signal at ${path}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 /** Alternates multi-document commits and TxCache transactions until the process is killed. */
 async function crash(store: Store, tag: string): Promise<never> {
   const txs = new TxCache(store);
@@ -79,6 +88,7 @@ async function main(): Promise<void> {
   const store = openStore(await open(config.storeName, { dir: config.dir }));
   send({ t: 'ready' });
   if (config.mode === 'crash') await crash(store, config.tag);
+  if (config.startFile !== undefined) await waitForFile(config.startFile);
   await writer(store, config.tag, config.commits ?? 20);
   await store.close();
 }

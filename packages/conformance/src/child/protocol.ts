@@ -14,6 +14,11 @@ export interface ChildConfig {
   readonly tag: string;
   /** `writer` mode: how many commits. */
   readonly commits?: number;
+  /**
+   * `writer` mode: after `ready`, wait until this file exists before writing, so that all
+   * writers start together and really race (process start-up times differ by hundreds of ms).
+   */
+  readonly startFile?: string;
 }
 
 export type ChildMessage =

@@ -29,11 +29,17 @@ export const multiProcessGroupDef: Group = {
           const store = await s.store(name);
           await store.insert('mp', { id: 'start' });
           const dir = await s.run.dir();
+          const { join } = await import('node:path');
+          const { writeFile } = await import('node:fs/promises');
+          const startFile = join(dir, `${name}.start`);
           const children = await Promise.all(
             Array.from({ length: WRITERS }, (_, i) =>
-              spawnChild({ mode: 'writer', module: s.run.options.module as string, storeName: name, dir, tag: `w${i}`, commits: COMMITS }),
+              spawnChild({ mode: 'writer', module: s.run.options.module as string, storeName: name, dir, tag: `w${i}`, commits: COMMITS, startFile }),
             ),
           );
+          // Start them together, so their commits really interleave.
+          await Promise.all(children.map((c) => c.until((m) => m.some((x) => x.t === 'ready'), 'the writer to open the store')));
+          await writeFile(startFile, 'go');
           // Follow the store while the children write.
           const view = new Map<string, Change>();
           let cursor = 0;

@@ -14,7 +14,8 @@ export function open(storeName: string, ctx: { dir: string }): StorageAdapter {
     const prevs = await inner.getMany(request.writes);
     const failures = request.writes.flatMap((w, index) => (meetsExpectation(prevs[index], w.expect) ? [] : [{ index, current: prevs[index] }]));
     if (failures.length > 0) return { ok: false, failures };
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+    // A wide window between check and write: writers that start together always collide in it.
+    await new Promise((resolve) => setTimeout(resolve, 15));
     return inner.commit({ ...request, writes: request.writes.map(({ expect: _e, ...w }) => w) });
   };
   return {

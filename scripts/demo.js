@@ -63,7 +63,7 @@ try {
   await cache.recordOp(tx, OpType.Insert, 'deployments', { id: 'bridge-1', target: 'valve-7' });
   await cache.recordOp(tx, OpType.Insert, 'deployments', { id: 'bridge-2', target: 'pump-2' });
   await store.close();
-  say(`4. transaction ${tx.slice(0, 8)}… journaled 3 ops, then the process stopped before commit`);
+  say(`4. transaction ${tx.slice(0, 8)}… journaled 3 ops, then the Edge process stopped before commit (simulated: the store is closed)`);
 
   // 5. Restart: the pending transaction is read back from the store and replayed exactly once.
   store = await openStore(url);

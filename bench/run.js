@@ -98,7 +98,15 @@ function runSuite(adapterName) {
   const config = { out, adapterName, params, workloads, options: { redisPersistence: args['redis-persistence'] } };
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...node, join(here, 'lib', 'suite.js'), JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // A suite that hangs (a stuck writer process, a backend that stopped answering) is killed
+    // and reported as failed, so a bench run always ends.
+    const limitMs = (args.quick ? 3 : 20) * 60_000;
+    const timer = setTimeout(() => {
+      console.error(`[${adapterName}] suite still running after ${limitMs / 60_000} min: killed`);
+      child.kill('SIGKILL');
+    }, limitMs);
     child.on('exit', (code, signal) => {
+      clearTimeout(timer);
       let result;
       try {
         result = JSON.parse(readFileSync(out, 'utf8'));

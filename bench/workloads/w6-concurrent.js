@@ -61,7 +61,13 @@ async function processWriters(ctx, side, n) {
       child.once('exit', onExit);
       child.send(msg);
     });
-  await Promise.all(children.map((c) => ask(c, { cmd: 'open' })));
+  try {
+    await Promise.all(children.map((c) => ask(c, { cmd: 'open' })));
+  } catch (e) {
+    // One writer failed: stop the others too, or their IPC channels keep this process alive.
+    for (const c of children) if (c.exitCode === null) c.kill();
+    throw e;
+  }
   let run = 0;
   return {
     async once(ms) {

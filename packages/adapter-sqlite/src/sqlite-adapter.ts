@@ -27,6 +27,22 @@ function toRecord(row: DocRow): StoredRecord {
   };
 }
 
+/** Runs `fn` again while SQLite answers SQLITE_BUSY/SQLITE_LOCKED, for at most `timeoutMs`. */
+function whileBusy(timeoutMs: number, fn: () => void): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      fn();
+      return;
+    } catch (e) {
+      const code = String((e as { code?: unknown }).code);
+      if (!(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) || Date.now() >= deadline) throw e;
+      Atomics.wait(pause, 0, 0, wait); // the constructor is synchronous, as better-sqlite3 is
+    }
+  }
+}
+
 function openDatabase(path: string): Database {
   try {
     return new BetterSqlite3(path);
@@ -62,9 +78,13 @@ export class SqliteAdapter implements StorageAdapter {
       // integer, a word from a fixed set). busy_timeout goes first so that the WAL switch and
       // the schema wait for other processes opening the same file at the same moment.
       db.pragma(`busy_timeout = ${opts.busyTimeout}`);
-      db.pragma('journal_mode = WAL');
+      // SQLite does not always call the busy handler while another connection switches the
+      // journal mode or recovers the WAL index: those steps retry by hand, within busyTimeout.
+      whileBusy(opts.busyTimeout, () => {
+        if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      });
       db.pragma(`synchronous = ${opts.synchronous}`);
-      db.transaction(() => db.exec(SCHEMA)).immediate();
+      whileBusy(opts.busyTimeout, () => db.transaction(() => db.exec(SCHEMA)).immediate());
       this.#sql = prepareStatements(db);
     } catch (e) {
       if (this.#ownsDatabase) db.close();

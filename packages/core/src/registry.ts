@@ -96,7 +96,7 @@ export class Registry {
     const roles = this.#byWorker.get(workerType) ?? new Map<Role, string>();
     const taken = roles.get(role);
     if (taken !== undefined) {
-      throw new ConflictError(`worker type "${workerType}" already has a ${role} collection ("${taken}")`);
+      throw new ConflictError(`worker type "${workerType}" already has its ${role} collection ("${taken}")`);
     }
     roles.set(role, name);
     this.#byWorker.set(workerType, roles);

@@ -26,7 +26,7 @@ describe('Registry', () => {
     const r = new Registry();
     r.registerCollection('workers', 'container', 'identity');
     expect(() => r.registerCollection('workers', 'container', 'desired')).toThrow(ConflictError);
-    expect(() => r.registerCollection('workers2', 'container', 'identity')).toThrow(/already has a identity/);
+    expect(() => r.registerCollection('workers2', 'container', 'identity')).toThrow(/already has its identity collection/);
     for (const bad of [() => r.registerCollection('', 'c', 'identity'), () => r.registerCollection('x', '', 'identity'), () => r.registerCollection('x', 'c', 'boss' as never)]) {
       try {
         bad();

@@ -71,7 +71,10 @@ export interface Change {
 export interface ChangePage {
   /** Ascending by `syncId`. */
   readonly changes: Change[];
-  /** Pass it to the next call: the highest `syncId` of this page, or the given cursor when empty. */
+  /**
+   * Pass it to the next call: the highest `syncId` read (the last change of a full page; past
+   * skipped system records otherwise), or the given cursor when nothing was read.
+   */
   readonly cursor: number;
   /** True when more changes were waiting after this page. */
   readonly hasMore: boolean;
@@ -411,7 +414,9 @@ export class Store {
     const last = out[out.length - 1];
     return {
       changes: out.map((r) => ({ collection: r.collection, id: r.id, syncId: r.syncId, version: r.version, deleted: r.deleted, doc: asDoc(r) })),
-      cursor: last === undefined ? cursor : last.syncId,
+      // A full page ends at its last change. Otherwise everything up to `after` was read, and
+      // skipped system records need not be read again.
+      cursor: hasMore ? (last as StoredRecord).syncId : after,
       hasMore,
     };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConflictError, isCseError, withRetry } from '@cse/core';
+import { ConflictError, TxCache, isCseError, withRetry } from '@cse/core';
 import { memoryStore, rejection } from './helpers.js';
 
 describe('Store documents', () => {
@@ -158,6 +158,17 @@ describe('changesSince', () => {
     await store.insert('one', { id: 'a' });
     await store.insert('two', { id: 'a' });
     expect((await store.changesSince(0, { collections: ['two'] })).changes.map((c) => c.collection)).toEqual(['two']);
+  });
+
+  it('moves the cursor past system records it skipped, so they are not read again', async () => {
+    const store = memoryStore();
+    await store.insert('things', { id: 'a' });
+    const cache = new TxCache(store);
+    for (let i = 0; i < 5; i++) await cache.beginTx();
+    const page = await store.changesSince(0);
+    expect(page.changes.map((c) => c.id)).toEqual(['a']);
+    expect(page.cursor).toBe(await store.lastSyncId());
+    expect(page.hasMore).toBe(false);
   });
 
   it('a cursor ahead of the store is RESET_REQUIRED; a bad cursor is VALIDATION', async () => {

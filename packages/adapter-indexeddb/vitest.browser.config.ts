@@ -12,6 +12,7 @@ export default mergeConfig(
     test: {
       name: 'adapter-indexeddb-browser',
       include: ['test/**/*.test.ts'],
+      exclude: ['test/**/*.node.test.ts'],
       globalSetup: ['test/check-chromium.ts'],
       testTimeout: 30_000,
       browser: {

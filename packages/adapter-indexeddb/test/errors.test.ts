@@ -101,29 +101,6 @@ describe('errors at the boundary', () => {
     expect(err.message).toMatch(/deleted/);
   });
 
-  // Browser skip, on purpose: only fake-indexeddb can close a connection the way a browser does
-  // when the user clears site data; Chromium offers pages no way to trigger it.
-  it.skipIf(inBrowser)('throws CLOSED once the browser closed the connection itself (Node only)', async () => {
-    const { forceCloseDatabase } = await import('fake-indexeddb');
-    // A factory that lets the test see the adapter's own connection.
-    let request: IDBOpenDBRequest | undefined;
-    const factory = { open: (name: string, version?: number) => (request = idbFactory().open(name, version)) } as IDBFactory;
-    const adapter = new IndexedDbAdapter({ name: freshName('forced'), factory });
-    cleanup.push(() => adapter.close());
-    await adapter.ready();
-    expect((await adapter.sequence()).lastSyncId).toBe(0);
-    // fake-indexeddb types its parameter as the class, though it takes a connection.
-    const connection = request?.result as IDBDatabase;
-    const closed = new Promise((resolve) => connection.addEventListener('close', resolve));
-    forceCloseDatabase(connection as never);
-    // CLOSED at once (InvalidStateError), and with the reason once the 'close' event arrived.
-    expect(isCseError(await rejection(adapter.sequence()), 'CLOSED')).toBe(true);
-    await closed;
-    const err = await rejection(adapter.sequence());
-    expect(isCseError(err, 'CLOSED')).toBe(true);
-    expect(err.message).toMatch(/browser closed/);
-  });
-
   it('maps a failing write to BACKEND and writes nothing of that commit', async () => {
     const name = freshName('constraint');
     const adapter = await openAdapter(name);

@@ -99,7 +99,9 @@ function toTx(record: StoredRecord): CachedTx {
     // Until its first update the journal still carries the id of the commit that began it.
     seq: typeof d.seq === 'number' ? d.seq : record.syncId,
     finishedAt: typeof d.finishedAt === 'string' ? d.finishedAt : undefined,
-    commitSyncId: typeof d.commitSyncId === 'number' ? d.commitSyncId : undefined,
+    // A committed journal is never rewritten while committed (ops and rollback need a pending
+    // one), so its record's id is the commit's; compensation stores it before moving on.
+    commitSyncId: typeof d.commitSyncId === 'number' ? d.commitSyncId : d.status === TxStatus.Committed ? record.syncId : undefined,
     error: typeof d.error === 'string' ? d.error : undefined,
   };
 }
@@ -267,17 +269,9 @@ export class TxCache {
       if (tx.status === TxStatus.Committed) return;
       this.#pendingOnly(tx);
       const writes = foldOps(tx.ops);
-      const seq = await this.#store.lastSyncId();
-      // The journal is the commit's last write, so its id is seq + (ids the ops take) + 1, unless
-      // another writer commits first; then the id is corrected below (it only orders saga steps).
-      const expectedId = seq + writes.filter((w) => w.kind !== 'check').length + 1;
-      const done: CachedTx = { ...tx, status: TxStatus.Committed, finishedAt: now(), commitSyncId: expectedId };
+      const done: CachedTx = { ...tx, status: TxStatus.Committed, finishedAt: now() };
       try {
-        const records = await this.#write(done, version, writes);
-        const journal = records[records.length - 1];
-        if (journal && journal.syncId !== done.commitSyncId) {
-          await this.#update(txId, (t) => ({ ...t, commitSyncId: journal.syncId }));
-        }
+        await this.#write(done, version, writes);
         return;
       } catch (e) {
         if (!isCseError(e, 'CONFLICT')) throw e;

@@ -15,6 +15,7 @@
  * | `listCollections` | yes | names of collections that hold records |
  * | `sequence` | yes | the counter and the compaction watermark |
  * | `compact` | if `capabilities.compaction` | drop old tombstones |
+ * | `subscribe` | if `capabilities.changeFeed` | tell core the store may have new commits |
  * | `close` | yes | release the backend |
  *
  * The helper `planCommit` (in `records.ts`) turns the stored records a commit reads into the
@@ -125,6 +126,12 @@ export interface AdapterCapabilities {
   readonly multiProcess: boolean;
   /** `compact()` is implemented. Without it `Store.compact` throws `UNSUPPORTED`. Default `false`. */
   readonly compaction: boolean;
+  /**
+   * `subscribe()` is implemented: the adapter signals commits (of this process and, where
+   * `multiProcess`, of others) so `Store.watch` wakes without polling. Without it the Store polls
+   * `sequence()` while someone watches (`StoreOptions.pollIntervalMs`). Default `false`.
+   */
+  readonly changeFeed: boolean;
 }
 
 /** Fills defaults (`false`) and freezes. */
@@ -134,6 +141,7 @@ export function defineCapabilities(caps: Partial<AdapterCapabilities>): Readonly
     crashSafe: caps.crashSafe ?? false,
     multiProcess: caps.multiProcess ?? false,
     compaction: caps.compaction ?? false,
+    changeFeed: caps.changeFeed ?? false,
   });
 }
 
@@ -218,6 +226,23 @@ export interface StorageAdapter {
    * @throws `CLOSED`, `BACKEND`.
    */
   compact?(through: number): Promise<number>;
+
+  /**
+   * Only with `capabilities.changeFeed`. Registers `listener`, to be called whenever the store
+   * may have new commits: at once (or soon) after a commit of this adapter, and, where the
+   * adapter is `multiProcess`, within a short bounded delay after a commit of another process
+   * or client (the adapter README states the delay). After the adapter lost and regained its
+   * backend (a reconnect), it calls `listener` once, since commits may have happened unseen.
+   *
+   * Calls may be coalesced (one call for many commits) and spurious (a call with nothing new):
+   * the Store reads through `changes`, so a signal carries no data. A missing call is the one
+   * thing not allowed: a watcher would stall. `listener` never throws; call it synchronously or
+   * from a timer, never while holding a lock the Store could need.
+   *
+   * Returns a function that removes the listener (idempotent). `close()` removes them all and
+   * releases every timer, socket and handle the feed used.
+   */
+  subscribe?(listener: () => void): () => void;
 
   /** Releases the backend (and closes a client the adapter opened itself). Idempotent. */
   close(): Promise<void>;

@@ -17,11 +17,12 @@ export {
 } from './json.js';
 export type { CompiledQuery, Condition, Operator, Query, SortField } from './query.js';
 export { compileQuery, matches, runQuery } from './query.js';
-export type { Change, ChangePage, ChangesOptions, Doc, DocInput, RetryOptions, StoreOptions, Transaction, WriteOptions } from './store.js';
+export type { Change, ChangePage, ChangeSubscription, ChangesOptions, Doc, DocInput, RetryOptions, StoreOptions, Transaction, WatchOptions, WriteOptions } from './store.js';
 export { Store, userFields, withRetry } from './store.js';
 export type { AdapterModule } from './open-store.js';
 export { ADAPTER_PACKAGES, openStore, registerAdapterModule } from './open-store.js';
 export { MemoryAdapter } from './memory-adapter.js';
+export { CommitListeners } from './change-feed.js';
 export type { CollectionMetadata, TriangularCollections } from './registry.js';
 export { Registry, Role, Tier, assertTier } from './registry.js';
 export type { SaveResult, Snapshot } from './triangular-store.js';

@@ -8,6 +8,7 @@ import type {
   StoredRecord,
 } from './adapter.js';
 import { defineCapabilities } from './adapter.js';
+import { CommitListeners } from './change-feed.js';
 import { ClosedError } from './errors.js';
 import { docKeyString, planCommit } from './records.js';
 
@@ -21,7 +22,9 @@ function copy(record: StoredRecord): StoredRecord {
  * it atomic in a single-threaded runtime. Not persistent: a new `MemoryAdapter` starts empty.
  */
 export class MemoryAdapter implements StorageAdapter {
-  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ compaction: true });
+  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ compaction: true, changeFeed: true });
+
+  readonly #listeners = new CommitListeners();
 
   readonly #records = new Map<string, StoredRecord>();
   /** Every (syncId, key) ever written, ascending; entries whose record moved on are skipped. */
@@ -46,6 +49,7 @@ export class MemoryAdapter implements StorageAdapter {
       this.#log.push({ syncId: record.syncId, key });
     }
     this.#lastSyncId = lastSyncId;
+    if (result.records.length > 0) this.#listeners.notify();
     return { ok: true, records: result.records.map(copy) };
   }
 
@@ -106,7 +110,13 @@ export class MemoryAdapter implements StorageAdapter {
     return removed;
   }
 
+  /** In-process: listeners are called synchronously at the end of every commit that wrote. */
+  subscribe(listener: () => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#listeners.clear();
   }
 }

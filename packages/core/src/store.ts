@@ -21,6 +21,8 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName, assertId, jsonText, u
 import type { Query } from './query.js';
 import { compileQuery, runQuery } from './query.js';
 import { Field, docKeyString, meetsExpectation } from './records.js';
+import type { Waiter } from './change-feed.js';
+import { ChangeFeed } from './change-feed.js';
 
 /** A document as the Store returns it: the user's fields plus the metadata. */
 export interface Doc extends JsonObject {
@@ -39,6 +41,12 @@ export interface StoreOptions {
   readonly maxDocumentBytes?: number;
   /** Clock for the timestamps. Default `() => new Date()`. */
   readonly clock?: () => Date;
+  /**
+   * How often `watch` polls `sequence()` for commits of other processes when the adapter has no
+   * change feed (`capabilities.changeFeed` false), in ms. Only while a watcher is running.
+   * Default 100, from 1 to 60 000.
+   */
+  readonly pollIntervalMs?: number;
 }
 
 export interface WriteOptions {
@@ -66,6 +74,21 @@ export interface Change {
   readonly deleted: boolean;
   /** The document with metadata; for a tombstone only `id`, metadata and `_deleted`/`_deleted_at`. */
   readonly doc: Doc;
+}
+
+export interface WatchOptions extends ChangesOptions {
+  /** Ends the watch: the iterator returns (no error), its timers and listeners are released. */
+  readonly signal?: AbortSignal;
+}
+
+/** What `Store.onChanges` returns. */
+export interface ChangeSubscription {
+  /** The cursor after the last page the listener finished with. */
+  readonly cursor: number;
+  /** Ends the subscription; resolves once the listener is no longer called. */
+  stop(): Promise<void>;
+  /** Settles when the subscription ends: resolves on stop, abort or close; rejects with the error that ended it. */
+  readonly done: Promise<void>;
 }
 
 export interface ChangePage {
@@ -135,12 +158,18 @@ export class Store {
   readonly adapter: StorageAdapter;
   readonly #maxBytes: number;
   readonly #clock: () => Date;
+  readonly #feed: ChangeFeed;
   #closed = false;
 
   constructor(adapter: StorageAdapter, options: StoreOptions = {}) {
     this.adapter = adapter;
     this.#maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
     this.#clock = options.clock ?? (() => new Date());
+    const poll = options.pollIntervalMs ?? 100;
+    if (typeof poll !== 'number' || !Number.isSafeInteger(poll) || poll < 1 || poll > 60_000) {
+      throw new ValidationError(`pollIntervalMs must be an integer from 1 to 60000, got ${String(poll)}`);
+    }
+    this.#feed = new ChangeFeed(adapter, poll);
   }
 
   /** The adapter's capabilities. */
@@ -214,7 +243,10 @@ export class Store {
   async #commit(writes: readonly PlannedWrite[]): Promise<readonly StoredRecord[]> {
     const now = this.#clock().toISOString();
     const result = await this.#call('commit failed', () => this.adapter.commit({ writes: writes.map((w) => w.op), now }));
-    if (result.ok) return result.records;
+    if (result.ok) {
+      if (result.records.length > 0) this.#feed.wake();
+      return result.records;
+    }
     throw this.#failure(writes, result.failures);
   }
 
@@ -370,7 +402,128 @@ export class Store {
     return this.#changes(cursor, options, false);
   }
 
-  async #changes(cursor: number, options: ChangesOptions, allowSystem: boolean): Promise<ChangePage> {
+  /**
+   * A live change feed: the pages after `cursor` as they commit, then it waits for more. Same
+   * guarantee as `changesSince` (nothing missed, nothing out of order, ascending `_sync_id`),
+   * since it reads through it; only non-empty pages are yielded. Wake-ups coalesce and a page is
+   * read only when the consumer asks for it, so a slow consumer gets fuller pages (up to `limit`),
+   * never a growing buffer. Commits of this Store wake it at once; those of other processes or
+   * clients through the adapter's change feed, or a poll of `sequence()` every
+   * `StoreOptions.pollIntervalMs` without one.
+   *
+   * Ends (returns) on `signal` abort, on `break`/`return` of the loop, and on `store.close()`.
+   *
+   * ```ts
+   * for await (const page of store.watch(cursor, { signal })) {
+   *   apply(page.changes);
+   *   cursor = page.cursor;
+   * }
+   * ```
+   *
+   * @throws `VALIDATION` (bad cursor, collection, limit or signal; at once, before any read),
+   *   `RESET_REQUIRED` (from the iterator, as `changesSince`), `CLOSED`, `BACKEND`.
+   */
+  watch(cursor: number, options: WatchOptions = {}): AsyncGenerator<ChangePage, void, undefined> {
+    this.#open();
+    this.#changesArgs(cursor, options, false);
+    const signal = options.signal;
+    if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.addEventListener !== 'function')) {
+      throw new ValidationError('signal must be an AbortSignal');
+    }
+    return this.#watch(cursor, options, false);
+  }
+
+  /**
+   * The callback form of `watch`, for UIs: calls `listener` with each page, one at a time (a
+   * listener's promise is awaited before the next page is read). Errors of the feed and of the
+   * listener end the subscription; they go to `onError` and reject `done`.
+   *
+   * @throws `VALIDATION`, `CLOSED` (at once).
+   */
+  onChanges(
+    cursor: number,
+    listener: (page: ChangePage) => void | Promise<void>,
+    options: WatchOptions & { readonly onError?: (error: unknown) => void } = {},
+  ): ChangeSubscription {
+    if (typeof listener !== 'function') throw new ValidationError('listener must be a function');
+    const stopper = new AbortController();
+    const outer = options.signal;
+    const onOuterAbort = (): void => stopper.abort();
+    const iterator = this.watch(cursor, { ...options, signal: stopper.signal });
+    if (outer?.aborted) stopper.abort();
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    let at = cursor;
+    const done = (async () => {
+      try {
+        for await (const page of iterator) {
+          await listener(page);
+          at = page.cursor;
+        }
+      } catch (e) {
+        options.onError?.(e);
+        throw e;
+      } finally {
+        outer?.removeEventListener('abort', onOuterAbort);
+      }
+    })();
+    done.catch(() => undefined); // `done` is for whoever wants it; an unobserved end is no crash
+    return {
+      get cursor() {
+        return at;
+      },
+      stop: async () => {
+        stopper.abort();
+        await done.catch(() => undefined);
+      },
+      done,
+    };
+  }
+
+  async *#watch(cursor: number, options: WatchOptions, allowSystem: boolean): AsyncGenerator<ChangePage, void, undefined> {
+    const feed = this.#feed;
+    const signal = options.signal;
+    const waiter: Waiter = { dirty: true, wake: undefined };
+    const onAbort = (): void => {
+      const wake = waiter.wake;
+      waiter.wake = undefined;
+      wake?.();
+    };
+    const over = (): boolean => feed.closed || this.#closed || signal?.aborted === true;
+    if (over()) return;
+    const read: ChangesOptions = { ...(options.collections ? { collections: options.collections } : {}), ...(options.limit ? { limit: options.limit } : {}) };
+    feed.attach(waiter);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      let at = cursor;
+      for (;;) {
+        if (over()) return;
+        if (!waiter.dirty) {
+          await new Promise<void>((resolve) => {
+            waiter.wake = resolve;
+          });
+          continue;
+        }
+        // Cleared before the read: a commit that lands during the read wakes us again.
+        waiter.dirty = false;
+        let page: ChangePage;
+        try {
+          page = await this.#changes(at, read, allowSystem);
+        } catch (e) {
+          if (over()) return;
+          throw e;
+        }
+        if (over()) return;
+        at = page.cursor;
+        if (page.hasMore) waiter.dirty = true;
+        if (page.changes.length > 0) yield page;
+      }
+    } finally {
+      feed.detach(waiter);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #changesArgs(cursor: number, options: ChangesOptions, allowSystem: boolean): number {
     if (typeof cursor !== 'number' || !Number.isSafeInteger(cursor) || cursor < 0) {
       throw new ValidationError(`a cursor is a non-negative integer, got ${String(cursor)}`);
     }
@@ -383,6 +536,12 @@ export class Store {
       if (!Array.isArray(collections)) throw new ValidationError('collections must be an array of names');
       for (const c of collections) assertCollectionName(c, allowSystem);
     }
+    return limit;
+  }
+
+  async #changes(cursor: number, options: ChangesOptions, allowSystem: boolean): Promise<ChangePage> {
+    const limit = this.#changesArgs(cursor, options, allowSystem);
+    const collections = options.collections;
     const seq = await this.#call('sequence failed', () => this.adapter.sequence());
     if (cursor > seq.lastSyncId) {
       throw new ResetRequiredError(`cursor ${cursor} is ahead of this store (last sync id ${seq.lastSyncId}): it belongs to another store or epoch`);
@@ -603,10 +762,18 @@ export class Store {
     return this.#changes(cursor, options, true);
   }
 
+  /** @internal `watch` that may name system collections (for the sync layer in this repo). */
+  systemWatch(cursor: number, options: WatchOptions): AsyncGenerator<ChangePage, void, undefined> {
+    this.#open();
+    this.#changesArgs(cursor, options, true);
+    return this.#watch(cursor, options, true);
+  }
+
   /** Closes the store and its adapter. Idempotent; later calls throw `CLOSED`. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#feed.close();
     try {
       await this.adapter.close();
     } catch (e) {

@@ -22,6 +22,10 @@ export const ErrorCode = {
   BACKEND: 'BACKEND',
   /** A sync cursor belongs to another epoch of the store (compacted tombstones, another store). */
   RESET_REQUIRED: 'RESET_REQUIRED',
+  /** A sync peer broke the protocol: a malformed, oversized, unexpected or out-of-order message. */
+  PROTOCOL: 'PROTOCOL',
+  /** A sync peer asked for what it may not do: write Identity or Observed, or outside its subscription. */
+  FORBIDDEN: 'FORBIDDEN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -11,6 +11,12 @@ export const Field = {
   deletedAt: '_deleted_at',
   syncedAt: '_synced_at',
   syncStatus: '_sync_status',
+  /** Replica documents only (written through `Replica`): the Edge's `_sync_id` of this state. */
+  edgeSyncId: '_edge_sync_id',
+  /** Replica documents only: the Edge's `_version` of this state. */
+  edgeVersion: '_edge_version',
+  /** Replica documents only: a write the Edge rejected, kept for the application to resolve. */
+  conflict: '_conflict',
 } as const;
 
 /** True when `prev` satisfies `expect`. */

@@ -123,6 +123,8 @@ interface PlannedWrite {
 const MAX_PAGE = 10_000;
 const SYSTEM_KEYS = new Set<string>([Field.syncId, Field.version, Field.createdAt, Field.updatedAt, Field.deleted, Field.deletedAt]);
 const SYNC_STATUS = new Set(['pending', 'synced', 'conflict']);
+/** Replica metadata: kept only on the replica write path, dropped (never trusted) elsewhere. */
+const REPLICA_KEYS = new Set<string>([Field.edgeSyncId, Field.edgeVersion, Field.conflict]);
 
 /** Symbol-keyed entry points for the CSE components in this package (system collections). */
 export const kSystem = Symbol('cse.system');
@@ -131,7 +133,7 @@ export interface SystemAccess {
   commit(writes: readonly WriteOp[]): Promise<readonly StoredRecord[]>;
   getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]>;
   scan(collection: string): Promise<StoredRecord[]>;
-  body(collection: string, doc: unknown): JsonObject;
+  body(collection: string, doc: unknown, replica?: boolean): JsonObject;
 }
 
 function checkVersion(v: unknown): number | undefined {
@@ -184,7 +186,7 @@ export class Store {
   }
 
   /** Validates a document and returns the user's fields, copied (metadata stripped). */
-  #body(collection: string, doc: unknown, allowSystem = false): JsonObject {
+  #body(collection: string, doc: unknown, allowSystem = false, replica = false): JsonObject {
     assertCollectionName(collection, allowSystem);
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
       throw new ValidationError(`a document must be a plain object, got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}`);
@@ -197,7 +199,12 @@ export class Store {
       const value = (doc as Record<string, unknown>)[key];
       if (key.startsWith('_')) {
         if (SYSTEM_KEYS.has(key)) continue; // never trusted: the Store sets them itself
-        if (key === Field.syncStatus) {
+        if (REPLICA_KEYS.has(key)) {
+          if (!replica) continue; // set only by a sync replica (see replica.ts)
+          if (key !== Field.conflict && value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)) {
+            throw new ValidationError(`${key} must be a non-negative integer`);
+          }
+        } else if (key === Field.syncStatus) {
           if (value !== undefined && !SYNC_STATUS.has(value as string)) {
             throw new ValidationError(`_sync_status must be "pending", "synced" or "conflict", got ${JSON.stringify(value)}`);
           }
@@ -752,7 +759,7 @@ export class Store {
       },
       getMany: (keys) => this.#call('read failed', () => this.adapter.getMany(keys)),
       scan: (collection) => this.#call('scan failed', () => this.adapter.scanCollection(collection)),
-      body: (collection, doc) => this.#body(collection, doc, true),
+      body: (collection, doc, replica = false) => this.#body(collection, doc, true, replica),
     };
   }
 
@@ -791,7 +798,7 @@ export class Store {
 export function userFields(doc: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(doc)) {
-    if (!SYSTEM_KEYS.has(k)) Object.defineProperty(out, k, { value: v as JsonValue, enumerable: true, writable: true, configurable: true });
+    if (!SYSTEM_KEYS.has(k) && !REPLICA_KEYS.has(k)) Object.defineProperty(out, k, { value: v as JsonValue, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -17,6 +17,7 @@ import { kSystem } from './store.js';
 /** The system collection holding the state document. */
 export const SYNC_COLLECTION = '_cse_sync';
 const STATE_ID = 'sync_state';
+const EPOCH_ID = 'epoch';
 
 /** What one tier has created and what of it the other tier has received. */
 export interface TierState {
@@ -91,6 +92,26 @@ export class SyncState {
         return after;
       } catch (e) {
         if (!isCseError(e, 'CONFLICT') || attempt >= 20) throw e;
+      }
+    }
+  }
+
+  /**
+   * The store's epoch: a random id it gets the first time it is asked (kept in the store), so a
+   * replaced or restored store is told apart from the one a sync cursor came from. Stable across
+   * restarts and processes; concurrent first calls agree.
+   */
+  async epoch(): Promise<string> {
+    const key = { collection: SYNC_COLLECTION, id: EPOCH_ID };
+    for (;;) {
+      const [r] = await this.#store[kSystem].getMany([key]);
+      if (r && !r.deleted && typeof r.doc.epoch === 'string') return r.doc.epoch;
+      const body = this.#store[kSystem].body(SYNC_COLLECTION, { id: EPOCH_ID, epoch: globalThis.crypto.randomUUID() });
+      try {
+        await this.#store[kSystem].commit([{ ...key, kind: 'put', body, expect: { kind: 'absent' } }]);
+        return body.epoch as string;
+      } catch (e) {
+        if (!isCseError(e, 'CONFLICT')) throw e; // another caller made it first: read theirs
       }
     }
   }

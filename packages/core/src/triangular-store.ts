@@ -17,6 +17,24 @@ export interface SaveResult {
   readonly doc: Doc;
   /** False when the content equalled the stored document, so nothing was written. */
   readonly changed: boolean;
+  /**
+   * True when the save's `receipt` was found: the same write was applied before, nothing was
+   * written now (`doc` is then the current document, `undefined` if it was deleted since).
+   */
+  readonly duplicate?: boolean;
+}
+
+/** The system collection of save receipts (`SaveOptions.receipt`). */
+export const RECEIPT_COLLECTION = '_cse_receipts';
+
+export interface SaveOptions extends WriteOptions {
+  /**
+   * Makes the save idempotent (for writes that arrive over a network and may arrive twice): the
+   * receipt `id` is recorded in the same atomic commit as the save; a later save with the same
+   * receipt id writes nothing and reports `duplicate: true`. Needs `expectedVersion`. `body` is
+   * kept with the receipt (plain JSON, e.g. who sent it).
+   */
+  readonly receipt?: { readonly id: string; readonly body?: Readonly<Record<string, unknown>> };
 }
 
 /** One consistent read of a worker's three documents (`undefined` where one is missing). */
@@ -85,8 +103,43 @@ export class TriangularStore {
    * returns `changed: false`. With `expectedVersion` a stale writer gets a `ConflictError`;
    * without it, create-or-update is still atomic (a lost race is re-read and retried).
    */
-  saveDesired(workerType: string, id: string, doc: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<SaveResult> {
+  saveDesired(workerType: string, id: string, doc: Readonly<Record<string, unknown>>, options: SaveOptions = {}): Promise<SaveResult> {
+    if (options.receipt !== undefined) return this.#saveWithReceipt(workerType, id, doc, options);
     return this.#save(workerType, id, doc, 'desired', options);
+  }
+
+  async #saveWithReceipt(workerType: string, id: string, doc: unknown, options: SaveOptions): Promise<SaveResult> {
+    const input = this.#input(id, doc, 'desired');
+    const collection = this.#registry.getTriangularCollections(workerType).desired;
+    const sys = this.#store[kSystem];
+    const body = sys.body(collection, input);
+    const expected = options.expectedVersion;
+    if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
+      throw new ValidationError('a save with a receipt needs expectedVersion (a non-negative integer)');
+    }
+    const receipt = sys.body(RECEIPT_COLLECTION, { ...options.receipt?.body, id: options.receipt?.id, at: new Date().toISOString() });
+    const receiptKey = { collection: RECEIPT_COLLECTION, id: receipt.id as string };
+    const [seen, current] = await sys.getMany([receiptKey, { collection, id }]);
+    const live = current && !current.deleted ? (current.doc as Doc) : undefined;
+    if (seen !== undefined && !seen.deleted) return { doc: live as Doc, changed: false, duplicate: true };
+    const unchanged = live !== undefined && live._version === expected && jsonEqual(userFields(live), body);
+    const expect = expected === 0 ? ({ kind: 'absent' } as const) : ({ kind: 'version', version: expected } as const);
+    try {
+      const records = await sys.commit([
+        ...(unchanged ? [] : [{ collection, id, kind: 'put' as const, body, expect }]),
+        { collection: RECEIPT_COLLECTION, id: receiptKey.id, kind: 'put', body: receipt, expect: { kind: 'absent' } },
+      ]);
+      if (unchanged) return { doc: live, changed: false };
+      const saved = (records[0] as StoredRecord).doc as Doc;
+      this.#remember(docKeyString(collection, id), saved._version, body);
+      return { doc: saved, changed: true };
+    } catch (e) {
+      if (!isCseError(e, 'CONFLICT')) throw e;
+      // Lost a race: if the receipt appeared meanwhile, a concurrent copy of this write won.
+      const [again, now] = await sys.getMany([receiptKey, { collection, id }]);
+      if (again === undefined || again.deleted) throw e;
+      return { doc: (now && !now.deleted ? now.doc : undefined) as Doc, changed: false, duplicate: true };
+    }
   }
 
   /** Saves the worker's observed state; same rules as `saveDesired`. A 10 Hz poll with unchanged content burns no sync ids. */

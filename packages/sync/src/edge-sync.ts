@@ -1,0 +1,340 @@
+/**
+ * EdgeSync: serves the Edge's changes to many Frontends and applies their Desired writes.
+ *
+ * Each connection is one session with its own cursors and subscription; the Edge keeps nothing
+ * per Frontend but the receipts of applied writes (in its store, so a write sent again after a
+ * lost result is applied once). A session streams in two phases: a catch-up that brings
+ * collections with older cursors (a widened subscription) up to the others without a gap, then
+ * one live feed on `store.watch` for all of them. At most `window` pages are unacknowledged, so
+ * a slow Frontend slows its own stream and the Edge never buffers without bound.
+ */
+import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@cse/core';
+import { ConflictError, SyncState, isCseError } from '@cse/core';
+import type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
+import { DEFAULT_MAX_FRAME, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
+import type { Transport } from './transport.js';
+
+export interface EdgeSyncOptions {
+  readonly store: Store;
+  readonly registry: Registry;
+  readonly triangular: TriangularStore;
+  /** Changes per page read. Default 200. */
+  readonly pageSize?: number;
+  /** A page is split so its frame stays under about this many characters. Default 512 KiB. */
+  readonly pageBytes?: number;
+  /** Unacknowledged pages per session. Default 4. */
+  readonly window?: number;
+  /** Largest frame accepted. Default 8 MiB. */
+  readonly maxFrame?: number;
+  /** Ping interval; a session silent for 3 intervals is closed. Default 15 000 ms. */
+  readonly heartbeatMs?: number;
+  /** Time a new connection has to say hello. Default 10 000 ms. */
+  readonly helloTimeoutMs?: number;
+}
+
+/** Counters of what the Edge did, for tests and dashboards. */
+export interface EdgeStats {
+  sessions: number;
+  pagesSent: number;
+  changesSent: number;
+  writesApplied: number;
+  writesDuplicate: number;
+  writesConflict: number;
+  writesRefused: number;
+  protocolErrors: number;
+}
+
+export class EdgeSync {
+  readonly store: Store;
+  readonly registry: Registry;
+  readonly triangular: TriangularStore;
+  readonly options: Required<Omit<EdgeSyncOptions, 'store' | 'registry' | 'triangular'>>;
+  readonly stats: EdgeStats = { sessions: 0, pagesSent: 0, changesSent: 0, writesApplied: 0, writesDuplicate: 0, writesConflict: 0, writesRefused: 0, protocolErrors: 0 };
+  readonly #sessions = new Set<EdgeSession>();
+  readonly #syncState: SyncState;
+  #epoch: Promise<string> | undefined;
+  #closed = false;
+
+  constructor(options: EdgeSyncOptions) {
+    this.store = options.store;
+    this.registry = options.registry;
+    this.triangular = options.triangular;
+    this.#syncState = new SyncState(options.store, options.registry);
+    this.options = {
+      pageSize: options.pageSize ?? 200,
+      pageBytes: options.pageBytes ?? 512 * 1024,
+      window: options.window ?? 4,
+      maxFrame: options.maxFrame ?? DEFAULT_MAX_FRAME,
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+    };
+  }
+
+  /** The Edge store's epoch (created with the store's first sync). */
+  epoch(): Promise<string> {
+    this.#epoch ??= this.#syncState.epoch();
+    return this.#epoch;
+  }
+
+  /** Serves one Frontend on `transport` until it closes. */
+  accept(transport: Transport): EdgeSession {
+    const session = new EdgeSession(this, transport, () => this.#sessions.delete(session));
+    if (this.#closed) {
+      void session.close('the edge is closing');
+      return session;
+    }
+    this.#sessions.add(session);
+    this.stats.sessions++;
+    return session;
+  }
+
+  /** Live sessions. */
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  /** Closes every session (the store stays open: it is the caller's). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#sessions].map((s) => s.close('the edge is closing')));
+  }
+}
+
+export class EdgeSession {
+  readonly #edge: EdgeSync;
+  readonly #t: Transport;
+  readonly #onEnd: () => void;
+  readonly #abort = new AbortController();
+  #client: string | undefined;
+  #collections = new Set<string>();
+  /** Writes are applied one at a time, in the order they came. */
+  #writes: Promise<void> = Promise.resolve();
+  #pageNo = 0;
+  #acked = 0;
+  #credit: (() => void) | undefined;
+  #lastHeard = Date.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #stream: Promise<void> = Promise.resolve();
+
+  constructor(edge: EdgeSync, transport: Transport, onEnd: () => void) {
+    this.#edge = edge;
+    this.#t = transport;
+    this.#onEnd = onEnd;
+    transport.onmessage = (frame) => this.#onFrame(frame);
+    transport.onclose = () => void this.close('peer closed');
+    this.#helloTimer = setTimeout(() => this.#fail(new ProtocolError('no hello in time')), edge.options.helloTimeoutMs);
+    const beat = edge.options.heartbeatMs;
+    this.#timer = setInterval(() => {
+      if (Date.now() - this.#lastHeard > 3 * beat) void this.close('heartbeat timeout');
+      else this.#send({ t: 'ping' });
+    }, beat);
+  }
+
+  /** Ends the session and waits for its stream to stop. */
+  async close(reason = 'closed'): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#abort.abort();
+      this.#credit?.();
+      clearInterval(this.#timer);
+      clearTimeout(this.#helloTimer);
+      this.#t.close(reason);
+      this.#onEnd();
+    }
+    await this.#stream.catch(() => undefined);
+    await this.#writes.catch(() => undefined);
+  }
+
+  #send(m: EdgeMessage): void {
+    if (!this.#closed) this.#t.send(encode(m));
+  }
+
+  /** A broken peer: a typed error frame, then the connection closes. Nothing of it was applied. */
+  #fail(e: unknown): void {
+    if (this.#closed) return;
+    const code = isCseError(e) ? e.code : 'INTERNAL';
+    if (code === 'PROTOCOL') this.#edge.stats.protocolErrors++;
+    this.#send({ t: 'error', code, message: e instanceof Error ? e.message : String(e) });
+    void this.close(`${code}`);
+  }
+
+  #onFrame(frame: string): void {
+    if (this.#closed) return;
+    this.#lastHeard = Date.now();
+    let m: ClientMessage;
+    try {
+      m = decodeClient(frame, this.#edge.options.maxFrame);
+    } catch (e) {
+      this.#fail(e);
+      return;
+    }
+    if (this.#client === undefined && m.t !== 'hello') {
+      this.#fail(new ProtocolError(`a ${m.t} before hello`));
+      return;
+    }
+    switch (m.t) {
+      case 'hello':
+        if (this.#client !== undefined) {
+          this.#fail(new ProtocolError('a second hello'));
+          return;
+        }
+        this.#client = m.client;
+        clearTimeout(this.#helloTimer);
+        this.#stream = this.#serve(m).catch((e: unknown) => this.#fail(e));
+        return;
+      case 'write':
+        this.#writes = this.#writes.then(() => this.#write(m)).catch((e: unknown) => this.#fail(e));
+        return;
+      case 'ack':
+        if (m.n > this.#pageNo || m.n <= this.#acked) {
+          this.#fail(new ProtocolError(`ack of page ${m.n}, but pages ${this.#acked + 1}..${this.#pageNo} are outstanding`));
+          return;
+        }
+        this.#acked = m.n;
+        this.#credit?.();
+        return;
+      case 'ping':
+        this.#send({ t: 'pong' });
+        return;
+      case 'pong':
+        return;
+    }
+  }
+
+  async #serve(hello: Extract<ClientMessage, { t: 'hello' }>): Promise<void> {
+    const edge = this.#edge;
+    if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} is not spoken here (this Edge speaks ${PROTOCOL_VERSION})`);
+    const meta: Record<string, { workerType: string; role: string }> = {};
+    for (const c of hello.collections) {
+      if (!edge.registry.isRegistered(c)) throw new ProtocolError(`collection ${c} is not registered on this Edge`);
+      const { workerType, role } = edge.registry.getMetadata(c);
+      meta[c] = { workerType, role };
+    }
+    this.#collections = new Set(hello.collections);
+    const epoch = await edge.epoch();
+    const head = await edge.store.lastSyncId();
+    const cursors = new Map(hello.collections.map((c) => [c, hello.cursors[c] ?? 0]));
+    let reset = hello.epoch !== null && hello.epoch !== epoch;
+    if (hello.epoch === null && [...cursors.values()].some((n) => n > 0)) reset = true;
+    if (!reset) {
+      for (const n of new Set(cursors.values())) {
+        if (n === 0) continue;
+        try {
+          await edge.store.changesSince(n, { collections: hello.collections, limit: 1 });
+        } catch (e) {
+          if (!isCseError(e, 'RESET_REQUIRED')) throw e;
+          reset = true;
+        }
+      }
+    }
+    if (reset) for (const c of cursors.keys()) cursors.set(c, 0);
+    this.#send({ t: 'welcome', v: PROTOCOL_VERSION, epoch, head, reset, collections: meta });
+    if (cursors.size === 0) return;
+    await this.#catchUp(cursors);
+    let at = [...cursors.values()][0] as number;
+    const all = [...cursors.keys()];
+    // The backlog first, ending with a page (possibly empty) that says "caught up" (head = to).
+    for (;;) {
+      const page = await edge.store.changesSince(at, { collections: all, limit: edge.options.pageSize });
+      await this.#sendPage(all, at, page.cursor, page, page.hasMore ? undefined : page.cursor);
+      at = page.cursor;
+      if (!page.hasMore || this.#closed) break;
+    }
+    for await (const page of edge.store.watch(at, { collections: all, limit: edge.options.pageSize, signal: this.#abort.signal })) {
+      await this.#sendPage(all, at, page.cursor, page, page.hasMore ? undefined : page.cursor);
+      at = page.cursor;
+    }
+  }
+
+  /** Brings every collection to the cursor of the most advanced ones, lowest group first. */
+  async #catchUp(cursors: Map<string, number>): Promise<void> {
+    const store = this.#edge.store;
+    for (;;) {
+      const levels = [...new Set(cursors.values())].sort((a, b) => a - b);
+      if (levels.length <= 1 || this.#closed) return;
+      const [low, next] = levels as [number, number];
+      const group = [...cursors].filter(([, n]) => n === low).map(([c]) => c);
+      let at = low;
+      while (at < next && !this.#closed) {
+        const page = await store.changesSince(at, { collections: group, limit: this.#edge.options.pageSize });
+        const within = page.changes.filter((c) => c.syncId <= next);
+        // Past `next`, or nothing more at all: the group has everything up to `next`.
+        const reached = within.length < page.changes.length || !page.hasMore;
+        const to = reached ? next : page.cursor;
+        await this.#sendPage(group, at, to, { ...page, changes: within });
+        at = to;
+      }
+      for (const c of group) cursors.set(c, next);
+    }
+  }
+
+  /** Sends the changes of `cs` in (start, to], split into frames of bounded size. */
+  async #sendPage(cs: readonly string[], start: number, to: number, page: ChangePage, caughtUp?: number): Promise<void> {
+    const edge = this.#edge;
+    // `head` tells the Frontend how far behind it is; equal to `to` on the page that caught up.
+    const head = caughtUp ?? Math.max(to + 1, await edge.store.lastSyncId().catch(() => to + 1));
+    let from = start;
+    const changes: WireChange[] = page.changes.map((c) => ({ c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc: c.doc }));
+    // Split by size: each part ends at its last change, the last part at `to`.
+    let part: WireChange[] = [];
+    let size = 0;
+    const flush = async (end: number): Promise<void> => {
+      await this.#waitCredit();
+      if (this.#closed) return;
+      this.#pageNo++;
+      this.#send({ t: 'page', n: this.#pageNo, cs, from, to: end, changes: part, head });
+      edge.stats.pagesSent++;
+      edge.stats.changesSent += part.length;
+      from = end;
+      part = [];
+      size = 0;
+    };
+    for (const c of changes) {
+      const bytes = JSON.stringify(c.doc).length + 64;
+      if (part.length > 0 && size + bytes > edge.options.pageBytes) await flush((part[part.length - 1] as WireChange).s);
+      part.push(c);
+      size += bytes;
+    }
+    await flush(to);
+  }
+
+  async #waitCredit(): Promise<void> {
+    while (!this.#closed && this.#pageNo - this.#acked >= this.#edge.options.window) {
+      await new Promise<void>((resolve) => {
+        this.#credit = resolve;
+      });
+      this.#credit = undefined;
+    }
+  }
+
+  async #write(m: Extract<ClientMessage, { t: 'write' }>): Promise<void> {
+    const edge = this.#edge;
+    const refuse = (code: 'FORBIDDEN' | 'VALIDATION', message: string): void => {
+      edge.stats.writesRefused++;
+      this.#send({ t: 'result', w: m.w, ok: false, code, message, current: null });
+    };
+    if (!this.#collections.has(m.c)) return refuse('FORBIDDEN', `${m.c} is not in this session's subscription`);
+    const { workerType, role } = edge.registry.getMetadata(m.c);
+    if (role !== 'desired') return refuse('FORBIDDEN', `${m.c} holds ${role} documents, which only the Edge writes`);
+    try {
+      const r = await edge.triangular.saveDesired(workerType, m.id, { ...m.body, id: m.id }, {
+        expectedVersion: m.base,
+        receipt: { id: `${this.#client as string}/${m.w}`, body: { client: this.#client as string, collection: m.c, doc: m.id } },
+      });
+      if (r.duplicate === true) edge.stats.writesDuplicate++;
+      else edge.stats.writesApplied++;
+      this.#send({ t: 'result', w: m.w, ok: true, version: r.doc?._version ?? 0, sync: r.doc?._sync_id ?? 0, dup: r.duplicate === true });
+    } catch (e) {
+      if (isCseError(e, 'CONFLICT')) {
+        edge.stats.writesConflict++;
+        const current = ((e as ConflictError).current ?? null) as JsonObject | null;
+        this.#send({ t: 'result', w: m.w, ok: false, code: 'CONFLICT', message: e.message, current });
+        return;
+      }
+      if (isCseError(e, 'VALIDATION')) return refuse('VALIDATION', e.message);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The sync protocol, version 1 (see `docs/sync-protocol.md`): JSON text frames, each an object
+ * with a type `t`. Every frame a peer receives goes through `decode`, which checks its shape and
+ * its limits and throws a `PROTOCOL` error for anything else, so nothing malformed reaches the
+ * code that applies it.
+ */
+import type { JsonObject } from '@cse/core';
+import { CseError, ErrorCode, MAX_ID_LENGTH, assertCollectionName, assertId, isCseError } from '@cse/core';
+
+export const PROTOCOL_VERSION = 1;
+/** Largest frame either side accepts by default (UTF-16 code units of the JSON text). */
+export const DEFAULT_MAX_FRAME = 8 * 1024 * 1024;
+/** Longest write id and client id. */
+const MAX_TOKEN = 128;
+/** Most collections one subscription may name. */
+const MAX_COLLECTIONS = 1000;
+
+/** A change on the wire: a document's current state on the Edge. */
+export interface WireChange {
+  /** collection */
+  readonly c: string;
+  readonly id: string;
+  /** the Edge's `_sync_id` */
+  readonly s: number;
+  /** the Edge's `_version` */
+  readonly v: number;
+  /** true for a tombstone */
+  readonly d: boolean;
+  /** the Edge's document, metadata included */
+  readonly doc: JsonObject;
+}
+
+/** Frontend → Edge. */
+export type ClientMessage =
+  | {
+      readonly t: 'hello';
+      readonly v: number;
+      /** The replica's stable random id (receipts of its writes are keyed by it). */
+      readonly client: string;
+      /** The Edge epoch the cursors belong to; `null` for a new replica. */
+      readonly epoch: string | null;
+      /** The collections followed. */
+      readonly collections: readonly string[];
+      /** Per collection, the highest Edge `_sync_id` applied (missing: 0). */
+      readonly cursors: Readonly<Record<string, number>>;
+    }
+  | { readonly t: 'write'; readonly w: string; readonly c: string; readonly id: string; readonly base: number; readonly body: JsonObject }
+  | { readonly t: 'ack'; readonly n: number }
+  | { readonly t: 'ping' }
+  | { readonly t: 'pong' };
+
+/** Edge → Frontend. */
+export type EdgeMessage =
+  | {
+      readonly t: 'welcome';
+      readonly v: number;
+      readonly epoch: string;
+      /** The Edge's last `_sync_id` when the session began. */
+      readonly head: number;
+      /** The cursors the replica sent cannot be served (another epoch, compacted, ahead): rebuild from 0. */
+      readonly reset: boolean;
+      /** What each followed collection is on the Edge. */
+      readonly collections: Readonly<Record<string, { readonly workerType: string; readonly role: string }>>;
+    }
+  | {
+      readonly t: 'page';
+      /** Page number in this session, from 1. */
+      readonly n: number;
+      /** The collections this page covers: for each, every change in (from, to] is in it. */
+      readonly cs: readonly string[];
+      readonly from: number;
+      readonly to: number;
+      readonly changes: readonly WireChange[];
+      /** The Edge's last `_sync_id` as far as this page knows (for progress). */
+      readonly head: number;
+    }
+  | { readonly t: 'result'; readonly w: string; readonly ok: true; readonly version: number; readonly sync: number; readonly dup: boolean }
+  | {
+      readonly t: 'result';
+      readonly w: string;
+      readonly ok: false;
+      readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION';
+      readonly message: string;
+      /** For `CONFLICT`: the Edge's current document, `null` when there is none. */
+      readonly current: JsonObject | null;
+    }
+  | { readonly t: 'error'; readonly code: string; readonly message: string }
+  | { readonly t: 'ping' }
+  | { readonly t: 'pong' };
+
+export class ProtocolError extends CseError {
+  constructor(message: string) {
+    super(ErrorCode.PROTOCOL, message);
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function fail(what: string): never {
+  throw new ProtocolError(what);
+}
+
+function isObject(v: unknown): v is Obj {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function count(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${what} must be a non-negative integer`);
+  return v;
+}
+
+function token(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TOKEN) fail(`${what} must be a string of 1 to ${MAX_TOKEN} characters`);
+  return v;
+}
+
+function collection(v: unknown, what: string): string {
+  if (typeof v !== 'string') fail(`${what} must be a collection name`);
+  try {
+    assertCollectionName(v);
+  } catch (e) {
+    if (isCseError(e, 'VALIDATION')) fail(`${what}: ${e.message}`);
+    throw e;
+  }
+  return v;
+}
+
+function docId(v: unknown, what: string): string {
+  try {
+    assertId(v);
+  } catch (e) {
+    if (isCseError(e, 'VALIDATION')) fail(`${what}: ${e.message}`);
+    throw e;
+  }
+  return v as string;
+}
+
+function collections(v: unknown, what: string): string[] {
+  if (!Array.isArray(v) || v.length > MAX_COLLECTIONS) fail(`${what} must be an array of at most ${MAX_COLLECTIONS} collection names`);
+  const out = v.map((c, i) => collection(c, `${what}[${i}]`));
+  if (new Set(out).size !== out.length) fail(`${what} names a collection twice`);
+  return out;
+}
+
+function only(m: Obj, keys: readonly string[], type: string): void {
+  for (const k of Object.keys(m)) if (!keys.includes(k)) fail(`unknown field ${JSON.stringify(k.slice(0, 40))} in a ${type} message`);
+}
+
+/** Parses one frame into a message; throws `PROTOCOL` for anything that is not one. */
+function parse(frame: unknown, maxFrame: number): Obj {
+  if (typeof frame !== 'string') fail('a frame must be text');
+  if (frame.length > maxFrame) fail(`a frame of ${frame.length} characters is over the limit of ${maxFrame}`);
+  let m: unknown;
+  try {
+    m = JSON.parse(frame);
+  } catch {
+    fail('a frame is not JSON');
+  }
+  if (!isObject(m) || typeof m.t !== 'string') fail('a frame must be an object with a type "t"');
+  return m;
+}
+
+/** Checks a frame the Edge received. */
+export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): ClientMessage {
+  const m = parse(frame, maxFrame);
+  switch (m.t) {
+    case 'hello': {
+      only(m, ['t', 'v', 'client', 'epoch', 'collections', 'cursors'], 'hello');
+      const v = count(m.v, 'hello.v');
+      const client = token(m.client, 'hello.client');
+      if (m.epoch !== null) token(m.epoch, 'hello.epoch');
+      const cs = collections(m.collections, 'hello.collections');
+      if (!isObject(m.cursors)) fail('hello.cursors must be an object');
+      const cursors: Record<string, number> = {};
+      for (const [c, n] of Object.entries(m.cursors)) {
+        collection(c, 'a hello.cursors key');
+        cursors[c] = count(n, `hello.cursors.${c}`);
+      }
+      return { t: 'hello', v, client, epoch: m.epoch as string | null, collections: cs, cursors };
+    }
+    case 'write': {
+      only(m, ['t', 'w', 'c', 'id', 'base', 'body'], 'write');
+      if (!isObject(m.body)) fail('write.body must be an object');
+      return { t: 'write', w: token(m.w, 'write.w'), c: collection(m.c, 'write.c'), id: docId(m.id, 'write.id'), base: count(m.base, 'write.base'), body: m.body as JsonObject };
+    }
+    case 'ack':
+      only(m, ['t', 'n'], 'ack');
+      return { t: 'ack', n: count(m.n, 'ack.n') };
+    case 'ping':
+    case 'pong':
+      only(m, ['t'], m.t);
+      return { t: m.t };
+    default:
+      return fail(`unknown message type ${JSON.stringify(String(m.t).slice(0, 40))}`);
+  }
+}
+
+function wireChange(v: unknown, i: number): WireChange {
+  if (!isObject(v)) fail(`page.changes[${i}] must be an object`);
+  only(v, ['c', 'id', 's', 'v', 'd', 'doc'], 'change');
+  if (typeof v.d !== 'boolean') fail(`page.changes[${i}].d must be a boolean`);
+  if (!isObject(v.doc)) fail(`page.changes[${i}].doc must be an object`);
+  const change: WireChange = {
+    c: collection(v.c, `page.changes[${i}].c`),
+    id: docId(v.id, `page.changes[${i}].id`),
+    s: count(v.s, `page.changes[${i}].s`),
+    v: count(v.v, `page.changes[${i}].v`),
+    d: v.d,
+    doc: v.doc as JsonObject,
+  };
+  const doc = change.doc;
+  if (doc.id !== change.id || doc._sync_id !== change.s || doc._version !== change.v || (doc._deleted === true) !== change.d) {
+    fail(`page.changes[${i}]: the document's id and metadata disagree with the change`);
+  }
+  return change;
+}
+
+/** Checks a frame the Frontend received. */
+export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMessage {
+  const m = parse(frame, maxFrame);
+  switch (m.t) {
+    case 'welcome': {
+      only(m, ['t', 'v', 'epoch', 'head', 'reset', 'collections'], 'welcome');
+      if (typeof m.reset !== 'boolean') fail('welcome.reset must be a boolean');
+      if (!isObject(m.collections)) fail('welcome.collections must be an object');
+      const cs: Record<string, { workerType: string; role: string }> = {};
+      for (const [c, meta] of Object.entries(m.collections)) {
+        collection(c, 'a welcome.collections key');
+        if (!isObject(meta) || typeof meta.workerType !== 'string' || typeof meta.role !== 'string') fail(`welcome.collections.${c} must be { workerType, role }`);
+        cs[c] = { workerType: meta.workerType, role: meta.role };
+      }
+      return { t: 'welcome', v: count(m.v, 'welcome.v'), epoch: token(m.epoch, 'welcome.epoch'), head: count(m.head, 'welcome.head'), reset: m.reset, collections: cs };
+    }
+    case 'page': {
+      only(m, ['t', 'n', 'cs', 'from', 'to', 'changes', 'head'], 'page');
+      const from = count(m.from, 'page.from');
+      const to = count(m.to, 'page.to');
+      if (to < from) fail('page.to is below page.from');
+      if (!Array.isArray(m.changes)) fail('page.changes must be an array');
+      const cs = collections(m.cs, 'page.cs');
+      const changes = m.changes.map(wireChange);
+      let last = from;
+      for (const c of changes) {
+        if (c.s <= last || c.s > to) fail('page.changes must ascend by sync id within (from, to]');
+        if (!cs.includes(c.c)) fail(`page.changes holds a change of ${c.c}, which the page does not cover`);
+        last = c.s;
+      }
+      return { t: 'page', n: count(m.n, 'page.n'), cs, from, to, changes, head: count(m.head, 'page.head') };
+    }
+    case 'result': {
+      const w = token(m.w, 'result.w');
+      if (m.ok === true) {
+        only(m, ['t', 'w', 'ok', 'version', 'sync', 'dup'], 'result');
+        if (typeof m.dup !== 'boolean') fail('result.dup must be a boolean');
+        return { t: 'result', w, ok: true, version: count(m.version, 'result.version'), sync: count(m.sync, 'result.sync'), dup: m.dup };
+      }
+      only(m, ['t', 'w', 'ok', 'code', 'message', 'current'], 'result');
+      if (m.ok !== false) fail('result.ok must be a boolean');
+      if (m.code !== 'CONFLICT' && m.code !== 'FORBIDDEN' && m.code !== 'VALIDATION') fail('result.code must be CONFLICT, FORBIDDEN or VALIDATION');
+      if (typeof m.message !== 'string') fail('result.message must be a string');
+      if (m.current !== null && !isObject(m.current)) fail('result.current must be an object or null');
+      return { t: 'result', w, ok: false, code: m.code, message: m.message.slice(0, 1000), current: m.current as JsonObject | null };
+    }
+    case 'error':
+      only(m, ['t', 'code', 'message'], 'error');
+      if (typeof m.code !== 'string' || typeof m.message !== 'string') fail('error.code and error.message must be strings');
+      return { t: 'error', code: m.code.slice(0, 40), message: m.message.slice(0, 1000) };
+    case 'ping':
+    case 'pong':
+      only(m, ['t'], m.t);
+      return { t: m.t };
+    default:
+      return fail(`unknown message type ${JSON.stringify(String(m.t).slice(0, 40))}`);
+  }
+}
+
+/** One message as a frame. */
+export function encode(message: ClientMessage | EdgeMessage): string {
+  return JSON.stringify(message);
+}
+
+/** Keys of the Frontend's outbox and shadows: one per document (so worker ids stay under this). */
+export const MAX_WORKER_ID = MAX_ID_LENGTH - 70;

@@ -30,6 +30,8 @@ export interface EdgeSyncOptions {
   readonly heartbeatMs?: number;
   /** Time a new connection has to say hello. Default 10 000 ms. */
   readonly helloTimeoutMs?: number;
+  /** A full window without an acknowledgement for this long closes the session (the Frontend resumes from its cursors). Default 30 000 ms. */
+  readonly ackTimeoutMs?: number;
 }
 
 /** Counters of what the Edge did, for tests and dashboards. */
@@ -67,6 +69,7 @@ export class EdgeSync {
       maxFrame: options.maxFrame ?? DEFAULT_MAX_FRAME,
       heartbeatMs: options.heartbeatMs ?? 15_000,
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+      ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
     };
   }
 
@@ -113,6 +116,7 @@ export class EdgeSession {
   #acked = 0;
   #credit: (() => void) | undefined;
   #lastHeard = Date.now();
+  #ackWaitSince = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -128,8 +132,9 @@ export class EdgeSession {
     const beat = edge.options.heartbeatMs;
     this.#timer = setInterval(() => {
       if (Date.now() - this.#lastHeard > 3 * beat) void this.close('heartbeat timeout');
+      else if (this.#pageNo > this.#acked && Date.now() - this.#ackWaitSince > edge.options.ackTimeoutMs) void this.close('no acknowledgement in time');
       else this.#send({ t: 'ping' });
-    }, beat);
+    }, Math.min(beat, edge.options.ackTimeoutMs));
   }
 
   /** Ends the session and waits for its stream to stop. */
@@ -193,6 +198,7 @@ export class EdgeSession {
           return;
         }
         this.#acked = m.n;
+        this.#ackWaitSince = Date.now();
         this.#credit?.();
         return;
       case 'ping':
@@ -283,6 +289,7 @@ export class EdgeSession {
     const flush = async (end: number): Promise<void> => {
       await this.#waitCredit();
       if (this.#closed) return;
+      if (this.#pageNo === this.#acked) this.#ackWaitSince = Date.now();
       this.#pageNo++;
       this.#send({ t: 'page', n: this.#pageNo, cs, from, to: end, changes: part, head });
       edge.stats.pagesSent++;
@@ -302,10 +309,15 @@ export class EdgeSession {
 
   async #waitCredit(): Promise<void> {
     while (!this.#closed && this.#pageNo - this.#acked >= this.#edge.options.window) {
-      await new Promise<void>((resolve) => {
-        this.#credit = resolve;
+      const acked = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), this.#edge.options.ackTimeoutMs);
+        this.#credit = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
       });
       this.#credit = undefined;
+      if (!acked) await this.close('no acknowledgement in time');
     }
   }
 

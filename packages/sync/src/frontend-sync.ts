@@ -97,6 +97,11 @@ function userPart(doc: JsonObject): JsonObject {
   return out;
 }
 
+/** An outbox entry as stored (its document id apart from the record's own id, the key). */
+function outboxBody(e: OutboxEntry): Record<string, unknown> {
+  return { key: e.key, seq: e.seq, w: e.w, c: e.c, docId: e.id, body: e.body, base: e.base };
+}
+
 function randomId(): string {
   return globalThis.crypto.randomUUID();
 }
@@ -229,7 +234,7 @@ export class FrontendSync {
       const body = userPart({ ...(doc as JsonObject), id: workerId });
       const entry: OutboxEntry = { key, seq: ++this.#seq, w: randomId(), c: collection, id: workerId, body, base };
       const [, saved] = await this.#replica.commit([
-        { collection: OUTBOX_COLLECTION, id: key, kind: 'put', body: { ...entry } },
+        { collection: OUTBOX_COLLECTION, id: key, kind: 'put', body: outboxBody(entry) },
         {
           collection,
           id: workerId,
@@ -341,8 +346,8 @@ export class FrontendSync {
       if (doc === undefined) await this.#replica.commit([this.#stateWrite(null, {})]);
       for (const r of await this.#replica.scan(OUTBOX_COLLECTION)) {
         if (r.deleted) continue;
-        const e = r.doc as unknown as OutboxEntry;
-        this.#outbox.set(e.key, { key: e.key, seq: e.seq, w: e.w, c: e.c, id: e.id, body: e.body, base: e.base });
+        const e = r.doc as unknown as OutboxEntry & { docId: string };
+        this.#outbox.set(e.key, { key: e.key, seq: e.seq, w: e.w, c: e.c, id: e.docId, body: e.body, base: e.base });
         this.#seq = Math.max(this.#seq, e.seq);
       }
       this.#updateProgress({});
@@ -421,9 +426,11 @@ export class FrontendSync {
       let welcomed = false;
       let lastHeard = Date.now();
       const beat = this.#opts.heartbeatMs;
+      const opened = Date.now();
       const timer = setInterval(() => {
         const now = Date.now();
         if (now - lastHeard > 3 * beat) t.close('heartbeat timeout');
+        else if (!welcomed && now - opened > this.#opts.resultTimeoutMs) t.close('no welcome in time');
         else t.send(encode({ t: 'ping' }));
         for (const { at } of this.#sentAt.values()) {
           if (now - at > this.#opts.resultTimeoutMs) {
@@ -590,7 +597,7 @@ export class FrontendSync {
     if (r.ok && entry.w !== r.w) {
       // Edited again while this write was on the wire: send the newer value on top of it.
       entry.base = r.version;
-      await this.#replica.commit([{ collection: OUTBOX_COLLECTION, id: entry.key, kind: 'put', body: { ...entry } }]);
+      await this.#replica.commit([{ collection: OUTBOX_COLLECTION, id: entry.key, kind: 'put', body: outboxBody(entry) }]);
       this.#sendWrite(entry);
       return;
     }

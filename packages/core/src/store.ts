@@ -35,7 +35,7 @@ export interface Doc extends JsonObject {
 export type DocInput = { readonly id: string } & Readonly<Record<string, unknown>>;
 
 export interface StoreOptions {
-  /** Largest document (UTF-8 JSON of the user's fields). Default 1 MiB. */
+  /** Largest document (UTF-8 JSON of the user's fields), a positive integer. Default 1 MiB. Anything else is `VALIDATION`. */
   readonly maxDocumentBytes?: number;
   /** Clock for the timestamps. Default `() => new Date()`. */
   readonly clock?: () => Date;
@@ -139,7 +139,13 @@ export class Store {
 
   constructor(adapter: StorageAdapter, options: StoreOptions = {}) {
     this.adapter = adapter;
-    this.#maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+    const max: unknown = options.maxDocumentBytes === undefined ? DEFAULT_MAX_DOCUMENT_BYTES : options.maxDocumentBytes;
+    // NaN, Infinity or a string would make every size comparison false: no limit at all.
+    if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
+      throw new ValidationError(`maxDocumentBytes must be a positive integer, got ${typeof max === 'string' ? JSON.stringify(max) : String(max)}`);
+    }
+    if (options.clock !== undefined && typeof options.clock !== 'function') throw new ValidationError('clock must be a function returning a Date');
+    this.#maxBytes = max;
     this.#clock = options.clock ?? (() => new Date());
   }
 

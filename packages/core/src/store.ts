@@ -84,7 +84,7 @@ export interface ChangePage {
 export interface Transaction {
   get(collection: string, id: string): Promise<Doc | undefined>;
   find(collection: string, query?: Query): Promise<Doc[]>;
-  insert(collection: string, doc: DocInput): void | Promise<void>;
+  insert(collection: string, doc: DocInput): Promise<void>;
   update(collection: string, doc: DocInput, options?: WriteOptions): Promise<void>;
   upsert(collection: string, doc: DocInput, options?: WriteOptions): Promise<void>;
   delete(collection: string, id: string, options?: WriteOptions): Promise<void>;
@@ -451,6 +451,10 @@ export class Store {
    * returns, everything commits atomically with every read version as a precondition: if any
    * document read or written changed in the meantime, the transaction throws `CONFLICT` and
    * nothing is written. If `fn` throws, nothing is written and the error passes through.
+   * Operations `fn` did not await are waited for before the commit, and if any operation of
+   * the transaction failed (awaited or not, caught by `fn` or not), nothing is written and the
+   * transaction throws the first such error: an operation's failure is never silently dropped.
+   * (To branch on whether a document exists, `get` it first rather than catching an error.)
    * Use `withRetry` to run it again on conflicts. Queries (`find`) record the versions of the
    * documents they return, not the absence of others (no phantom protection).
    */
@@ -495,7 +499,19 @@ export class Store {
         throw new ConflictError(`${e.key.collection}/${JSON.stringify(e.key.id)}: expected version ${expected}`, liveDoc(e), { details: { ...e.key } });
       }
     };
-    const tx: Transaction = {
+    // Every operation's promise, awaited by the caller or not: a failed one fails the
+    // transaction, so an un-awaited insert that was invalid cannot be dropped while the rest
+    // commits (and its rejection is handled here, not reported as unhandled).
+    const started: Promise<unknown>[] = [];
+    let failure: { error: unknown } | undefined;
+    const track = <R>(p: Promise<R>): Promise<R> => {
+      started.push(p);
+      p.catch((error: unknown) => {
+        failure ??= { error };
+      });
+      return p;
+    };
+    const ops: Transaction = {
       get: async (collection, id) => {
         guard();
         const [e] = await load([this.#key(collection, id)]);
@@ -566,12 +582,27 @@ export class Store {
         e.pending = { kind: 'delete' };
       },
     };
+    const tx: Transaction = {
+      get: (collection, id) => track(ops.get(collection, id)),
+      find: (collection, query) => track(ops.find(collection, query)),
+      insert: (collection, doc) => track(ops.insert(collection, doc)),
+      update: (collection, doc, options) => track(ops.update(collection, doc, options)),
+      upsert: (collection, doc, options) => track(ops.upsert(collection, doc, options)),
+      delete: (collection, id, options) => track(ops.delete(collection, id, options)),
+    };
     let result: T;
     try {
       result = await fn(tx);
     } finally {
+      // Operations still running (not awaited by `fn`, or started by those) finish first.
+      for (let settled = 0; settled < started.length; ) {
+        const batch = started.slice(settled);
+        settled = started.length;
+        await Promise.allSettled(batch);
+      }
       done = true;
     }
+    if (failure !== undefined) throw failure.error;
     const writes: PlannedWrite[] = [];
     for (const e of entries.values()) {
       const expect: Expectation = e.seen && !e.seen.deleted ? { kind: 'version', version: e.seen.version } : { kind: 'absent' };

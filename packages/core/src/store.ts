@@ -186,8 +186,9 @@ export class Store {
           });
         }
       }
-      if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
-      else fields[key] = value;
+      // A top-level "__proto__" never gets here (it starts with "_", so it is rejected above);
+      // nested ones are copied as data by jsonText/JSON.parse below.
+      fields[key] = value;
     }
     const text = jsonText(fields, '$');
     // A UTF-16 unit is at most 3 bytes of UTF-8: count exactly only near the limit.

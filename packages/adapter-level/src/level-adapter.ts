@@ -47,6 +47,27 @@ function lockFor(db: LevelDatabase): Mutex {
   return lock;
 }
 
+/**
+ * Databases on which a write batch failed (an I/O error such as ENOSPC). LevelDB then goes on
+ * writing to a log whose torn record it will not read past on the next open, so commits it
+ * acknowledges after the failure would vanish on reopen and their sync ids be handed out
+ * again. Every adapter of that database refuses commits until it is opened again.
+ */
+const failedWrites = new WeakMap<object, Error>();
+const watched = new WeakSet<object>();
+
+function rootOf(db: LevelDatabase): LevelDatabase {
+  const sub = db as { db?: LevelDatabase; prefix?: string };
+  return typeof sub.prefix === 'string' && sub.db !== undefined ? sub.db : db;
+}
+
+/** Forgets a failed write once the database is opened again (abstract-level emits `open`). */
+function watchReopen(root: LevelDatabase): void {
+  if (watched.has(root)) return;
+  watched.add(root);
+  root.on('open', () => failedWrites.delete(root));
+}
+
 function openError(e: unknown, where: string): BackendError {
   const code = (e as { code?: unknown }).code;
   const causeCode = ((e as { cause?: { code?: unknown } }).cause ?? {}).code;
@@ -97,6 +118,7 @@ export class LevelAdapter implements StorageAdapter {
     this.#db = options.namespace !== undefined ? base.sublevel(options.namespace) : base;
     this.#batchOptions = { ...ENC, sync: options.sync ?? true };
     this.#lock = lockFor(this.#db);
+    watchReopen(rootOf(this.#db));
     this.#ready = opened.then(
       () => undefined,
       (e: unknown) => {
@@ -147,6 +169,27 @@ export class LevelAdapter implements StorageAdapter {
     }
   }
 
+  /** Throws the `BACKEND` error of an earlier failed write batch on this database, if any. */
+  #refuseAfterFailedWrite(): void {
+    const failed = failedWrites.get(rootOf(this.#db));
+    if (failed !== undefined) {
+      throw new BackendError(
+        `level: an earlier write to this database failed (${failed.message}); commits are refused until you close and reopen the store, since LevelDB would silently lose them on the next open`,
+        { cause: failed },
+      );
+    }
+  }
+
+  /** Runs a write batch; a failure (other than a close) makes this database refuse writes. */
+  async #batch(ops: BatchOp[]): Promise<void> {
+    try {
+      await this.#db.batch(ops, this.#batchOptions);
+    } catch (e) {
+      if (this.#closing === undefined) failedWrites.set(rootOf(this.#db), e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
+  }
+
   async commit(request: CommitRequest): Promise<CommitResult> {
     for (const w of request.writes) assertDocKey(w.collection, w.id);
     // The lock makes read, check, id allocation and batch one unit within this process;
@@ -156,6 +199,7 @@ export class LevelAdapter implements StorageAdapter {
     return this.#run(
       'commit',
       async () => {
+        this.#refuseAfterFailedWrite();
         const keys = request.writes.map((w) => docKey(w.collection, w.id));
         const [values, counter] = await Promise.all([this.#db.getMany(keys, ENC), this.#db.get(COUNTER_KEY, ENC)]);
         const prevs = values.map((v: string | undefined, i) => (v === undefined ? undefined : toRecord(request.writes[i]!.collection, v)));
@@ -177,7 +221,7 @@ export class LevelAdapter implements StorageAdapter {
           records.push(toRecord(record.collection, json));
         });
         ops.push({ type: 'put', key: COUNTER_KEY, value: String(planned.lastSyncId) });
-        await this.#db.batch(ops, this.#batchOptions);
+        await this.#batch(ops);
         return { ok: true, records };
       },
       true,
@@ -276,6 +320,7 @@ export class LevelAdapter implements StorageAdapter {
     return this.#run(
       'compact',
       async () => {
+        this.#refuseAfterFailedWrite();
         const range = syncRangeThrough(through);
         const ops: BatchOp[] = [];
         if (range !== undefined) {
@@ -288,7 +333,7 @@ export class LevelAdapter implements StorageAdapter {
         }
         const watermark: string | undefined = await this.#db.get(WATERMARK_KEY, ENC);
         if (watermark === undefined || Number(watermark) < through) ops.push({ type: 'put', key: WATERMARK_KEY, value: String(through) });
-        if (ops.length > 0) await this.#db.batch(ops, this.#batchOptions);
+        if (ops.length > 0) await this.#batch(ops);
         return ops.filter((op) => op.type === 'del').length / 2;
       },
       true,

@@ -22,8 +22,8 @@ import type { Query } from './query.js';
 import { compileQuery, runQuery } from './query.js';
 import { Field, docKeyString, meetsExpectation } from './records.js';
 
-/** A document as the Store returns it: the user's fields plus the metadata. */
-export interface Doc extends JsonObject {
+/** The fields the Store sets on every document it returns. */
+export interface DocMeta {
   id: string;
   _sync_id: number;
   _version: number;
@@ -31,8 +31,22 @@ export interface Doc extends JsonObject {
   _updated_at: string;
 }
 
-/** A document as callers pass it in: any JSON object with a string `id`. */
-export type DocInput = { readonly id: string } & Readonly<Record<string, unknown>>;
+/**
+ * A document as the Store returns it: the user's fields plus the metadata. `T` is the
+ * application's type for the fields (`store.get<Pump>('pumps', id)` → `Pump & DocMeta`). The
+ * Store does not check a stored document against `T` when reading: like a cast, the type
+ * argument is the application's claim about that collection. Default: any JSON object.
+ */
+export type Doc<T extends object = JsonObject> = T & DocMeta;
+
+/**
+ * A document as callers pass it in: any JSON object with a string `id`, or, typed, a `T`
+ * (`store.insert<Pump>('pumps', pump)` checks `pump` against `Pump` at compile time).
+ */
+export type DocInput<T extends object = Readonly<Record<string, unknown>>> = { readonly id: string } & T;
+
+/** What a write takes for type argument `T`: without one, any object with an `id` (checked at run time). */
+type InputFor<T extends object> = JsonObject extends T ? DocInput : DocInput<T>;
 
 export interface StoreOptions {
   /** Largest document (UTF-8 JSON of the user's fields), a positive integer. Default 1 MiB. Anything else is `VALIDATION`. */
@@ -251,13 +265,13 @@ export class Store {
    * @throws `VALIDATION` (bad input, nothing written), `CONFLICT` (id taken; `current` holds it),
    *   `CLOSED`, `BACKEND`.
    */
-  async insert(collection: string, doc: DocInput): Promise<Doc> {
+  async insert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>): Promise<Doc<T>> {
     this.#open();
     const body = this.#body(collection, doc);
     const [record] = await this.#commit([
       { op: { collection, id: body.id as string, kind: 'put', body, expect: { kind: 'absent' } }, onFail: 'exists' },
     ]);
-    return asDoc(record as StoredRecord);
+    return asDoc(record as StoredRecord) as Doc<T>;
   }
 
   /**
@@ -265,11 +279,11 @@ export class Store {
    *
    * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
    */
-  async get(collection: string, id: string): Promise<Doc | undefined> {
+  async get<T extends object = JsonObject>(collection: string, id: string): Promise<Doc<T> | undefined> {
     this.#open();
     const key = this.#key(collection, id);
     const [record] = await this.#call('get failed', () => this.adapter.getMany([key]));
-    return record && !record.deleted ? asDoc(record) : undefined;
+    return record && !record.deleted ? (asDoc(record) as Doc<T>) : undefined;
   }
 
   /**
@@ -277,12 +291,12 @@ export class Store {
    *
    * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
    */
-  async getMany(collection: string, ids: readonly string[]): Promise<(Doc | undefined)[]> {
+  async getMany<T extends object = JsonObject>(collection: string, ids: readonly string[]): Promise<(Doc<T> | undefined)[]> {
     this.#open();
     if (!Array.isArray(ids)) throw new ValidationError('ids must be an array of strings');
     const keys = ids.map((id) => this.#key(collection, id));
     const records = await this.#call('getMany failed', () => this.adapter.getMany(keys));
-    return records.map((r) => (r && !r.deleted ? asDoc(r) : undefined));
+    return records.map((r) => (r && !r.deleted ? (asDoc(r) as Doc<T>) : undefined));
   }
 
   /**
@@ -291,7 +305,7 @@ export class Store {
    * @throws `VALIDATION`, `NOT_FOUND` (no live document), `CONFLICT` (`expectedVersion` differs),
    *   `CLOSED`, `BACKEND`.
    */
-  async update(collection: string, doc: DocInput, options: WriteOptions = {}): Promise<Doc> {
+  async update<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<T>> {
     this.#open();
     const body = this.#body(collection, doc);
     const expected = checkVersion(options.expectedVersion);
@@ -299,7 +313,7 @@ export class Store {
     const [record] = await this.#commit([
       { op: { collection, id: body.id as string, kind: 'put', body, expect }, onFail: expected === undefined ? 'not-found' : 'conflict' },
     ]);
-    return asDoc(record as StoredRecord);
+    return asDoc(record as StoredRecord) as Doc<T>;
   }
 
   /**
@@ -307,12 +321,12 @@ export class Store {
    *
    * @throws `VALIDATION`, `CONFLICT` (`expectedVersion` given and different), `CLOSED`, `BACKEND`.
    */
-  async upsert(collection: string, doc: DocInput, options: WriteOptions = {}): Promise<Doc> {
+  async upsert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<T>> {
     this.#open();
     const body = this.#body(collection, doc);
     const expect = expectationFor(checkVersion(options.expectedVersion), undefined);
     const [record] = await this.#commit([{ op: { collection, id: body.id as string, kind: 'put', body, expect }, onFail: 'conflict' }]);
-    return asDoc(record as StoredRecord);
+    return asDoc(record as StoredRecord) as Doc<T>;
   }
 
   /**
@@ -338,7 +352,7 @@ export class Store {
    *
    * @throws `VALIDATION` (malformed query), `CLOSED`, `BACKEND`.
    */
-  async find(collection: string, query?: Query): Promise<Doc[]> {
+  async find<T extends object = JsonObject>(collection: string, query?: Query): Promise<Doc<T>[]> {
     this.#open();
     assertCollectionName(collection);
     const compiled = compileQuery(query);
@@ -346,7 +360,7 @@ export class Store {
     return runQuery(
       records.filter((r) => !r.deleted).map((r) => r.doc),
       compiled,
-    ) as Doc[];
+    ) as Doc<T>[];
   }
 
   /** Names of the application collections that hold documents or tombstones. */

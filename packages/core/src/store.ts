@@ -265,7 +265,7 @@ export class Store {
    * @throws `VALIDATION` (bad input, nothing written), `CONFLICT` (id taken; `current` holds it),
    *   `CLOSED`, `BACKEND`.
    */
-  async insert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>): Promise<Doc<T>> {
+  async insert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>): Promise<Doc<NoInfer<T>>> {
     this.#open();
     const body = this.#body(collection, doc);
     const [record] = await this.#commit([
@@ -279,7 +279,7 @@ export class Store {
    *
    * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
    */
-  async get<T extends object = JsonObject>(collection: string, id: string): Promise<Doc<T> | undefined> {
+  async get<T extends object = JsonObject>(collection: string, id: string): Promise<Doc<NoInfer<T>> | undefined> {
     this.#open();
     const key = this.#key(collection, id);
     const [record] = await this.#call('get failed', () => this.adapter.getMany([key]));
@@ -291,7 +291,7 @@ export class Store {
    *
    * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
    */
-  async getMany<T extends object = JsonObject>(collection: string, ids: readonly string[]): Promise<(Doc<T> | undefined)[]> {
+  async getMany<T extends object = JsonObject>(collection: string, ids: readonly string[]): Promise<(Doc<NoInfer<T>> | undefined)[]> {
     this.#open();
     if (!Array.isArray(ids)) throw new ValidationError('ids must be an array of strings');
     const keys = ids.map((id) => this.#key(collection, id));
@@ -305,7 +305,7 @@ export class Store {
    * @throws `VALIDATION`, `NOT_FOUND` (no live document), `CONFLICT` (`expectedVersion` differs),
    *   `CLOSED`, `BACKEND`.
    */
-  async update<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<T>> {
+  async update<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<NoInfer<T>>> {
     this.#open();
     const body = this.#body(collection, doc);
     const expected = checkVersion(options.expectedVersion);
@@ -321,7 +321,7 @@ export class Store {
    *
    * @throws `VALIDATION`, `CONFLICT` (`expectedVersion` given and different), `CLOSED`, `BACKEND`.
    */
-  async upsert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<T>> {
+  async upsert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<NoInfer<T>>> {
     this.#open();
     const body = this.#body(collection, doc);
     const expect = expectationFor(checkVersion(options.expectedVersion), undefined);
@@ -352,7 +352,7 @@ export class Store {
    *
    * @throws `VALIDATION` (malformed query), `CLOSED`, `BACKEND`.
    */
-  async find<T extends object = JsonObject>(collection: string, query?: Query): Promise<Doc<T>[]> {
+  async find<T extends object = JsonObject>(collection: string, query?: Query): Promise<Doc<NoInfer<T>>[]> {
     this.#open();
     assertCollectionName(collection);
     const compiled = compileQuery(query);

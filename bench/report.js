@@ -3,18 +3,25 @@
 const fmt = (x) => (x === undefined || Number.isNaN(x) ? '-' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const mb = (x) => (x === undefined ? '-' : x.toFixed(0));
 
-/** Adds `slowdown` (raw ops/s ÷ CSE ops/s) and `verdict` to one workload result. */
-export function judge(w) {
+/** What a smoke run (`--quick`) prints instead of a verdict: its short runs say nothing about targets. */
+export const NOT_JUDGED = 'not judged (smoke run)';
+
+/**
+ * Adds `slowdown` (raw ops/s ÷ CSE ops/s) and `verdict` to one workload result. With `smoke`
+ * (a `--quick` run) targets are not judged: the verdict is `NOT_JUDGED`.
+ */
+export function judge(w, smoke = false) {
   if (w.error) return { ...w, verdict: `error: ${w.error}` };
   // Median of the per-run ratios (each raw run paired with the CSE run next to it).
   const slowdown = w.pairedSlowdown?.median ?? w.raw.opsPerSec / w.cse.opsPerSec;
+  if (smoke) return { ...w, slowdown, verdict: w.target ? NOT_JUDGED : '' };
   let verdict = '';
   if (w.target?.maxSlowdown !== undefined) verdict = slowdown <= w.target.maxSlowdown ? 'met' : 'MISSED';
   if (w.target?.maxScaling !== undefined) verdict = w.scaling.cse < w.target.maxScaling ? 'met' : 'MISSED';
   return { ...w, slowdown, verdict };
 }
 
-export function rows(results) {
+export function rows(results, smoke = false) {
   const out = [];
   for (const a of results) {
     if (a.error) {
@@ -22,7 +29,7 @@ export function rows(results) {
       continue;
     }
     for (const w0 of a.workloads) {
-      const w = judge(w0);
+      const w = judge(w0, smoke);
       if (w.error) {
         out.push([a.adapter, w.id, w.verdict, '', '', '', '', '', '']);
         continue;
@@ -45,14 +52,14 @@ export function rows(results) {
 
 export const HEADER = ['adapter', 'workload', 'unit', 'CSE median (min-max)', 'raw median (min-max)', 'raw/CSE paired median (min-max)', 'peak RSS MB cse / raw', 'heap growth MB cse / raw', 'target / notes'];
 
-export function textTable(results) {
-  const all = [HEADER, ...rows(results)];
+export function textTable(results, smoke = false) {
+  const all = [HEADER, ...rows(results, smoke)];
   const widths = HEADER.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
   return all.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-export function markdownTable(results) {
-  const all = rows(results);
+export function markdownTable(results, smoke = false) {
+  const all = rows(results, smoke);
   return [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`, ...all.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
@@ -71,7 +78,7 @@ export function markdown(report) {
     '`raw/CSE` is the raw baseline\'s rate divided by the CSE rate, how many times slower CSE is (1.00 = as fast; below 1 = faster): the median of the per-run ratios, each raw run paired with the CSE run beside it (they alternate), with the smallest and largest; targets are judged on that median.',
     'Peak RSS is the whole process (both sides and everything loaded); heap growth is the peak heap during a run above the heap after a GC at its start.',
     '',
-    markdownTable(report.results),
+    markdownTable(report.results, report.params.quick === true),
     '',
     '## Durability and versions',
     '',

@@ -154,10 +154,11 @@ const report = {
   seconds: Math.round((Date.now() - started.getTime()) / 1000),
   params: { ...params, quick: args.quick },
   environment,
-  results: results.map((a) => ({ ...a, workloads: a.workloads.map(judge) })),
+  // A --quick run is a smoke test (npm test runs one): too short to judge targets by.
+  results: results.map((a) => ({ ...a, workloads: a.workloads.map((w) => judge(w, args.quick)) })),
 };
 
-process.stdout.write(`\n${textTable(report.results)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
+process.stdout.write(`\n${textTable(report.results, args.quick)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
 
 if (!args['no-save']) {
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -1,7 +1,8 @@
 import { Mutex } from 'async-mutex';
 import type { AbstractSnapshot } from 'abstract-level';
 import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, JsonObject, SequenceState, StorageAdapter, StoredRecord } from '@cse/core';
-import { BackendError, ClosedError, ValidationError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
+import type { CseError } from '@cse/core';
+import { BackendError, ClosedError, ValidationError, isCseError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
 import {
   COUNTER_KEY,
   DOCS_RANGE,
@@ -47,7 +48,29 @@ function lockFor(db: LevelDatabase): Mutex {
   return lock;
 }
 
-function openError(e: unknown, where: string): BackendError {
+/**
+ * Databases on which a write batch failed (an I/O error such as ENOSPC). LevelDB then goes on
+ * writing to a log whose torn record it will not read past on the next open, so commits it
+ * acknowledges after the failure would vanish on reopen and their sync ids be handed out
+ * again. Every adapter of that database refuses commits until it is opened again.
+ */
+const failedWrites = new WeakMap<object, Error>();
+const watched = new WeakSet<object>();
+
+function rootOf(db: LevelDatabase): LevelDatabase {
+  const sub = db as { db?: LevelDatabase; prefix?: string };
+  return typeof sub.prefix === 'string' && sub.db !== undefined ? sub.db : db;
+}
+
+/** Forgets a failed write once the database is opened again (abstract-level emits `open`). */
+function watchReopen(root: LevelDatabase): void {
+  if (watched.has(root)) return;
+  watched.add(root);
+  root.on('open', () => failedWrites.delete(root));
+}
+
+function openError(e: unknown, where: string): CseError {
+  if (isCseError(e)) return e;
   const code = (e as { code?: unknown }).code;
   const causeCode = ((e as { cause?: { code?: unknown } }).cause ?? {}).code;
   if (code === 'LEVEL_LOCKED' || causeCode === 'LEVEL_LOCKED') {
@@ -70,11 +93,14 @@ function toRecord(collection: string, json: string): StoredRecord {
 export class LevelAdapter implements StorageAdapter {
   readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true });
 
-  readonly #db: LevelDatabase;
+  // Set by the first continuation of #attached, so every call that awaited it sees them.
+  #db!: LevelDatabase;
+  #lock!: Mutex;
   /** Gives back the directory this adapter opened from `location`; a `db` passed in is never closed. */
-  readonly #release: (() => Promise<void>) | undefined;
+  #release: (() => Promise<void>) | undefined;
   readonly #batchOptions: BatchOptions;
-  readonly #lock: Mutex;
+  /** Resolves once the database object is known (for a `location`, once classic-level is loaded). */
+  readonly #attached: Promise<void>;
   readonly #ready: Promise<void>;
   #closing: Promise<void> | undefined;
 
@@ -82,21 +108,28 @@ export class LevelAdapter implements StorageAdapter {
   constructor(options: LevelAdapterOptions) {
     checkOptions(options);
     const where = options.location ?? 'the database';
-    let base: LevelDatabase;
+    const { location, db, namespace } = options;
     let opened: Promise<void>;
-    if (options.location !== undefined) {
-      const shared = acquireDirectory(options.location);
-      base = shared.db;
-      opened = shared.ready;
-      this.#release = () => shared.release();
+    const attach = (base: LevelDatabase): void => {
+      this.#db = namespace !== undefined ? base.sublevel(namespace) : base;
+      this.#lock = lockFor(this.#db);
+      watchReopen(rootOf(this.#db));
+    };
+    if (location !== undefined) {
+      // classic-level is imported only now, so the package also runs where it cannot load.
+      const shared = acquireDirectory(location).then((dir) => {
+        attach(dir.db);
+        this.#release = () => dir.release();
+        return dir;
+      });
+      this.#attached = shared.then(() => undefined);
+      opened = shared.then((dir) => dir.ready);
     } else {
-      base = options.db!;
-      opened = base.open();
-      this.#release = undefined;
+      attach(db!);
+      this.#attached = Promise.resolve();
+      opened = db!.open();
     }
-    this.#db = options.namespace !== undefined ? base.sublevel(options.namespace) : base;
     this.#batchOptions = { ...ENC, sync: options.sync ?? true };
-    this.#lock = lockFor(this.#db);
     this.#ready = opened.then(
       () => undefined,
       (e: unknown) => {
@@ -105,6 +138,7 @@ export class LevelAdapter implements StorageAdapter {
     );
     // Failures surface through ready() and every call; do not also report them as unhandled.
     this.#ready.catch(() => undefined);
+    this.#attached.catch(() => undefined);
   }
 
   /** Resolves once the database is open; rejects with a `BACKEND` error if it cannot be (e.g. locked). */
@@ -114,11 +148,16 @@ export class LevelAdapter implements StorageAdapter {
 
   /**
    * Runs one call: CLOSED after `close()`, waits for the open, maps backend errors. With
-   * `exclusive`, the commit lock is queued before anything is awaited, so a call made before
-   * `close()` also runs before it.
+   * `exclusive`, the commit lock is queued right after the one wait for `#attached` (which
+   * `close()` makes too), so a call made before `close()` also runs before it.
    */
   async #run<T>(what: string, fn: () => Promise<T>, exclusive = false): Promise<T> {
     if (this.#closing !== undefined) throw new ClosedError('the level adapter is closed');
+    try {
+      await this.#attached;
+    } catch {
+      await this.#ready; // rejects with the open error
+    }
     const call = async (): Promise<T> => {
       await this.#ready;
       try {
@@ -147,6 +186,27 @@ export class LevelAdapter implements StorageAdapter {
     }
   }
 
+  /** Throws the `BACKEND` error of an earlier failed write batch on this database, if any. */
+  #refuseAfterFailedWrite(): void {
+    const failed = failedWrites.get(rootOf(this.#db));
+    if (failed !== undefined) {
+      throw new BackendError(
+        `level: an earlier write to this database failed (${failed.message}); commits are refused until you close and reopen the store, since LevelDB would silently lose them on the next open`,
+        { cause: failed },
+      );
+    }
+  }
+
+  /** Runs a write batch; a failure (other than a close) makes this database refuse writes. */
+  async #batch(ops: BatchOp[]): Promise<void> {
+    try {
+      await this.#db.batch(ops, this.#batchOptions);
+    } catch (e) {
+      if (this.#closing === undefined) failedWrites.set(rootOf(this.#db), e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
+  }
+
   async commit(request: CommitRequest): Promise<CommitResult> {
     for (const w of request.writes) assertDocKey(w.collection, w.id);
     // The lock makes read, check, id allocation and batch one unit within this process;
@@ -156,6 +216,7 @@ export class LevelAdapter implements StorageAdapter {
     return this.#run(
       'commit',
       async () => {
+        this.#refuseAfterFailedWrite();
         const keys = request.writes.map((w) => docKey(w.collection, w.id));
         const [values, counter] = await Promise.all([this.#db.getMany(keys, ENC), this.#db.get(COUNTER_KEY, ENC)]);
         const prevs = values.map((v: string | undefined, i) => (v === undefined ? undefined : toRecord(request.writes[i]!.collection, v)));
@@ -177,7 +238,7 @@ export class LevelAdapter implements StorageAdapter {
           records.push(toRecord(record.collection, json));
         });
         ops.push({ type: 'put', key: COUNTER_KEY, value: String(planned.lastSyncId) });
-        await this.#db.batch(ops, this.#batchOptions);
+        await this.#batch(ops);
         return { ok: true, records };
       },
       true,
@@ -276,6 +337,7 @@ export class LevelAdapter implements StorageAdapter {
     return this.#run(
       'compact',
       async () => {
+        this.#refuseAfterFailedWrite();
         const range = syncRangeThrough(through);
         const ops: BatchOp[] = [];
         if (range !== undefined) {
@@ -288,7 +350,7 @@ export class LevelAdapter implements StorageAdapter {
         }
         const watermark: string | undefined = await this.#db.get(WATERMARK_KEY, ENC);
         if (watermark === undefined || Number(watermark) < through) ops.push({ type: 'put', key: WATERMARK_KEY, value: String(through) });
-        if (ops.length > 0) await this.#db.batch(ops, this.#batchOptions);
+        if (ops.length > 0) await this.#batch(ops);
         return ops.filter((op) => op.type === 'del').length / 2;
       },
       true,
@@ -301,14 +363,22 @@ export class LevelAdapter implements StorageAdapter {
    * Idempotent.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#lock.runExclusive(async () => {
-      if (this.#release === undefined) return;
+    this.#closing ??= (async () => {
       try {
-        await this.#release();
-      } catch (e) {
-        throw toBackendError(e, 'level: close failed');
+        await this.#attached;
+      } catch {
+        return; // nothing was opened
       }
-    });
+      await this.#lock.runExclusive(async () => {
+        const release = this.#release;
+        if (release === undefined) return;
+        try {
+          await release();
+        } catch (e) {
+          throw toBackendError(e, 'level: close failed');
+        }
+      });
+    })();
     return this.#closing;
   }
 }

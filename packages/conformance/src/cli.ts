@@ -87,7 +87,7 @@ Runs the CSE conformance suite against a storage adapter.
   --chromium <p>    the Chromium browser runs use (default: CHROMIUM_PATH, else ${DEFAULT_CHROMIUM})
   --name <label>    the adapter's label in the report (default: the --adapter value)
   --seed <n>        fast-check seed (default: random, printed; replays a run)
-  --runs <n>        runs per property (default ${DEFAULT_RUNS})
+  --runs <n>        base runs per property, scaled per check (default ${DEFAULT_RUNS})
   --only <g[/c]>    only these groups, or one check (group/number); repeat or comma-separate
   --path <p>        fast-check replay path of a failure (with --seed and one --only check)
   --json <file>     also write a machine-readable report
@@ -324,7 +324,7 @@ async function run(argv: string[]): Promise<number> {
     : undefined;
 
   const where = browser === undefined ? '' : ' in headless Chromium';
-  console.log(`cse-conformance: ${label}${where} (seed ${args.seed}, ${args.runs} runs per property${args.only.length ? `, only ${args.only.join(', ')}` : ''})`);
+  console.log(`cse-conformance: ${label}${where} (seed ${args.seed}, base ${args.runs} runs per property${args.only.length ? `, only ${args.only.join(', ')}` : ''})`);
   const cases: CaseResult[] = [];
   const errors: string[] = [];
   const started = new Date();

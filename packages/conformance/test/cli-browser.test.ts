@@ -21,7 +21,7 @@ describe('cse-conformance in headless Chromium', () => {
     const json = join(tmp, 'indexeddb.json');
     const r = cli(['--adapter', 'indexeddb', '--runs', '3', '--seed', '11', '--only', 'sync-ids,atomicity,multi-process', '--json', json]);
     expect(r.code, r.out + r.err).toBe(0);
-    expect(r.out).toContain('cse-conformance: indexeddb in headless Chromium (seed 11, 3 runs per property');
+    expect(r.out).toContain('cse-conformance: indexeddb in headless Chromium (seed 11, base 3 runs per property');
     expect(r.out).toMatch(/✓ 1\. Sync ids › every accepted write takes a new, larger id/);
     expect(r.out).toContain('PASS: 9 passed, 0 failed, 1 skipped');
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;

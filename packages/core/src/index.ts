@@ -17,7 +17,7 @@ export {
 } from './json.js';
 export type { CompiledQuery, Condition, Operator, Query, SortField } from './query.js';
 export { compileQuery, matches, runQuery } from './query.js';
-export type { Change, ChangePage, ChangeSubscription, ChangesOptions, Doc, DocInput, RetryOptions, StoreOptions, Transaction, WatchOptions, WriteOptions } from './store.js';
+export type { Change, ChangePage, ChangeSubscription, ChangesOptions, Doc, DocInput, DocMeta, RetryOptions, StoreOptions, Transaction, WatchOptions, WriteOptions } from './store.js';
 export { Store, userFields, withRetry } from './store.js';
 export type { AdapterModule } from './open-store.js';
 export { ADAPTER_PACKAGES, openStore, registerAdapterModule } from './open-store.js';

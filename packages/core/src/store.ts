@@ -24,8 +24,8 @@ import { Field, docKeyString, meetsExpectation } from './records.js';
 import type { Waiter } from './change-feed.js';
 import { ChangeFeed } from './change-feed.js';
 
-/** A document as the Store returns it: the user's fields plus the metadata. */
-export interface Doc extends JsonObject {
+/** The fields the Store sets on every document it returns. */
+export interface DocMeta {
   id: string;
   _sync_id: number;
   _version: number;
@@ -33,11 +33,25 @@ export interface Doc extends JsonObject {
   _updated_at: string;
 }
 
-/** A document as callers pass it in: any JSON object with a string `id`. */
-export type DocInput = { readonly id: string } & Readonly<Record<string, unknown>>;
+/**
+ * A document as the Store returns it: the user's fields plus the metadata. `T` is the
+ * application's type for the fields (`store.get<Pump>('pumps', id)` → `Pump & DocMeta`). The
+ * Store does not check a stored document against `T` when reading: like a cast, the type
+ * argument is the application's claim about that collection. Default: any JSON object.
+ */
+export type Doc<T extends object = JsonObject> = T & DocMeta;
+
+/**
+ * A document as callers pass it in: any JSON object with a string `id`, or, typed, a `T`
+ * (`store.insert<Pump>('pumps', pump)` checks `pump` against `Pump` at compile time).
+ */
+export type DocInput<T extends object = Readonly<Record<string, unknown>>> = { readonly id: string } & T;
+
+/** What a write takes for type argument `T`: without one, any object with an `id` (checked at run time). */
+type InputFor<T extends object> = JsonObject extends T ? DocInput : DocInput<T>;
 
 export interface StoreOptions {
-  /** Largest document (UTF-8 JSON of the user's fields). Default 1 MiB. */
+  /** Largest document (UTF-8 JSON of the user's fields), a positive integer. Default 1 MiB. Anything else is `VALIDATION`. */
   readonly maxDocumentBytes?: number;
   /** Clock for the timestamps. Default `() => new Date()`. */
   readonly clock?: () => Date;
@@ -107,7 +121,7 @@ export interface ChangePage {
 export interface Transaction {
   get(collection: string, id: string): Promise<Doc | undefined>;
   find(collection: string, query?: Query): Promise<Doc[]>;
-  insert(collection: string, doc: DocInput): void | Promise<void>;
+  insert(collection: string, doc: DocInput): Promise<void>;
   update(collection: string, doc: DocInput, options?: WriteOptions): Promise<void>;
   upsert(collection: string, doc: DocInput, options?: WriteOptions): Promise<void>;
   delete(collection: string, id: string, options?: WriteOptions): Promise<void>;
@@ -165,7 +179,13 @@ export class Store {
 
   constructor(adapter: StorageAdapter, options: StoreOptions = {}) {
     this.adapter = adapter;
-    this.#maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+    const max: unknown = options.maxDocumentBytes === undefined ? DEFAULT_MAX_DOCUMENT_BYTES : options.maxDocumentBytes;
+    // NaN, Infinity or a string would make every size comparison false: no limit at all.
+    if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
+      throw new ValidationError(`maxDocumentBytes must be a positive integer, got ${typeof max === 'string' ? JSON.stringify(max) : String(max)}`);
+    }
+    if (options.clock !== undefined && typeof options.clock !== 'function') throw new ValidationError('clock must be a function returning a Date');
+    this.#maxBytes = max;
     this.#clock = options.clock ?? (() => new Date());
     const poll = options.pollIntervalMs ?? 100;
     if (typeof poll !== 'number' || !Number.isSafeInteger(poll) || poll < 1 || poll > 60_000) {
@@ -216,8 +236,9 @@ export class Store {
           });
         }
       }
-      if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
-      else fields[key] = value;
+      // A top-level "__proto__" never gets here (it starts with "_", so it is rejected above);
+      // nested ones are copied as data by jsonText/JSON.parse below.
+      fields[key] = value;
     }
     const text = jsonText(fields, '$');
     // A UTF-16 unit is at most 3 bytes of UTF-8: count exactly only near the limit.
@@ -283,13 +304,13 @@ export class Store {
    * @throws `VALIDATION` (bad input, nothing written), `CONFLICT` (id taken; `current` holds it),
    *   `CLOSED`, `BACKEND`.
    */
-  async insert(collection: string, doc: DocInput): Promise<Doc> {
+  async insert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>): Promise<Doc<NoInfer<T>>> {
     this.#open();
     const body = this.#body(collection, doc);
     const [record] = await this.#commit([
       { op: { collection, id: body.id as string, kind: 'put', body, expect: { kind: 'absent' } }, onFail: 'exists' },
     ]);
-    return asDoc(record as StoredRecord);
+    return asDoc(record as StoredRecord) as Doc<T>;
   }
 
   /**
@@ -297,11 +318,11 @@ export class Store {
    *
    * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
    */
-  async get(collection: string, id: string): Promise<Doc | undefined> {
+  async get<T extends object = JsonObject>(collection: string, id: string): Promise<Doc<NoInfer<T>> | undefined> {
     this.#open();
     const key = this.#key(collection, id);
     const [record] = await this.#call('get failed', () => this.adapter.getMany([key]));
-    return record && !record.deleted ? asDoc(record) : undefined;
+    return record && !record.deleted ? (asDoc(record) as Doc<T>) : undefined;
   }
 
   /**
@@ -309,12 +330,12 @@ export class Store {
    *
    * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
    */
-  async getMany(collection: string, ids: readonly string[]): Promise<(Doc | undefined)[]> {
+  async getMany<T extends object = JsonObject>(collection: string, ids: readonly string[]): Promise<(Doc<NoInfer<T>> | undefined)[]> {
     this.#open();
     if (!Array.isArray(ids)) throw new ValidationError('ids must be an array of strings');
     const keys = ids.map((id) => this.#key(collection, id));
     const records = await this.#call('getMany failed', () => this.adapter.getMany(keys));
-    return records.map((r) => (r && !r.deleted ? asDoc(r) : undefined));
+    return records.map((r) => (r && !r.deleted ? (asDoc(r) as Doc<T>) : undefined));
   }
 
   /**
@@ -323,7 +344,7 @@ export class Store {
    * @throws `VALIDATION`, `NOT_FOUND` (no live document), `CONFLICT` (`expectedVersion` differs),
    *   `CLOSED`, `BACKEND`.
    */
-  async update(collection: string, doc: DocInput, options: WriteOptions = {}): Promise<Doc> {
+  async update<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<NoInfer<T>>> {
     this.#open();
     const body = this.#body(collection, doc);
     const expected = checkVersion(options.expectedVersion);
@@ -331,7 +352,7 @@ export class Store {
     const [record] = await this.#commit([
       { op: { collection, id: body.id as string, kind: 'put', body, expect }, onFail: expected === undefined ? 'not-found' : 'conflict' },
     ]);
-    return asDoc(record as StoredRecord);
+    return asDoc(record as StoredRecord) as Doc<T>;
   }
 
   /**
@@ -339,12 +360,12 @@ export class Store {
    *
    * @throws `VALIDATION`, `CONFLICT` (`expectedVersion` given and different), `CLOSED`, `BACKEND`.
    */
-  async upsert(collection: string, doc: DocInput, options: WriteOptions = {}): Promise<Doc> {
+  async upsert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<NoInfer<T>>> {
     this.#open();
     const body = this.#body(collection, doc);
     const expect = expectationFor(checkVersion(options.expectedVersion), undefined);
     const [record] = await this.#commit([{ op: { collection, id: body.id as string, kind: 'put', body, expect }, onFail: 'conflict' }]);
-    return asDoc(record as StoredRecord);
+    return asDoc(record as StoredRecord) as Doc<T>;
   }
 
   /**
@@ -370,7 +391,7 @@ export class Store {
    *
    * @throws `VALIDATION` (malformed query), `CLOSED`, `BACKEND`.
    */
-  async find(collection: string, query?: Query): Promise<Doc[]> {
+  async find<T extends object = JsonObject>(collection: string, query?: Query): Promise<Doc<NoInfer<T>>[]> {
     this.#open();
     assertCollectionName(collection);
     const compiled = compileQuery(query);
@@ -378,7 +399,7 @@ export class Store {
     return runQuery(
       records.filter((r) => !r.deleted).map((r) => r.doc),
       compiled,
-    ) as Doc[];
+    ) as Doc<T>[];
   }
 
   /** Names of the application collections that hold documents or tombstones. */
@@ -611,6 +632,10 @@ export class Store {
    * returns, everything commits atomically with every read version as a precondition: if any
    * document read or written changed in the meantime, the transaction throws `CONFLICT` and
    * nothing is written. If `fn` throws, nothing is written and the error passes through.
+   * Operations `fn` did not await are waited for before the commit, and if any operation of
+   * the transaction failed (awaited or not, caught by `fn` or not), nothing is written and the
+   * transaction throws the first such error: an operation's failure is never silently dropped.
+   * (To branch on whether a document exists, `get` it first rather than catching an error.)
    * Use `withRetry` to run it again on conflicts. Queries (`find`) record the versions of the
    * documents they return, not the absence of others (no phantom protection).
    */
@@ -655,7 +680,19 @@ export class Store {
         throw new ConflictError(`${e.key.collection}/${JSON.stringify(e.key.id)}: expected version ${expected}`, liveDoc(e), { details: { ...e.key } });
       }
     };
-    const tx: Transaction = {
+    // Every operation's promise, awaited by the caller or not: a failed one fails the
+    // transaction, so an un-awaited insert that was invalid cannot be dropped while the rest
+    // commits (and its rejection is handled here, not reported as unhandled).
+    const started: Promise<unknown>[] = [];
+    let failure: { error: unknown } | undefined;
+    const track = <R>(p: Promise<R>): Promise<R> => {
+      started.push(p);
+      p.catch((error: unknown) => {
+        failure ??= { error };
+      });
+      return p;
+    };
+    const ops: Transaction = {
       get: async (collection, id) => {
         guard();
         const [e] = await load([this.#key(collection, id)]);
@@ -726,12 +763,27 @@ export class Store {
         e.pending = { kind: 'delete' };
       },
     };
+    const tx: Transaction = {
+      get: (collection, id) => track(ops.get(collection, id)),
+      find: (collection, query) => track(ops.find(collection, query)),
+      insert: (collection, doc) => track(ops.insert(collection, doc)),
+      update: (collection, doc, options) => track(ops.update(collection, doc, options)),
+      upsert: (collection, doc, options) => track(ops.upsert(collection, doc, options)),
+      delete: (collection, id, options) => track(ops.delete(collection, id, options)),
+    };
     let result: T;
     try {
       result = await fn(tx);
     } finally {
+      // Operations still running (not awaited by `fn`, or started by those) finish first.
+      for (let settled = 0; settled < started.length; ) {
+        const batch = started.slice(settled);
+        settled = started.length;
+        await Promise.allSettled(batch);
+      }
       done = true;
     }
+    if (failure !== undefined) throw failure.error;
     const writes: PlannedWrite[] = [];
     for (const e of entries.values()) {
       const expect: Expectation = e.seen && !e.seen.deleted ? { kind: 'version', version: e.seen.version } : { kind: 'absent' };

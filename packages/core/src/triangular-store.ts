@@ -7,7 +7,7 @@ import type { JsonObject, StoredRecord } from './adapter.js';
 import { ConflictError, ValidationError, isCseError } from './errors.js';
 import { assertId, jsonEqual } from './json.js';
 import { docKeyString } from './records.js';
-import type { Registry } from './registry.js';
+import type { Registry, TriangularCollections } from './registry.js';
 import type { Doc, DocInput, Store, WriteOptions } from './store.js';
 import { kSystem, userFields, withRetry } from './store.js';
 
@@ -61,6 +61,19 @@ export class TriangularStore {
     this.#registry = registry;
   }
 
+  /** The worker type's collections; an unregistered type is the caller's mistake, so `VALIDATION`. */
+  #collections(workerType: string): TriangularCollections {
+    try {
+      return this.#registry.getTriangularCollections(workerType);
+    } catch (e) {
+      if (!isCseError(e, 'NOT_FOUND')) throw e;
+      throw new ValidationError(
+        `worker type ${JSON.stringify(workerType)} is not registered (${e.message}): call registry.registerCollection(name, ${JSON.stringify(workerType)}, role) for identity, desired and observed, or registry.registerWorkerType(${JSON.stringify(workerType)}), first`,
+        { cause: e },
+      );
+    }
+  }
+
   #input(id: string, doc: unknown, part: Part): DocInput {
     assertId(id);
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
@@ -78,11 +91,11 @@ export class TriangularStore {
    * no-op (`changed: false`); saving a different identity is a `ConflictError` (identity is
    * immutable). Also safe when two callers race on the first save.
    *
-   * @throws `VALIDATION`, `NOT_FOUND` (worker type not registered), `CONFLICT`.
+   * @throws `VALIDATION`, `VALIDATION` (also for a worker type not registered), `CONFLICT`.
    */
   async saveIdentity(workerType: string, id: string, doc: Readonly<Record<string, unknown>>): Promise<SaveResult> {
     const input = this.#input(id, doc, 'identity');
-    const { identity } = this.#registry.getTriangularCollections(workerType);
+    const { identity } = this.#collections(workerType);
     for (let attempt = 0; ; attempt++) {
       try {
         return { doc: await this.#store.insert(identity, input), changed: true };
@@ -162,7 +175,7 @@ export class TriangularStore {
 
   async #save(workerType: string, id: string, doc: unknown, part: 'desired' | 'observed', options: WriteOptions): Promise<SaveResult> {
     const input = this.#input(id, doc, part);
-    const collection = this.#registry.getTriangularCollections(workerType)[part];
+    const collection = this.#collections(workerType)[part];
     const body = this.#store[kSystem].body(collection, input);
     const key = docKeyString(collection, id);
     const expected = options.expectedVersion;
@@ -208,23 +221,23 @@ export class TriangularStore {
 
   /** The worker's identity, or `undefined`. */
   async loadIdentity(workerType: string, id: string): Promise<Doc | undefined> {
-    return this.#store.get(this.#registry.getTriangularCollections(workerType).identity, id);
+    return this.#store.get(this.#collections(workerType).identity, id);
   }
 
   /** The worker's desired state, or `undefined`. */
   async loadDesired(workerType: string, id: string): Promise<Doc | undefined> {
-    return this.#store.get(this.#registry.getTriangularCollections(workerType).desired, id);
+    return this.#store.get(this.#collections(workerType).desired, id);
   }
 
   /** The worker's observed state, or `undefined`. */
   async loadObserved(workerType: string, id: string): Promise<Doc | undefined> {
-    return this.#store.get(this.#registry.getTriangularCollections(workerType).observed, id);
+    return this.#store.get(this.#collections(workerType).observed, id);
   }
 
   /** All three documents from one consistent snapshot of the store (one multi-get). */
   async loadSnapshot(workerType: string, id: string): Promise<Snapshot> {
     assertId(id);
-    const c = this.#registry.getTriangularCollections(workerType);
+    const c = this.#collections(workerType);
     const records = await this.#store[kSystem].getMany([
       { collection: c.identity, id },
       { collection: c.desired, id },
@@ -240,7 +253,7 @@ export class TriangularStore {
    */
   async deleteWorker(workerType: string, id: string): Promise<number> {
     assertId(id);
-    const c = this.#registry.getTriangularCollections(workerType);
+    const c = this.#collections(workerType);
     return withRetry(
       () =>
         this.#store.transaction(async (tx) => {

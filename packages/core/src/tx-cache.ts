@@ -74,9 +74,9 @@ export interface CachedTx {
 export type BeginOptions = Readonly<Record<string, unknown>> & { readonly saga?: string };
 
 export interface ReplayReport {
-  /** Transactions this call committed. */
+  /** Transactions whose commit this call applied (a concurrent replayer reports them as `skipped`). */
   readonly committed: string[];
-  /** Already finished before (nothing done). */
+  /** Already finished, before or by a concurrent caller (nothing done by this call). */
   readonly skipped: string[];
   /** Transactions whose operations conflict with the store (marked `failed`). */
   readonly failed: { readonly txId: string; readonly error: Error }[];
@@ -264,15 +264,20 @@ export class TxCache {
    * @throws `NOT_FOUND`, `CONFLICT` (ops conflict; or the tx was rolled back or failed).
    */
   async commit(txId: string): Promise<void> {
+    await this.#commit(txId);
+  }
+
+  /** `commit`; true when this call's store commit applied the transaction, false when it was committed already. */
+  async #commit(txId: string): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       const { tx, version } = await this.#load(txId);
-      if (tx.status === TxStatus.Committed) return;
+      if (tx.status === TxStatus.Committed) return false;
       this.#pendingOnly(tx);
       const writes = foldOps(tx.ops);
       const done: CachedTx = { ...tx, status: TxStatus.Committed, finishedAt: now() };
       try {
         await this.#write(done, version, writes);
-        return;
+        return true;
       } catch (e) {
         if (!isCseError(e, 'CONFLICT')) throw e;
         const fresh = await this.#load(txId);
@@ -333,8 +338,10 @@ export class TxCache {
         continue;
       }
       try {
-        await this.commit(txId);
-        report.committed.push(txId);
+        // Another replayer (another process, or a concurrent call) may commit it between the
+        // read above and this commit: only the call whose commit applied it reports it.
+        if (await this.#commit(txId)) report.committed.push(txId);
+        else report.skipped.push(txId);
       } catch (e) {
         if (!isCseError(e, 'CONFLICT')) throw e;
         report.failed.push({ txId, error: e });

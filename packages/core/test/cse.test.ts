@@ -76,7 +76,7 @@ describe('TriangularStore', () => {
     const e = await rejection(t.saveIdentity('container', 'w1', { name: 'valve' }));
     expect(e.code).toBe('CONFLICT');
     expect((await rejection(t.saveIdentity('container', 'w1', { id: 'w2', name: 'pump' }))).code).toBe('VALIDATION');
-    expect((await rejection(t.saveIdentity('nope', 'w1', { name: 'pump' }))).code).toBe('NOT_FOUND');
+    expect((await rejection(t.saveIdentity('nope', 'w1', { name: 'pump' }))).code).toBe('VALIDATION');
     await t.saveDesired('container', 'w1', { state: 'running' });
     await t.saveObserved('container', 'w1', { state: 'starting' });
     expect(await t.loadIdentity('container', 'w1')).toMatchObject({ id: 'w1', name: 'pump' });

@@ -170,7 +170,7 @@ export function formatReport(report: Report): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   const out: string[] = [];
   out.push('');
-  out.push(`CSE conformance: ${report.adapter}   seed ${report.seed}   ${report.runs} runs per property   ${seconds(report.durationMs)}`);
+  out.push(`CSE conformance: ${report.adapter}   seed ${report.seed}   base ${report.runs} runs per property   ${seconds(report.durationMs)}`);
   out.push('');
   out.push(line(header));
   out.push(widths.map((w) => '-'.repeat(w)).join('  '));

@@ -77,6 +77,13 @@ export interface ChangesOptions {
   readonly collections?: readonly string[];
   /** Largest page. Default 100, at most 10 000. */
   readonly limit?: number;
+  /**
+   * Skips the check that the cursor is not older than compacted tombstones. Only for a reader
+   * whose cursor comes from pages it read after the last compaction (so it lost nothing to it),
+   * e.g. paging from 0 through a store compacted before the first page: it can tell by
+   * `compactedThrough()` being unchanged since then. The check for a cursor ahead of the store stays.
+   */
+  readonly afterCompaction?: boolean;
 }
 
 /** One change as `changesSince` returns it: a document's current state, live or a tombstone. */
@@ -410,6 +417,12 @@ export class Store {
 
   // ---- sync ------------------------------------------------------------------------------
 
+  /** Tombstones with `_sync_id` up to this may be gone (0 if never compacted); see `ChangesOptions.afterCompaction`. */
+  async compactedThrough(): Promise<number> {
+    const seq = await this.#call('sequence failed', () => this.adapter.sequence());
+    return seq.compactedThrough;
+  }
+
   /** The highest `_sync_id` handed out so far (0 for a new store). */
   async lastSyncId(): Promise<number> {
     const seq = await this.#call('sequence failed', () => this.adapter.sequence());
@@ -574,7 +587,7 @@ export class Store {
     if (cursor > seq.lastSyncId) {
       throw new ResetRequiredError(`cursor ${cursor} is ahead of this store (last sync id ${seq.lastSyncId}): it belongs to another store or epoch`);
     }
-    if (cursor > 0 && cursor < seq.compactedThrough) {
+    if (cursor > 0 && cursor < seq.compactedThrough && options.afterCompaction !== true) {
       throw new ResetRequiredError(`cursor ${cursor} is older than the compacted tombstones (through ${seq.compactedThrough}): resync from 0`);
     }
     const wanted = collections;

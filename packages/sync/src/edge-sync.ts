@@ -9,7 +9,7 @@
  * a slow Frontend slows its own stream and the Edge never buffers without bound.
  */
 import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@cse/core';
-import { ConflictError, SyncState, isCseError } from '@cse/core';
+import { ConflictError, ResetRequiredError, SyncState, isCseError } from '@cse/core';
 import type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
 import { DEFAULT_MAX_FRAME, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
 import type { Transport } from './transport.js';
@@ -116,6 +116,7 @@ export class EdgeSession {
   #acked = 0;
   #credit: (() => void) | undefined;
   #lastHeard = Date.now();
+  #compactedAtStart = 0;
   #ackWaitSince = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
@@ -220,6 +221,7 @@ export class EdgeSession {
     }
     this.#collections = new Set(hello.collections);
     const epoch = await edge.epoch();
+    this.#compactedAtStart = await edge.store.compactedThrough();
     const head = await edge.store.lastSyncId();
     const cursors = new Map(hello.collections.map((c) => [c, hello.cursors[c] ?? 0]));
     let reset = hello.epoch !== null && hello.epoch !== epoch;
@@ -243,9 +245,13 @@ export class EdgeSession {
     const all = [...cursors.keys()];
     // The backlog first, ending with a page (possibly empty) that says "caught up" (head = to).
     for (;;) {
-      const page = await edge.store.changesSince(at, { collections: all, limit: edge.options.pageSize });
-      await this.#sendPage(all, at, page.cursor, page, page.hasMore ? undefined : page.cursor);
-      at = page.cursor;
+      // Every id up to the head read first is committed, so a last page may end there rather
+      // than at its last change: a cursor at the head stays valid after a compaction through it.
+      const before = await edge.store.lastSyncId();
+      const page = await this.#read(at, all);
+      const to = page.hasMore ? page.cursor : Math.max(page.cursor, before);
+      await this.#sendPage(all, at, to, page, page.hasMore ? undefined : to);
+      at = to;
       if (!page.hasMore || this.#closed) break;
     }
     for await (const page of edge.store.watch(at, { collections: all, limit: edge.options.pageSize, signal: this.#abort.signal })) {
@@ -254,9 +260,23 @@ export class EdgeSession {
     }
   }
 
+  /**
+   * True while no compaction happened since the session checked the Frontend's cursors: pages
+   * read since then lost no tombstone, so a cursor they produced stays good below the watermark.
+   * Otherwise the read checks as usual and a Frontend that may have missed tombstones resets.
+   */
+  async #read(at: number, collections: string[]): Promise<ChangePage> {
+    const store = this.#edge.store;
+    const same = async (): Promise<boolean> => (await store.compactedThrough()) === this.#compactedAtStart;
+    const before = await same();
+    const page = await store.changesSince(at, { collections, limit: this.#edge.options.pageSize, afterCompaction: before });
+    // A compaction that ran between the check and the read may have taken tombstones of it.
+    if (before && !(await same())) throw new ResetRequiredError('the Edge compacted tombstones during the read: resync');
+    return page;
+  }
+
   /** Brings every collection to the cursor of the most advanced ones, lowest group first. */
   async #catchUp(cursors: Map<string, number>): Promise<void> {
-    const store = this.#edge.store;
     for (;;) {
       const levels = [...new Set(cursors.values())].sort((a, b) => a - b);
       if (levels.length <= 1 || this.#closed) return;
@@ -264,7 +284,7 @@ export class EdgeSession {
       const group = [...cursors].filter(([, n]) => n === low).map(([c]) => c);
       let at = low;
       while (at < next && !this.#closed) {
-        const page = await store.changesSince(at, { collections: group, limit: this.#edge.options.pageSize });
+        const page = await this.#read(at, group);
         const within = page.changes.filter((c) => c.syncId <= next);
         // Past `next`, or nothing more at all: the group has everything up to `next`.
         const reached = within.length < page.changes.length || !page.hasMore;

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { StorageAdapter } from '@cse/core';
-import { ClosedError, MemoryAdapter, Registry, TriangularStore, openStore } from '@cse/core';
+import { ClosedError, MemoryAdapter, TriangularStore, openStore } from '@cse/core';
 import type { Store } from '@cse/core';
 import type { FrontendSync, Transport } from '@cse/sync';
 import { EdgeSync } from '@cse/sync';
@@ -205,7 +205,12 @@ async function scenario(seed: number, steps: Step[], faults: Faults): Promise<vo
     const strip = (m: Map<string, unknown>): string => JSON.stringify([...m].map(([k, v]) => [k, { ...(v as object), status: undefined }]).sort());
     return strip(e) === strip(r);
   };
-  await until(same, `convergence (status ${fe.status}, pending ${fe.pending}, last error ${String(fe.lastError)})`, 20_000);
+  await until(same, async () => {
+    const e = await edgeState(edgeStore, collections);
+    const r = await replicaState(store, collections, e);
+    const diff = [...new Set([...e.keys(), ...r.keys()])].filter((k) => JSON.stringify({ ...(e.get(k) as object), status: undefined }) !== JSON.stringify({ ...(r.get(k) as object), status: undefined }));
+    return `convergence (status ${fe.status}, pending ${fe.pending}, last error ${String(fe.lastError)}; differing: ${diff.map((k) => `${k} edge ${JSON.stringify(e.get(k))} replica ${JSON.stringify(r.get(k))}`).join('; ')})`;
+  }, 20_000);
   // Nothing outside the subscription is left in the replica.
   for (const c of collectionsOf(['pump', 'valve'])) if (!collections.includes(c)) expect(await store.find(c)).toEqual([]);
   // Every write applied at most once; the last of each document applied, marked conflict, or overwritten/removed by the Edge afterwards.

@@ -44,10 +44,10 @@ export function frontendOn(store: Store, connect: FrontendSyncOptions['connect']
 }
 
 /** Waits until `check` returns true (polling), or fails with `what` after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string | (() => string | Promise<string>), ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : await what()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -71,8 +71,14 @@ export async function replicaState(store: Store, collections: readonly string[],
       out.set(`${c}:${d.id}`, { s: d._edge_sync_id, v: d._edge_version, body: user(d), status: d._sync_status });
     }
   }
-  // Tombstones: the replica has no live document where the Edge has a tombstone.
-  for (const [k, v] of edge) if ((v as { deleted?: boolean }).deleted === true && !out.has(k)) out.set(k, v);
+  for (const [k, v] of edge) {
+    const e = v as { deleted?: boolean; s: number; v: number };
+    if (e.deleted !== true) continue;
+    const r = out.get(k) as { s: number; v: number; status?: string } | undefined;
+    // Tombstones: no live document where the Edge has one; or a conflict kept visible on top of
+    // the Edge's tombstone (the refused write waits for the application, S4).
+    if (r === undefined || (r.status === 'conflict' && r.s === e.s && r.v === e.v)) out.set(k, v);
+  }
   return out;
 }
 

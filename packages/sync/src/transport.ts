@@ -45,7 +45,7 @@ class PairEnd implements Transport {
     this.#chain = this.#chain.then(async () => {
       await new Promise((r) => setTimeout(r, wait));
       this.#pending--;
-      if (!this.closed && !peer.closed) peer.onmessage?.(frame);
+      if (!peer.closed) peer.onmessage?.(frame);
     });
   }
 
@@ -53,11 +53,14 @@ class PairEnd implements Transport {
     if (this.closed) return;
     this.closed = true;
     const peer = this.peer as PairEnd;
-    setTimeout(() => this.onclose?.(reason), 0);
-    if (!peer.closed) {
-      peer.closed = true;
-      setTimeout(() => peer.onclose?.(reason), 0);
-    }
+    // Frames sent before the close still arrive (as a WebSocket sends its queue before closing).
+    this.#chain = this.#chain.then(() => {
+      if (!peer.closed) {
+        peer.closed = true;
+        peer.onclose?.(reason);
+      }
+      this.onclose?.(reason);
+    });
   }
 }
 

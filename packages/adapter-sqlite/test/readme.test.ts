@@ -35,3 +35,14 @@ it('the README quick start and Store example run as written', () => {
   });
   expect(out).toContain('README OK');
 });
+
+it('the README Edge and Frontend example runs as written', () => {
+  const sync = blocks.find((b) => b.includes('FrontendSync'));
+  expect(sync).toBeDefined();
+  mkdirSync(scratch, { recursive: true });
+  const file = join(scratch, 'sync.mts');
+  const script = (sync as string).replaceAll('./edge.db', join(dir, 'sync-edge.db')).replaceAll('./replica.db', join(dir, 'replica.db'));
+  writeFileSync(file, script);
+  const out = execFileSync(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', file], { encoding: 'utf8', timeout: 60_000 });
+  expect(out.trim().split('\n')).toEqual(['running', 'stopped']);
+});

@@ -179,6 +179,29 @@ export class FrontendSync {
     return { ...this.#cursors };
   }
 
+  /**
+   * Resolves once the replica is live (caught up with the Edge) and every local write has its
+   * result: `await frontend.settled()` before reading what the Edge has. Rejects on `signal` abort.
+   */
+  settled(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.#status === 'live' && this.#outbox.size === 0) {
+          off();
+          signal?.removeEventListener('abort', abort);
+          resolve();
+        }
+      };
+      const abort = (): void => {
+        off();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      const off = this.onStatus(check);
+      signal?.addEventListener('abort', abort, { once: true });
+      check();
+    });
+  }
+
   /** Calls `listener` on every status or progress change; returns the unsubscribe function. */
   onStatus(listener: (status: SyncStatus, progress: SyncProgress) => void): () => void {
     this.#listeners.add(listener);

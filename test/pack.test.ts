@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['core', 'adapter-sqlite', 'adapter-level', 'adapter-redis', 'adapter-indexeddb', 'conformance'];
+const PACKAGES = ['core', 'adapter-sqlite', 'adapter-level', 'adapter-redis', 'adapter-indexeddb', 'conformance', 'sync'];
 const license = readFileSync(join(root, 'LICENSE'), 'utf8');
 
 interface Packed {

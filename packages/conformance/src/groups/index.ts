@@ -11,6 +11,7 @@ import { modelGroupDef } from './model.js';
 import { multiProcessGroupDef } from './multi-process.js';
 import { noLostChangeGroupDef } from './no-lost-change.js';
 import { optimisticLockingGroupDef } from './optimistic-locking.js';
+import { replicaGroupDef } from './replica.js';
 import { syncIdGroupDef } from './sync-ids.js';
 import { syncStateGroupDef } from './sync-state.js';
 import { triangularStoreGroupDef } from './triangular-store.js';
@@ -30,6 +31,7 @@ export {
   multiProcessGroupDef,
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
+  replicaGroupDef,
   syncIdGroupDef,
   syncStateGroupDef,
   tombstonesGroupDef,
@@ -55,7 +57,7 @@ export const STORE_GROUPS: readonly Group[] = [
 ];
 
 /** The CSE components on top of the adapter. */
-export const CSE_GROUPS: readonly Group[] = [triangularStoreGroupDef, syncStateGroupDef, txCacheGroupDef];
+export const CSE_GROUPS: readonly Group[] = [triangularStoreGroupDef, syncStateGroupDef, txCacheGroupDef, replicaGroupDef];
 
 /** The groups that run child processes (Node only, and only with the `module` option). */
 export const CHILD_GROUPS: readonly Group[] = [crashGroupDef, multiProcessGroupDef];

@@ -342,7 +342,8 @@ export class FrontendSync {
       for (const r of await this.#replica.scan(OUTBOX_COLLECTION)) {
         if (r.deleted) continue;
         const e = r.doc as unknown as OutboxEntry;
-        this.#outbox.set(e.key, { key: e.key, seq: e.seq, w: e.w, c: e.c, id: e.id, body: e.body, base: e.base });
+        // The stored `id` is the record's (the key): the worker id is the key's part after the collection.
+        this.#outbox.set(e.key, { key: e.key, seq: e.seq, w: e.w, c: e.c, id: e.key.slice(e.c.length + 1), body: e.body, base: e.base });
         this.#seq = Math.max(this.#seq, e.seq);
       }
       this.#updateProgress({});

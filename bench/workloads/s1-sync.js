@@ -8,9 +8,12 @@
 //     replica share this process): the peak above the heap after a GC at the start, at a small
 //     and a large N — it must not grow with N;
 //   - commit-to-replica latency at a steady rate of single-change commits (median, p99), over
-//     the WebSocket: from the Edge commit's return to the replica's commit of that change (seen
-//     by a watch on the replica's store).
+//     the WebSocket, the Edge and its writer in their own process (lib/sync-edge.js): from the
+//     Edge commit's return to the replica's commit of that change (seen by a watch on the
+//     replica's store).
+import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Registry, TriangularStore, openStore } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
@@ -138,53 +141,54 @@ async function initialSync(env, tag, edge, docs, via) {
   return { via, docs, seconds, docsPerSec: docs / seconds, bytesPerChange: counter.bytes / docs, heapPeakGrowthMb: (heapPeak - heapStart) / 2 ** 20, heapRetainedGrowthMb: (retainedPeak - heapStart) / 2 ** 20, pages: stats.pagesSent, changesSent: stats.changesSent };
 }
 
-/** Single-change commits at `rate` per second for `seconds`, replica following over a WebSocket. */
-async function latency(env, edge, docs, rate, seconds) {
-  const sync = new EdgeSync({ store: edge.store, registry: edge.registry, triangular: edge.triangular });
-  const server = await serveEdge(sync);
-  const fe = frontend(join(env.dir, 'sync-latency-replica.db'), nodeWebSocketConnector(server.url));
+/**
+ * Single-change commits at `rate` per second for `seconds`, by an Edge in its own process
+ * (lib/sync-edge.js) on the store at `path`; the replica here follows over a WebSocket.
+ */
+async function latency(env, path, docs, rate, seconds) {
+  const child = fork(fileURLToPath(new URL('../lib/sync-edge.js', import.meta.url)), [JSON.stringify({ path, rate, seconds })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const committed = new Map();
+  const seen = new Map();
+  let done;
+  const finished = new Promise((resolve) => {
+    child.on('message', (m) => {
+      if (m.t === 'committed') for (const [id, at] of m.batch) committed.set(id, at);
+      if (m.t === 'done') {
+        done = m;
+        resolve();
+      }
+    });
+  });
+  const ready = await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`the Edge process exited (${code})`)));
+  });
+  const fe = frontend(join(env.dir, 'sync-latency-replica.db'), nodeWebSocketConnector(ready.url));
   await fe.start();
   await untilLive(fe, docs, () => undefined);
-  const committed = new Map();
-  const latencies = [];
   const abort = new AbortController();
+  const local = fe.store;
   const watching = (async () => {
-    const local = fe.store;
     for await (const page of local.watch(await local.lastSyncId(), { collections: [COLLECTION], signal: abort.signal })) {
-      const now = performance.now();
-      for (const c of page.changes) {
-        const at = committed.get(c.id);
-        if (at !== undefined && !c.deleted && c.doc.uptimeSec === -1) {
-          latencies.push(now - at);
-          committed.delete(c.id);
-        }
-      }
+      const now = performance.timeOrigin + performance.now();
+      for (const c of page.changes) if (!c.deleted && c.doc.uptimeSec === -1) seen.set(c.id, now);
     }
   })();
-  const total = Math.round(rate * seconds);
-  const t0 = performance.now();
-  let late = 0;
-  for (let k = 0; k < total; k++) {
-    const due = t0 + (k * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    else if (wait < -50) late++;
-    const id = `lat-${k}`;
-    await edge.triangular.saveObserved(WORKER_TYPE, id, { ...observed(k), uptimeSec: -1 });
-    committed.set(id, performance.now());
-  }
-  const achieved = total / ((performance.now() - t0) / 1000);
+  child.send({ t: 'go' });
+  await finished;
+  const total = done.total;
   const end = performance.now() + 10_000;
-  while (committed.size > 0 && performance.now() < end) await sleep(10);
+  while (seen.size < total && performance.now() < end) await sleep(10);
   abort.abort();
   await watching;
   await fe.stop();
   await fe.store.close();
-  await sync.close();
-  await server.close();
+  child.kill('SIGKILL');
+  const latencies = [];
+  for (const [id, at] of seen) if (committed.has(id)) latencies.push(at - committed.get(id));
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { targetRate: rate, achievedRate: achieved, changes: total, seen: latencies.length, lost: committed.size, lateCommits: late, medianMs: q(0.5), p99Ms: q(0.99), maxMs: latencies[latencies.length - 1] };
+  return { targetRate: rate, achievedRate: done.achievedRate, changes: total, seen: seen.size, lost: total - seen.size, medianMs: q(0.5), p99Ms: q(0.99), maxMs: latencies[latencies.length - 1] };
 }
 
 export default {
@@ -205,7 +209,7 @@ export default {
         out.initial.push(r);
       }
       if (docs === params.syncSmall) {
-        out.latency = await latency(env, edge, docs, params.syncRate, params.syncSeconds);
+        out.latency = await latency(env, join(env.dir, `sync-edge-${docs}.db`), docs, params.syncRate, params.syncSeconds);
         log(`S1 latency at ${params.syncRate}/s: median ${out.latency.medianMs.toFixed(1)} ms, p99 ${out.latency.p99Ms.toFixed(1)} ms`);
       }
       await edge.store.close();

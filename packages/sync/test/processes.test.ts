@@ -1,7 +1,8 @@
 // Real processes: an Edge process on SQLite serving a WebSocket on loopback, with a writer loop,
 // and a Frontend process with its replica on another SQLite file. Both are killed with SIGKILL
-// at seeded moments (the Edge mid initial sync, then either) and started again on the same
-// files and port; the Frontend makes Desired writes throughout, some while the Edge is down.
+// at seeded moments (the Edge mid initial sync, the Frontend while it resumes it, then either)
+// and started again on the same files and port; the Frontend makes Desired writes throughout,
+// some while the Edge is down, some to documents the Edge's writer also writes (conflicts).
 // After quiescence the replica must equal the Edge for the subscription (S1) and every Desired
 // write must have been applied exactly once or be marked conflict (S3, S4).
 // Replay a failure with SYNC_SEED=<seed> (printed on failure).
@@ -147,10 +148,12 @@ describe('real processes: Edge and Frontend on SQLite over a loopback WebSocket'
     };
     await startFrontend();
 
+    // Writes to d<k> (one per document, so each is checked one by one) and to c0..c3, which
+    // the Edge's writer also writes (conflicts).
     const sent: string[] = [];
     const saved = new Set<string>();
     const write = async (why: string): Promise<void> => {
-      const id = `d${sent.length}`;
+      const id = random() < 0.3 ? `c${Math.floor(random() * 4)}` : `d${sent.length}`;
       sent.push(id);
       const f = fe as Proc;
       const r = await f.request({ t: 'write', type: 'pump', id, body: { w: sent.length - 1, why } }, 'saved').catch(() => undefined);
@@ -161,15 +164,23 @@ describe('real processes: Edge and Frontend on SQLite over a loopback WebSocket'
       // The first kill: the Edge, in the middle of the initial sync.
       await (fe as Proc).next((m) => m.t === 'status' && (m.cursor as number) > 0 && (m.cursor as number) < (m.head as number), 'initial sync under way');
       await sleep(random() * 150);
+      let restartedAt = 0;
       for (let round = 0; round < 5; round++) {
         for (let i = Math.floor(random() * 3); i > 0; i--) await write(`round ${round}`);
-        const victim = round === 0 || random() < 0.5 ? 'edge' : 'frontend';
+        // Round 1 kills the Frontend while it resumes the initial sync the Edge's kill cut.
+        if (round === 1) {
+          const f = fe as Proc;
+          const mid = await f.next((m) => m.t === 'status' && m.status === 'syncing' && (m.cursor as number) > 0, 'initial sync resumed', restartedAt, 5000).catch(() => undefined);
+          log.push(mid ? `frontend mid sync at ${String(mid.cursor)}/${String(mid.head)}` : 'initial sync had ended');
+        }
+        const victim = round === 0 ? 'edge' : round === 1 || random() < 0.5 ? 'frontend' : 'edge';
         log.push(`round ${round}: kill ${victim}`);
         if (victim === 'edge') {
           await (edge as Proc).kill();
           for (let i = 1 + Math.floor(random() * 3); i > 0; i--) await write(`edge down ${round}`);
           await sleep(random() * 400);
           await startEdge(port);
+          restartedAt = (fe as Proc).messages.length;
         } else {
           await (fe as Proc).kill();
           await sleep(random() * 200);
@@ -214,6 +225,7 @@ describe('real processes: Edge and Frontend on SQLite over a loopback WebSocket'
       const receipts = edgeDump.receipts as { doc: string }[];
       let conflicts = 0;
       for (const [i, id] of sent.entries()) {
+        if (id.startsWith('c')) continue;
         const c = e[`pump_desired:${id}`];
         const n = receipts.filter((x) => x.doc === id).length;
         if (r[`pump_desired:${id}`]?._sync_status === 'conflict') {
@@ -223,6 +235,17 @@ describe('real processes: Edge and Frontend on SQLite over a loopback WebSocket'
         if (!saved.has(id) && c === undefined) continue; // lost with the Frontend before it was saved locally
         expect(c, `${id} on the Edge`).toBeDefined();
         expect({ id, v: c?.v, w: c?.doc.w, receipts: n }).toEqual({ id, v: 1, w: i, receipts: 1 });
+      }
+      // The contended documents: the Edge's value, each refused write visible as a conflict
+      // carrying one of the values sent, and never more receipts than writes.
+      for (const id of new Set(sent.filter((x) => x.startsWith('c')))) {
+        const d = r[`pump_desired:${id}`];
+        if (d?._sync_status === 'conflict') {
+          conflicts++;
+          const refused = (d._conflict as { value: { w: number } }).value.w;
+          expect(sent[refused], `${id}: the conflict keeps a value sent to it`).toBe(id);
+        }
+        expect(receipts.filter((x) => x.doc === id).length).toBeLessThanOrEqual(sent.filter((x) => x === id).length);
       }
       log.push(`${sent.length} writes (${saved.size} saved locally), ${conflicts} conflicts, ${Object.keys(e).length} edge docs`);
       expect(saved.size).toBeGreaterThan(5);

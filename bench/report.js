@@ -63,6 +63,27 @@ export function markdownTable(results, smoke = false) {
   return [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`, ...all.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/** The sync workload (S1): one table of initial syncs and the latency line, as Markdown lines. */
+export function syncMarkdown(sync, command, date) {
+  if (sync === undefined) return [];
+  const head = ['## Sync (S1, `@cse/sync`, Edge and replica on SQLite synchronous=FULL)', ''];
+  if (sync.error) return [...head, `S1 failed: ${sync.error.split('\n')[0]}`, ''];
+  const l = sync.latency;
+  return [
+    ...head,
+    `Made by \`${command}\` on ${date}. Initial sync of an empty replica from an Edge of N documents (about 250 B each, window 4, Edge pages of 200 unless the row says otherwise); \`ratio\` = sync docs/s ÷ the Edge's own \`changesSince\` read rate over the same documents (pages of 200), goal ≥ 0.5. Bytes count both directions (UTF-8 frames). Heap: Edge and replica share the process; \`peak\` = highest heapUsed above the heap after a GC at the start, \`retained\` = the same after a forced GC every 250 ms (what must not grow with N).`,
+    '',
+    '| N | transport, page size | seconds | docs/s | Edge read/s | ratio (goal ≥ 0.5) | bytes/change | pages | heap peak MB | heap retained MB |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...sync.initial.map((r) => `| ${r.docs.toLocaleString('en-US')} | ${r.via === 'ws' ? 'loopback WebSocket' : 'memory pair'}, ${r.pageSize ?? 200} | ${r.seconds.toFixed(2)} | ${fmt(r.docsPerSec)} | ${fmt(r.edgeReadPerSec)} | ${r.ratio.toFixed(2)} ${r.ratio >= 0.5 ? 'met' : 'MISSED'} | ${r.bytesPerChange.toFixed(0)} | ${r.pages} | ${r.heapPeakGrowthMb.toFixed(1)} | ${r.heapRetainedGrowthMb.toFixed(1)} |`),
+    '',
+    l
+      ? `Commit-to-replica latency over the loopback WebSocket, single-change commits at ${l.targetRate}/s for ${(l.changes / l.targetRate).toFixed(0)} s (achieved ${fmt(l.achievedRate)}/s) on the ${sync.params.small.toLocaleString('en-US')}-document store: median ${l.medianMs.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms (goal < 50 ms: ${l.p99Ms < 50 ? 'met' : 'MISSED'}), max ${l.maxMs.toFixed(1)} ms; ${l.seen}/${l.changes} seen, ${l.lost} lost.`
+      : '',
+    '',
+  ];
+}
+
 export function markdown(report) {
   const e = report.environment;
   const lines = [
@@ -80,6 +101,7 @@ export function markdown(report) {
     '',
     markdownTable(report.results, report.params.quick === true),
     '',
+    ...syncMarkdown(report.sync, report.command, report.date),
     '## Durability and versions',
     '',
     ...report.results.map((a) => {

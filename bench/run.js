@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ADAPTERS } from './adapters.js';
-import { markdown, judge, textTable } from './report.js';
-import { PARAMS, WORKLOADS } from './workloads/index.js';
+import { markdown, judge, syncMarkdown, textTable } from './report.js';
+import { PARAMS, SYNC_WORKLOADS, WORKLOADS } from './workloads/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`node bench/run.js [--quick] [--only sqlite,redis] [--workloads W1,W5] [--runs 5] [--duration 400]
   [--writers 4] [--redis-persistence none|aof-everysec|aof-always] [--cpu-prof] [--no-save]
-Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${WORKLOADS.map((w) => w.id).join(', ')}.\n`);
+Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')} (S1, the sync layer, runs once, not per adapter).\n`);
   process.exit(0);
 }
 
@@ -135,8 +135,31 @@ const environment = {
   ),
 };
 
+/** The sync workload in its own process (lib/sync-suite.js); undefined when not selected. */
+function runSyncSuite() {
+  if (workloads && !workloads.includes('S1')) return Promise.resolve(undefined);
+  if (!built('@cse/sync')) return Promise.resolve({ id: 'S1', error: '@cse/sync not built (run npx turbo run build)' });
+  const out = join(tmpdir(), `cse-bench-${process.pid}-sync.json`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', join(here, 'lib', 'sync-suite.js'), JSON.stringify({ out, params })], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const limitMs = (args.quick ? 3 : 20) * 60_000;
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(readFileSync(out, 'utf8')));
+        rmSync(out, { force: true });
+      } catch {
+        resolve({ id: 'S1', error: `sync suite exited with ${signal ?? code} and wrote no result` });
+      }
+    });
+  });
+}
+
 const results = [];
+const adapterWorkloads = !workloads || workloads.some((w) => WORKLOADS.some((x) => x.id === w));
 for (const [name, entry] of Object.entries(ADAPTERS)) {
+  if (!adapterWorkloads) break;
   if (only && !only.includes(name)) continue;
   if (!built(entry.package)) {
     process.stderr.write(`[${name}] skipped: ${entry.package} is not built (npx turbo run build)\n`);
@@ -145,6 +168,7 @@ for (const [name, entry] of Object.entries(ADAPTERS)) {
   }
   results.push(await runSuite(name));
 }
+const sync = await runSyncSuite();
 environment.loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
 const command = `node bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -156,8 +180,10 @@ const report = {
   environment,
   // A --quick run is a smoke test (npm test runs one): too short to judge targets by.
   results: results.map((a) => ({ ...a, workloads: a.workloads.map((w) => judge(w, args.quick)) })),
+  ...(sync ? { sync } : {}),
 };
 
+if (sync) process.stdout.write(`\n${syncMarkdown(sync, report.command, report.date).join('\n')}\n`);
 process.stdout.write(`\n${textTable(report.results, args.quick)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
 
 if (!args['no-save']) {
@@ -169,8 +195,18 @@ if (!args['no-save']) {
     writeFileSync(join(here, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(here, 'RESULTS.md'), markdown(report));
     process.stdout.write('wrote bench/latest.json and bench/RESULTS.md\n');
+  } else if (sync && !sync.error && !args.quick) {
+    // A full-size S1 run on its own (--workloads S1) updates the sync section of RESULTS.md.
+    const file = join(here, 'RESULTS.md');
+    const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+    const section = syncMarkdown(sync, command, report.date).join('\n');
+    const at = old.indexOf('## Sync (S1');
+    const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
+    const updated = at < 0 ? old.replace('\n## Durability and versions', `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
+    writeFileSync(file, updated.includes(section) ? updated : `${old.trimEnd()}\n\n${section}\n`);
+    process.stdout.write('wrote the sync section of bench/RESULTS.md\n');
   }
 }
 
-const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error));
+const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined;
 process.exitCode = failed ? 1 : 0;

@@ -6,6 +6,7 @@ import type { AdapterCapabilities, StorageAdapter, Store, StoreOptions } from '@
 import { MemoryAdapter, defineCapabilities, isCseError, openStore } from '@cse/core';
 import type { ConformanceOptions, ResolvedSettings } from './options.js';
 import { checkOptions, resolveSettings } from './options.js';
+import { checkedAdapter } from './checked-adapter.js';
 
 export const CAPABILITY_FLAGS = ['persistent', 'crashSafe', 'multiProcess', 'compaction'] as const;
 export type CapabilityFlag = (typeof CAPABILITY_FLAGS)[number];
@@ -73,7 +74,7 @@ export class SuiteRun {
     if (adapter === null || typeof adapter !== 'object' || typeof adapter.commit !== 'function') {
       throw new Error(`open(${JSON.stringify(storeName)}) did not return a StorageAdapter`);
     }
-    return adapter;
+    return checkedAdapter(adapter);
   }
 
   /** The adapter's declared capabilities, and the ones this run uses (after `options.capabilities`). */

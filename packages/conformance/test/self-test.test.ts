@@ -30,6 +30,7 @@ import { fileFactory } from './broken/file-adapter.js';
 import type { Faults } from './broken/faulty-adapter.js';
 import { faultyFactory } from './broken/faulty-adapter.js';
 import { open as racySqlite } from './broken/sqlite-racy.js';
+import { brokenSqlite } from './broken/sqlite-broken.js';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
@@ -108,20 +109,32 @@ describe('the suite accepts correct adapters', () => {
   });
 });
 
-describe('the crash and multi-process groups reject broken adapters (child processes)', () => {
+describe('the crash and multi-process groups reject broken adapters (child processes)', { timeout: 300_000 }, () => {
   const FILE: [FileFault, string, string][] = [
     ['ackEarly', './broken/file-ack-early.ts', 'acknowledges commits before writing them'],
     ['torn', './broken/file-torn.ts', 'writes a commit in pieces'],
   ];
   for (const [fault, module, what] of FILE) {
     it(`crash rejects a file adapter that ${what} (${fault})`, async () => {
-      const reports = await runGroups([crashGroupDef], { name: `file: ${fault}`, open: fileFactory(fault), module: here(module), fc: { numRuns: 60 } });
+      const reports = await runGroups([crashGroupDef], { name: `file: ${fault}`, open: fileFactory(fault), module: here(module) });
       expect(reports.map((r) => r.status)).toContain('failed');
     });
   }
 
+  it('crash rejects a SQLite adapter that writes a batch as one autocommit per record, declared crashSafe (default settings)', async () => {
+    const reports = await runGroups([crashGroupDef], { name: 'sqlite: torn', open: brokenSqlite('torn'), module: here('./broken/sqlite-torn.ts') });
+    expect(reports.map((r) => r.status)).toEqual(['failed']);
+    expect((reports[0]?.error as Error).message).toMatch(/torn|below a stored _sync_id|is gone/);
+  });
+
+  it('multi-process rejects a SQLite adapter that allocates ids and writes records in two transactions (default settings)', async () => {
+    const reports = await runGroups([multiProcessGroupDef], { name: 'sqlite: split', open: brokenSqlite('split'), module: here('./broken/sqlite-split.ts') });
+    expect(reports.map((r) => r.status)).toEqual(['failed']);
+    expect((reports[0]?.error as Error).message).toMatch(/became visible after a larger one|a lost change/);
+  });
+
   it('crash accepts the file adapter without faults', async () => {
-    const reports = await runGroups([crashGroupDef], { name: 'file: none', open: fileFactory('none'), module: here('./broken/file-ok.ts'), fc: { numRuns: 40 } });
+    const reports = await runGroups([crashGroupDef], { name: 'file: none', open: fileFactory('none'), module: here('./broken/file-ok.ts') });
     expect(describeFailures(reports)).toBe('');
     expect(reports.map((r) => r.status)).toEqual(['passed']);
   });

@@ -78,6 +78,8 @@ describe('the suite rejects every broken adapter', () => {
           // A real verdict: a violated guarantee, or a typed error the Store should never have thrown.
           const ok = r.error instanceof Violation || r.error instanceof PropertyFailure || (r.error as { code?: unknown }).code !== undefined;
           expect(ok, `the failure is a crash of the harness, not a verdict:\n${describeFailures([r])}`).toBe(true);
+          // The replay names the real check, not a placeholder.
+          if (r.error instanceof PropertyFailure) expect(r.error.message).toMatch(new RegExp(`replay: CSE_CONFORMANCE_ONLY=${group.id}/\\d+ CSE_CONFORMANCE_SEED=-?\\d+ `));
           const named = NAMED[fault];
           if (named) expect((r.error as Error).message).toMatch(named);
         }

@@ -5,6 +5,7 @@
  *
  *   node --conditions=@cse/source --import tsx scripts/catch-rate.ts --n 100
  *   node --conditions=@cse/source --import tsx scripts/catch-rate.ts --n 20 --only split,torn-sqlite
+ *   node --conditions=@cse/source --import tsx scripts/catch-rate.ts --n 10 --only empty-arrays --group faithful-documents
  *
  * Prints one line per adapter: caught / N and the mean time per run.
  */
@@ -38,19 +39,21 @@ const TARGETS: readonly Target[] = [
   { name: 'torn-sqlite', open: brokenSqlite('torn'), module: here('../test/broken/sqlite-torn.ts'), groups: [crashGroupDef] },
   { name: 'changes-ignore-limit', open: faultyFactory({ changesIgnoreLimit: true }), groups: [adapterContractGroupDef] },
   { name: 'scan-drops-tombstones', open: faultyFactory({ scanDropsTombstones: true }), groups: [adapterContractGroupDef] },
-  { name: 'empty-arrays', open: faultyFactory({ emptyArraysAsObjects: true }), groups: [modelGroupDef, faithfulDocumentsGroupDef] },
-  { name: 'changes-undefined', open: faultyFactory({ changesUndefined: true }), groups: [noLostChangeGroupDef] },
+  { name: 'empty-arrays', open: faultyFactory({ emptyArraysAsObjects: true }), groups: [adapterContractGroupDef, modelGroupDef, faithfulDocumentsGroupDef] },
+  { name: 'changes-undefined', open: faultyFactory({ changesUndefined: true }), groups: [adapterContractGroupDef, noLostChangeGroupDef] },
   { name: 'key-bytes', open: faultyFactory({ keyBytes: true }), groups: [faithfulDocumentsGroupDef] },
 ];
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '100' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { n: { type: 'string', default: '100' }, only: { type: 'string' }, group: { type: 'string' } } });
 const n = Number(values.n);
 const only = values.only?.split(',');
+const onlyGroups = values.group?.split(',');
 
 for (const t of TARGETS) {
   if (only && !only.includes(t.name)) continue;
   // Each group on its own: a group catches the adapter when one of its checks fails.
   for (const group of t.groups) {
+    if (onlyGroups && !onlyGroups.includes(group.id)) continue;
     let caught = 0;
     const started = Date.now();
     for (let i = 0; i < n; i++) {

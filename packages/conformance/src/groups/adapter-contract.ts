@@ -137,7 +137,7 @@ export const adapterContractGroupDef: Group = {
     {
       name: 'a fixed sequence: limits, filters, tombstones, rejected and check-only commits, compaction, reopen',
       run: (scope) => {
-        const put = (collection: string, id: string, n: number, expect?: Expectation): WriteOp => ({ collection, id, kind: 'put', body: { id, n }, ...(expect ? { expect } : {}) });
+        const put = (collection: string, id: string, n: number, expect?: Expectation): WriteOp => ({ collection, id, kind: 'put', body: { id, n, list: [], obj: {}, nested: [[], {}] }, ...(expect ? { expect } : {}) });
         const del = (collection: string, id: string): WriteOp => ({ collection, id, kind: 'delete' });
         const steps: Step[] = [
           { t: 'commit', writes: [put('a', 'x', 1), put('a', 'y', 1), put('b', 'x', 1)] },

@@ -90,6 +90,9 @@ Runs the CSE conformance suite against a storage adapter.
   --runs <n>        base runs per property, scaled per check (default ${DEFAULT_RUNS})
   --only <g[/c]>    only these groups, or one check (group/number); repeat or comma-separate
   --path <p>        fast-check replay path of a failure (with --seed and one --only check)
+  --commands-path <p>
+                    fast-check replay path of a shrunk command sequence (model failures; with
+                    --seed and --path); every failure prints the whole replay command
   --json <file>     also write a machine-readable report
   --list            list the groups and exit
   -h, --help        this help
@@ -156,6 +159,7 @@ function parse(argv: string[]): {
   runs: number;
   only: string[];
   path: string | undefined;
+  commandsPath: string | undefined;
   json: string | undefined;
   name: string | undefined;
   chromium: string;
@@ -176,6 +180,7 @@ function parse(argv: string[]): {
         runs: { type: 'string' },
         only: { type: 'string', multiple: true },
         path: { type: 'string' },
+        'commands-path': { type: 'string' },
         json: { type: 'string' },
         list: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -185,7 +190,7 @@ function parse(argv: string[]): {
     throw new UsageError((e as Error).message);
   }
   if (values.help || values.list) {
-    return { help: values.help, list: values.list, adapter: undefined, seed: 0, runs: 0, only: [], path: undefined, json: undefined, name: undefined, chromium: '' };
+    return { help: values.help, list: values.list, adapter: undefined, seed: 0, runs: 0, only: [], path: undefined, commandsPath: undefined, json: undefined, name: undefined, chromium: '' };
   }
   if (values.adapter === undefined) throw new UsageError('--adapter is required');
   const only = (values.only ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter((o) => o !== '');
@@ -198,6 +203,7 @@ function parse(argv: string[]): {
     }
   }
   if (values.path !== undefined && values.seed === undefined) throw new UsageError('--path replays a failure and needs its --seed');
+  if (values['commands-path'] !== undefined && values.path === undefined) throw new UsageError('--commands-path replays a model failure and needs its --seed and --path');
   return {
     help: false,
     list: false,
@@ -206,6 +212,7 @@ function parse(argv: string[]): {
     runs: intArg(values.runs, 'runs', 1) ?? DEFAULT_RUNS,
     only,
     path: values.path,
+    commandsPath: values['commands-path'],
     json: values.json,
     name: values.name,
     chromium: values.chromium ?? (process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM),
@@ -314,6 +321,8 @@ async function run(argv: string[]): Promise<number> {
   else delete process.env.CSE_CONFORMANCE_ONLY;
   if (args.path !== undefined) process.env.CSE_CONFORMANCE_PATH = args.path;
   else delete process.env.CSE_CONFORMANCE_PATH;
+  if (args.commandsPath !== undefined) process.env.CSE_CONFORMANCE_COMMANDS_PATH = args.commandsPath;
+  else delete process.env.CSE_CONFORMANCE_COMMANDS_PATH;
 
   const browser = adapter.browser
     ? await browserSettings(
@@ -380,6 +389,9 @@ async function run(argv: string[]): Promise<number> {
     errors,
     adapterArgs: [...adapter.args, ...(args.name ? ['--name', args.name] : [])],
   });
+  // A factory module that exports no `open` is a usage error: nothing ran, and the table is empty.
+  const noFactory = cases.length === 0 ? errors.find((e) => /exports no function "open"/.test(e)) : undefined;
+  if (noFactory !== undefined) throw new UsageError(`--adapter ${adapter.label}: ${noFactory.split('\n')[0] ?? ''}`);
   console.log(formatReport(report));
   if (args.json !== undefined) {
     await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);

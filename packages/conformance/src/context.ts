@@ -6,6 +6,9 @@ import type { AdapterCapabilities, StorageAdapter, Store, StoreOptions } from '@
 import { MemoryAdapter, defineCapabilities, isCseError, openStore } from '@cse/core';
 import type { ConformanceOptions, ResolvedSettings } from './options.js';
 import { checkOptions, resolveSettings } from './options.js';
+import { checkedAdapter } from './checked-adapter.js';
+import type { ReplayCommand } from './property.js';
+import { quoteArg } from './property.js';
 
 export const CAPABILITY_FLAGS = ['persistent', 'crashSafe', 'multiProcess', 'compaction'] as const;
 export type CapabilityFlag = (typeof CAPABILITY_FLAGS)[number];
@@ -73,7 +76,7 @@ export class SuiteRun {
     if (adapter === null || typeof adapter !== 'object' || typeof adapter.commit !== 'function') {
       throw new Error(`open(${JSON.stringify(storeName)}) did not return a StorageAdapter`);
     }
-    return adapter;
+    return checkedAdapter(adapter);
   }
 
   /** The adapter's declared capabilities, and the ones this run uses (after `options.capabilities`). */
@@ -94,6 +97,24 @@ export class SuiteRun {
     return this.#caps;
   }
 
+  /**
+   * Where the checks run, for replay commands: the test file of a vitest run (set by
+   * `registerGroups`), or `undefined` for a direct `runGroups` call.
+   */
+  testFile: string | undefined;
+
+  /** The command that replays a failure of check `checkId` exactly as it was printed. */
+  replayCommand(checkId: string, failure: { readonly seed: number; readonly path: string; readonly commandsPath?: string }): string {
+    const env = [
+      `CSE_CONFORMANCE_ONLY=${checkId}`,
+      `CSE_CONFORMANCE_SEED=${failure.seed}`,
+      `CSE_CONFORMANCE_RUNS=${this.settings.numRuns}`,
+      ...(failure.path ? [`CSE_CONFORMANCE_PATH=${failure.path}`] : []),
+      ...(failure.commandsPath ? [`CSE_CONFORMANCE_COMMANDS_PATH=${quoteArg(failure.commandsPath)}`] : []),
+    ].join(' ');
+    return this.testFile === undefined ? `${env} <the command that ran this suite>` : `${env} npx vitest run ${quoteArg(this.testFile)}`;
+  }
+
   /** Removes the temp directory. */
   async dispose(): Promise<void> {
     await this.#removeDir?.();
@@ -111,11 +132,18 @@ export class Scope {
   readonly stats: { runs: number };
   readonly #open = new Set<{ close(): Promise<void> }>();
 
-  constructor(run: SuiteRun, caps: Readonly<AdapterCapabilities>, stats: { runs: number } = { runs: 0 }) {
+  /** The check this scope belongs to, as `--only` names it (`group/number`). */
+  readonly checkId: string;
+
+  constructor(run: SuiteRun, caps: Readonly<AdapterCapabilities>, stats: { runs: number } = { runs: 0 }, checkId = '') {
     this.run = run;
     this.caps = caps;
     this.stats = stats;
+    this.checkId = checkId;
   }
+
+  /** The command that replays a property failure of this check. */
+  readonly replay: ReplayCommand = (failure) => this.run.replayCommand(this.checkId, failure);
 
   noteRuns(runs: number): void {
     this.stats.runs += runs;
@@ -178,7 +206,7 @@ export class Scope {
 
   /** Runs `fn` in a child scope that is closed afterwards (one run of a property). */
   async child<T>(fn: (scope: Scope) => Promise<T>): Promise<T> {
-    const scope = new Scope(this.run, this.caps, this.stats);
+    const scope = new Scope(this.run, this.caps, this.stats, this.checkId);
     let result: T;
     try {
       result = await fn(scope);

@@ -165,3 +165,61 @@ export function deepFreeze<T>(v: T): T {
   }
   return v;
 }
+
+/**
+ * Strings a backend gets wrong most often: lone surrogates (JSON escapes them), NUL, the empty
+ * string, combining marks, astral characters, separators that key schemes use.
+ */
+export const EDGE_STRINGS = ['', '\u0000', 'a\u0000b', '\uD800', 'x\uDC00y', '\uDBFF\uDFFF', 'é', 'e\u0301', '😀', '\u2028', ':', '/', '%00', '"', '\\'] as const;
+
+/** A string that is often an edge case and otherwise any string (lone surrogates included). */
+export const edgeStringArb: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...EDGE_STRINGS),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.tuple(fc.constantFrom(...EDGE_STRINGS), fc.string({ maxLength: 3 }), fc.constantFrom(...EDGE_STRINGS)).map(([a, b, c]) => a + b + c),
+);
+
+/** Numbers at the edges: -0 (JSON gives 0), beyond 2^53, the largest and smallest doubles. */
+export const EDGE_NUMBERS = [-0, 0, 2 ** 53 + 2, -(2 ** 53) - 2, Number.MAX_VALUE, Number.MIN_VALUE, 1e21, 0.1 + 0.2, -1.5e-300] as const;
+
+const edgeKeyArb = fc.constantFrom('k', '', '0', '1', '10', 'é', 'a\u0000b', '\uD800', 'z', 'a');
+
+function nest(leaf: unknown, depth: number): unknown {
+  let v = leaf;
+  for (let i = 0; i < depth; i++) v = i % 2 === 0 ? [v] : { d: v };
+  return v;
+}
+
+/**
+ * JSON values that reach the edges often: empty arrays and objects, -0, large numbers, lone
+ * surrogates and NUL in strings and keys, keys in orders a backend might change (`'1'` before
+ * `'0'`), and nesting down to 60 levels (the Store allows 64).
+ */
+const edgeTreeArb: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.oneof(fc.constant([]), fc.constant({}), fc.constantFrom(...EDGE_NUMBERS), edgeStringArb, fc.boolean(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true })),
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.uniqueArray(fc.tuple(edgeKeyArb, tie('value')), { maxLength: 4, selector: ([k]) => k }).map((entries) => Object.fromEntries(entries)),
+  ),
+})).value;
+
+export const edgeJsonArb: fc.Arbitrary<unknown> = fc.oneof(
+  { arbitrary: edgeTreeArb, weight: 4 },
+  // Deep nesting only at the top, so that a document stays within the Store's 64 levels.
+  { arbitrary: fc.tuple(fc.constantFrom([], {}, -0, '\uD800', 'x'), fc.integer({ min: 20, max: 60 })).map(([leaf, depth]) => nest(leaf, depth)), weight: 1 },
+);
+
+/** Ids at the longest the Store accepts (1024 UTF-16 units), in 1-, 2-, 3-byte and astral characters. */
+export const MAX_LENGTH_IDS: readonly (readonly [string, string])[] = [
+  ['1-byte (ASCII)', 'a'.repeat(1024)],
+  ['2-byte (é)', 'é'.repeat(1024)],
+  ['3-byte (€)', '€'.repeat(1024)],
+  ['surrogate pairs (😀)', '😀'.repeat(512)],
+  ['mixed, NUL included', `\u0000é€😀`.repeat(204) + 'abcd'],
+];
+
+/** Long ids: a character class and a length at or near the limit. */
+export const longIdArb: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom('a', 'é', '€', '😀', '\u0000', '-'), fc.integer({ min: 1000, max: 1024 }))
+  .map(([ch, units]) => ch.repeat(Math.floor(units / ch.length)));

@@ -6,6 +6,7 @@ import type { AdapterCapabilities } from '@cse/core';
 import type { CapabilityFlag } from './context.js';
 import { Scope, SuiteRun, isNode } from './context.js';
 import type { ConformanceOptions } from './options.js';
+import { Violation } from './assert.js';
 
 /** What a requirement sees. */
 export interface RequirementInput {
@@ -86,15 +87,42 @@ export interface CheckReport {
   readonly durationMs: number;
 }
 
-/** Runs one check in a fresh scope; returns the number of property runs it made. */
-export async function runCheck(run: SuiteRun, caps: Readonly<AdapterCapabilities>, check: Check): Promise<number> {
-  const scope = new Scope(run, caps);
+/** The id `--only` takes for a check: `group/number`. */
+export function checkId(group: Group, check: Check): string {
+  return `${group.id}/${group.checks.indexOf(check) + 1}`;
+}
+
+/** Default time budget of a check (ms); the watchdog fails it after that. */
+export const CHECK_BUDGET_MS = 110_000;
+
+/** The watchdog's budget for `check`: a little under its vitest timeout, so the report says why. */
+export function checkBudget(check: Check): number {
+  return check.timeout === undefined ? CHECK_BUDGET_MS : Math.max(1000, check.timeout - 10_000);
+}
+
+/**
+ * Runs one check in a fresh scope; returns the number of property runs it made. A watchdog
+ * fails the check when it runs past its budget, so a hanging adapter never hangs the run.
+ */
+export async function runCheck(run: SuiteRun, caps: Readonly<AdapterCapabilities>, check: Check, id = ''): Promise<number> {
+  const scope = new Scope(run, caps, { runs: 0 }, id);
+  const budget = checkBudget(check);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Violation(`${id} "${check.name}" did not finish within its time budget of ${Math.round(budget / 1000)} s (watchdog): an adapter call hangs, or the adapter is far too slow`)),
+      budget,
+    );
+  });
   try {
-    await check.run(scope);
+    await Promise.race([check.run(scope), watchdog]);
   } catch (e) {
     // Do not hide the check's own failure behind a close error.
-    await scope.close().catch(() => undefined);
+    // A hung check may never let its adapters close: do not wait on them.
+    void Promise.race([scope.close(), new Promise((r) => setTimeout(r, 5000))]).catch(() => undefined);
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
   await scope.close();
   return scope.stats.runs;
@@ -122,7 +150,7 @@ export async function runGroups(groups: readonly Group[], options: ConformanceOp
           continue;
         }
         try {
-          const runs = await runCheck(run, effective, check);
+          const runs = await runCheck(run, effective, check, checkId(group, check));
           reports.push({ group: group.id, check: check.name, status: 'passed', runs, durationMs: Date.now() - started });
         } catch (error) {
           reports.push({ group: group.id, check: check.name, status: 'failed', error, durationMs: Date.now() - started });

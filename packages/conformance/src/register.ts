@@ -5,8 +5,13 @@
 import { afterAll, describe, it } from 'vitest';
 import { SuiteRun } from './context.js';
 import type { Group, RequirementInput } from './group.js';
-import { runCheck, selected } from './group.js';
+import { checkId, runCheck, selected } from './group.js';
 import type { ConformanceOptions } from './options.js';
+
+function relativeToCwd(file: string): string {
+  const cwd = (globalThis as { process?: { cwd?: () => string } }).process?.cwd?.();
+  return cwd !== undefined && file.startsWith(`${cwd}/`) ? file.slice(cwd.length + 1) : file;
+}
 
 /**
  * Registers `groups` as vitest suites for the adapter in `options`. Groups and checks whose
@@ -31,8 +36,9 @@ export function registerGroups(groups: readonly Group[], options: ConformanceOpt
             it(
               check.name,
               async ({ task }) => {
+                run.testFile ??= relativeToCwd(task.file.filepath);
                 // Reporters (the cse-conformance table) read how many property runs the check made.
-                (task.meta as Record<string, unknown>).cseRuns = await runCheck(run, effective, check);
+                (task.meta as Record<string, unknown>).cseRuns = await runCheck(run, effective, check, checkId(group, check));
               },
               check.timeout ?? 120_000,
             );

@@ -6,6 +6,7 @@ import type { Group } from './group.js';
 import { registerGroups } from './register.js';
 import {
   ALL_GROUPS,
+  adapterContractGroupDef,
   atomicityGroupDef,
   badInputGroupDef,
   capabilitiesGroupDef,
@@ -42,6 +43,8 @@ const single =
 
 /** Capabilities: frozen, honest, declared ones work. */
 export const capabilitiesGroup = single(capabilitiesGroupDef);
+/** Every adapter member called directly, against MemoryAdapter. */
+export const adapterContractGroup = single(adapterContractGroupDef);
 /** Random command sequences against MemoryAdapter. */
 export const modelGroup = single(modelGroupDef);
 /** Guarantee 1. */

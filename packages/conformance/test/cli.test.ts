@@ -9,6 +9,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../src/cli/report.js';
 import { cli } from './spawn-cli.js';
 
+/** Splits a command line as a POSIX shell does for the quoting `quoteArg` produces. */
+function shellWords(line: string): string[] {
+  const out: string[] = [];
+  for (const m of line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)) out.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : (m[2] as string));
+  return out;
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'cse-cli-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -44,6 +51,40 @@ describe('cse-conformance', () => {
     expect(again.code, again.out).toBe(1);
     expect(again.out).toContain(`seed: ${failed?.error?.seed ?? '?'}`);
     expect(again.out).toContain('1 failed');
+  });
+
+  // One broken adapter per group: the printed replay command, run as printed, fails the same way.
+  const REPLAYS: [string, string, string][] = [
+    ['model', 'test/broken/derive-counter.ts', 'model/1'],
+    ['adapter-contract', 'test/broken/scan-drops-tombstones.ts', 'adapter-contract/2'],
+    ['faithful-documents', 'test/broken/empty-arrays.ts', 'faithful-documents/1'],
+    ['sync-ids', 'test/broken/restart-ids.ts', 'sync-ids/3'],
+  ];
+  for (const [group, module, check] of REPLAYS) {
+    it(`the replay command of a ${group} failure reproduces it exactly as printed`, () => {
+      const json = join(tmp, `replay-${group}.json`);
+      const r = cli(['--adapter', module, '--only', check, '--json', json]);
+      expect(r.code, r.out + r.err).toBe(1);
+      const failed = (JSON.parse(readFileSync(json, 'utf8')) as Report).groups.flatMap((g) => g.checks).find((c) => c.status === 'failed');
+      const replay = failed?.replay ?? '';
+      expect(replay).toMatch(new RegExp(`^cse-conformance --adapter ${module.replace(/[./]/g, '\\$&')} --only ${check} --seed -?\\d+ --path \\S+`));
+      if (group === 'model') expect(replay).toMatch(/ --commands-path \S+/);
+      expect(r.out).toContain(`replay: ${replay}`);
+      const violation = (m: string): string => /violation: (.*)/.exec(m)?.[1] ?? m;
+      const json2 = join(tmp, `replay-${group}-again.json`);
+      const third = cli([...shellWords(replay).slice(1), '--json', json2]);
+      const failedAgain = (JSON.parse(readFileSync(json2, 'utf8')) as Report).groups.flatMap((g) => g.checks).find((c) => c.status === 'failed');
+      expect(third.code, third.out + third.err).toBe(1);
+      expect(third.out).not.toContain('Unable to replay');
+      expect(violation(failedAgain?.error?.message ?? '')).toBe(violation(failed?.error?.message ?? ''));
+      expect(failedAgain?.error?.counterexample).toBe(failed?.error?.counterexample);
+    }, 300_000);
+  }
+
+  it('a factory module without `open` is a usage error (exit 2)', () => {
+    const r = cli(['--adapter', 'test/broken/sqlite-broken.ts', '--only', 'sync-ids']);
+    expect(r.code, r.out + r.err).toBe(2);
+    expect(r.err).toMatch(/exports no function "open"/);
   });
 
   it('exits 2 on usage errors, saying what is wrong', () => {

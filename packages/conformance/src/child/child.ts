@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { StorageAdapter, Store } from '@cse/core';
 import { OpType, TxCache, openStore, withRetry } from '@cse/core';
 import type { ChildConfig, ChildMessage } from './protocol.js';
-import { DOCS_PER_COMMIT, OPS_PER_TX } from './protocol.js';
+import { DOCS_PER_COMMIT, OPS_PER_TX, WRITES_IN_FLIGHT } from './protocol.js';
 
 type Open = (storeName: string, ctx: { dir: string }) => StorageAdapter | Promise<StorageAdapter>;
 
@@ -38,12 +38,16 @@ async function waitForFile(path: string): Promise<void> {
 /** Alternates multi-document commits and TxCache transactions until the process is killed. */
 async function crash(store: Store, tag: string): Promise<never> {
   const txs = new TxCache(store);
+  let lastMs = 0;
   for (let n = 0; ; n++) {
     if (n % 2 === 0) {
+      const began = performance.now();
+      send({ t: 'commit-begin', n, lastMs });
       await store.transaction(async (tx) => {
         for (let k = 0; k < DOCS_PER_COMMIT; k++) await tx.insert('crash', { id: `${tag}-c${n}-${k}`, commit: n, tag });
         await tx.upsert('crash', { id: `${tag}-last`, commit: n, tag });
       });
+      lastMs = performance.now() - began;
       const docs = await store.getMany('crash', [`${tag}-c${n}-0`, `${tag}-last`]);
       send({ t: 'commit', n, ids: docs.map((d) => d?._sync_id ?? -1) });
     } else {
@@ -59,12 +63,51 @@ async function crash(store: Store, tag: string): Promise<never> {
   }
 }
 
+/**
+ * Follows the store as a sync client does: `changesSince(cursor)`, cursor to the page's cursor,
+ * as fast as it can. Beside that cursor it looks back a little (`changesSince(cursor - 32)`) to
+ * see any id that becomes visible only after a larger one was already visible.
+ */
+async function reader(store: Store, stopFile: string): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  const view = new Map<string, number>();
+  const seen = new Set<number>();
+  const late: string[] = [];
+  let cursor = 0;
+  let maxSeen = 0;
+  let polls = 0;
+  const note = (key: string, syncId: number): void => {
+    if (!seen.has(syncId) && syncId < maxSeen) late.push(`${key} at _sync_id ${syncId} became visible after _sync_id ${maxSeen}`);
+    seen.add(syncId);
+    maxSeen = Math.max(maxSeen, syncId);
+  };
+  for (let stopping = false; ; ) {
+    const page = await store.changesSince(cursor, { limit: 16 });
+    polls++;
+    for (const c of page.changes) {
+      const key = `${c.collection}/${c.id}`;
+      view.set(key, c.syncId);
+      note(key, c.syncId);
+    }
+    cursor = page.cursor;
+    const back = await store.changesSince(Math.max(0, maxSeen - 32), { limit: 64 });
+    for (const c of back.changes) note(`${c.collection}/${c.id}`, c.syncId);
+    if (page.hasMore) continue;
+    if (stopping) break;
+    stopping = existsSync(stopFile); // one more full page after the stop signal
+    await new Promise((r) => setImmediate(r));
+  }
+  send({ t: 'seen', view: [...view], late, polls });
+}
+
 /** Commits its own documents and increments a shared counter (read, then write expecting that version). */
 async function writer(store: Store, tag: string, commits: number): Promise<void> {
   for (let n = 0; n < commits; n++) {
     if (n % 2 === 0) {
-      const doc = await store.insert('mp', { id: `${tag}-${n}`, n, tag });
-      send({ t: 'commit', n, ids: [doc._sync_id] });
+      // Several commits in flight from one process, as an application writes: each commit's
+      // atomic unit then competes with the other processes' for the store's lock.
+      const docs = await Promise.all(Array.from({ length: WRITES_IN_FLIGHT }, (_, k) => store.insert('mp', { id: `${tag}-${n}-${k}`, n, tag })));
+      send({ t: 'commit', n, ids: docs.map((d) => d._sync_id).sort((a, b) => a - b) });
     } else {
       const saved = await withRetry(
         async () => {
@@ -88,6 +131,11 @@ async function main(): Promise<void> {
   const store = openStore(await open(config.storeName, { dir: config.dir }));
   send({ t: 'ready' });
   if (config.mode === 'crash') await crash(store, config.tag);
+  if (config.mode === 'reader') {
+    await reader(store, config.stopFile as string);
+    await store.close();
+    return;
+  }
   if (config.startFile !== undefined) await waitForFile(config.startFile);
   await writer(store, config.tag, config.commits ?? 20);
   await store.close();

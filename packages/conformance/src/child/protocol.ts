@@ -4,8 +4,11 @@
  */
 
 export interface ChildConfig {
-  /** `crash`: write until killed. `writer`: a fixed number of commits, then exit 0. */
-  readonly mode: 'crash' | 'writer';
+  /**
+   * `crash`: write until killed. `writer`: a fixed number of commits, then exit 0. `reader`:
+   * follow `changesSince` until `stopFile` exists, then report what it saw.
+   */
+  readonly mode: 'crash' | 'writer' | 'reader';
   /** Absolute path or `file:` URL of the factory module (exports `open`). */
   readonly module: string;
   readonly storeName: string;
@@ -19,6 +22,8 @@ export interface ChildConfig {
    * writers start together and really race (process start-up times differ by hundreds of ms).
    */
   readonly startFile?: string;
+  /** `reader` mode: stop following once this file exists. */
+  readonly stopFile?: string;
 }
 
 export type ChildMessage =
@@ -34,6 +39,13 @@ export type ChildMessage =
   | { readonly t: 'tx-committed'; readonly n: number; readonly txId: string }
   /** `writer` mode: an increment of the shared counter went through. */
   | { readonly t: 'increment'; readonly syncId: number; readonly value: number }
+  /**
+   * `reader` mode, at the end: the newest `_sync_id` it received per document, the ids that
+   * became visible only after a larger id was visible, and how many pages it read.
+   */
+  | { readonly t: 'seen'; readonly view: readonly (readonly [string, number])[]; readonly late: readonly string[]; readonly polls: number }
+  /** `crash` mode: a plain commit starts; `lastMs` is how long the previous one took. */
+  | { readonly t: 'commit-begin'; readonly n: number; readonly lastMs: number }
   /** `writer` mode: all commits done. */
   | { readonly t: 'done' }
   | { readonly t: 'error'; readonly message: string };
@@ -42,3 +54,5 @@ export type ChildMessage =
 export const DOCS_PER_COMMIT = 3;
 /** Ops per TxCache transaction in crash mode. */
 export const OPS_PER_TX = 3;
+/** `writer` mode: inserts one writer process has in flight at once. */
+export const WRITES_IN_FLIGHT = 3;

@@ -25,7 +25,7 @@ export interface CheckResult {
   /** fast-check runs made. */
   readonly runs: number;
   readonly durationMs: number;
-  readonly error?: { readonly message: string; readonly seed?: number; readonly path?: string; readonly counterexample?: string };
+  readonly error?: { readonly message: string; readonly seed?: number; readonly path?: string; readonly commandsPath?: string; readonly counterexample?: string };
   /** The command that runs this check alone again (failures only). */
   readonly replay?: string;
 }
@@ -62,10 +62,12 @@ function parseError(message: string): CheckResult['error'] {
   const seed = /^\s*seed: (-?\d+)$/m.exec(message)?.[1];
   const path = /^\s*path: (\S*)$/m.exec(message)?.[1];
   const counterexample = /^\s*counterexample: (.*)$/m.exec(message)?.[1];
+  const commandsPath = /^\s*commands path: (\S*)$/m.exec(message)?.[1];
   return {
     message,
     ...(seed !== undefined ? { seed: Number(seed) } : {}),
     ...(path ? { path } : {}),
+    ...(commandsPath ? { commandsPath } : {}),
     ...(counterexample !== undefined ? { counterexample } : {}),
   };
 }
@@ -105,6 +107,7 @@ export function buildReport(input: {
             '--seed',
             String(error?.seed ?? input.seed),
             ...(error?.path ? ['--path', error.path] : []),
+            ...(error?.commandsPath ? ['--commands-path', error.commandsPath] : []),
             '--runs',
             String(input.runs),
           ]

@@ -6,7 +6,7 @@ import type { Doc, Store } from '@cse/core';
 import { isCseError, userFields } from '@cse/core';
 import fc from 'fast-check';
 import { deepEqual, equal, fail, ok } from '../assert.js';
-import { deepFreeze, drain } from '../fixtures.js';
+import { MAX_LENGTH_IDS, deepFreeze, drain, edgeJsonArb, longIdArb } from '../fixtures.js';
 import type { Group } from '../group.js';
 import { checkProperty } from '../property.js';
 
@@ -22,7 +22,7 @@ function own(entries: readonly (readonly [string, unknown])[]): Record<string, u
   return o;
 }
 
-const valueArb = fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' });
+const valueArb = fc.oneof(fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }), edgeJsonArb);
 const bodyArb = fc.uniqueArray(fc.tuple(keyArb, valueArb), { maxLength: 8, selector: ([k]) => k }).map(own);
 
 /** JSON semantics: what a faithful store gives back. */
@@ -116,6 +116,35 @@ export const faithfulDocumentsGroupDef: Group = {
           }
           ok(({} as Record<string, unknown>).polluted === undefined, 'a "__proto__" key polluted Object.prototype');
         }),
+    },
+    {
+      name: 'ids at the maximal length (1024 units) in 1-, 2-, 3-byte and astral characters: written, read, updated, deleted, kept apart',
+      run: async (scope) => {
+        const roundTrip = async (store: Store, label: string, id: string): Promise<void> => {
+          const inserted = await store.insert('long', { id, label });
+          for (const [way, doc] of Object.entries(await readAllWays(store, 'long', id))) equal(doc, inserted, `${label} id: ${way} returns the document`);
+          const updated = await store.update('long', { id, label, v: 2 });
+          equal(await store.get('long', id), updated, `${label} id: get after update`);
+          // The same id one unit shorter is another document (a backend that truncates keys mixes them up).
+          const shorter = id.slice(0, /[\uD800-\uDBFF]/.test(id.at(-2) ?? '') ? -2 : -1);
+          const other = await store.upsert('long', { id: shorter, label: `${label} (shorter)` });
+          equal(await store.get('long', id), updated, `${label} id: a shorter id changed the maximal one`);
+          equal(await store.get('long', shorter), other, `${label} id: the shorter id reads back`);
+          const tomb = await store.delete('long', id);
+          equal(await store.get('long', id), undefined, `${label} id: get after delete`);
+          ok((await drain(store, 0)).some((c) => c.id === id && c.deleted && c.syncId === tomb._sync_id), `${label} id: changesSince returns its tombstone`);
+        };
+        await scope.child(async (s) => {
+          const store = await s.store(s.storeName('long-ids'));
+          for (const [label, id] of MAX_LENGTH_IDS) await roundTrip(store, label, id);
+        });
+        await checkProperty(
+          scope,
+          'faithful documents: long ids',
+          fc.asyncProperty(longIdArb, (id) => scope.child(async (s) => roundTrip(await s.store(s.storeName('long-id')), `${id.length}-unit`, id))),
+          { scale: 0.2 },
+        );
+      },
     },
     {
       name: 'returned objects are copies: mutating them changes nothing stored',

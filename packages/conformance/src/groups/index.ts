@@ -1,5 +1,6 @@
 /** Every group of the suite, in the order they run. */
 import type { Group } from '../group.js';
+import { adapterContractGroupDef } from './adapter-contract.js';
 import { atomicityGroupDef } from './atomicity.js';
 import { badInputGroupDef } from './bad-input.js';
 import { capabilitiesGroupDef } from './capabilities.js';
@@ -20,6 +21,7 @@ import { tombstonesGroupDef } from './tombstones.js';
 import { typedErrorsGroupDef } from './typed-errors.js';
 
 export {
+  adapterContractGroupDef,
   atomicityGroupDef,
   badInputGroupDef,
   capabilitiesGroupDef,
@@ -43,6 +45,7 @@ export {
 /** The store-level groups: the capabilities, the model and guarantees 1-10. */
 export const STORE_GROUPS: readonly Group[] = [
   capabilitiesGroupDef,
+  adapterContractGroupDef,
   modelGroupDef,
   syncIdGroupDef,
   noLostChangeGroupDef,

@@ -15,6 +15,7 @@ import { tickingClock } from '../context.js';
 import type { Scope } from '../context.js';
 import type { Group } from '../group.js';
 import { checkProperty } from '../property.js';
+import { edgeJsonArb } from '../fixtures.js';
 
 export const MODEL_COLLECTIONS = ['a', 'a-b', 'a_b'] as const;
 export const MODEL_IDS = ['c', 'b-c', 'b_c', 'x', 'a:b', 'x\u0000y', 'é'] as const;
@@ -60,7 +61,7 @@ const bodyArb: fc.Arbitrary<Body> = fc.record(
   {
     n: fc.integer({ min: 0, max: 3 }),
     tag: fc.constantFrom('p', 'q'),
-    extra: fc.jsonValue({ maxDepth: 2, depthSize: 'small' }),
+    extra: fc.oneof(fc.jsonValue({ maxDepth: 2, depthSize: 'small' }), edgeJsonArb),
   },
   { requiredKeys: [] },
 );
@@ -293,6 +294,31 @@ class Compact extends Cmd {
   }
 }
 
+/**
+ * Counter durability: deletes the newest document, compacts through it (its tombstone, the
+ * highest stored id, is gone), reopens, writes. An adapter that re-derives its counter at open
+ * from the highest id it still stores hands out that id again.
+ */
+class CompactNewestReopen extends Cmd {
+  constructor(readonly body: Body) {
+    super();
+  }
+  async step(m: Model, r: Real): Promise<void> {
+    const all = await m.oracle.changesSince(0, { limit: 10_000 });
+    const newest = [...all.changes].reverse().find((c) => !c.deleted);
+    if (newest !== undefined) await both(m, r, `delete(${q(newest.collection)}, ${q(newest.id)}) (the newest document)`, (s) => s.delete(newest.collection, newest.id));
+    const through = await m.oracle.lastSyncId();
+    await both(m, r, `compact(${through}) (through the newest id)`, (s) => s.compact(through));
+    await r.reopen();
+    equal(await r.store.lastSyncId(), through, 'after compacting the newest tombstones and reopening: lastSyncId (it never falls below the highest id ever handed out)');
+    const [c, id] = newest === undefined ? ['a', 'x'] : [newest.collection, newest.id];
+    await both(m, r, `upsert(${q(c)}, ${q(id)}) after the reopen`, (s) => s.upsert(c, { ...this.body, id }));
+  }
+  toString(): string {
+    return `delete the newest document, compact through it, reopen, write ${q(this.body)}`;
+  }
+}
+
 const queryArb: fc.Arbitrary<Query> = fc.record(
   {
     filter: fc.oneof(
@@ -332,8 +358,9 @@ export function modelCommands(caps: { persistent: boolean; compaction: boolean }
     fc.integer({ min: 1, max: 4 }).map((l) => new Follow(l)),
     fc.array(txOpArb, { minLength: 1, maxLength: 5 }).map((ops) => new Transaction(ops)),
   ];
-  if (caps.persistent) weighted.push(fc.constant(new Reopen()));
-  if (caps.compaction) weighted.push(at.map((a) => new Compact(a)));
+  if (caps.persistent) weighted.push({ arbitrary: fc.constant(new Reopen()), weight: 2 });
+  if (caps.compaction) weighted.push({ arbitrary: at.map((a) => new Compact(a)), weight: 2 });
+  if (caps.persistent && caps.compaction) weighted.push({ arbitrary: bodyArb.map((b) => new CompactNewestReopen(b)), weight: 3 });
   // fc.commands picks uniformly among its arbitraries: repeat an entry to give it weight.
   return weighted.flatMap((w) => ('weight' in w ? Array.from({ length: w.weight }, () => w.arbitrary) : [w]));
 }

@@ -5,7 +5,7 @@
  * tests itself.
  */
 import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, SequenceState, StorageAdapter, StoredRecord, WriteOp } from '@cse/core';
-import { ClosedError, defineCapabilities, docKeyString, planCommit } from '@cse/core';
+import { ClosedError, defineCapabilities, docKeyString, planCommit, toBackendError } from '@cse/core';
 import type { OpenAdapter } from '../../src/index.js';
 
 export interface Faults {
@@ -29,6 +29,18 @@ export interface Faults {
   readonly dropSystemOnReopen?: boolean;
   /** Keys are `${collection}-${id}`, unescaped: distinct pairs collide. */
   readonly splicedKeys?: boolean;
+  /** At open the counter is re-derived from the highest `syncId` still stored (compacted tombstones forgotten). */
+  readonly deriveCounter?: boolean;
+  /** `changes` ignores `limit`. */
+  readonly changesIgnoreLimit?: boolean;
+  /** `scanCollection` leaves tombstones out. */
+  readonly scanDropsTombstones?: boolean;
+  /** Empty arrays in documents read back as `{}` (a serialiser that cannot tell them apart). */
+  readonly emptyArraysAsObjects?: boolean;
+  /** `changes` resolves to `undefined` when nothing is left after `after`. */
+  readonly changesUndefined?: boolean;
+  /** The backend limits keys (collection + id) to 1024 UTF-8 bytes and rejects longer ones. */
+  readonly keyBytes?: boolean;
 }
 
 interface State {
@@ -36,6 +48,13 @@ interface State {
   lastSyncId: number;
   /** What the last commit overwrote (for `loseOnReopen`). */
   undo: { lastSyncId: number; previous: [string, StoredRecord | undefined][] } | undefined;
+  compactedThrough: number;
+}
+
+function emptyArraysToObjects(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length === 0 ? {} : v.map(emptyArraysToObjects);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, emptyArraysToObjects(x)]));
+  return v;
 }
 
 const shared = { lastSyncId: 0 };
@@ -69,6 +88,7 @@ export class FaultyAdapter implements StorageAdapter {
   }
 
   #out(r: StoredRecord): StoredRecord {
+    if (this.#faults.emptyArraysAsObjects) return { ...r, doc: emptyArraysToObjects(r.doc) as StoredRecord['doc'] };
     return this.#faults.liveObjects ? r : copy(r);
   }
 
@@ -94,6 +114,11 @@ export class FaultyAdapter implements StorageAdapter {
 
   async commit(request: CommitRequest): Promise<CommitResult> {
     this.#open();
+    if (this.#faults.keyBytes) {
+      for (const w of request.writes) {
+        if (Buffer.byteLength(w.collection + w.id, 'utf8') > 1024) throw toBackendError(new Error('key too long (1024 bytes at most)'), 'faulty adapter: commit failed');
+      }
+    }
     const writes: readonly WriteOp[] = this.#faults.skipVersionCheck ? request.writes.map(({ expect: _e, ...w }) => w) : request.writes;
     const before = this.#last;
     if (this.#faults.allocOutside) {
@@ -136,16 +161,18 @@ export class FaultyAdapter implements StorageAdapter {
 
   async scanCollection(collection: string): Promise<StoredRecord[]> {
     this.#open();
-    return [...this.#state.records.values()].filter((r) => r.collection === collection).map((r) => this.#out(r));
+    return [...this.#state.records.values()].filter((r) => r.collection === collection && !(this.#faults.scanDropsTombstones && r.deleted)).map((r) => this.#out(r));
   }
 
   async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
     this.#open();
-    return [...this.#state.records.values()]
+    const found = [...this.#state.records.values()]
       .filter((r) => r.syncId > after && (options.collections === undefined || options.collections.includes(r.collection)))
       .sort((a, b) => a.syncId - b.syncId)
-      .slice(0, options.limit)
+      .slice(0, this.#faults.changesIgnoreLimit ? undefined : options.limit)
       .map((r) => this.#out(r));
+    if (this.#faults.changesUndefined && found.length === 0) return undefined as unknown as StoredRecord[];
+    return found;
   }
 
   async listCollections(): Promise<string[]> {
@@ -155,7 +182,20 @@ export class FaultyAdapter implements StorageAdapter {
 
   async sequence(): Promise<SequenceState> {
     this.#open();
-    return { lastSyncId: this.#last, compactedThrough: 0 };
+    return { lastSyncId: this.#last, compactedThrough: this.#state.compactedThrough };
+  }
+
+  async compact(through: number): Promise<number> {
+    this.#open();
+    let removed = 0;
+    for (const [key, r] of this.#state.records) {
+      if (r.deleted && r.syncId <= through) {
+        this.#state.records.delete(key);
+        removed++;
+      }
+    }
+    this.#state.compactedThrough = Math.max(this.#state.compactedThrough, through);
+    return removed;
   }
 
   async close(): Promise<void> {
@@ -169,16 +209,17 @@ const backends = new Map<string, State>();
  * A factory for `runConformance`/`runGroups`: store names map to in-memory states that outlive
  * the adapter (persistent within the process), with the given faults applied on every open.
  */
-export function faultyFactory(faults: Faults = {}, capabilities: Partial<AdapterCapabilities> = { persistent: true }): OpenAdapter {
+export function faultyFactory(faults: Faults = {}, capabilities: Partial<AdapterCapabilities> = { persistent: true, compaction: true }): OpenAdapter {
   return (storeName, { dir }) => {
     const key = `${dir}\u0000${storeName}`;
     let state = backends.get(key);
     if (state === undefined || !capabilities.persistent) {
-      state = { records: new Map(), lastSyncId: 0, undo: undefined };
+      state = { records: new Map(), lastSyncId: 0, undo: undefined, compactedThrough: 0 };
       backends.set(key, state);
     } else {
       // A reopen: apply the faults that strike at reopen.
       if (faults.restartIds) state.lastSyncId = 0;
+      if (faults.deriveCounter) state.lastSyncId = Math.max(0, ...[...state.records.values()].map((r) => r.syncId));
       if (faults.loseOnReopen && state.undo) {
         for (const [k, prev] of state.undo.previous) {
           if (prev === undefined) state.records.delete(k);

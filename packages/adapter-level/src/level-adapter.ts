@@ -1,7 +1,7 @@
 import { Mutex } from 'async-mutex';
 import type { AbstractSnapshot } from 'abstract-level';
 import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, JsonObject, SequenceState, StorageAdapter, StoredRecord } from '@cse/core';
-import { BackendError, ClosedError, ValidationError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
+import { BackendError, ClosedError, CommitListeners, ValidationError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
 import {
   COUNTER_KEY,
   DOCS_RANGE,
@@ -30,21 +30,27 @@ type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key:
 type BatchOptions = typeof ENC & { sync: boolean };
 
 /**
- * Commit locks, one per key space (root database + prefix), shared by every adapter of this
- * module that opens the same key space in this process; otherwise two adapters on one
- * memory-level database would race between their reads and their batches.
+ * What every adapter of this module that opens the same key space (root database + prefix) in
+ * this process shares: the commit lock (otherwise two adapters on one memory-level database
+ * would race between their reads and their batches) and the listener sets of all of them (a
+ * commit through one adapter wakes watchers on the others).
  */
-const locks = new WeakMap<object, Map<string, Mutex>>();
+interface KeySpace {
+  readonly lock: Mutex;
+  readonly feeds: Set<CommitListeners>;
+}
 
-function lockFor(db: LevelDatabase): Mutex {
+const keySpaces = new WeakMap<object, Map<string, KeySpace>>();
+
+function keySpaceOf(db: LevelDatabase): KeySpace {
   const sub = db as { db?: object; prefix?: string };
   const root = typeof sub.prefix === 'string' && sub.db !== undefined ? sub.db : db;
   const prefix = sub.prefix ?? '';
-  let byPrefix = locks.get(root);
-  if (byPrefix === undefined) locks.set(root, (byPrefix = new Map()));
-  let lock = byPrefix.get(prefix);
-  if (lock === undefined) byPrefix.set(prefix, (lock = new Mutex()));
-  return lock;
+  let byPrefix = keySpaces.get(root);
+  if (byPrefix === undefined) keySpaces.set(root, (byPrefix = new Map()));
+  let space = byPrefix.get(prefix);
+  if (space === undefined) byPrefix.set(prefix, (space = { lock: new Mutex(), feeds: new Set() }));
+  return space;
 }
 
 function openError(e: unknown, where: string): BackendError {
@@ -68,13 +74,15 @@ function toRecord(collection: string, json: string): StoredRecord {
  * closes what.
  */
 export class LevelAdapter implements StorageAdapter {
-  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true });
+  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true, changeFeed: true });
 
   readonly #db: LevelDatabase;
   /** Gives back the directory this adapter opened from `location`; a `db` passed in is never closed. */
   readonly #release: (() => Promise<void>) | undefined;
   readonly #batchOptions: BatchOptions;
   readonly #lock: Mutex;
+  readonly #space: KeySpace;
+  readonly #listeners = new CommitListeners();
   readonly #ready: Promise<void>;
   #closing: Promise<void> | undefined;
 
@@ -96,7 +104,9 @@ export class LevelAdapter implements StorageAdapter {
     }
     this.#db = options.namespace !== undefined ? base.sublevel(options.namespace) : base;
     this.#batchOptions = { ...ENC, sync: options.sync ?? true };
-    this.#lock = lockFor(this.#db);
+    this.#space = keySpaceOf(this.#db);
+    this.#lock = this.#space.lock;
+    this.#space.feeds.add(this.#listeners);
     this.#ready = opened.then(
       () => undefined,
       (e: unknown) => {
@@ -178,6 +188,9 @@ export class LevelAdapter implements StorageAdapter {
         });
         ops.push({ type: 'put', key: COUNTER_KEY, value: String(planned.lastSyncId) });
         await this.#db.batch(ops, this.#batchOptions);
+        // Written, and still under the lock: the next commit of this key space cannot be
+        // visible before its predecessors' listeners were called.
+        for (const feed of this.#space.feeds) feed.notify();
         return { ok: true, records };
       },
       true,
@@ -296,12 +309,24 @@ export class LevelAdapter implements StorageAdapter {
   }
 
   /**
+   * In-process: a classic-level directory serves one process, so every commit of the store goes
+   * through an adapter of this module in this process. Listeners are called synchronously right
+   * after each commit's batch, for commits of any adapter on the same key space.
+   */
+  subscribe(listener: () => void): () => void {
+    if (this.#closing !== undefined) return () => undefined;
+    return this.#listeners.add(listener);
+  }
+
+  /**
    * Waits for a running commit, then closes the database if this adapter opened it (and no
    * other adapter of this process still uses that directory). A `db` you passed stays open.
    * Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#lock.runExclusive(async () => {
+      this.#listeners.clear();
+      this.#space.feeds.delete(this.#listeners);
       if (this.#release === undefined) return;
       try {
         await this.#release();

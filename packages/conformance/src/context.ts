@@ -7,7 +7,7 @@ import { MemoryAdapter, defineCapabilities, isCseError, openStore } from '@cse/c
 import type { ConformanceOptions, ResolvedSettings } from './options.js';
 import { checkOptions, resolveSettings } from './options.js';
 
-export const CAPABILITY_FLAGS = ['persistent', 'crashSafe', 'multiProcess', 'compaction'] as const;
+export const CAPABILITY_FLAGS = ['persistent', 'crashSafe', 'multiProcess', 'compaction', 'changeFeed'] as const;
 export type CapabilityFlag = (typeof CAPABILITY_FLAGS)[number];
 
 /** True when running on Node (child processes, file system). */

@@ -17,6 +17,7 @@ import { triangularStoreGroupDef } from './triangular-store.js';
 import { txCacheGroupDef } from './tx-cache.js';
 import { tombstonesGroupDef } from './tombstones.js';
 import { typedErrorsGroupDef } from './typed-errors.js';
+import { watchGroupDef } from './watch.js';
 
 export {
   atomicityGroupDef,
@@ -36,9 +37,10 @@ export {
   triangularStoreGroupDef,
   txCacheGroupDef,
   typedErrorsGroupDef,
+  watchGroupDef,
 };
 
-/** The store-level groups: the capabilities, the model and guarantees 1-10. */
+/** The store-level groups: the capabilities, the model, guarantees 1-10 and live changes. */
 export const STORE_GROUPS: readonly Group[] = [
   capabilitiesGroupDef,
   modelGroupDef,
@@ -52,6 +54,7 @@ export const STORE_GROUPS: readonly Group[] = [
   badInputGroupDef,
   isolationGroupDef,
   typedErrorsGroupDef,
+  watchGroupDef,
 ];
 
 /** The CSE components on top of the adapter. */

@@ -29,6 +29,8 @@ export interface Faults {
   readonly dropSystemOnReopen?: boolean;
   /** Keys are `${collection}-${id}`, unescaped: distinct pairs collide. */
   readonly splicedKeys?: boolean;
+  /** Declares `changeFeed` but signals only its own commits, never those of another instance. */
+  readonly deafFeed?: boolean;
 }
 
 interface State {
@@ -36,6 +38,8 @@ interface State {
   lastSyncId: number;
   /** What the last commit overwrote (for `loseOnReopen`). */
   undo: { lastSyncId: number; previous: [string, StoredRecord | undefined][] } | undefined;
+  /** `subscribe` listeners of every open instance on this store, with the instance. */
+  listeners: Set<{ owner: FaultyAdapter; listener: () => void }>;
 }
 
 const shared = { lastSyncId: 0 };
@@ -90,6 +94,9 @@ export class FaultyAdapter implements StorageAdapter {
       this.#state.records.set(key, this.#faults.liveObjects ? kept : copy(kept));
     }
     this.#state.undo = { lastSyncId: before, previous };
+    if (this.capabilities.changeFeed) {
+      for (const { owner, listener } of [...this.#state.listeners]) if (owner === this || !this.#faults.deafFeed) listener();
+    }
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -158,8 +165,17 @@ export class FaultyAdapter implements StorageAdapter {
     return { lastSyncId: this.#last, compactedThrough: 0 };
   }
 
+  subscribe(listener: () => void): () => void {
+    const entry = { owner: this, listener };
+    this.#state.listeners.add(entry);
+    return () => {
+      this.#state.listeners.delete(entry);
+    };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    for (const entry of [...this.#state.listeners]) if (entry.owner === this) this.#state.listeners.delete(entry);
   }
 }
 
@@ -174,7 +190,7 @@ export function faultyFactory(faults: Faults = {}, capabilities: Partial<Adapter
     const key = `${dir}\u0000${storeName}`;
     let state = backends.get(key);
     if (state === undefined || !capabilities.persistent) {
-      state = { records: new Map(), lastSyncId: 0, undo: undefined };
+      state = { records: new Map(), lastSyncId: 0, undo: undefined, listeners: new Set() };
       backends.set(key, state);
     } else {
       // A reopen: apply the faults that strike at reopen.

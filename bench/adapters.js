@@ -9,10 +9,12 @@ import { join } from 'node:path';
  * - `baseline(name, env)`: the raw-library target for the store called `name`.
  * - `multiProcess`: W6 runs separate processes (else several writers in this process).
  * - `durability`: what both sides use, in words.
+ * - `liveChanges`: W7 measures its change feed (the others report n/a).
  * - `drop(name, env)` (optional): frees the store `name` of both sides after a workload.
  */
 export const ADAPTERS = {
   memory: {
+    liveChanges: true,
     package: '@cse/core',
     durability: 'none: process memory',
     multiProcess: false,
@@ -30,6 +32,7 @@ export const ADAPTERS = {
     },
   },
   sqlite: {
+    liveChanges: true,
     package: '@cse/adapter-sqlite',
     durability: 'WAL, synchronous=FULL (adapter default)',
     multiProcess: true,
@@ -50,6 +53,7 @@ export const ADAPTERS = {
     },
   },
   level: {
+    liveChanges: true,
     package: '@cse/adapter-level',
     durability: 'classic-level, batch sync: true (adapter default: fsync per commit)',
     multiProcess: false,
@@ -69,6 +73,7 @@ export const ADAPTERS = {
     },
   },
   redis: {
+    liveChanges: true,
     package: '@cse/adapter-redis',
     durability: 'set by --redis-persistence (both sides share the server)',
     multiProcess: true,

@@ -12,6 +12,7 @@ export const NOT_JUDGED = 'not judged (smoke run)';
  */
 export function judge(w, smoke = false) {
   if (w.error) return { ...w, verdict: `error: ${w.error}` };
+  if (w.id === 'W7') return judgeLive(w);
   // Median of the per-run ratios (each raw run paired with the CSE run next to it).
   const slowdown = w.pairedSlowdown?.median ?? w.raw.opsPerSec / w.cse.opsPerSec;
   if (smoke) return { ...w, slowdown, verdict: w.target ? NOT_JUDGED : '' };
@@ -19,6 +20,38 @@ export function judge(w, smoke = false) {
   if (w.target?.maxSlowdown !== undefined) verdict = slowdown <= w.target.maxSlowdown ? 'met' : 'MISSED';
   if (w.target?.maxScaling !== undefined) verdict = w.scaling.cse < w.target.maxScaling ? 'met' : 'MISSED';
   return { ...w, slowdown, verdict };
+}
+
+/** W7 goals, in ms, per mode (see workloads/w7-live-changes.js). */
+const LIVE_GOALS = { 'same process': { key: 'medianMs', max: 1, text: 'median < 1 ms' }, 'other process': { key: 'p99Ms', max: 25, text: 'p99 < 25 ms' }, 'other client': { key: 'p99Ms', max: 5, text: 'p99 < 5 ms' } };
+
+function judgeLive(w) {
+  if (w.skipped || !w.points) return { ...w, verdict: '' };
+  const points = w.points.map((p) => {
+    const goal = LIVE_GOALS[p.mode];
+    const verdict = !w.verdicts || !goal ? '' : p.missing > 0 ? 'MISSED (changes not seen)' : p[goal.key] < goal.max ? 'met' : 'MISSED';
+    return { ...p, goal: goal?.text, verdict };
+  });
+  return { ...w, points, verdict: '' };
+}
+
+function liveRows(a, w) {
+  if (w.skipped) return [[a.adapter, 'W7', w.skipped, '', '', '', '', '', '']];
+  const ms = (x) => (Number.isNaN(x) ? '-' : x.toFixed(2));
+  const out = w.points.map((p) => [
+    a.adapter,
+    `W7 ${p.mode} @${p.rate}/s`,
+    'commit→watcher ms',
+    `median ${ms(p.medianMs)}, p99 ${ms(p.p99Ms)}, max ${ms(p.maxMs)}`,
+    '-',
+    '-',
+    '-',
+    '-',
+    `${p.count} changes at ${fmt(p.achievedRate)}/s${p.missing ? `, ${p.missing} NOT SEEN` : ''}${p.goal ? `; ${p.goal}${p.verdict ? `: ${p.verdict}` : ''}` : ''}`,
+  ]);
+  const i = w.idle;
+  out.push([a.adapter, 'W7 idle watcher', 'CPU ms/s, wake-ups/s', `${i.withWatcher.cpuMsPerSec.toFixed(2)} ms/s, ${i.withWatcher.wakeupsPerSec.toFixed(1)}/s`, '-', '-', '-', '-', `without a watcher: ${i.without.cpuMsPerSec.toFixed(2)} ms/s, ${i.without.wakeupsPerSec.toFixed(1)}/s (over ${i.seconds} s each)`]);
+  return out;
 }
 
 export function rows(results, smoke = false) {
@@ -32,6 +65,10 @@ export function rows(results, smoke = false) {
       const w = judge(w0, smoke);
       if (w.error) {
         out.push([a.adapter, w.id, w.verdict, '', '', '', '', '', '']);
+        continue;
+      }
+      if (w.id === 'W7') {
+        out.push(...liveRows(a, w));
         continue;
       }
       const range = (s) => `${fmt(s.opsPerSec)} (${fmt(s.min)}-${fmt(s.max)})`;

@@ -10,6 +10,7 @@ import type {
   StorageAdapter,
   StoredRecord,
 } from '@cse/core';
+import { IndexedDbFeed } from './change-feed.js';
 import { toIndexedDbError } from './errors.js';
 import type { IndexedDbAdapterOptions } from './options.js';
 import { resolveOptions } from './options.js';
@@ -53,11 +54,13 @@ export class IndexedDbAdapter implements StorageAdapter {
     persistent: true,
     multiProcess: true,
     compaction: true,
+    changeFeed: true,
   });
   /** The database name (the namespace). */
   readonly name: string;
   readonly #durability: IDBTransactionDurability;
   readonly #db: Promise<Db>;
+  readonly #feed: IndexedDbFeed;
   /** Set once the connection is gone; the message every later call throws. */
   #closedReason: string | undefined;
 
@@ -68,6 +71,7 @@ export class IndexedDbAdapter implements StorageAdapter {
     this.#db = this.#open(factory);
     // Failures reach the caller through ready() and every method, not as unhandled rejections.
     this.#db.catch(() => undefined);
+    this.#feed = new IndexedDbFeed(name, async () => (await this.sequence()).lastSyncId);
   }
 
   async #open(factory: IDBFactory): Promise<Db> {
@@ -117,7 +121,14 @@ export class IndexedDbAdapter implements StorageAdapter {
     }
   }
 
-  commit(request: CommitRequest): Promise<CommitResult> {
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    const result = await this.#write(request);
+    // After `complete`: whoever is woken reads a transaction that sees this one.
+    if (result.ok && result.records.length > 0) this.#feed.committed(Math.max(...result.records.map((r) => r.syncId)));
+    return result;
+  }
+
+  #write(request: CommitRequest): Promise<CommitResult> {
     return this.#run('commit failed', (db) => {
       const tx = db.transaction([DOCS, META], 'readwrite', { durability: this.#durability });
       const docs = tx.objectStore(DOCS);
@@ -215,8 +226,18 @@ export class IndexedDbAdapter implements StorageAdapter {
     });
   }
 
+  /**
+   * Listeners hear this connection's commits at once, and other connections' (tabs, workers)
+   * through a `BroadcastChannel` named after the database, or a 100 ms poll of the counter
+   * where `BroadcastChannel` is missing. See the README's Live changes section.
+   */
+  subscribe(listener: () => void): () => void {
+    return this.#feed.subscribe(listener);
+  }
+
   async close(): Promise<void> {
     this.#closedReason ??= `the IndexedDB adapter for ${JSON.stringify(this.name)} is closed`;
+    this.#feed.close();
     try {
       (await this.#db).close();
     } catch {

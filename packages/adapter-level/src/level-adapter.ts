@@ -2,7 +2,7 @@ import { Mutex } from 'async-mutex';
 import type { AbstractSnapshot } from 'abstract-level';
 import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, JsonObject, SequenceState, StorageAdapter, StoredRecord } from '@cse/core';
 import type { CseError } from '@cse/core';
-import { BackendError, ClosedError, ValidationError, isCseError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
+import { BackendError, ClosedError, CommitListeners, ValidationError, isCseError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
 import {
   COUNTER_KEY,
   DOCS_RANGE,
@@ -31,21 +31,27 @@ type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key:
 type BatchOptions = typeof ENC & { sync: boolean };
 
 /**
- * Commit locks, one per key space (root database + prefix), shared by every adapter of this
- * module that opens the same key space in this process; otherwise two adapters on one
- * memory-level database would race between their reads and their batches.
+ * What every adapter of this module that opens the same key space (root database + prefix) in
+ * this process shares: the commit lock (otherwise two adapters on one memory-level database
+ * would race between their reads and their batches) and the listener sets of all of them (a
+ * commit through one adapter wakes watchers on the others).
  */
-const locks = new WeakMap<object, Map<string, Mutex>>();
+interface KeySpace {
+  readonly lock: Mutex;
+  readonly feeds: Set<CommitListeners>;
+}
 
-function lockFor(db: LevelDatabase): Mutex {
+const keySpaces = new WeakMap<object, Map<string, KeySpace>>();
+
+function keySpaceOf(db: LevelDatabase): KeySpace {
   const sub = db as { db?: object; prefix?: string };
   const root = typeof sub.prefix === 'string' && sub.db !== undefined ? sub.db : db;
   const prefix = sub.prefix ?? '';
-  let byPrefix = locks.get(root);
-  if (byPrefix === undefined) locks.set(root, (byPrefix = new Map()));
-  let lock = byPrefix.get(prefix);
-  if (lock === undefined) byPrefix.set(prefix, (lock = new Mutex()));
-  return lock;
+  let byPrefix = keySpaces.get(root);
+  if (byPrefix === undefined) keySpaces.set(root, (byPrefix = new Map()));
+  let space = byPrefix.get(prefix);
+  if (space === undefined) byPrefix.set(prefix, (space = { lock: new Mutex(), feeds: new Set() }));
+  return space;
 }
 
 /**
@@ -91,7 +97,7 @@ function toRecord(collection: string, json: string): StoredRecord {
  * closes what.
  */
 export class LevelAdapter implements StorageAdapter {
-  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true });
+  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true, changeFeed: true });
 
   // Set by the first continuation of #attached, so every call that awaited it sees them.
   #db!: LevelDatabase;
@@ -101,6 +107,9 @@ export class LevelAdapter implements StorageAdapter {
   readonly #batchOptions: BatchOptions;
   /** Resolves once the database object is known (for a `location`, once classic-level is loaded). */
   readonly #attached: Promise<void>;
+  /** Set with `#db` (see `attach`); undefined only if the database never attached. */
+  #space: KeySpace | undefined;
+  readonly #listeners = new CommitListeners();
   readonly #ready: Promise<void>;
   #closing: Promise<void> | undefined;
 
@@ -112,7 +121,9 @@ export class LevelAdapter implements StorageAdapter {
     let opened: Promise<void>;
     const attach = (base: LevelDatabase): void => {
       this.#db = namespace !== undefined ? base.sublevel(namespace) : base;
-      this.#lock = lockFor(this.#db);
+      this.#space = keySpaceOf(this.#db);
+      this.#lock = this.#space.lock;
+      this.#space.feeds.add(this.#listeners);
       watchReopen(rootOf(this.#db));
     };
     if (location !== undefined) {
@@ -239,6 +250,9 @@ export class LevelAdapter implements StorageAdapter {
         });
         ops.push({ type: 'put', key: COUNTER_KEY, value: String(planned.lastSyncId) });
         await this.#batch(ops);
+        // Written, and still under the lock: the next commit of this key space cannot be
+        // visible before its predecessors' listeners were called.
+        for (const feed of this.#space?.feeds ?? []) feed.notify();
         return { ok: true, records };
       },
       true,
@@ -358,12 +372,24 @@ export class LevelAdapter implements StorageAdapter {
   }
 
   /**
+   * In-process: a classic-level directory serves one process, so every commit of the store goes
+   * through an adapter of this module in this process. Listeners are called synchronously right
+   * after each commit's batch, for commits of any adapter on the same key space.
+   */
+  subscribe(listener: () => void): () => void {
+    if (this.#closing !== undefined) return () => undefined;
+    return this.#listeners.add(listener);
+  }
+
+  /**
    * Waits for a running commit, then closes the database if this adapter opened it (and no
    * other adapter of this process still uses that directory). A `db` you passed stays open.
    * Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#listeners.clear();
+      this.#space?.feeds.delete(this.#listeners);
       try {
         await this.#attached;
       } catch {

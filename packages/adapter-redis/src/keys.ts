@@ -22,6 +22,11 @@ export class Keys {
   readonly index: string;
   /** Set of collection names that hold at least one record. */
   readonly collections: string;
+  /**
+   * Pub/sub channel the commit script publishes on. Not a key, but named with the namespace's
+   * hash tag like one, so a move to sharded pub/sub (SPUBLISH) keeps it in the store's slot.
+   */
+  readonly changes: string;
 
   constructor(namespace: string) {
     assertNamespace(namespace);
@@ -29,6 +34,7 @@ export class Keys {
     this.meta = `${this.prefix}meta`;
     this.index = `${this.prefix}index`;
     this.collections = `${this.prefix}collections`;
+    this.changes = `${this.prefix}changes`;
   }
 
   /** Names one document inside the index sets; `doc()` is the prefix plus `d:` plus this. */

@@ -12,7 +12,7 @@ import type {
   StoredRecord,
   WriteOp,
 } from '@cse/core';
-import { BackendError, ClosedError, ValidationError, defineCapabilities, planCommit, toBackendError } from '@cse/core';
+import { BackendError, ClosedError, CommitListeners, ValidationError, defineCapabilities, planCommit, toBackendError } from '@cse/core';
 import { Keys } from './keys.js';
 import type { RedisAdapterOptions } from './options.js';
 import { clientOptions, clusterOptions } from './options.js';
@@ -56,6 +56,7 @@ export class RedisAdapter implements StorageAdapter {
     crashSafe: true,
     multiProcess: true,
     compaction: true,
+    changeFeed: true,
   });
 
   /** The ioredis client (yours if you passed `client`). */
@@ -63,6 +64,9 @@ export class RedisAdapter implements StorageAdapter {
   readonly namespace: string;
   readonly #keys: Keys;
   readonly #owned: boolean;
+  readonly #listeners = new CommitListeners();
+  /** The pub/sub connection, while someone listens. */
+  #subscriber: Client | undefined;
   #closed = false;
 
   /** @throws `VALIDATION` for a bad namespace, or not exactly one of `client` and `url`. */
@@ -121,6 +125,7 @@ export class RedisAdapter implements StorageAdapter {
       const version = w.expect?.kind === 'version' ? String(w.expect.version) : '';
       args.push(KIND[w.kind], expect, version, w.collection, this.#keys.member(w.collection, w.id), JSON.stringify(w.id), body);
     }
+    args.push(this.#keys.changes);
     const reply = (await this.#run(COMMIT, keys, args, 'commit')) as unknown[];
     if (reply[0] === 0) {
       const failures: CommitFailure[] = [];
@@ -135,6 +140,8 @@ export class RedisAdapter implements StorageAdapter {
     const taken = writes.filter((w) => w.kind !== 'check').length;
     const plan = planCommit({ ...request, writes }, prevs, last - taken);
     if (!plan.result.ok || plan.lastSyncId !== last) throw new BackendError('redis commit: the script and planCommit disagree');
+    // Own commits wake at once; the published message reaches the other clients (and us again).
+    if (taken > 0) this.#listeners.notify();
     return plan.result;
   }
 
@@ -184,10 +191,61 @@ export class RedisAdapter implements StorageAdapter {
     return Number(await this.#run(COMPACT, keys, [this.#keys.prefix, String(Math.floor(through))], 'compact'));
   }
 
+  /** The pub/sub connection while someone listens (for tests and diagnostics), else undefined. */
+  get subscriber(): Client | undefined {
+    return this.#subscriber;
+  }
+
+  /**
+   * Listeners hear this adapter's commits at once and other clients' through the commit
+   * script's PUBLISH on the namespace's channel, received on a dedicated connection (a
+   * `duplicate()` of the client, also of a client you passed) that exists only while someone
+   * listens. Each time that connection is ready and subscribed (the first time and after every
+   * reconnect) the listeners are called once: commits during the gap were not published to us.
+   */
+  subscribe(listener: () => void): () => void {
+    if (this.#closed) return () => undefined;
+    const remove = this.#listeners.add(listener);
+    this.#subscriber ??= this.#openSubscriber();
+    return () => {
+      remove();
+      if (this.#listeners.size === 0) this.#closeSubscriber();
+    };
+  }
+
+  #openSubscriber(): Client {
+    const sub = this.client.duplicate();
+    const channel = this.#keys.changes;
+    sub.on('error', () => {}); // it reconnects by itself; commands report real failures
+    sub.on('message', (from: string) => {
+      if (from === channel) this.#listeners.notify();
+    });
+    // SUBSCRIBE again on every ready (ioredis also resubscribes): its reply means we are
+    // subscribed, and only from then on can no commit go unseen. Then one catch-up call.
+    sub.on('ready', () => {
+      sub.subscribe(channel).then(
+        () => {
+          if (this.#subscriber === sub) this.#listeners.notify();
+        },
+        () => {}, // the connection dropped again: the next ready retries
+      );
+    });
+    if (sub.status === 'wait') sub.connect().catch(() => {}); // a lazyConnect client's copy
+    return sub;
+  }
+
+  #closeSubscriber(): void {
+    const sub = this.#subscriber;
+    this.#subscriber = undefined;
+    sub?.disconnect();
+  }
+
   /** Closes the client if the adapter created it (from `url`); a client you passed stays open. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#listeners.clear();
+    this.#closeSubscriber();
     if (!this.#owned) return;
     try {
       await this.client.quit();

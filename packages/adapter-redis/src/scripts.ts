@@ -18,7 +18,8 @@ const READ = `local function read(key) return redis.call('HMGET', key, ${RECORD_
 /**
  * KEYS: meta, index, collections, then per write: document hash, collection set.
  * ARGV: now, write count, then per write: kind (p/d/c), expect (''/a/e/v), expected version,
- * collection, member, id JSON, body JSON.
+ * collection, member, id JSON, body JSON; last the change channel. A commit that wrote publishes
+ * its last sync id there (PUBLISH: a channel is no key, so this is allowed on Cluster too).
  * Returns `{0, index, record, ...}` for the failed preconditions (nothing written), or
  * `{1, lastSyncId, version, deleted, createdAt, ...}` with what each write saw before it.
  */
@@ -71,7 +72,10 @@ for i = 1, n do
     redis.call('SADD', KEYS[3], ARGV[a + 4])
   end
 end
-if writes > 0 then redis.call('HSET', KEYS[1], 'last', string.format('%d', last)) end
+if writes > 0 then
+  redis.call('HSET', KEYS[1], 'last', string.format('%d', last))
+  redis.call('PUBLISH', ARGV[3 + 7 * n], string.format('%d', last))
+end
 out[2] = last
 return out
 `;

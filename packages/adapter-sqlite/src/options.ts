@@ -15,6 +15,9 @@ export type Synchronous = 'FULL' | 'NORMAL';
 /** Default `busyTimeout`: how long a commit waits for another connection's write lock. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
+/** Default `watchIntervalMs`: how often a watched store checks for commits of other connections. */
+export const DEFAULT_WATCH_INTERVAL_MS = 10;
+
 interface CommonOptions {
   /** `PRAGMA synchronous`. Default `'FULL'`. */
   readonly synchronous?: Synchronous;
@@ -23,6 +26,12 @@ interface CommonOptions {
    * `SQLITE_BUSY` (a `BACKEND` error). Default 5000.
    */
   readonly busyTimeout?: number;
+  /**
+   * While someone watches (`Store.watch`), how often the adapter reads the counter row to see
+   * commits of other processes and connections on the file, in ms. Commits of this adapter wake
+   * watchers at once. Default 10, from 1 to 60 000.
+   */
+  readonly watchIntervalMs?: number;
 }
 
 /** Open (or create) the database file at `path`. The adapter closes it on `close()`. */
@@ -52,6 +61,7 @@ export interface ResolvedOptions {
   readonly database: Database | undefined;
   readonly synchronous: Synchronous;
   readonly busyTimeout: number;
+  readonly watchIntervalMs: number;
 }
 
 /** Validates `options` and fills defaults; throws `VALIDATION` for anything wrong. */
@@ -77,5 +87,9 @@ export function resolveOptions(options: SqliteAdapterOptions): ResolvedOptions {
   if (!Number.isSafeInteger(busyTimeout) || busyTimeout < 0) {
     throw new ValidationError(`SqliteAdapter \`busyTimeout\` must be a non-negative integer (ms), got ${String(busyTimeout)}`);
   }
-  return { path, database, synchronous, busyTimeout };
+  const watchIntervalMs = options.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
+  if (!Number.isSafeInteger(watchIntervalMs) || watchIntervalMs < 1 || watchIntervalMs > 60_000) {
+    throw new ValidationError(`SqliteAdapter \`watchIntervalMs\` must be an integer from 1 to 60000 (ms), got ${String(watchIntervalMs)}`);
+  }
+  return { path, database, synchronous, busyTimeout, watchIntervalMs };
 }

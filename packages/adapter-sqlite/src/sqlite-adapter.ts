@@ -10,7 +10,7 @@ import type {
   StorageAdapter,
   StoredRecord,
 } from '@cse/core';
-import { ClosedError, defineCapabilities, planCommit, toBackendError } from '@cse/core';
+import { ClosedError, CommitListeners, defineCapabilities, planCommit, toBackendError } from '@cse/core';
 import type { SqliteAdapterOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { DocRow, MetaRow, Statements } from './statements.js';
@@ -66,6 +66,11 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #commitTx: Transaction<(request: CommitRequest) => CommitResult>;
   readonly #readTx: Transaction<(keys: readonly DocKey[]) => (StoredRecord | undefined)[]>;
   readonly #compactTx: Transaction<(through: number) => number>;
+  readonly #watchIntervalMs: number;
+  readonly #listeners = new CommitListeners();
+  #watchTimer: ReturnType<typeof setInterval> | undefined;
+  /** The counter as this adapter last saw it (own commit or a check); a change means new commits. */
+  #seenSyncId = -1;
   #closed = false;
 
   /** @throws `VALIDATION` for bad options, `BACKEND` when the database cannot be opened or set up. */
@@ -91,11 +96,12 @@ export class SqliteAdapter implements StorageAdapter {
       throw toBackendError(e, 'setting up the SQLite database failed');
     }
     this.#db = db;
+    this.#watchIntervalMs = opts.watchIntervalMs;
     this.#commitTx = db.transaction((request: CommitRequest) => this.#commitInside(request));
     this.#readTx = db.transaction((keys: readonly DocKey[]) => keys.map((k) => this.#get(k)));
     this.#compactTx = db.transaction((through: number) => this.#compactInside(through));
     const onDisk = !db.memory;
-    this.capabilities = defineCapabilities({ persistent: onDisk, crashSafe: onDisk, multiProcess: onDisk, compaction: true });
+    this.capabilities = defineCapabilities({ persistent: onDisk, crashSafe: onDisk, multiProcess: onDisk, compaction: true, changeFeed: true });
   }
 
   #run<T>(what: string, fn: () => T): T {
@@ -137,7 +143,14 @@ export class SqliteAdapter implements StorageAdapter {
   async commit(request: CommitRequest): Promise<CommitResult> {
     // IMMEDIATE takes the write lock before the counter is read, so two processes can never
     // plan from the same counter value; the busy timeout makes the second one wait its turn.
-    return this.#run('commit', () => this.#commitTx.immediate(request));
+    const result = this.#run('commit', () => this.#commitTx.immediate(request));
+    if (result.ok && result.records.length > 0) {
+      // Committed and visible: wake at once. Our id is the highest so far, so the next check
+      // only fires for commits that come after it.
+      this.#seenSyncId = Math.max(this.#seenSyncId, result.records[result.records.length - 1]!.syncId);
+      this.#listeners.notify();
+    }
+    return result;
   }
 
   async getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]> {
@@ -175,12 +188,56 @@ export class SqliteAdapter implements StorageAdapter {
   }
 
   /**
+   * Own commits notify at once. Commits of other processes (or other connections in this
+   * process) are seen by reading the counter row every `watchIntervalMs` while at least one
+   * listener exists. The counter and not `PRAGMA data_version`: data_version does not change for
+   * commits made on this same connection, and a `database` handed in may serve other adapters
+   * too. The timer is ref'd on purpose: a process that watches stays alive, as it does with
+   * core's polling.
+   */
+  subscribe(listener: () => void): () => void {
+    if (this.#closed) return () => undefined;
+    const remove = this.#listeners.add(listener);
+    if (this.#watchTimer === undefined) {
+      this.#seenSyncId = this.#counterNow() ?? -1;
+      this.#watchTimer = setInterval(() => this.#check(), this.#watchIntervalMs);
+    }
+    return () => {
+      remove();
+      if (this.#listeners.size === 0) this.#stopWatching();
+    };
+  }
+
+  #counterNow(): number | undefined {
+    try {
+      return this.#meta().last_sync_id;
+    } catch {
+      return undefined; // busy or closed underneath us: the next check tries again
+    }
+  }
+
+  #check(): void {
+    if (this.#closed || !this.#db.open) return this.#stopWatching();
+    const now = this.#counterNow();
+    if (now === undefined || now === this.#seenSyncId) return;
+    this.#seenSyncId = now;
+    this.#listeners.notify();
+  }
+
+  #stopWatching(): void {
+    if (this.#watchTimer !== undefined) clearInterval(this.#watchTimer);
+    this.#watchTimer = undefined;
+  }
+
+  /**
    * Closes the database if the adapter opened it from `path`. A database handed in as
    * `database` stays open: its owner closes it. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#listeners.clear();
+    this.#stopWatching();
     if (!this.#ownsDatabase) return;
     try {
       this.#db.close();

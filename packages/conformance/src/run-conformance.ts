@@ -24,6 +24,7 @@ import {
   triangularStoreGroupDef,
   txCacheGroupDef,
   typedErrorsGroupDef,
+  watchGroupDef,
 } from './groups/index.js';
 import type { ConformanceOptions } from './options.js';
 
@@ -77,3 +78,5 @@ export const txCacheGroup = single(txCacheGroupDef);
 export const crashGroup = single(crashGroupDef);
 /** Several writer processes on one store (needs multiProcess, `module`, Node). */
 export const multiProcessGroup = single(multiProcessGroupDef);
+/** Live changes: `Store.watch` misses nothing, ends on abort and close; a declared change feed signals. */
+export const watchGroup = single(watchGroupDef);

@@ -23,6 +23,7 @@ import {
   crashGroupDef,
   multiProcessGroupDef,
   txCacheGroupDef,
+  watchGroupDef,
 } from '../src/index.js';
 import { fileURLToPath } from 'node:url';
 import type { FileFault } from './broken/file-adapter.js';
@@ -108,6 +109,27 @@ describe('the suite accepts correct adapters', () => {
     const { capabilitiesGroupDef } = await import('../src/index.js');
     const raised = await runGroups([capabilitiesGroupDef], { name: 'raised', open: faultyFactory({}), capabilities: { crashSafe: true } });
     expect(raised.find((r) => r.check.startsWith('options.capabilities'))?.status).toBe('failed');
+  });
+});
+
+describe('the watch group and the change feed', () => {
+  // Instances on one store name share state, so the faulty adapter may declare multiProcess.
+  const feedCaps = { persistent: true, multiProcess: true, changeFeed: true };
+
+  it('rejects an adapter that declares changeFeed but never signals commits of another instance (deafFeed)', async () => {
+    const reports = await runGroups([watchGroupDef], { name: 'broken: deafFeed', open: faultyFactory({ deafFeed: true }, feedCaps), fc: { numRuns: 10 } });
+    const failed = reports.filter((r) => r.status === 'failed');
+    expect(failed.map((r) => r.check)).toContain('changeFeed: a commit of another client reaches a watcher that never polls');
+    for (const r of failed) expect(r.error instanceof Violation || r.error instanceof PropertyFailure, describeFailures([r])).toBe(true);
+    expect(describeFailures(failed)).toMatch(/the watcher stalled at cursor/);
+  });
+
+  it('accepts the same adapter with a working feed, and without the capability (the polling path)', async () => {
+    for (const caps of [feedCaps, { persistent: true, multiProcess: true }, { persistent: false }]) {
+      const reports = await runGroups([watchGroupDef], { name: 'feed ok', open: faultyFactory({}, caps), fc: { numRuns: 10 } });
+      expect(describeFailures(reports)).toBe('');
+      expect(reports.filter((r) => r.status === 'passed').length).toBeGreaterThan(1);
+    }
   });
 });
 

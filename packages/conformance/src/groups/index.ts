@@ -19,6 +19,7 @@ import { triangularStoreGroupDef } from './triangular-store.js';
 import { txCacheGroupDef } from './tx-cache.js';
 import { tombstonesGroupDef } from './tombstones.js';
 import { typedErrorsGroupDef } from './typed-errors.js';
+import { watchGroupDef } from './watch.js';
 
 export {
   adapterContractGroupDef,
@@ -40,9 +41,10 @@ export {
   triangularStoreGroupDef,
   txCacheGroupDef,
   typedErrorsGroupDef,
+  watchGroupDef,
 };
 
-/** The store-level groups: the capabilities, the model and guarantees 1-10. */
+/** The store-level groups: the capabilities, the model, guarantees 1-10 and live changes. */
 export const STORE_GROUPS: readonly Group[] = [
   capabilitiesGroupDef,
   adapterContractGroupDef,
@@ -57,6 +59,7 @@ export const STORE_GROUPS: readonly Group[] = [
   badInputGroupDef,
   isolationGroupDef,
   typedErrorsGroupDef,
+  watchGroupDef,
 ];
 
 /** The CSE components on top of the adapter. */

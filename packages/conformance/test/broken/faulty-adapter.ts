@@ -41,6 +41,8 @@ export interface Faults {
   readonly changesUndefined?: boolean;
   /** The backend limits keys (collection + id) to 1024 UTF-8 bytes and rejects longer ones. */
   readonly keyBytes?: boolean;
+  /** Declares `changeFeed` but signals only its own commits, never those of another instance. */
+  readonly deafFeed?: boolean;
 }
 
 interface State {
@@ -49,6 +51,8 @@ interface State {
   /** What the last commit overwrote (for `loseOnReopen`). */
   undo: { lastSyncId: number; previous: [string, StoredRecord | undefined][] } | undefined;
   compactedThrough: number;
+  /** `subscribe` listeners of every open instance on this store, with the instance. */
+  listeners: Set<{ owner: FaultyAdapter; listener: () => void }>;
 }
 
 function emptyArraysToObjects(v: unknown): unknown {
@@ -110,6 +114,9 @@ export class FaultyAdapter implements StorageAdapter {
       this.#state.records.set(key, this.#faults.liveObjects ? kept : copy(kept));
     }
     this.#state.undo = { lastSyncId: before, previous };
+    if (this.capabilities.changeFeed) {
+      for (const { owner, listener } of [...this.#state.listeners]) if (owner === this || !this.#faults.deafFeed) listener();
+    }
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -198,8 +205,17 @@ export class FaultyAdapter implements StorageAdapter {
     return removed;
   }
 
+  subscribe(listener: () => void): () => void {
+    const entry = { owner: this, listener };
+    this.#state.listeners.add(entry);
+    return () => {
+      this.#state.listeners.delete(entry);
+    };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    for (const entry of [...this.#state.listeners]) if (entry.owner === this) this.#state.listeners.delete(entry);
   }
 }
 
@@ -214,7 +230,7 @@ export function faultyFactory(faults: Faults = {}, capabilities: Partial<Adapter
     const key = `${dir}\u0000${storeName}`;
     let state = backends.get(key);
     if (state === undefined || !capabilities.persistent) {
-      state = { records: new Map(), lastSyncId: 0, undo: undefined, compactedThrough: 0 };
+      state = { records: new Map(), lastSyncId: 0, undo: undefined, compactedThrough: 0, listeners: new Set() };
       backends.set(key, state);
     } else {
       // A reopen: apply the faults that strike at reopen.

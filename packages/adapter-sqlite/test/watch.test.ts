@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { openStore } from '@cse/core';
+import type { ChangePage } from '@cse/core';
+import { SqliteAdapter } from '@cse/adapter-sqlite';
+import { childScript, rejection, runChild, tempDb } from './helpers.js';
+
+/** Live timers of this process (vitest's own included: tests compare counts). */
+const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+/** Reads a watch until `n` changes arrived; returns their sync ids in the order they came. */
+async function collect(pages: AsyncIterable<ChangePage>, n: number): Promise<number[]> {
+  const ids: number[] = [];
+  for await (const page of pages) {
+    ids.push(...page.changes.map((c) => c.doc._sync_id));
+    if (ids.length >= n) break;
+  }
+  return ids;
+}
+
+function expectEveryIdOnce(ids: readonly number[], last: number): void {
+  expect(ids).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+}
+
+describe('SqliteAdapter change feed', () => {
+  it('declares changeFeed and validates watchIntervalMs', async () => {
+    const adapter = new SqliteAdapter({ path: tempDb() });
+    expect(adapter.capabilities.changeFeed).toBe(true);
+    await adapter.close();
+    for (const bad of [0, -1, 1.5, 60_001, Number.NaN]) {
+      expect(() => new SqliteAdapter({ path: ':memory:', watchIntervalMs: bad })).toThrow(/watchIntervalMs/);
+    }
+  });
+
+  it('wakes a watcher at once for its own commits, and for another connection in this process', async () => {
+    const path = tempDb();
+    const store = openStore(new SqliteAdapter({ path }));
+    const other = openStore(new SqliteAdapter({ path, watchIntervalMs: 60_000 }));
+    const seen = collect(store.watch(0), 6);
+    for (let i = 0; i < 3; i++) await store.insert('a', { id: `own-${i}` });
+    for (let i = 0; i < 3; i++) await other.insert('a', { id: `other-${i}` });
+    expectEveryIdOnce(await seen, 6);
+    await other.close();
+    await store.close();
+  });
+
+  it('an adapter commit notifies its listeners synchronously, after the transaction committed', async () => {
+    const adapter = new SqliteAdapter({ path: tempDb(), watchIntervalMs: 60_000 });
+    let calls = 0;
+    const off = adapter.subscribe(() => calls++);
+    const pending = adapter.commit({ now: new Date().toISOString(), writes: [{ collection: 'a', id: 'x', kind: 'put', body: {} }] });
+    expect(calls).toBe(1); // better-sqlite3 is synchronous: the commit and the call already happened
+    await pending;
+    off();
+    off(); // idempotent
+    await adapter.commit({ now: new Date().toISOString(), writes: [{ collection: 'a', id: 'y', kind: 'put', body: {} }] });
+    expect(calls).toBe(1);
+    await adapter.close();
+  });
+
+  it('sees the commits of another process on the same file, each once and in ascending order', async () => {
+    const path = tempDb();
+    const store = openStore(new SqliteAdapter({ path }));
+    await store.insert('items', { id: 'first' });
+    const seen = collect(store.watch(0), 1 + 2 * 15);
+    // Two children interleave their commits; the parent never commits while they run.
+    await Promise.all([
+      runChild(childScript('slow-writer.ts'), [path, 'p', '15', '3']),
+      runChild(childScript('slow-writer.ts'), [path, 'q', '15', '2']),
+    ]);
+    const ids = await seen;
+    const { lastSyncId } = await store.adapter.sequence();
+    expect(lastSyncId).toBe(31);
+    expectEveryIdOnce(ids, lastSyncId);
+    await store.close();
+  });
+
+  it('runs its timer only while someone listens, and close ends watchers and releases it', async () => {
+    const path = tempDb();
+    const store = openStore(new SqliteAdapter({ path }));
+    const before = timers();
+    const controller = new AbortController();
+    const first = collect(store.watch(0, { signal: controller.signal }), 1_000);
+    const second = collect(store.watch(0), 1_000);
+    await store.insert('a', { id: '1' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(timers()).toBe(before + 1); // one check timer, shared by both watchers
+    controller.abort();
+    expect(await first).toEqual([1]);
+    await store.close();
+    expect(await second).toEqual([1]);
+    expect(timers()).toBe(before);
+    // a subscription after close is a no-op, not a new timer
+    const off = store.adapter.subscribe!(() => undefined);
+    off();
+    expect(timers()).toBe(before);
+    expect((await rejection(store.adapter.sequence())).code).toBe('CLOSED');
+  });
+
+  it('the last unsubscribe stops the check timer', async () => {
+    const adapter = new SqliteAdapter({ path: tempDb() });
+    const before = timers();
+    const offA = adapter.subscribe(() => undefined);
+    const offB = adapter.subscribe(() => undefined);
+    expect(timers()).toBe(before + 1);
+    offA();
+    expect(timers()).toBe(before + 1);
+    offB();
+    expect(timers()).toBe(before);
+    await adapter.close();
+  });
+});
+

@@ -101,7 +101,8 @@ export function markdownTable(results, smoke = false) {
 }
 
 /** The sync workload (S1): one table of initial syncs and the latency line, as Markdown lines. */
-export function syncMarkdown(sync, command, date) {
+export function syncMarkdown(sync, command, date, smoke = false) {
+  const verdict = (ok) => (smoke ? NOT_JUDGED : ok ? 'met' : 'MISSED');
   if (sync === undefined) return [];
   const head = ['## Sync (S1, `@cse/sync`, Edge and replica on SQLite synchronous=FULL)', ''];
   if (sync.error) return [...head, `S1 failed: ${sync.error.split('\n')[0]}`, ''];
@@ -112,10 +113,10 @@ export function syncMarkdown(sync, command, date) {
     '',
     '| N | transport, page size | seconds | docs/s | Edge read/s | ratio (goal ≥ 0.5) | bytes/change | pages | heap peak MB | heap retained MB |',
     '|---|---|---|---|---|---|---|---|---|---|',
-    ...sync.initial.map((r) => `| ${r.docs.toLocaleString('en-US')} | ${r.via === 'ws' ? 'loopback WebSocket' : 'memory pair'}, ${r.pageSize ?? 200} | ${r.seconds.toFixed(2)} | ${fmt(r.docsPerSec)} | ${fmt(r.edgeReadPerSec)} | ${r.ratio.toFixed(2)} ${r.ratio >= 0.5 ? 'met' : 'MISSED'} | ${r.bytesPerChange.toFixed(0)} | ${r.pages} | ${r.heapPeakGrowthMb.toFixed(1)} | ${r.heapRetainedGrowthMb.toFixed(1)} |`),
+    ...sync.initial.map((r) => `| ${r.docs.toLocaleString('en-US')} | ${r.via === 'ws' ? 'loopback WebSocket' : 'memory pair'}, ${r.pageSize ?? 200} | ${r.seconds.toFixed(2)} | ${fmt(r.docsPerSec)} | ${fmt(r.edgeReadPerSec)} | ${r.ratio.toFixed(2)} ${verdict(r.ratio >= 0.5)} | ${r.bytesPerChange.toFixed(0)} | ${r.pages} | ${r.heapPeakGrowthMb.toFixed(1)} | ${r.heapRetainedGrowthMb.toFixed(1)} |`),
     '',
     l
-      ? `Commit-to-replica latency over the loopback WebSocket, single-change commits at ${l.targetRate}/s for ${(l.changes / l.targetRate).toFixed(0)} s (achieved ${fmt(l.achievedRate)}/s) on the ${sync.params.small.toLocaleString('en-US')}-document store: median ${l.medianMs.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms (goal < 50 ms: ${l.p99Ms < 50 ? 'met' : 'MISSED'}), max ${l.maxMs.toFixed(1)} ms; ${l.seen}/${l.changes} seen, ${l.lost} lost.`
+      ? `Commit-to-replica latency over the loopback WebSocket, single-change commits at ${l.targetRate}/s for ${(l.changes / l.targetRate).toFixed(0)} s (achieved ${fmt(l.achievedRate)}/s) on the ${sync.params.small.toLocaleString('en-US')}-document store: median ${l.medianMs.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms (goal < 50 ms: ${verdict(l.p99Ms < 50)}), max ${l.maxMs.toFixed(1)} ms; ${l.seen}/${l.changes} seen, ${l.lost} lost.`
       : '',
     '',
   ];

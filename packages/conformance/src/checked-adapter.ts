@@ -41,7 +41,7 @@ function checkRecords(call: string, v: unknown): StoredRecord[] {
   return v.map((r, i) => checkRecord(call, r, `element [${i}]`));
 }
 
-/** Wraps `adapter`; `capabilities` and `close` pass through unchanged. */
+/** Wraps `adapter`; `capabilities`, `subscribe` and `close` pass through unchanged. */
 export function checkedAdapter(adapter: StorageAdapter): StorageAdapter {
   const commit = async (request: CommitRequest) => {
     const call = `commit(${request.writes.length} write(s))`;
@@ -115,6 +115,16 @@ export function checkedAdapter(adapter: StorageAdapter): StorageAdapter {
     sequence,
     close: () => adapter.close(),
   };
+  // The change feed passes through: a signal carries no value to check, and a wrapper that
+  // hid it would make every `changeFeed` adapter look deaf to the watch group.
+  const subscribe = adapter.subscribe?.bind(adapter);
+  if (subscribe !== undefined) {
+    (wrapped as { subscribe?: StorageAdapter['subscribe'] }).subscribe = (listener: () => void) => {
+      const off: unknown = subscribe(listener);
+      if (typeof off !== 'function') bad('subscribe(listener)', 'an unsubscribe function', off);
+      return off as () => void;
+    };
+  }
   const inner = adapter.compact?.bind(adapter);
   if (inner === undefined) return wrapped;
   return {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '@cse/core';
-import type { ChangePage } from '@cse/core';
+import { collect } from '../../../test-support/watch.js';
 import { LevelAdapter } from '@cse/adapter-level';
 import { commitOk, put, tempDir } from './helpers.js';
 
@@ -14,15 +14,6 @@ async function location(): Promise<string> {
   const { dir, cleanup } = await tempDir();
   cleanups.push(cleanup);
   return join(dir, 'db');
-}
-
-async function collect(pages: AsyncIterable<ChangePage>, n: number): Promise<number[]> {
-  const ids: number[] = [];
-  for await (const page of pages) {
-    ids.push(...page.changes.map((c) => c.doc._sync_id));
-    if (ids.length >= n) break;
-  }
-  return ids;
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);

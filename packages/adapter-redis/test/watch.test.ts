@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '@cse/core';
-import type { ChangePage } from '@cse/core';
+import { collect } from '../../../test-support/watch.js';
 import { RedisAdapter } from '@cse/adapter-redis';
 import { startRedis } from './redis-servers.js';
 import { adapterOn, freshNamespace, targets } from './targets.js';
@@ -12,15 +12,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function collect(pages: AsyncIterable<ChangePage>, n: number): Promise<number[]> {
-  const ids: number[] = [];
-  for await (const page of pages) {
-    ids.push(...page.changes.map((c) => c.doc._sync_id));
-    if (ids.length >= n) break;
-  }
-  return ids;
-}
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { openStore } from '@cse/core';
-import type { ChangePage } from '@cse/core';
+import { collect } from '../../../test-support/watch.js';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { childScript, rejection, runChild, tempDb } from './helpers.js';
 
 /** Live timers of this process (vitest's own included: tests compare counts). */
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-
-/** Reads a watch until `n` changes arrived; returns their sync ids in the order they came. */
-async function collect(pages: AsyncIterable<ChangePage>, n: number): Promise<number[]> {
-  const ids: number[] = [];
-  for await (const page of pages) {
-    ids.push(...page.changes.map((c) => c.doc._sync_id));
-    if (ids.length >= n) break;
-  }
-  return ids;
-}
 
 function expectEveryIdOnce(ids: readonly number[], last: number): void {
   expect(ids).toEqual(Array.from({ length: last }, (_, i) => i + 1));

@@ -250,7 +250,7 @@ export class EdgeSession {
       const before = await edge.store.lastSyncId();
       const page = await this.#read(at, all);
       const to = page.hasMore ? page.cursor : Math.max(page.cursor, before);
-      await this.#sendPage(all, at, to, page, page.hasMore ? undefined : to);
+      await this.#sendPage(all, at, to, page, page.hasMore ? Math.max(to + 1, before) : to);
       at = to;
       if (!page.hasMore || this.#closed) break;
     }
@@ -297,10 +297,11 @@ export class EdgeSession {
   }
 
   /** Sends the changes of `cs` in (start, to], split into frames of bounded size. */
-  async #sendPage(cs: readonly string[], start: number, to: number, page: ChangePage, caughtUp?: number): Promise<void> {
+  async #sendPage(cs: readonly string[], start: number, to: number, page: ChangePage, knownHead?: number): Promise<void> {
     const edge = this.#edge;
     // `head` tells the Frontend how far behind it is; equal to `to` on the page that caught up.
-    const head = caughtUp ?? Math.max(to + 1, await edge.store.lastSyncId().catch(() => to + 1));
+    // Read only when the caller does not know it already.
+    const head = knownHead ?? Math.max(to + 1, await edge.store.lastSyncId().catch(() => to + 1));
     let from = start;
     const changes: WireChange[] = page.changes.map((c) => ({ c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc: c.doc }));
     // Split by size: each part ends at its last change, the last part at `to`.

@@ -52,6 +52,25 @@ export const ADAPTERS = {
       return sqliteBaseline({ path: join(env.dir, `${name}.raw.db`), synchronous: 'FULL' });
     },
   },
+  // The same adapter at the no-fsync setting, where CSE's own CPU shows (both sides alike).
+  'sqlite-normal': {
+    liveChanges: false,
+    liveChangesReason: 'n/a: W7 runs on sqlite (FULL)',
+    package: '@cse/adapter-sqlite',
+    durability: 'WAL, synchronous=NORMAL (no fsync per commit; both sides)',
+    multiProcess: true,
+    async setup() {
+      return {};
+    },
+    async adapter(name, env) {
+      const { SqliteAdapter } = await import('@cse/adapter-sqlite');
+      return new SqliteAdapter({ path: join(env.dir, `${name}.cse.db`), synchronous: 'NORMAL' });
+    },
+    async baseline(name, env) {
+      const { sqliteBaseline } = await import('./baselines/sqlite.js');
+      return sqliteBaseline({ path: join(env.dir, `${name}.raw.db`), synchronous: 'NORMAL' });
+    },
+  },
   level: {
     liveChanges: true,
     package: '@cse/adapter-level',
@@ -70,6 +89,27 @@ export const ADAPTERS = {
     async baseline(name, env) {
       const { levelBaseline } = await import('./baselines/level.js');
       return levelBaseline({ location: join(env.dir, `${name}.raw.level`), sync: true });
+    },
+  },
+  'level-nosync': {
+    liveChanges: false,
+    liveChangesReason: 'n/a: W7 runs on level (sync)',
+    package: '@cse/adapter-level',
+    durability: 'classic-level, batch sync: false (no fsync per commit; both sides)',
+    multiProcess: false,
+    singleProcessReason: 'n/a: single process (LevelDB locks its directory)',
+    async setup() {
+      return {};
+    },
+    async adapter(name, env) {
+      const { LevelAdapter } = await import('@cse/adapter-level');
+      const adapter = new LevelAdapter({ location: join(env.dir, `${name}.cse.level`), sync: false });
+      await adapter.ready();
+      return adapter;
+    },
+    async baseline(name, env) {
+      const { levelBaseline } = await import('./baselines/level.js');
+      return levelBaseline({ location: join(env.dir, `${name}.raw.level`), sync: false });
     },
   },
   redis: {
@@ -117,6 +157,13 @@ export const ADAPTERS = {
       const { deleteDB } = await import('idb');
       await Promise.all([deleteDB(`${name}-cse`), deleteDB(`${name}-raw`)]);
     },
+  },
+  // The same workloads in real headless Chromium on its on-disk IndexedDB: its own suite
+  // process (lib/browser-suite.js), which drives a page; W1-W5 only.
+  'indexeddb-chromium': {
+    suite: 'browser-suite.js',
+    package: '@cse/adapter-indexeddb',
+    durability: "Chromium's on-disk IndexedDB, durability hint 'default' (both sides)",
   },
 };
 

@@ -1,7 +1,10 @@
 // Turns the suites' results into the table (terminal and Markdown) and judges the targets.
 
 const fmt = (x) => (x === undefined || Number.isNaN(x) ? '-' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-const mb = (x) => (x === undefined ? '-' : x.toFixed(0));
+const mb = (x) => (!x ? '-' : x.toFixed(0));
+/** Peak heap of a side's runs, with what a GC at the end of a run left above its start (the growth that is not garbage). */
+const heap = (s) => (s.heapPeakMb ? `${s.heapPeakMb.toFixed(0)} (${(s.heapRetainedMb ?? 0).toFixed(1)})` : `+${s.heapGrowthMb.toFixed(1)}`);
+const heaps = (w) => `${heap(w.cse)} / ${heap(w.raw)}`;
 
 /** What a smoke run (`--quick`) prints instead of a verdict: its short runs say nothing about targets. */
 export const NOT_JUDGED = 'not judged (smoke run)';
@@ -18,7 +21,11 @@ export function judge(w, smoke = false) {
   if (smoke) return { ...w, slowdown, verdict: w.target ? NOT_JUDGED : '' };
   let verdict = '';
   if (w.target?.maxSlowdown !== undefined) verdict = slowdown <= w.target.maxSlowdown ? 'met' : 'MISSED';
-  if (w.target?.maxScaling !== undefined) verdict = w.scaling.cse < w.target.maxScaling ? 'met' : 'MISSED';
+  if (w.target?.maxScaling !== undefined) {
+    const scaled = w.scaling.cse < w.target.maxScaling;
+    const fast = w.target.maxSlowdown === undefined || slowdown <= w.target.maxSlowdown;
+    verdict = scaled && fast ? 'met' : `MISSED (${[fast ? '' : 'page rate', scaled ? '' : 'scaling'].filter(Boolean).join(', ')})`;
+  }
   return { ...w, slowdown, verdict };
 }
 
@@ -75,19 +82,19 @@ export function rows(results, smoke = false) {
       const ratio = (p, fallback) => (p ? `${p.median.toFixed(2)} (${p.min.toFixed(2)}-${p.max.toFixed(2)})` : fallback.toFixed(2));
       let extra = w.target?.text ? `${w.target.text}: ${w.verdict}` : '';
       if (w.id === 'W5') {
-        out.push([a.adapter, `W5 ${w.small.size / 1000}k`, w.unit, range(w.small.cse), range(w.small.raw), ratio(w.small.pairedSlowdown, w.small.raw.opsPerSec / w.small.cse.opsPerSec), `${mb(w.small.cse.rssPeakMb)} / ${mb(w.small.raw.rssPeakMb)}`, `${w.small.cse.heapGrowthMb.toFixed(1)} / ${w.small.raw.heapGrowthMb.toFixed(1)}`, '']);
+        out.push([a.adapter, `W5 ${w.small.size / 1000}k`, w.unit, range(w.small.cse), range(w.small.raw), ratio(w.small.pairedSlowdown, w.small.raw.opsPerSec / w.small.cse.opsPerSec), `${mb(w.small.cse.rssPeakMb)} / ${mb(w.small.raw.rssPeakMb)}`, heaps(w.small), '']);
         extra = `100k/1k page time: cse ${w.scaling.cse.toFixed(2)}, raw ${w.scaling.raw.toFixed(2)}; ${extra}`;
-        out.push([a.adapter, `W5 ${w.large.size / 1000}k`, w.unit, range(w.cse), range(w.raw), ratio(w.pairedSlowdown, w.slowdown), `${mb(w.cse.rssPeakMb)} / ${mb(w.raw.rssPeakMb)}`, `${w.cse.heapGrowthMb.toFixed(1)} / ${w.raw.heapGrowthMb.toFixed(1)}`, extra.replace('100k', `${w.large.size / 1000}k`).replace('/1k', `/${w.small.size / 1000}k`)]);
+        out.push([a.adapter, `W5 ${w.large.size / 1000}k`, w.unit, range(w.cse), range(w.raw), ratio(w.pairedSlowdown, w.slowdown), `${mb(w.cse.rssPeakMb)} / ${mb(w.raw.rssPeakMb)}`, heaps(w), extra.replace('100k', `${w.large.size / 1000}k`).replace('/1k', `/${w.small.size / 1000}k`)]);
         continue;
       }
       if (w.mode) extra = w.mode;
-      out.push([a.adapter, w.id, w.unit, range(w.cse), range(w.raw), ratio(w.pairedSlowdown, w.slowdown), `${mb(w.cse.rssPeakMb)} / ${mb(w.raw.rssPeakMb)}`, `${w.cse.heapGrowthMb.toFixed(1)} / ${w.raw.heapGrowthMb.toFixed(1)}`, extra]);
+      out.push([a.adapter, w.id, w.unit, range(w.cse), range(w.raw), ratio(w.pairedSlowdown, w.slowdown), `${mb(w.cse.rssPeakMb)} / ${mb(w.raw.rssPeakMb)}`, heaps(w), extra]);
     }
   }
   return out;
 }
 
-export const HEADER = ['adapter', 'workload', 'unit', 'CSE median (min-max)', 'raw median (min-max)', 'raw/CSE paired median (min-max)', 'peak RSS MB cse / raw', 'heap growth MB cse / raw', 'target / notes'];
+export const HEADER = ['adapter', 'workload', 'unit', 'CSE median (min-max)', 'raw median (min-max)', 'raw/CSE paired median (min-max)', 'peak RSS MB cse / raw', 'peak heap MB (retained) cse / raw', 'target / notes'];
 
 export function textTable(results, smoke = false) {
   const all = [HEADER, ...rows(results, smoke)];
@@ -135,7 +142,7 @@ export function markdown(report) {
     `Settings: ${report.params.runs} runs of ${report.params.durationMs} ms per side after a ${report.params.warmupMs} ms warm-up; W2 cycles over ${report.params.updatePool} documents; W3 batches of ${report.params.batchSize}; W4 store of ${report.params.deltaStore}; W5 stores of ${report.params.scaleSmall} and ${report.params.scaleLarge}; W6 ${report.params.writers} writers.`,
     '',
     '`raw/CSE` is the raw baseline\'s rate divided by the CSE rate, how many times slower CSE is (1.00 = as fast; below 1 = faster): the median of the per-run ratios, each raw run paired with the CSE run beside it (they alternate), with the smallest and largest; targets are judged on that median.',
-    'Peak RSS is the whole process (both sides and everything loaded); heap growth is the peak heap during a run above the heap after a GC at its start.',
+    'Peak RSS is the whole process (both sides and everything loaded). Peak heap is the highest `heapUsed` during a side\'s runs (both sides share the process, so it includes what the other side left); in brackets what a GC at the end of a run leaves above the heap after a GC at its start: growth that is not garbage (W6 shows +growth instead).',
     '',
     markdownTable(report.results, report.params.quick === true),
     '',

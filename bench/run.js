@@ -97,7 +97,7 @@ function runSuite(adapterName) {
   }
   const config = { out, adapterName, params, workloads, options: { redisPersistence: args['redis-persistence'] } };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...node, join(here, 'lib', 'suite.js'), JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [...node, join(here, 'lib', ADAPTERS[adapterName].suite ?? 'suite.js'), JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
     // A suite that hangs (a stuck writer process, a backend that stopped answering) is killed
     // and reported as failed, so a bench run always ends.
     const limitMs = (args.quick ? 3 : 20) * 60_000;

@@ -1,9 +1,18 @@
 // Timing and memory sampling shared by every workload. A run repeats a step until its time is
 // up (at least one step), so a slow backend does fewer operations instead of taking longer.
 
-import { performance } from 'node:perf_hooks';
-
+// Runs in Node and in the browser bench page (bench/browser/page.js): no Node imports here.
+const performance = globalThis.performance;
 const gc = globalThis.gc;
+
+/**
+ * Heap (and RSS in Node). In Chromium `performance.memory` (precise with
+ * --enable-precise-memory-info); the browser has no RSS of its own to report.
+ */
+function memoryUsage() {
+  if (globalThis.process?.memoryUsage) return globalThis.process.memoryUsage();
+  return { rss: 0, heapUsed: performance.memory?.usedJSHeapSize ?? 0 };
+}
 
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);
@@ -15,7 +24,7 @@ export function median(values) {
 export class MemorySampler {
   constructor() {
     gc?.();
-    const m = process.memoryUsage();
+    const m = memoryUsage();
     this.heapStart = m.heapUsed;
     this.rssPeak = m.rss;
     this.heapPeak = m.heapUsed;
@@ -26,14 +35,26 @@ export class MemorySampler {
     const now = performance.now();
     if (!force && now - this.last < 5) return;
     this.last = now;
-    const m = process.memoryUsage();
+    const m = memoryUsage();
     if (m.rss > this.rssPeak) this.rssPeak = m.rss;
     if (m.heapUsed > this.heapPeak) this.heapPeak = m.heapUsed;
   }
 
   result() {
     this.sample(true);
-    return { rssPeakMb: this.rssPeak / 2 ** 20, heapGrowthMb: Math.max(0, this.heapPeak - this.heapStart) / 2 ** 20 };
+    // What stays after a GC at the end, above the heap after the GC at the start: a step that
+    // keeps something per operation (a cache, a leak) shows here, garbage does not.
+    let retained;
+    if (gc) {
+      gc();
+      retained = Math.max(0, memoryUsage().heapUsed - this.heapStart) / 2 ** 20;
+    }
+    return {
+      rssPeakMb: this.rssPeak / 2 ** 20,
+      heapPeakMb: this.heapPeak / 2 ** 20,
+      heapGrowthMb: Math.max(0, this.heapPeak - this.heapStart) / 2 ** 20,
+      ...(retained === undefined ? {} : { heapRetainedMb: retained }),
+    };
   }
 }
 
@@ -88,5 +109,7 @@ export function summarize(list) {
     units: list.reduce((a, x) => a + x.units, 0),
     rssPeakMb: Math.max(...list.map((x) => x.rssPeakMb ?? 0)),
     heapGrowthMb: Math.max(...list.map((x) => x.heapGrowthMb ?? 0)),
+    heapPeakMb: Math.max(...list.map((x) => x.heapPeakMb ?? 0)),
+    heapRetainedMb: Math.max(...list.map((x) => x.heapRetainedMb ?? 0)),
   };
 }

@@ -4,7 +4,7 @@ export default {
   id: 'W4',
   title: 'delta read: every change of a 10k-document store, pages of 100',
   unit: 'changes/s',
-  target: undefined,
+  target: { maxSlowdown: 1.25, text: 'at least 0.8x raw (raw/CSE ≤ 1.25)' },
   run: (ctx) =>
     ctx.pair('w4', async (target) => {
       await target.seed(batch('doc-', 0, ctx.params.deltaStore));

@@ -19,7 +19,7 @@ export default {
   target: undefined, // goals per mode are in report.js (LIVE_GOALS); --quick judges none
   async run(ctx) {
     const { rates, pointMs, idleMs } = ctx.params.live;
-    if (!ctx.entry.liveChanges) return { skipped: 'n/a: not measured for this adapter' };
+    if (!ctx.entry.liveChanges) return { skipped: ctx.entry.liveChangesReason ?? 'n/a: not measured for this adapter' };
     const points = [];
     const adapter = await ctx.entry.adapter('w7', ctx.env);
     const writer = openStore(adapter);

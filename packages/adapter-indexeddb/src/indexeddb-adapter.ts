@@ -55,6 +55,7 @@ export class IndexedDbAdapter implements StorageAdapter {
     multiProcess: true,
     compaction: true,
     changeFeed: true,
+    sequencedChanges: true,
   });
   /** The database name (the namespace). */
   readonly name: string;
@@ -124,7 +125,8 @@ export class IndexedDbAdapter implements StorageAdapter {
   async commit(request: CommitRequest): Promise<CommitResult> {
     const result = await this.#write(request);
     // After `complete`: whoever is woken reads a transaction that sees this one.
-    if (result.ok && result.records.length > 0) this.#feed.committed(Math.max(...result.records.map((r) => r.syncId)));
+    // Records come with consecutive, ascending sync ids: the last is the highest.
+    if (result.ok && result.records.length > 0) this.#feed.committed(result.records[result.records.length - 1]!.syncId);
     return result;
   }
 
@@ -180,6 +182,28 @@ export class IndexedDbAdapter implements StorageAdapter {
       return settle(tx, async () => {
         const parts = await Promise.all(wanted.map((c) => index.getAll(IDBKeyRange.bound([c, after], [c, ABOVE], true), limit)));
         return parts.flat().sort((a, b) => a.syncId - b.syncId).slice(0, limit);
+      });
+    });
+  }
+
+  /** The page and the counter record in one read-only transaction over both stores. */
+  changesWithSequence(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<{ records: StoredRecord[]; sequence: SequenceState }> {
+    return this.#run('changes failed', (db) => {
+      const limit = Math.min(options.limit, MAX_COUNT);
+      const tx = db.transaction([DOCS, META], 'readonly');
+      const docs = tx.objectStore(DOCS);
+      const wanted = options.collections === undefined ? undefined : [...new Set(options.collections)];
+      return settle(tx, async () => {
+        const seq = tx.objectStore(META).get(SEQUENCE_KEY);
+        let records: StoredRecord[];
+        if (!(limit >= 1) || wanted?.length === 0) records = [];
+        else if (wanted === undefined) records = await docs.index('bySyncId').getAll(IDBKeyRange.lowerBound(after, true), limit);
+        else {
+          const index = docs.index('byCollection');
+          const parts = await Promise.all(wanted.map((c) => index.getAll(IDBKeyRange.bound([c, after], [c, ABOVE], true), limit)));
+          records = parts.flat().sort((a, b) => a.syncId - b.syncId).slice(0, limit);
+        }
+        return { records, sequence: (await seq) ?? EMPTY_SEQUENCE };
       });
     });
   }

@@ -88,6 +88,12 @@ function openError(e: unknown, where: string): CseError {
   return new BackendError(`level: opening ${where} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
+const NO_SEQUENCE: SequenceState = Object.freeze({ lastSyncId: 0, compactedThrough: 0 });
+
+function sequenceOf(last: string | undefined, compacted: string | undefined): SequenceState {
+  return { lastSyncId: last === undefined ? 0 : Number(last), compactedThrough: compacted === undefined ? 0 : Number(compacted) };
+}
+
 function toRecord(collection: string, json: string): StoredRecord {
   return recordFromDoc(collection, JSON.parse(json) as JsonObject);
 }
@@ -97,7 +103,7 @@ function toRecord(collection: string, json: string): StoredRecord {
  * closes what.
  */
 export class LevelAdapter implements StorageAdapter {
-  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true, changeFeed: true });
+  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true, changeFeed: true, sequencedChanges: true });
 
   // Set by the first continuation of #attached, so every call that awaited it sees them.
   #db!: LevelDatabase;
@@ -236,24 +242,23 @@ export class LevelAdapter implements StorageAdapter {
         if (!result.ok || result.records.length === 0) return result;
         const written = result.records;
         const ops: BatchOp[] = [];
-        const records: StoredRecord[] = [];
         let next = 0;
         request.writes.forEach((write, i) => {
           if (write.kind === 'check') return;
           const record = written[next++]!;
           const prev = prevs[i];
           if (prev !== undefined) ops.push({ type: 'del', key: syncKey(prev.syncId) });
-          const json = JSON.stringify(record.doc);
-          ops.push({ type: 'put', key: keys[i]!, value: json });
+          ops.push({ type: 'put', key: keys[i]!, value: JSON.stringify(record.doc) });
           ops.push({ type: 'put', key: syncKey(record.syncId), value: encodeIndexEntry(record) });
-          records.push(toRecord(record.collection, json));
         });
         ops.push({ type: 'put', key: COUNTER_KEY, value: String(planned.lastSyncId) });
         await this.#batch(ops);
         // Written, and still under the lock: the next commit of this key space cannot be
         // visible before its predecessors' listeners were called.
         for (const feed of this.#space?.feeds ?? []) feed.notify();
-        return { ok: true, records };
+        // planCommit's records are new objects around the Store's own copies of the bodies:
+        // handed out as they are, nothing is parsed back.
+        return result;
       },
       true,
     );
@@ -283,11 +288,20 @@ export class LevelAdapter implements StorageAdapter {
   }
 
   async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
+    return (await this.#page(after, options, false)).records;
+  }
+
+  /** The page and the counter keys from one snapshot (the counter rides along in the documents' getMany). */
+  async changesWithSequence(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<{ records: StoredRecord[]; sequence: SequenceState }> {
+    return this.#page(after, options, true);
+  }
+
+  async #page(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }, withSequence: boolean): Promise<{ records: StoredRecord[]; sequence: SequenceState }> {
     const limit = options.limit;
     const wanted = options.collections && new Set(options.collections);
     return this.#run('changes', () =>
       this.#read(async (read) => {
-        if (!(limit > 0)) return [];
+        if (!(limit > 0)) return { records: [], sequence: withSequence ? await this.#sequenceIn(read) : NO_SEQUENCE };
         // One range scan from just above `after`: cost is the entries read, not the store size.
         // With a collection list, entries of other collections are read and dropped.
         const bounded = wanted === undefined && Number.isSafeInteger(limit);
@@ -306,17 +320,23 @@ export class LevelAdapter implements StorageAdapter {
         } finally {
           await it.close();
         }
-        const values: (string | undefined)[] = await this.#db.getMany(
-          picked.map((e) => docKey(e.collection, e.id)),
-          read,
-        );
+        const keys = picked.map((e) => docKey(e.collection, e.id));
+        if (withSequence) keys.push(COUNTER_KEY, WATERMARK_KEY);
+        const values: (string | undefined)[] = await this.#db.getMany(keys, read);
         const out: StoredRecord[] = [];
-        values.forEach((v, i) => {
+        for (let i = 0; i < picked.length; i++) {
+          const v = values[i];
           if (v !== undefined) out.push(toRecord(picked[i]!.collection, v));
-        });
-        return out;
+        }
+        const sequence = withSequence ? sequenceOf(values[picked.length], values[picked.length + 1]) : NO_SEQUENCE;
+        return { records: out, sequence };
       }),
     );
+  }
+
+  async #sequenceIn(read: ReadOptions): Promise<SequenceState> {
+    const [last, compacted]: (string | undefined)[] = await this.#db.getMany([COUNTER_KEY, WATERMARK_KEY], read);
+    return sequenceOf(last, compacted);
   }
 
   async listCollections(): Promise<string[]> {
@@ -342,7 +362,7 @@ export class LevelAdapter implements StorageAdapter {
   async sequence(): Promise<SequenceState> {
     return this.#run('sequence', async () => {
       const [last, compacted]: (string | undefined)[] = await this.#db.getMany([COUNTER_KEY, WATERMARK_KEY], ENC);
-      return { lastSyncId: last === undefined ? 0 : Number(last), compactedThrough: compacted === undefined ? 0 : Number(compacted) };
+      return sequenceOf(last, compacted);
     });
   }
 

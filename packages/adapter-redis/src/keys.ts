@@ -44,7 +44,12 @@ export class Keys {
 
   /** Hash holding one document's record. */
   doc(collection: string, id: string): string {
-    return `${this.prefix}d:${this.member(collection, id)}`;
+    return this.memberDoc(this.member(collection, id));
+  }
+
+  /** Hash holding the record of the document named `member` (as `member()` builds it). */
+  memberDoc(member: string): string {
+    return `${this.prefix}d:${member}`;
   }
 
   /** Sorted set of one collection's members, scored by `_sync_id`. */

@@ -32,10 +32,19 @@ function toRecord(f: Fields): StoredRecord | undefined {
   const syncId = Number(s);
   const version = Number(v);
   const deleted = x === '1';
-  const meta = { id, _sync_id: syncId, _version: version, _created_at: createdAt ?? '', _updated_at: updatedAt ?? '' };
-  const doc: JsonObject = deleted
-    ? { ...meta, _deleted: true, _deleted_at: deletedAt ?? '' }
-    : { ...(JSON.parse(body ?? '{}') as JsonObject), ...meta };
+  let doc: JsonObject;
+  if (deleted) {
+    doc = { id, _sync_id: syncId, _version: version, _created_at: createdAt ?? '', _updated_at: updatedAt ?? '', _deleted: true, _deleted_at: deletedAt ?? '' };
+  } else {
+    // The parsed body is a fresh object of its own: the metadata goes straight onto it (the body
+    // holds `id` already, so the key order is the one core's buildRecord gives).
+    doc = JSON.parse(body ?? '{}') as JsonObject;
+    doc.id = id;
+    doc._sync_id = syncId;
+    doc._version = version;
+    doc._created_at = createdAt ?? '';
+    doc._updated_at = updatedAt ?? '';
+  }
   return { collection, id, syncId, version, deleted, doc };
 }
 
@@ -57,6 +66,7 @@ export class RedisAdapter implements StorageAdapter {
     multiProcess: true,
     compaction: true,
     changeFeed: true,
+    sequencedChanges: true,
   });
 
   /** The ioredis client (yours if you passed `client`). */
@@ -116,14 +126,13 @@ export class RedisAdapter implements StorageAdapter {
   async commit(request: CommitRequest): Promise<CommitResult> {
     const keys = [this.#keys.meta, this.#keys.index, this.#keys.collections];
     const args = [request.now, String(request.writes.length)];
-    const bodies: string[] = [];
     for (const w of request.writes) {
       const body = w.kind === 'put' ? JSON.stringify(w.body ?? {}) : '';
-      bodies.push(body);
-      keys.push(this.#keys.doc(w.collection, w.id), this.#keys.collection(w.collection));
+      const member = this.#keys.member(w.collection, w.id);
+      keys.push(this.#keys.memberDoc(member), this.#keys.collection(w.collection));
       const expect = w.expect === undefined ? '' : EXPECT[w.expect.kind];
       const version = w.expect?.kind === 'version' ? String(w.expect.version) : '';
-      args.push(KIND[w.kind], expect, version, w.collection, this.#keys.member(w.collection, w.id), JSON.stringify(w.id), body);
+      args.push(KIND[w.kind], expect, version, w.collection, member, JSON.stringify(w.id), body);
     }
     args.push(this.#keys.changes);
     const reply = (await this.#run(COMMIT, keys, args, 'commit')) as unknown[];
@@ -133,12 +142,18 @@ export class RedisAdapter implements StorageAdapter {
       return { ok: false, failures };
     }
     // The script wrote the records; core builds the same records from what the script saw, so
-    // what we return is exactly what planCommit would (bodies re-parsed: fresh objects).
+    // what we return is exactly what planCommit would. Nothing is parsed back: planCommit puts
+    // each body into a new document object (the bodies are the Store's own copies).
     const last = Number(reply[1]);
-    const prevs = request.writes.map((w, i) => seen(w, reply[2 + 3 * i], reply[3 + 3 * i], reply[4 + 3 * i]));
-    const writes = request.writes.map((w, i) => (w.kind === 'put' ? { ...w, body: JSON.parse(bodies[i] as string) as JsonObject } : w));
-    const taken = writes.filter((w) => w.kind !== 'check').length;
-    const plan = planCommit({ ...request, writes }, prevs, last - taken);
+    const writes = request.writes;
+    const prevs = new Array<StoredRecord | undefined>(writes.length);
+    let taken = 0;
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i] as WriteOp;
+      prevs[i] = seen(w, reply[2 + 3 * i], reply[3 + 3 * i], reply[4 + 3 * i]);
+      if (w.kind !== 'check') taken++;
+    }
+    const plan = planCommit(request, prevs, last - taken);
     if (!plan.result.ok || plan.lastSyncId !== last) throw new BackendError('redis commit: the script and planCommit disagree');
     // Own commits wake at once; the published message reaches the other clients (and us again).
     if (taken > 0) this.#listeners.notify();
@@ -160,11 +175,26 @@ export class RedisAdapter implements StorageAdapter {
   async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
     this.#open();
     if (options.limit <= 0 || options.collections?.length === 0) return [];
-    const keys = [this.#keys.index, ...(options.collections ?? []).map((c) => this.#keys.collection(c))];
+    return (await this.#page(after, options)).records;
+  }
+
+  /** The page and the counter from one run of the CHANGES script: one round trip, one state. */
+  async changesWithSequence(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<{ records: StoredRecord[]; sequence: SequenceState }> {
+    this.#open();
+    if (options.limit <= 0 || options.collections?.length === 0) return { records: [], sequence: await this.sequence() };
+    return this.#page(after, options);
+  }
+
+  async #page(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<{ records: StoredRecord[]; sequence: SequenceState }> {
+    const keys = [this.#keys.meta, this.#keys.index, ...(options.collections ?? []).map((c) => this.#keys.collection(c))];
     // Redis wants an integer LIMIT; a caller asking for "everything" may pass Infinity.
     const limit = Math.min(Math.floor(options.limit), 2 ** 31 - 1);
     const args = [this.#keys.prefix, String(after), String(limit)];
-    return records((await this.#run(CHANGES, keys, args, 'changes')) as Fields[]);
+    const reply = (await this.#run(CHANGES, keys, args, 'changes')) as unknown[];
+    return {
+      records: records(reply.slice(2) as Fields[]),
+      sequence: { lastSyncId: Number(reply[0]), compactedThrough: Number(reply[1]) },
+    };
   }
 
   async listCollections(): Promise<string[]> {

@@ -46,7 +46,7 @@ if #failed > 0 then
   return out
 end
 local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
-local out = {1, 0}
+local out, named = {1, 0}, {}
 for i = 1, n do
   local a = 2 + (i - 1) * 7
   local kind, p = ARGV[a + 1], prev[i]
@@ -60,16 +60,22 @@ for i = 1, n do
     -- as core's buildRecord: a delete keeps any created-at, a put only a live document's
     local created = p[3] or now
     if kind == 'p' and p[2] ~= '0' then created = now end
-    local key, member = KEYS[2 + 2 * i], ARGV[a + 5]
-    redis.call('DEL', key)
+    local key, member, coll = KEYS[2 + 2 * i], ARGV[a + 5], ARGV[a + 4]
+    -- HSET overwrites every field but the one of the other state: only a state change removes it
     if kind == 'p' then
-      redis.call('HSET', key, 'k', ARGV[a + 4], 'i', ARGV[a + 6], 's', id, 'v', version, 'x', '0', 'c', created, 'u', now, 'b', ARGV[a + 7])
+      if p[2] == '1' then redis.call('HDEL', key, 'd') end
+      redis.call('HSET', key, 'k', coll, 'i', ARGV[a + 6], 's', id, 'v', version, 'x', '0', 'c', created, 'u', now, 'b', ARGV[a + 7])
     else
-      redis.call('HSET', key, 'k', ARGV[a + 4], 'i', ARGV[a + 6], 's', id, 'v', version, 'x', '1', 'c', created, 'u', now, 'd', now)
+      if p[2] == '0' then redis.call('HDEL', key, 'b') end
+      redis.call('HSET', key, 'k', coll, 'i', ARGV[a + 6], 's', id, 'v', version, 'x', '1', 'c', created, 'u', now, 'd', now)
     end
     redis.call('ZADD', KEYS[2], id, member)
     redis.call('ZADD', KEYS[3 + 2 * i], id, member)
-    redis.call('SADD', KEYS[3], ARGV[a + 4])
+    -- the set of collection names: once per collection and commit, not once per document
+    if not named[coll] then
+      named[coll] = true
+      redis.call('SADD', KEYS[3], coll)
+    end
   end
 end
 if writes > 0 then
@@ -88,26 +94,29 @@ return out
 `;
 
 /**
- * KEYS: index, then the sets of the wanted collections (none: every collection).
- * ARGV: key prefix, after, limit. Returns records ascending by sync id, at most limit.
+ * KEYS: meta, index, then the sets of the wanted collections (none: every collection).
+ * ARGV: key prefix, after, limit. Returns `{last, compacted, record, ...}`: the counter and the
+ * compaction watermark, then the records ascending by sync id, at most limit, all from the one
+ * state the script ran on.
  */
 export const CHANGES = `${READ}
 local prefix, after, limit = ARGV[1], '(' .. ARGV[2], tonumber(ARGV[3])
 local members = {}
-if #KEYS == 1 then
-  members = redis.call('ZRANGE', KEYS[1], after, '+inf', 'BYSCORE', 'LIMIT', 0, limit)
+if #KEYS == 2 then
+  members = redis.call('ZRANGE', KEYS[2], after, '+inf', 'BYSCORE', 'LIMIT', 0, limit)
 else
   -- each collection set is already ordered: take at most limit from each, then merge
   local found = {}
-  for k = 2, #KEYS do
+  for k = 3, #KEYS do
     local page = redis.call('ZRANGE', KEYS[k], after, '+inf', 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
     for j = 1, #page, 2 do found[#found + 1] = {tonumber(page[j + 1]), page[j]} end
   end
   table.sort(found, function(x, y) return x[1] < y[1] end)
   for j = 1, math.min(limit, #found) do members[j] = found[j][2] end
 end
-local out = {}
-for j = 1, #members do out[j] = read(prefix .. 'd:' .. members[j]) end
+local seq = redis.call('HMGET', KEYS[1], 'last', 'compacted')
+local out = {seq[1] or '0', seq[2] or '0'}
+for j = 1, #members do out[j + 2] = read(prefix .. 'd:' .. members[j]) end
 return out
 `;
 

@@ -27,6 +27,20 @@ function toRecord(row: DocRow): StoredRecord {
   };
 }
 
+type ChangesArgs = { readonly limit: number; readonly collections?: readonly string[] };
+
+/** Thrown inside a commit transaction (rolling it back) when an optimistic insert met an existing row. */
+const TAKEN = new Error('a document of the batch exists: commit again with reads');
+/** Reads as "no stored record" for every write (`planCommit` indexes it). */
+const NO_PREVS: readonly (StoredRecord | undefined)[] = [];
+
+/** True when every write is a `put` that expects no live document (a batch of inserts). */
+function onlyNewDocuments(request: CommitRequest): boolean {
+  if (request.writes.length === 0) return false;
+  for (const w of request.writes) if (w.kind !== 'put' || w.expect?.kind !== 'absent') return false;
+  return true;
+}
+
 /** Runs `fn` again while SQLite answers SQLITE_BUSY/SQLITE_LOCKED, for at most `timeoutMs`. */
 function whileBusy(timeoutMs: number, fn: () => void): void {
   const deadline = Date.now() + timeoutMs;
@@ -63,9 +77,10 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #db: Database;
   readonly #ownsDatabase: boolean;
   readonly #sql: Statements;
-  readonly #commitTx: Transaction<(request: CommitRequest) => CommitResult>;
+  readonly #commitTx: Transaction<(request: CommitRequest, optimistic: boolean) => CommitResult>;
   readonly #readTx: Transaction<(keys: readonly DocKey[]) => (StoredRecord | undefined)[]>;
   readonly #compactTx: Transaction<(through: number) => number>;
+  readonly #pageTx: Transaction<(after: number, options: ChangesArgs) => { records: StoredRecord[]; sequence: SequenceState }>;
   readonly #watchIntervalMs: number;
   readonly #listeners = new CommitListeners();
   #watchTimer: ReturnType<typeof setInterval> | undefined;
@@ -97,11 +112,15 @@ export class SqliteAdapter implements StorageAdapter {
     }
     this.#db = db;
     this.#watchIntervalMs = opts.watchIntervalMs;
-    this.#commitTx = db.transaction((request: CommitRequest) => this.#commitInside(request));
+    this.#commitTx = db.transaction((request: CommitRequest, optimistic: boolean) => this.#commitInside(request, optimistic));
     this.#readTx = db.transaction((keys: readonly DocKey[]) => keys.map((k) => this.#get(k)));
     this.#compactTx = db.transaction((through: number) => this.#compactInside(through));
+    this.#pageTx = db.transaction((after: number, options: ChangesArgs) => {
+      const meta = this.#meta();
+      return { records: this.#changesInside(after, options), sequence: { lastSyncId: meta.last_sync_id, compactedThrough: meta.compacted_through } };
+    });
     const onDisk = !db.memory;
-    this.capabilities = defineCapabilities({ persistent: onDisk, crashSafe: onDisk, multiProcess: onDisk, compaction: true, changeFeed: true });
+    this.capabilities = defineCapabilities({ persistent: onDisk, crashSafe: onDisk, multiProcess: onDisk, compaction: true, changeFeed: true, sequencedChanges: true });
   }
 
   #run<T>(what: string, fn: () => T): T {
@@ -122,7 +141,8 @@ export class SqliteAdapter implements StorageAdapter {
     return this.#sql.meta.get() as MetaRow;
   }
 
-  #commitInside(request: CommitRequest): CommitResult {
+  #commitInside(request: CommitRequest, optimistic: boolean): CommitResult {
+    if (optimistic && onlyNewDocuments(request)) return this.#insertInside(request);
     const prevs = request.writes.map((w) => this.#get(w));
     const last = this.#meta().last_sync_id;
     const plan = planCommit(request, prevs, last);
@@ -131,6 +151,24 @@ export class SqliteAdapter implements StorageAdapter {
       this.#sql.upsert.run(r.collection, r.id, r.syncId, r.version, r.deleted ? 1 : 0, JSON.stringify(r.doc));
     }
     if (plan.lastSyncId !== last) this.#sql.setLastSyncId.run(plan.lastSyncId);
+    return plan.result;
+  }
+
+  /**
+   * Every write inserts a new document (`put`, expecting absence): planned as if none existed,
+   * written without reading first. If a row exists after all (a live document, or a tombstone
+   * whose version must carry on), it throws `TAKEN`, which rolls the transaction back, and
+   * `commit` runs it again the careful way (read every record, then plan).
+   */
+  #insertInside(request: CommitRequest): CommitResult {
+    const last = this.#meta().last_sync_id;
+    const plan = planCommit(request, NO_PREVS, last);
+    if (!plan.result.ok) return plan.result;
+    const insert = this.#sql.insertNew;
+    for (const r of plan.result.records) {
+      if (insert.run(r.collection, r.id, r.syncId, r.version, 0, JSON.stringify(r.doc)).changes === 0) throw TAKEN;
+    }
+    this.#sql.setLastSyncId.run(plan.lastSyncId);
     return plan.result;
   }
 
@@ -143,7 +181,14 @@ export class SqliteAdapter implements StorageAdapter {
   async commit(request: CommitRequest): Promise<CommitResult> {
     // IMMEDIATE takes the write lock before the counter is read, so two processes can never
     // plan from the same counter value; the busy timeout makes the second one wait its turn.
-    const result = this.#run('commit', () => this.#commitTx.immediate(request));
+    const result = this.#run('commit', () => {
+      try {
+        return this.#commitTx.immediate(request, true);
+      } catch (e) {
+        if (e !== TAKEN) throw e;
+        return this.#commitTx.immediate(request, false);
+      }
+    });
     if (result.ok && result.records.length > 0) {
       // Committed and visible: wake at once. Our id is the highest so far, so the next check
       // only fires for commits that come after it.
@@ -162,14 +207,21 @@ export class SqliteAdapter implements StorageAdapter {
     return this.#run('scan', () => this.#sql.scan.all(collection).map(toRecord));
   }
 
-  async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
-    return this.#run('changes read', () => {
-      const rows =
-        options.collections === undefined
-          ? this.#sql.changes.all(after, options.limit)
-          : this.#sql.changesIn.all(after, JSON.stringify(options.collections), options.limit);
-      return rows.map(toRecord);
-    });
+  #changesInside(after: number, options: ChangesArgs): StoredRecord[] {
+    const rows =
+      options.collections === undefined
+        ? this.#sql.changes.all(after, options.limit)
+        : this.#sql.changesIn.all(after, JSON.stringify(options.collections), options.limit);
+    return rows.map(toRecord);
+  }
+
+  async changes(after: number, options: ChangesArgs): Promise<StoredRecord[]> {
+    return this.#run('changes read', () => this.#changesInside(after, options));
+  }
+
+  /** The page and the counter row in one read transaction: no commit lands between them. */
+  async changesWithSequence(after: number, options: ChangesArgs): Promise<{ records: StoredRecord[]; sequence: SequenceState }> {
+    return this.#run('changes read', () => this.#pageTx.deferred(after, options));
   }
 
   async listCollections(): Promise<string[]> {

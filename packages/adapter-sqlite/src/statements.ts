@@ -60,6 +60,9 @@ export const SQL = {
   upsert: `INSERT INTO cse_docs (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (collection, id) DO UPDATE SET
       sync_id = excluded.sync_id, version = excluded.version, deleted = excluded.deleted, doc = excluded.doc`,
+  // A batch of new documents writes without reading first: a row that exists (live or a
+  // tombstone) makes this insert change nothing, and the commit then starts over the careful way.
+  insertNew: `INSERT INTO cse_docs (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING`,
   scan: `SELECT ${COLUMNS} FROM cse_docs WHERE collection = ?`,
   // INDEXED BY pins the sync_id index: with a collection filter the planner could otherwise
   // prefer the primary key and read whole collections instead of only the delta.
@@ -76,6 +79,7 @@ export interface Statements {
   readonly raiseCompactedThrough: Statement<[number]>;
   readonly get: Statement<[string, string], DocRow>;
   readonly upsert: Statement<[string, string, number, number, number, string]>;
+  readonly insertNew: Statement<[string, string, number, number, number, string]>;
   readonly scan: Statement<[string], DocRow>;
   readonly changes: Statement<[number, number], DocRow>;
   readonly changesIn: Statement<[number, string, number], DocRow>;
@@ -91,6 +95,7 @@ export function prepareStatements(db: Database): Statements {
     raiseCompactedThrough: db.prepare(SQL.raiseCompactedThrough),
     get: db.prepare(SQL.get),
     upsert: db.prepare(SQL.upsert),
+    insertNew: db.prepare(SQL.insertNew),
     scan: db.prepare(SQL.scan),
     changes: db.prepare(SQL.changes),
     changesIn: db.prepare(SQL.changesIn),

@@ -97,10 +97,10 @@ describe('SqliteAdapter', () => {
 
   it('declares what it can do, and less for an in-memory database', async () => {
     const file = new SqliteAdapter({ path: tempDb() });
-    expect(file.capabilities).toEqual({ persistent: true, crashSafe: true, multiProcess: true, compaction: true, changeFeed: true });
+    expect(file.capabilities).toEqual({ persistent: true, crashSafe: true, multiProcess: true, compaction: true, changeFeed: true, sequencedChanges: true });
     expect(Object.isFrozen(file.capabilities)).toBe(true);
     const memory = new SqliteAdapter({ path: ':memory:' });
-    expect(memory.capabilities).toEqual({ persistent: false, crashSafe: false, multiProcess: false, compaction: true, changeFeed: true });
+    expect(memory.capabilities).toEqual({ persistent: false, crashSafe: false, multiProcess: false, compaction: true, changeFeed: true, sequencedChanges: true });
     await Promise.all([file.close(), memory.close()]);
   });
 
@@ -188,5 +188,31 @@ describe('SqliteAdapter', () => {
     // better-sqlite3 checks the directory itself and throws a TypeError before SQLite runs.
     expect((error as Error).cause).toBeInstanceOf(Error);
     expect((error as Error).message).toContain('/nonexistent-dir/for/cse/store.db');
+  });
+});
+
+describe('SqliteAdapter batches of new documents (written without reading first)', () => {
+  it('falls back to reading when a row exists: a tombstone continues its version, a live document fails the whole batch', async () => {
+    const path = tempDb();
+    const store = openStore(new SqliteAdapter({ path }));
+    await store.insert('c', { id: 'live', v: 1 });
+    await store.insert('c', { id: 'gone', v: 1 });
+    await store.delete('c', 'gone');
+    const e = await rejection(store.insertMany('c', [{ id: 'n1' }, { id: 'live' }, { id: 'n2' }]));
+    expect(isCseError(e, 'CONFLICT')).toBe(true);
+    expect(await store.lastSyncId()).toBe(3);
+    expect(await store.get('c', 'n1')).toBeUndefined();
+    const docs = await store.insertMany('c', [{ id: 'n1' }, { id: 'gone', v: 2 }, { id: 'n2' }]);
+    expect(docs.map((d) => [d.id, d._sync_id, d._version])).toEqual([
+      ['n1', 4, 1],
+      ['gone', 5, 3],
+      ['n2', 6, 1],
+    ]);
+    const page = await store.changesSince(3);
+    expect(page.changes.map((c) => c.doc)).toEqual(docs);
+    await store.close();
+    const again = openStore(new SqliteAdapter({ path }));
+    expect(await again.get('c', 'gone')).toEqual(docs[1]);
+    await again.close();
   });
 });

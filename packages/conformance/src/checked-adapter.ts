@@ -41,7 +41,7 @@ function checkRecords(call: string, v: unknown): StoredRecord[] {
   return v.map((r, i) => checkRecord(call, r, `element [${i}]`));
 }
 
-/** Wraps `adapter`; `capabilities`, `subscribe` and `close` pass through unchanged. */
+/** Wraps `adapter`; `capabilities`, `subscribe` and `close` pass through unchanged; `changesWithSequence` is checked like `changes`. */
 export function checkedAdapter(adapter: StorageAdapter): StorageAdapter {
   const commit = async (request: CommitRequest) => {
     const call = `commit(${request.writes.length} write(s))`;
@@ -123,6 +123,27 @@ export function checkedAdapter(adapter: StorageAdapter): StorageAdapter {
       const off: unknown = subscribe(listener);
       if (typeof off !== 'function') bad('subscribe(listener)', 'an unsubscribe function', off);
       return off as () => void;
+    };
+  }
+  // A page with the counter: the same checks as `changes`, and the counter must cover the page.
+  const together = adapter.changesWithSequence?.bind(adapter);
+  if (together !== undefined) {
+    (wrapped as { changesWithSequence?: StorageAdapter['changesWithSequence'] }).changesWithSequence = async (after, options) => {
+      const call = `changesWithSequence(${after}, ${show(options)})`;
+      const result: unknown = await together(after, options);
+      if (!isObject(result) || !isObject(result.sequence)) bad(call, '{ records, sequence }', result);
+      const seq = result.sequence as Record<string, unknown>;
+      if (!isCount(seq.lastSyncId) || !isCount(seq.compactedThrough)) bad(call, 'sequence { lastSyncId, compactedThrough } (non-negative integers)', seq);
+      const records = checkRecords(call, result.records);
+      if (records.length > options.limit) bad(call, `at most limit ${options.limit} records`, `${records.length} records`);
+      let prev = after;
+      for (const r of records) {
+        if (r.syncId <= prev) bad(call, `syncIds strictly above ${after}, ascending`, records.map((x) => x.syncId));
+        prev = r.syncId;
+        if (r.syncId > (seq.lastSyncId as number)) bad(call, `records read with the counter: no syncId above sequence.lastSyncId ${String(seq.lastSyncId)}`, r.syncId);
+        if (options.collections !== undefined && !options.collections.includes(r.collection)) bad(call, `only collections ${show(options.collections)}`, r.collection);
+      }
+      return { records, sequence: { lastSyncId: seq.lastSyncId as number, compactedThrough: seq.compactedThrough as number } };
     };
   }
   const inner = adapter.compact?.bind(adapter);

@@ -14,6 +14,7 @@
  * | `changes` | yes | records by `_sync_id`, the delta read |
  * | `listCollections` | yes | names of collections that hold records |
  * | `sequence` | yes | the counter and the compaction watermark |
+ * | `changesWithSequence` | if `capabilities.sequencedChanges` | a delta page and the counter in one read |
  * | `compact` | if `capabilities.compaction` | drop old tombstones |
  * | `subscribe` | if `capabilities.changeFeed` | tell core the store may have new commits |
  * | `close` | yes | release the backend |
@@ -132,6 +133,12 @@ export interface AdapterCapabilities {
    * `sequence()` while someone watches (`StoreOptions.pollIntervalMs`). Default `false`.
    */
   readonly changeFeed: boolean;
+  /**
+   * `changesWithSequence()` is implemented: a delta page and the counter state come from one
+   * consistent read (one transaction, snapshot or script), so `changesSince` costs one backend
+   * read instead of two. Without it the Store calls `sequence()`, then `changes()`. Default `false`.
+   */
+  readonly sequencedChanges: boolean;
 }
 
 /** Fills defaults (`false`) and freezes. */
@@ -142,6 +149,7 @@ export function defineCapabilities(caps: Partial<AdapterCapabilities>): Readonly
     multiProcess: caps.multiProcess ?? false,
     compaction: caps.compaction ?? false,
     changeFeed: caps.changeFeed ?? false,
+    sequencedChanges: caps.sequencedChanges ?? false,
   });
 }
 
@@ -218,6 +226,22 @@ export interface StorageAdapter {
    * @throws `CLOSED`, `BACKEND`.
    */
   sequence(): Promise<SequenceState>;
+
+  /**
+   * Only with `capabilities.sequencedChanges`. The same records as `changes(after, options)` and
+   * the same state as `sequence()`, read together from one consistent state of the store (one
+   * transaction, snapshot or script): no commit lands between the two, so every returned
+   * record's `syncId` is at most `sequence.lastSyncId`, and `sequence.compactedThrough` is the
+   * watermark the records were read under. The Store checks the cursor against `sequence` after
+   * the read, which is why one read is enough (no change can be lost between the check and the
+   * page).
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  changesWithSequence?(
+    after: number,
+    options: { readonly limit: number; readonly collections?: readonly string[] },
+  ): Promise<{ readonly records: StoredRecord[]; readonly sequence: SequenceState }>;
 
   /**
    * Only with `capabilities.compaction`. Removes tombstones with `syncId <= through` and raises

@@ -3,6 +3,7 @@
  * declared fails with `UNSUPPORTED` instead of degrading silently; `options.capabilities` may
  * only lower what the adapter declares.
  */
+import type { SequenceState, StoredRecord } from '@cse/core';
 import { equal, ok, rejects, show } from '../assert.js';
 import { CAPABILITY_FLAGS } from '../context.js';
 import type { Group } from '../group.js';
@@ -25,6 +26,7 @@ export const capabilitiesGroupDef: Group = {
           equal(again.capabilities, adapter.capabilities, 'two adapters from one factory declare the same capabilities');
           ok(!caps.crashSafe || caps.persistent, 'crashSafe without persistent makes no sense');
           ok(!caps.compaction || typeof adapter.compact === 'function', 'compaction is declared but adapter.compact is missing');
+          ok(!caps.sequencedChanges || typeof adapter.changesWithSequence === 'function', 'sequencedChanges is declared but adapter.changesWithSequence is missing');
         }),
     },
     {
@@ -51,6 +53,46 @@ export const capabilitiesGroupDef: Group = {
           const second = await s.store(name);
           equal(await second.get('a', 'kept'), doc, 'a persistent adapter keeps a document across close and reopen');
           equal(await second.lastSyncId(), doc._sync_id, 'and its counter');
+        }),
+    },
+    {
+      name: 'sequencedChanges: a page and its counter come from one state, and agree with changes() and sequence()',
+      requires: needs('sequencedChanges'),
+      run: (scope) =>
+        scope.child(async (s) => {
+          const store = await s.store(s.storeName('seqpage'));
+          const adapter = store.adapter;
+          const page = adapter.changesWithSequence?.bind(adapter);
+          ok(page !== undefined, 'adapter.changesWithSequence exists');
+          if (page === undefined) return;
+          equal(await page(0, { limit: 10 }), { records: [], sequence: { lastSyncId: 0, compactedThrough: 0 } }, 'an empty store: no records, counter 0');
+          for (let i = 0; i < 6; i++) await store.insert(i % 2 === 0 ? 'a' : 'b', { id: `d${i}`, n: i });
+          await store.update('a', { id: 'd0', n: 10 });
+          await store.delete('b', 'd1');
+          for (const [after, options] of [
+            [0, { limit: 100 }],
+            [2, { limit: 3 }],
+            [0, { limit: 100, collections: ['b'] }],
+            [3, { limit: 2, collections: ['a', 'b'] }],
+            [8, { limit: 5 }],
+          ] as const) {
+            const got = await page(after, options);
+            equal(got.records, await adapter.changes(after, options), `changesWithSequence(${after}, ${show(options)}).records equal changes()`);
+            equal(got.sequence, await adapter.sequence(), `changesWithSequence(${after}, ${show(options)}).sequence equals sequence()`);
+          }
+          // Commits running while pages are read: each page is one state, so with inserts only
+          // it holds exactly the ids from the cursor up to its own counter (nothing skipped).
+          const writes: Promise<unknown>[] = [];
+          for (let i = 0; i < 30; i++) writes.push(store.insert('c', { id: `c${i}` }));
+          const reads: Promise<{ readonly records: StoredRecord[]; readonly sequence: SequenceState }>[] = [];
+          const base = 8;
+          for (let i = 0; i < 10; i++) reads.push(page(base, { limit: 1000, collections: ['c'] }));
+          await Promise.all(writes);
+          for (const got of await Promise.all(reads)) {
+            const ids = got.records.map((r) => r.syncId);
+            const want = Array.from({ length: got.sequence.lastSyncId - base }, (_, i) => base + 1 + i);
+            equal(ids, want, `a page read during commits holds every id from ${base + 1} to its counter ${got.sequence.lastSyncId}`);
+          }
         }),
     },
     {

@@ -161,14 +161,15 @@ export class SqliteAdapter implements StorageAdapter {
    * `commit` runs it again the careful way (read every record, then plan).
    */
   #insertInside(request: CommitRequest): CommitResult {
-    const last = this.#meta().last_sync_id;
+    // One statement takes the ids (read and write of the counter); a rollback gives them back.
+    const n = request.writes.length;
+    const last = (this.#sql.takeIds.get(n) as { last_sync_id: number }).last_sync_id - n;
     const plan = planCommit(request, NO_PREVS, last);
-    if (!plan.result.ok) return plan.result;
+    if (!plan.result.ok) throw TAKEN; // cannot happen: nothing stored meets "absent"
     const insert = this.#sql.insertNew;
     for (const r of plan.result.records) {
       if (insert.run(r.collection, r.id, r.syncId, r.version, 0, JSON.stringify(r.doc)).changes === 0) throw TAKEN;
     }
-    this.#sql.setLastSyncId.run(plan.lastSyncId);
     return plan.result;
   }
 

@@ -55,6 +55,8 @@ const COLUMNS = 'collection, id, sync_id, version, deleted, doc';
 export const SQL = {
   meta: 'SELECT last_sync_id, compacted_through FROM cse_meta WHERE singleton = 1',
   setLastSyncId: 'UPDATE cse_meta SET last_sync_id = ? WHERE singleton = 1',
+  // Takes `n` ids in one statement (the counter read and write of a commit); returns the new last id.
+  takeIds: 'UPDATE cse_meta SET last_sync_id = last_sync_id + ? WHERE singleton = 1 RETURNING last_sync_id',
   raiseCompactedThrough: 'UPDATE cse_meta SET compacted_through = max(compacted_through, ?) WHERE singleton = 1',
   get: `SELECT ${COLUMNS} FROM cse_docs WHERE collection = ? AND id = ?`,
   upsert: `INSERT INTO cse_docs (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
@@ -76,6 +78,7 @@ export const SQL = {
 export interface Statements {
   readonly meta: Statement<[], MetaRow>;
   readonly setLastSyncId: Statement<[number]>;
+  readonly takeIds: Statement<[number], { last_sync_id: number }>;
   readonly raiseCompactedThrough: Statement<[number]>;
   readonly get: Statement<[string, string], DocRow>;
   readonly upsert: Statement<[string, string, number, number, number, string]>;
@@ -92,6 +95,7 @@ export function prepareStatements(db: Database): Statements {
   return {
     meta: db.prepare(SQL.meta),
     setLastSyncId: db.prepare(SQL.setLastSyncId),
+    takeIds: db.prepare(SQL.takeIds),
     raiseCompactedThrough: db.prepare(SQL.raiseCompactedThrough),
     get: db.prepare(SQL.get),
     upsert: db.prepare(SQL.upsert),

@@ -127,6 +127,71 @@ export function jsonText(value: unknown, path = '$'): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Checks `value` as `jsonText` does and returns a deep copy of it, in one walk, without the JSON
+ * text: what the Store keeps of a document (JSON semantics: `undefined` properties dropped, -0
+ * read as 0, "__proto__" kept as data). The text is built only when a cheap upper bound of its
+ * UTF-8 size (6 bytes per UTF-16 unit: an escape at worst) passes `maxBytes`; the exact size
+ * then decides. Throws `VALIDATION` with the path of what JSON cannot carry, or the size.
+ */
+export function copyJson(value: unknown, maxBytes: number, what: () => string): JsonObject {
+  const budget = { bound: 0 };
+  const copy = copyValue(value, 0, budget);
+  if (copy === NOT_JSON || copy === null || typeof copy !== 'object' || Array.isArray(copy)) explain(value, '$');
+  if (budget.bound > maxBytes) {
+    const bytes = utf8Length(JSON.stringify(copy));
+    if (bytes > maxBytes) throw new ValidationError(`${what()} is ${bytes} bytes of JSON; the limit is ${maxBytes}`, { details: { bytes, limit: maxBytes } });
+  }
+  return copy;
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+/** The copy of a JSON value, or NOT_JSON. Cycles end at MAX_DEPTH; `explain` then says which. */
+function copyValue(v: unknown, depth: number, budget: { bound: number }): JsonValue | typeof NOT_JSON {
+  if (typeof v === 'string') {
+    budget.bound += 6 * v.length + 3;
+    return v;
+  }
+  if (typeof v === 'number') {
+    budget.bound += 25;
+    return Number.isFinite(v) ? (v === 0 ? 0 : v) : NOT_JSON;
+  }
+  if (v === null || typeof v === 'boolean') {
+    budget.bound += 6;
+    return v;
+  }
+  if (typeof v !== 'object' || depth > MAX_DEPTH) return NOT_JSON;
+  budget.bound += 2;
+  if (Array.isArray(v)) {
+    const n = v.length;
+    const out = new Array<JsonValue>(n);
+    for (let i = 0; i < n; i++) {
+      const item: unknown = v[i];
+      if (item === undefined) return NOT_JSON;
+      const c = copyValue(item, depth + 1, budget);
+      if (c === NOT_JSON) return NOT_JSON;
+      out[i] = c;
+    }
+    return out;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(v).length > 0) return NOT_JSON;
+  const out: JsonObject = {};
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const item = (v as Record<string, unknown>)[key];
+    if (item === undefined) continue;
+    const c = copyValue(item, depth + 1, budget);
+    if (c === NOT_JSON) return NOT_JSON;
+    budget.bound += 6 * key.length + 4;
+    if (key === '__proto__') Object.defineProperty(out, key, { value: c, enumerable: true, writable: true, configurable: true });
+    else out[key] = c;
+  }
+  return out;
+}
+
 /** Like `jsonText`, but returns a deep copy of the value. */
 export function checkJson(value: unknown, path = '$'): JsonValue {
   // JSON.parse defines own properties, so "__proto__" keys stay data and never touch a prototype.

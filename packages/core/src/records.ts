@@ -53,16 +53,16 @@ export function buildRecord(prev: StoredRecord | undefined, write: WriteOp, sync
     return { collection: write.collection, id: write.id, syncId, version, deleted: true, doc };
   }
   const createdAt = prev !== undefined && !prev.deleted ? prev.doc[Field.createdAt] : undefined;
-  // Literal keys (the values of Field), not computed ones: V8 then builds the object from one
-  // shape, which matters at a thousand records per batch.
-  const doc: JsonObject = {
-    ...write.body,
-    id: write.id,
-    _sync_id: syncId,
-    _version: version,
-    _created_at: typeof createdAt === 'string' ? createdAt : now,
-    _updated_at: now,
-  };
+  // The same as `{ ...write.body, id, _sync_id, ... }`, which V8 (Node 20) builds far more
+  // slowly than a copy followed by plain stores: it matters at a thousand records per batch.
+  // Object.assign sets properties, so a body holding an own "__proto__" takes the spread.
+  const body = write.body ?? {};
+  const doc: JsonObject = Object.prototype.hasOwnProperty.call(body, '__proto__') ? { ...body } : Object.assign({}, body);
+  doc.id = write.id;
+  doc._sync_id = syncId;
+  doc._version = version;
+  doc._created_at = typeof createdAt === 'string' ? createdAt : now;
+  doc._updated_at = now;
   return { collection: write.collection, id: write.id, syncId, version, deleted: false, doc };
 }
 

@@ -17,7 +17,7 @@ import {
   isCseError,
   toBackendError,
 } from './errors.js';
-import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName, assertId, jsonText, utf8Length } from './json.js';
+import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName, assertId, copyJson } from './json.js';
 import type { Query } from './query.js';
 import { compileQuery, runQuery } from './query.js';
 import { Field, docKeyString, meetsExpectation } from './records.js';
@@ -255,15 +255,8 @@ export class Store {
       // nested ones are copied as data by jsonText/JSON.parse below.
       fields[key] = value;
     }
-    const text = jsonText(fields, '$');
-    // A UTF-16 unit is at most 3 bytes of UTF-8: count exactly only near the limit.
-    const bytes = text.length * 3 <= this.#maxBytes ? 0 : utf8Length(text);
-    if (bytes > this.#maxBytes) {
-      throw new ValidationError(`document ${JSON.stringify(id.slice(0, 80))} is ${bytes} bytes of JSON; the limit is ${this.#maxBytes}`, {
-        details: { bytes, limit: this.#maxBytes },
-      });
-    }
-    return JSON.parse(text) as JsonObject;
+    // One walk checks and copies; the JSON text is made only for a document near the size limit.
+    return copyJson(fields, this.#maxBytes, () => `document ${JSON.stringify(id.slice(0, 80))}`);
   }
 
   #key(collection: string, id: unknown, allowSystem = false): DocKey {

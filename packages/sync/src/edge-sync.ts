@@ -220,6 +220,10 @@ export class EdgeSession {
     if (!this.#closed) this.#t.send(encode(m));
   }
 
+  #sendText(frame: string): void {
+    if (!this.#closed) this.#t.send(frame);
+  }
+
   /** A broken peer: a typed error frame, then the connection closes. Nothing of it was applied. */
   #fail(e: unknown): void {
     if (this.#closed) return;
@@ -373,9 +377,9 @@ export class EdgeSession {
     // Read only when the caller does not know it already.
     const head = knownHead ?? Math.max(to + 1, await edge.store.lastSyncId().catch(() => to + 1));
     let from = start;
-    const changes: WireChange[] = page.changes.map((c) => ({ c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc: c.doc }));
-    // Split by size: each part ends at its last change, the last part at `to`.
-    let part: WireChange[] = [];
+    // Each change is serialized once: its text both measures the page and goes into the frame.
+    let part: string[] = [];
+    let lastS = from;
     let size = 0;
     const flush = async (end: number): Promise<void> => {
       await this.#waitCredit();
@@ -383,18 +387,22 @@ export class EdgeSession {
       if (this.#pageNo === this.#acked) this.#ackWaitSince = Date.now();
       this.#pageNo++;
       this.#unacked.set(this.#pageNo, { cs, to: end });
-      this.#send({ t: 'page', n: this.#pageNo, cs, from, to: end, changes: part, head });
+      const envelope = JSON.stringify({ t: 'page', n: this.#pageNo, cs, from, to: end, head });
+      // The same object as encode() would give, with the changes' texts spliced in.
+      this.#sendText(`${envelope.slice(0, -1)},"changes":[${part.join(',')}]}`);
       edge.stats.pagesSent++;
       edge.stats.changesSent += part.length;
       from = end;
       part = [];
       size = 0;
     };
-    for (const c of changes) {
-      const bytes = JSON.stringify(c.doc).length + 64;
-      if (part.length > 0 && size + bytes > edge.options.pageBytes) await flush((part[part.length - 1] as WireChange).s);
-      part.push(c);
-      size += bytes;
+    for (const c of page.changes) {
+      const wire: WireChange = { c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc: c.doc };
+      const text = JSON.stringify(wire);
+      if (part.length > 0 && size + text.length > edge.options.pageBytes) await flush(lastS);
+      part.push(text);
+      lastS = c.syncId;
+      size += text.length;
     }
     await flush(to);
   }

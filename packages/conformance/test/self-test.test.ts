@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { CheckReport, Group } from '../src/index.js';
 import {
   ALL_GROUPS,
+  STORE_GROUPS,
+  capabilitiesGroupDef,
   adapterContractGroupDef,
   PropertyFailure,
   Violation,
@@ -109,6 +111,23 @@ describe('the suite accepts correct adapters', () => {
     const { capabilitiesGroupDef } = await import('../src/index.js');
     const raised = await runGroups([capabilitiesGroupDef], { name: 'raised', open: faultyFactory({}), capabilities: { crashSafe: true } });
     expect(raised.find((r) => r.check.startsWith('options.capabilities'))?.status).toBe('failed');
+  });
+});
+
+describe('sequencedChanges (a delta page and the counter in one read)', () => {
+  const caps = { persistent: true, compaction: true, sequencedChanges: true };
+
+  it('accepts the faulty adapter without faults when it declares sequencedChanges, and the Store pages through it', async () => {
+    const reports = await runGroups(STORE_GROUPS, { name: 'sequenced ok', open: faultyFactory({}, caps), fc: { numRuns: 10 } });
+    expect(describeFailures(reports)).toBe('');
+    expect(reports.find((r) => r.check.startsWith('sequencedChanges'))?.status).toBe('passed');
+  });
+
+  it('rejects an adapter whose changesWithSequence reads the counter apart from the page (staleSequence)', async () => {
+    const reports = await runGroups([capabilitiesGroupDef], { name: 'broken: staleSequence', open: faultyFactory({ staleSequence: true }, caps) });
+    const failed = reports.filter((r) => r.status === 'failed');
+    expect(failed.map((r) => r.check)).toContain('sequencedChanges: a page and its counter come from one state, and agree with changes() and sequence()');
+    for (const r of failed) expect(r.error instanceof Violation, describeFailures([r])).toBe(true);
   });
 });
 

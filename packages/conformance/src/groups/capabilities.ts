@@ -83,10 +83,12 @@ export const capabilitiesGroupDef: Group = {
           // Commits running while pages are read: each page is one state, so with inserts only
           // it holds exactly the ids from the cursor up to its own counter (nothing skipped).
           const writes: Promise<unknown>[] = [];
-          for (let i = 0; i < 30; i++) writes.push(store.insert('c', { id: `c${i}` }));
           const reads: Promise<{ readonly records: StoredRecord[]; readonly sequence: SequenceState }>[] = [];
           const base = 8;
-          for (let i = 0; i < 10; i++) reads.push(page(base, { limit: 1000, collections: ['c'] }));
+          for (let i = 0; i < 30; i++) {
+            writes.push(store.insert('c', { id: `c${i}` }));
+            if (i % 3 === 0) reads.push(page(base, { limit: 1000, collections: ['c'] }));
+          }
           await Promise.all(writes);
           for (const got of await Promise.all(reads)) {
             const ids = got.records.map((r) => r.syncId);

@@ -43,6 +43,8 @@ export interface Faults {
   readonly keyBytes?: boolean;
   /** Declares `changeFeed` but signals only its own commits, never those of another instance. */
   readonly deafFeed?: boolean;
+  /** `changesWithSequence` reads the counter, lets commits land, then reads the page (two states). */
+  readonly staleSequence?: boolean;
 }
 
 interface State {
@@ -173,6 +175,18 @@ export class FaultyAdapter implements StorageAdapter {
 
   async changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<StoredRecord[]> {
     this.#open();
+    return this.#changes(after, options);
+  }
+
+  /** Only used where the test declares `sequencedChanges`: page and counter read in one synchronous step. */
+  async changesWithSequence(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<{ records: StoredRecord[]; sequence: SequenceState }> {
+    this.#open();
+    const sequence = { lastSyncId: this.#last, compactedThrough: this.#state.compactedThrough };
+    if (this.#faults.staleSequence) await new Promise((resolve) => setTimeout(resolve, 2));
+    return { records: this.#changes(after, options), sequence };
+  }
+
+  #changes(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): StoredRecord[] {
     const found = [...this.#state.records.values()]
       .filter((r) => r.syncId > after && (options.collections === undefined || options.collections.includes(r.collection)))
       .sort((a, b) => a.syncId - b.syncId)

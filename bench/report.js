@@ -107,6 +107,44 @@ export function markdownTable(results, smoke = false) {
   return [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`, ...all.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/**
+ * The goals of issue 15 at a glance: CSE's rate as a fraction of raw (1 / paired raw/CSE), per
+ * adapter, with the goal and whether it was met; peak heap of W3 and W4 beside them.
+ */
+const SUMMARY = [
+  ['W1', 'W1 save', 0.87],
+  ['W2', 'W2 versioned update', 0.87],
+  ['W3', 'W3 1000-doc batch', 0.8],
+  ['W4', 'W4 delta read', 0.8],
+  ['W5', 'newest-100 page (large store)', 0.8],
+];
+
+export function summaryMarkdown(results, smoke = false) {
+  const head = ['adapter', ...SUMMARY.map(([, t, goal]) => `${t} (goal ≥ ${goal}x)`), 'W3 / W4 peak heap MB cse / raw', 'W5 retained heap MB small → large (cse)'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const a of results) {
+    if (a.error) {
+      lines.push(`| ${a.adapter} | suite failed: ${a.error.split('\n')[0]} |${' |'.repeat(head.length - 2)}`);
+      continue;
+    }
+    const by = Object.fromEntries(a.workloads.map((w) => [w.id, w]));
+    const cells = SUMMARY.map(([id, , goal]) => {
+      const w = by[id];
+      if (!w) return '-';
+      if (w.error) return 'error';
+      const slowdown = w.pairedSlowdown?.median ?? w.raw.opsPerSec / w.cse.opsPerSec;
+      const x = 1 / slowdown;
+      // The memory adapter is the conformance oracle (it deep-copies everything on purpose): no goal.
+      return `${x.toFixed(2)}x${smoke || a.adapter === 'memory' ? '' : x >= goal ? ' met' : ' MISSED'}`;
+    });
+    const peak = (w) => (w && !w.error ? `${w.cse.heapPeakMb?.toFixed(0) ?? '-'} / ${w.raw.heapPeakMb?.toFixed(0) ?? '-'}` : '-');
+    const w5 = by.W5;
+    const retained = w5 && !w5.error ? `${(w5.small.cse.heapRetainedMb ?? 0).toFixed(1)} → ${(w5.cse.heapRetainedMb ?? 0).toFixed(1)}` : '-';
+    lines.push(`| ${a.adapter} | ${cells.join(' | ')} | ${peak(by.W3)}; ${peak(by.W4)} | ${retained} |`);
+  }
+  return lines.join('\n');
+}
+
 /** The sync workload (S1): one table of initial syncs and the latency line, as Markdown lines. */
 export function syncMarkdown(sync, command, date, smoke = false) {
   const verdict = (ok) => (smoke ? NOT_JUDGED : ok ? 'met' : 'MISSED');
@@ -143,6 +181,14 @@ export function markdown(report) {
     '',
     '`raw/CSE` is the raw baseline\'s rate divided by the CSE rate, how many times slower CSE is (1.00 = as fast; below 1 = faster): the median of the per-run ratios, each raw run paired with the CSE run beside it (they alternate), with the smallest and largest; targets are judged on that median.',
     'Peak RSS is the whole process (both sides and everything loaded). Peak heap is the highest `heapUsed` during a side\'s runs (both sides share the process, so it includes what the other side left); in brackets what a GC at the end of a run leaves above the heap after a GC at its start: growth that is not garbage (W6 shows +growth instead).',
+    '',
+    '## Issue 15 goals at a glance',
+    '',
+    'CSE as a fraction of raw (1 ÷ the paired raw/CSE median below; 1.00x = as fast as hand-written code, above 1 = faster). The memory adapter is the conformance oracle, which deep-copies on purpose: shown, not judged.',
+    '',
+    summaryMarkdown(report.results, report.params.quick === true),
+    '',
+    '## Every workload',
     '',
     markdownTable(report.results, report.params.quick === true),
     '',

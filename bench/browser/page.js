@@ -73,5 +73,5 @@ globalThis.benchSuite = async ({ params, workloads }) => {
       for (const close of opened.splice(0)) await close().catch(() => undefined);
     }
   }
-  return { workloads: out, userAgent: navigator.userAgent };
+  return { workloads: out, userAgent: globalThis.navigator?.userAgent };
 };

@@ -41,7 +41,7 @@ try {
   page.on('console', (m) => (m.type() === 'error' ? log(`console: ${m.text()}`) : undefined));
   await page.goto(url);
   await page.waitForFunction(() => typeof globalThis.benchSuite === 'function', undefined, { timeout: 60_000 });
-  result.facts = { chromium: await context.browser()?.version?.() ?? (await page.evaluate(() => navigator.userAgent)) };
+  result.facts = { chromium: await context.browser()?.version?.() ?? (await page.evaluate(() => globalThis.navigator.userAgent)) };
   log('running W1-W5 in the page');
   const r = await page.evaluate((config) => globalThis.benchSuite(config), { params, workloads });
   for (const w of r.workloads) if (w.error) log(`${w.id} failed: ${w.error}`);

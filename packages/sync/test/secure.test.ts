@@ -167,6 +167,34 @@ describe('refusals', () => {
   });
 });
 
+describe('the decrypted transport', () => {
+  it('keeps what arrives, and its close, until the consumer sets its handlers', async () => {
+    const edge = await secureMemoryEdge();
+    const { secure } = await pairedFrontend(edge);
+    let edgeSide: Transport | undefined;
+    const t = await secure.connector(async () => {
+      const [a, b] = memoryPair();
+      void edge.secure.accept(b).then(({ transport }) => {
+        edgeSide = transport;
+        transport.send('first');
+        transport.send('second');
+        transport.close('done');
+      });
+      return a;
+    })();
+    await until(() => edgeSide !== undefined, 'the Edge side');
+    await new Promise((r) => setTimeout(r, 30));
+    const got: string[] = [];
+    let closed = '';
+    t.onmessage = (f) => got.push(f);
+    t.onclose = (r) => {
+      closed = r;
+    };
+    await until(() => closed !== '', 'the close');
+    expect(got).toEqual(['first', 'second']);
+  });
+});
+
 describe('revocation', () => {
   it('a revoked Frontend is cut off at once and refused afterwards; others keep syncing', async () => {
     const edge = await secureMemoryEdge();

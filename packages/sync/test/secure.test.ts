@@ -224,3 +224,39 @@ describe('revocation', () => {
     await Promise.all([badFe.stop(), goodFe.stop()]);
   });
 });
+
+describe('over a real WebSocket on loopback', () => {
+  it('serveEdge({ secure }) pairs and syncs a Node Frontend; the identity file is created once with mode 0600', async () => {
+    const { serveEdge, nodeWebSocketConnector, loadIdentityFile } = await import('@cse/sync/node');
+    const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'cse-secure-'));
+    try {
+      const identity = await loadIdentityFile(join(dir, 'edge-key.json'));
+      expect(statSync(join(dir, 'edge-key.json')).mode & 0o777).toBe(0o600);
+      expect((await loadIdentityFile(join(dir, 'edge-key.json'))).id).toBe(identity.id);
+      const edge = await secureMemoryEdge();
+      const secureEdge = await SecureEdge.open({ store: edge.store, identity });
+      const server = await serveEdge(edge.sync, { secure: secureEdge });
+      await edge.triangular.saveObserved('pump', 'p1', { rpm: 3 });
+      const store = openStore(new MemoryAdapter());
+      const fe = await SecureFrontend.open({ store });
+      const dial = nodeWebSocketConnector(server.url);
+      await fe.pair((await secureEdge.createPairingCode()).code, dial);
+      expect(fe.pairing?.edgeId).toBe(identity.id);
+      const sync = frontendOn(store, fe.connector(dial));
+      await sync.start();
+      await until(async () => (await store.get('pump_observed', 'p1'))?.rpm === 3, 'the replica over the secure WebSocket');
+      // A raw (unencrypted) client is refused before EdgeSync sees anything.
+      const raw = frontendOn(openStore(new MemoryAdapter()), dial);
+      await raw.start();
+      await until(() => secureEdge.stats.refused > 0, 'the raw client to be refused');
+      await raw.stop();
+      await sync.stop();
+      await server.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,3 +6,5 @@ export type { EdgeStats, EdgeSyncOptions } from './edge-sync.js';
 export { EdgeSession, EdgeSync } from './edge-sync.js';
 export type { ConflictInfo, FrontendSyncOptions, Subscription, SyncProgress, SyncStatus } from './frontend-sync.js';
 export { FrontendSync, OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './frontend-sync.js';
+export type { RelayConnectorOptions, RelayCredential, RelayEdge, RelayEdgeListenerOptions, RelaySessionInfo, RelaySigner, RelayStatus, WebSocketConstructor } from './relay-transport.js';
+export { RelayCloseCode, createRelayToken, edgeIdOf, relayConnector, relayEdgeListener } from './relay-transport.js';

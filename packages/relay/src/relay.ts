@@ -265,6 +265,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (e === undefined) return shut(c, CloseCode.NOT_FOUND, 'edge not connected');
     if (e.sessions.size >= o.maxFrontendsPerEdge) return shut(c, CloseCode.LIMIT, 'too many frontends for this edge');
+    if (conns.size + pending.size >= o.maxConnections) return shut(c, CloseCode.LIMIT, 'relay full');
     if (frontendId !== undefined && e.revoked.has(frontendId)) return shut(c, CloseCode.REVOKED, 'revoked by the edge');
     if (hash !== undefined) {
       const exp = e.tickets.get(hash);
@@ -335,11 +336,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   };
 
   wss.on('connection', (ws, req) => {
-    if (conns.size >= o.maxConnections) {
+    const path = new URL(req.url ?? '/', 'http://relay').pathname;
+    // Each pending session has a connection reserved for its Edge's data socket.
+    if (conns.size + (path === '/session' ? 0 : pending.size) >= o.maxConnections) {
       ws.close(CloseCode.LIMIT, 'relay full');
       return;
     }
-    const path = new URL(req.url ?? '/', 'http://relay').pathname;
     const c: Conn = { ws, path, kind: 'new', lastSeen: Date.now(), nonce: '', peer: undefined, paused: false, edge: undefined, session: undefined, timer: undefined };
     conns.add(c);
     ws.on('message', (data, isBinary) => onMessage(c, data, isBinary));

@@ -9,6 +9,8 @@ import type { EdgeSync } from './edge-sync.js';
 import { DEFAULT_MAX_FRAME } from './protocol.js';
 import { Identity } from './secure/identity.js';
 import type { SecureEdge } from './secure/secure-edge.js';
+import type { RelayConnectorOptions, RelayEdge, RelayEdgeListenerOptions, WebSocketConstructor } from './relay-transport.js';
+import { relayConnector, relayEdgeListener } from './relay-transport.js';
 import type { Connect, WebSocketLike } from './transport.js';
 import { webSocketConnector, webSocketTransport } from './transport.js';
 
@@ -83,4 +85,14 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
   }
   await chmod(path, 0o600);
   return identity;
+}
+
+/** `relayConnector` with the `ws` package's client. */
+export function nodeRelayConnector(options: Omit<RelayConnectorOptions, 'WebSocket'>): Connect {
+  return relayConnector({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `relayEdgeListener` with the `ws` package's client. */
+export function nodeRelayEdgeListener(options: Omit<RelayEdgeListenerOptions, 'WebSocket'>): Promise<RelayEdge> {
+  return relayEdgeListener({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
 }

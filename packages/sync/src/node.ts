@@ -9,6 +9,9 @@ import type { EdgeSync } from './edge-sync.js';
 import { DEFAULT_MAX_FRAME } from './protocol.js';
 import { Identity } from './secure/identity.js';
 import type { SecureEdge } from './secure/secure-edge.js';
+import type { Dial } from './secure/secure-frontend.js';
+import type { SecureRelayEdge, SecureRelayEdgeOptions } from './secure/secure-relay.js';
+import { relayDial, serveSecureRelay } from './secure/secure-relay.js';
 import type { RelayConnectorOptions, RelayEdge, RelayEdgeListenerOptions, WebSocketConstructor } from './relay-transport.js';
 import { relayConnector, relayEdgeListener } from './relay-transport.js';
 import type { Connect, WebSocketLike } from './transport.js';
@@ -95,4 +98,14 @@ export function nodeRelayConnector(options: Omit<RelayConnectorOptions, 'WebSock
 /** `relayEdgeListener` with the `ws` package's client. */
 export function nodeRelayEdgeListener(options: Omit<RelayEdgeListenerOptions, 'WebSocket'>): Promise<RelayEdge> {
   return relayEdgeListener({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `serveSecureRelay` with the `ws` package's client. */
+export function nodeServeSecureRelay(options: Omit<SecureRelayEdgeOptions, 'WebSocket'>): Promise<SecureRelayEdge> {
+  return serveSecureRelay({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `relayDial` with the `ws` package's client. */
+export function nodeRelayDial(url: string): Dial {
+  return relayDial(url, WebSocket as unknown as WebSocketConstructor);
 }

@@ -139,7 +139,7 @@ export function relayMarkdown(relay, command, date, smoke = false) {
     ...relay.throughput.map((r) => `| ${r.replica === 'sqlite' ? 'SQLite FULL' : 'memory'} | ${fmt(r.directDocsPerSec)} | ${fmt(r.relayDocsPerSec)} | ${r.ratio.toFixed(2)} ${verdict(r.ratio >= 0.7)} | ${r.directBytesPerChange.toFixed(0)} | ${r.relayBytesPerChange.toFixed(0)} | ${(r.relayCpuSecPerMb * 1000).toFixed(1)} |`),
     '',
     l
-      ? `Commit-to-replica latency, single-change commits at ${l.direct.targetRate}/s for ${(l.direct.changes / l.direct.targetRate).toFixed(1)} s, the Edge in its own process, replica on SQLite FULL: direct median ${l.direct.medianMs.toFixed(2)} ms (p99 ${l.direct.p99Ms.toFixed(1)} ms, ${l.direct.seen}/${l.direct.changes} seen), relay + channel median ${l.relay.medianMs.toFixed(2)} ms (p99 ${l.relay.p99Ms.toFixed(1)} ms, ${l.relay.seen}/${l.relay.changes} seen): ratio ${l.ratio.toFixed(2)} (goal ≤ 1.3: ${verdict(l.ratio <= 1.3)}).`
+      ? `Commit-to-replica latency, single-change commits at ${l.direct.targetRate}/s, ${l.direct.changes} changes per side in two runs each (direct, relay, relay, direct), the Edge in its own process, replica on SQLite FULL: direct median ${l.direct.medianMs.toFixed(2)} ms (p99 ${l.direct.p99Ms.toFixed(1)} ms, ${l.direct.seen}/${l.direct.changes} seen), relay + channel median ${l.relay.medianMs.toFixed(2)} ms (p99 ${l.relay.p99Ms.toFixed(1)} ms, ${l.relay.seen}/${l.relay.changes} seen): ratio ${l.ratio.toFixed(2)} (goal ≤ 1.3: ${verdict(l.ratio <= 1.3)}).`
       : '',
     '',
     m ? `Relay memory per connection (${m.sessions} idle Frontend sessions = ${m.connections} connections, after a GC in the relay process): ${m.heapPerConnectionKb.toFixed(1)} KiB heap, ${m.rssPerConnectionKb.toFixed(1)} KiB RSS.` : '',

@@ -8,3 +8,13 @@ export type { ConflictInfo, FrontendSyncOptions, Subscription, SyncProgress, Syn
 export { FrontendSync, OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './frontend-sync.js';
 export type { RelayConnectorOptions, RelayCredential, RelayEdge, RelayEdgeListenerOptions, RelaySessionInfo, RelaySigner, RelayStatus, WebSocketConstructor } from './relay-transport.js';
 export { RelayCloseCode, createRelayToken, edgeIdOf, relayConnector, relayEdgeListener } from './relay-transport.js';
+export type { SecureFailure } from './secure/secure-error.js';
+export { SecureChannelError } from './secure/secure-error.js';
+export { Identity, SECURE_COLLECTION, keyId, verifySignature } from './secure/identity.js';
+export type { PairingCode } from './secure/pairing-code.js';
+export { parsePairingCode, relayTicketOf } from './secure/pairing-code.js';
+export type { PairedFrontend, PairingOffer, SecureEdgeOptions, SecureEdgeStats, SecureSessionInfo } from './secure/secure-edge.js';
+export { PAIRED_COLLECTION, PAIRING_COLLECTION, SecureEdge, secureAccept } from './secure/secure-edge.js';
+export type { Dial, EdgePairing, RelayAccess, SecureFrontendOptions } from './secure/secure-frontend.js';
+export { SecureFrontend, secureConnector } from './secure/secure-frontend.js';
+export { SecureTransport } from './secure/secure-transport.js';

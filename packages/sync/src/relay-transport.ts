@@ -60,8 +60,8 @@ export interface RelayEdgeListenerOptions {
   readonly signer: RelaySigner;
   /** A Frontend session: typically `edge.accept(transport)`, after the encrypted handshake. */
   onSession(transport: Transport, info: RelaySessionInfo): void;
-  /** Frontend ids to refuse, asked at every registration (plus those given to `revoke`). */
-  readonly revoked?: () => readonly string[];
+  /** Frontend ids to refuse, asked at every registration (plus those given to `revoke`), e.g. `() => secureEdge.revokedIds()`. */
+  readonly revoked?: () => readonly string[] | Promise<readonly string[]>;
   /** WebSocket constructor; default the global `WebSocket` (on Node: `nodeRelayEdgeListener`). */
   readonly WebSocket?: WebSocketConstructor;
   /** Reconnect delays, doubling from `min` to `max` with jitter. Default 100 to 5000 ms. */
@@ -270,13 +270,11 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
       if (m === undefined) return;
       if (m.t === 'challenge' && typeof m.nonce === 'string') {
         const nonce = m.nonce;
-        const revokedNow = [...new Set([...revoked, ...(options.revoked?.() ?? [])])];
-        void options.signer
-          .sign(utf8.encode(EDGE_REGISTER_DOMAIN + nonce))
-          .then((sig) => {
-            if (socket.readyState === 1) socket.send(JSON.stringify({ t: 'register', publicKey: toBase64Url(options.signer.publicKey), signature: toBase64Url(sig), revoked: revokedNow }));
-          })
-          .catch(() => socket.close(1000, 'cannot sign'));
+        void (async () => {
+          const revokedNow = [...new Set([...revoked, ...((await options.revoked?.()) ?? [])])];
+          const sig = await options.signer.sign(utf8.encode(EDGE_REGISTER_DOMAIN + nonce));
+          if (socket.readyState === 1) socket.send(JSON.stringify({ t: 'register', publicKey: toBase64Url(options.signer.publicKey), signature: toBase64Url(sig), revoked: revokedNow }));
+        })().catch(() => socket.close(1000, 'cannot sign'));
       } else if (m.t === 'registered') {
         registered = true;
         delay = backoff.min;

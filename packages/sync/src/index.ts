@@ -6,8 +6,6 @@ export type { EdgeStats, EdgeSyncOptions } from './edge-sync.js';
 export { EdgeSession, EdgeSync } from './edge-sync.js';
 export type { ConflictInfo, FrontendSyncOptions, Subscription, SyncProgress, SyncStatus } from './frontend-sync.js';
 export { FrontendSync, OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './frontend-sync.js';
-export type { RelayConnectorOptions, RelayCredential, RelayEdge, RelayEdgeListenerOptions, RelaySessionInfo, RelaySigner, RelayStatus, WebSocketConstructor } from './relay-transport.js';
-export { RelayCloseCode, createRelayToken, edgeIdOf, relayConnector, relayEdgeListener } from './relay-transport.js';
 export type { SecureFailure } from './secure/secure-error.js';
 export { SecureChannelError } from './secure/secure-error.js';
 export { Identity, SECURE_COLLECTION, keyId, verifySignature } from './secure/identity.js';
@@ -18,3 +16,7 @@ export { PAIRED_COLLECTION, PAIRING_COLLECTION, SecureEdge, secureAccept } from 
 export type { Dial, EdgePairing, RelayAccess, SecureFrontendOptions } from './secure/secure-frontend.js';
 export { SecureFrontend, secureConnector } from './secure/secure-frontend.js';
 export { SecureTransport } from './secure/secure-transport.js';
+export type { RelayConnectorOptions, RelayCredential, RelayEdge, RelayEdgeListenerOptions, RelaySessionInfo, RelaySigner, RelayStatus, WebSocketConstructor } from './relay-transport.js';
+export { RelayCloseCode, createRelayToken, edgeIdOf, relayConnector, relayEdgeListener } from './relay-transport.js';
+export type { SecureRelayEdge, SecureRelayEdgeOptions } from './secure/secure-relay.js';
+export { relayDial, serveSecureRelay } from './secure/secure-relay.js';

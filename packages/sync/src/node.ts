@@ -7,10 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EdgeSync } from './edge-sync.js';
 import { DEFAULT_MAX_FRAME } from './protocol.js';
-import type { RelayConnectorOptions, RelayEdge, RelayEdgeListenerOptions, WebSocketConstructor } from './relay-transport.js';
-import { relayConnector, relayEdgeListener } from './relay-transport.js';
 import { Identity } from './secure/identity.js';
 import type { SecureEdge } from './secure/secure-edge.js';
+import type { Dial } from './secure/secure-frontend.js';
+import type { SecureRelayEdge, SecureRelayEdgeOptions } from './secure/secure-relay.js';
+import { relayDial, serveSecureRelay } from './secure/secure-relay.js';
+import type { RelayConnectorOptions, RelayEdge, RelayEdgeListenerOptions, WebSocketConstructor } from './relay-transport.js';
+import { relayConnector, relayEdgeListener } from './relay-transport.js';
 import type { Connect, WebSocketLike } from './transport.js';
 import { webSocketConnector, webSocketTransport } from './transport.js';
 
@@ -62,16 +65,6 @@ export function nodeWebSocketConnector(url: string): Connect {
   return webSocketConnector(url, WebSocket as unknown as new (url: string) => WebSocketLike);
 }
 
-/** `relayConnector` with the `ws` package's client. */
-export function nodeRelayConnector(options: Omit<RelayConnectorOptions, 'WebSocket'>): Connect {
-  return relayConnector({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
-}
-
-/** `relayEdgeListener` with the `ws` package's client. */
-export function nodeRelayEdgeListener(options: Omit<RelayEdgeListenerOptions, 'WebSocket'>): Promise<RelayEdge> {
-  return relayEdgeListener({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
-}
-
 /**
  * The identity kept in the file `path` (a private JWK), created there with mode 0600 if the file
  * does not exist. For an Edge whose key should live outside its store: `SecureEdge.open({ store,
@@ -95,4 +88,24 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
   }
   await chmod(path, 0o600);
   return identity;
+}
+
+/** `relayConnector` with the `ws` package's client. */
+export function nodeRelayConnector(options: Omit<RelayConnectorOptions, 'WebSocket'>): Connect {
+  return relayConnector({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `relayEdgeListener` with the `ws` package's client. */
+export function nodeRelayEdgeListener(options: Omit<RelayEdgeListenerOptions, 'WebSocket'>): Promise<RelayEdge> {
+  return relayEdgeListener({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `serveSecureRelay` with the `ws` package's client. */
+export function nodeServeSecureRelay(options: Omit<SecureRelayEdgeOptions, 'WebSocket'>): Promise<SecureRelayEdge> {
+  return serveSecureRelay({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `relayDial` with the `ws` package's client. */
+export function nodeRelayDial(url: string): Dial {
+  return relayDial(url, WebSocket as unknown as WebSocketConstructor);
 }

@@ -7,6 +7,7 @@
 import type { Store } from '@cse/core';
 import { Replica, isCseError } from '@cse/core';
 import type { EdgeSync } from '../edge-sync.js';
+import { createRelayToken } from '../relay-transport.js';
 import type { Transport } from '../transport.js';
 import { b64u, equalBytes, fromB64u, fromUtf8, randomBytes, utf8 } from './bytes.js';
 import { Identity, keyId, verifySignature } from './identity.js';
@@ -30,8 +31,8 @@ export interface SecureEdgeOptions {
   readonly handshakeTimeoutMs?: number;
   /**
    * Makes the relay token handed to a Frontend when it pairs (inside the encrypted channel).
-   * Default: none (a direct connection needs none). Through the relay, pass
-   * `(frontendId) => createRelayToken(secure.identity, { edgeId, frontendId })`.
+   * Default: `createRelayToken(identity, { edgeId, frontendId })`, without expiry (the relay
+   * refuses it once the Frontend is revoked).
    */
   readonly issueRelayToken?: (frontendId: string) => Promise<string | undefined>;
 }
@@ -79,7 +80,7 @@ export class SecureEdge {
   readonly #store: Store;
   readonly #replica: Replica;
   readonly #timeout: number;
-  readonly #issue: ((frontendId: string) => Promise<string | undefined>) | undefined;
+  readonly #issue: (frontendId: string) => Promise<string | undefined>;
   readonly #live = new Map<string, Set<SecureTransport>>();
   readonly #revokeListeners = new Set<(frontendId: string) => void>();
   readonly #errorListeners = new Set<ErrorListener>();
@@ -89,7 +90,7 @@ export class SecureEdge {
     this.#store = options.store;
     this.#replica = new Replica(options.store);
     this.#timeout = options.handshakeTimeoutMs ?? 10_000;
-    this.#issue = options.issueRelayToken;
+    this.#issue = options.issueRelayToken ?? ((frontendId) => createRelayToken(identity, { edgeId: identity.id, frontendId }));
   }
 
   static async open(options: SecureEdgeOptions): Promise<SecureEdge> {
@@ -214,7 +215,7 @@ export class SecureEdge {
       if (pairing) {
         if (auth.pair === undefined) throw new SecureChannelError('pairing-refused', 'a pairing handshake without a pairing proof');
         await this.#pair(auth.pair, frontendId, th, auth.spki);
-        token = await this.#issue?.(frontendId);
+        token = await this.#issue(frontendId);
       } else {
         await this.#checkPaired(frontendId);
       }

@@ -1,26 +1,15 @@
 // The relay's authentication, end to end: a relay on loopback (startRelay), the Edge and the
 // Frontend through the client transports of @cse/sync over real WebSockets. The plain sync
 // protocol runs over the relay here (the encrypted channel is tested in its own files).
-import { startRelay } from '@cse/relay';
-import type { Relay } from '@cse/relay';
 import { createRelayToken, edgeIdOf } from '@cse/sync';
 import type { RelayEdge, Transport } from '@cse/sync';
 import { nodeRelayConnector, nodeRelayEdgeListener } from '@cse/sync/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup, relay } from './fixtures/relay-cleanup.js';
 import { frontendOn, memoryEdge, until } from './helpers.js';
 import { newSigner, randomFrontendId } from './fixtures/relay-signer.js';
 import { MemoryAdapter, isCseError, openStore } from '@cse/core';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function relay(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
-  const r = await startRelay(options);
-  cleanup.push(() => r.close());
-  return r;
-}
 
 /** An Edge that echoes every frame of every session, and remembers the sessions it got. */
 async function echoEdge(url: string, signer?: Awaited<ReturnType<typeof newSigner>>) {

@@ -8,14 +8,11 @@ import { startRelay } from '@cse/relay';
 import { SecureEdge, SecureFrontend, createRelayToken } from '@cse/sync';
 import type { Connect, Transport } from '@cse/sync';
 import { nodeRelayConnector, nodeRelayEdgeListener } from '@cse/sync/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from './fixtures/relay-cleanup.js';
 import { edgeState, frontendOn, memoryEdge, replicaState, until } from './helpers.js';
 import { newSigner, randomFrontendId } from './fixtures/relay-signer.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
 
 const PUMP = ['pump_desired', 'pump_identity', 'pump_observed'];
 

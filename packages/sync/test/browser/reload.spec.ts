@@ -4,13 +4,16 @@
 // documents in all) and converge, then follow live changes and tombstones.
 // Driven by Playwright from Node (a reload inside Vitest browser mode would restart the runner);
 // the page is bundled with Vite from test/browser/page.
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright';
 import type { Browser, Page } from 'playwright';
+import { build } from 'vite';
 import { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry, TriangularStore, openStore } from '@cse/core';
@@ -19,13 +22,11 @@ import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { EdgeSync, webSocketTransport } from '@cse/sync';
 import type { Transport, WebSocketLike } from '@cse/sync';
 import { chromiumPath } from '../../../adapter-indexeddb/test/chromium-path.js';
-import { servePage } from './serve-page.js';
-import type { ServedPage } from './serve-page.js';
 
 const DOCS = 5000;
 const here = fileURLToPath(new URL('.', import.meta.url));
 let dir = '';
-let served: ServedPage | undefined;
+let http: Server;
 let pageUrl = '';
 
 /** Delays every frame the Edge sends by `ms` (in order), so the initial sync lasts long enough to be interrupted. */
@@ -56,12 +57,29 @@ function slow(t: Transport, ms: number): Transport {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cse-sync-browser-'));
-  served = await servePage(join(here, 'page'), join(dir, 'page'));
-  pageUrl = served.url;
+  const out = join(dir, 'page');
+  await build({
+    root: join(here, 'page'),
+    logLevel: 'warn',
+    configFile: false,
+    resolve: { conditions: ['@cse/source', 'browser', 'module', 'import', 'default'] },
+    build: { outDir: out, emptyOutDir: true, minify: false, target: 'es2022' },
+  });
+  http = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    try {
+      const body = readFileSync(join(out, path === '/' ? 'index.html' : path));
+      res.writeHead(200, { 'content-type': extname(path) === '.js' ? 'text/javascript' : 'text/html' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/index.html`;
 }, 120_000);
 
 afterAll(async () => {
-  await served?.close();
+  await new Promise((r) => http?.close(r));
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryAdapter, openStore } from '@cse/core';
+import type { Store } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { startRelay } from '@cse/relay';
 import { SecureEdge, SecureFrontend, createRelayToken } from '@cse/sync';
@@ -89,7 +90,7 @@ describe('the channel through a relay on loopback', () => {
     const edge = await sqliteEdge('revoke');
     const secure = await SecureEdge.open({ store: edge.store });
     const served = await nodeServeSecureRelay({ url: relay.url, secure, edge: edge.sync });
-    const make = async (): Promise<{ store: ReturnType<typeof openStore>; fe: SecureFrontend; sync: ReturnType<typeof frontendOn> }> => {
+    const make = async (): Promise<{ store: Store; fe: SecureFrontend; sync: ReturnType<typeof frontendOn> }> => {
       const store = openStore(new MemoryAdapter());
       const fe = await SecureFrontend.open({ store });
       await fe.pair((await served.createPairingCode()).code, nodeRelayDial(relay.url));

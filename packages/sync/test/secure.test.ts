@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAdapter, isCseError, openStore } from '@cse/core';
 import { Identity, PAIRED_COLLECTION, SecureChannelError, SecureEdge, SecureFrontend, memoryPair, parsePairingCode, relayTicketOf } from '@cse/sync';
 import type { RelayAccess, Transport } from '@cse/sync';
-import { frontendOn, until } from './helpers.js';
+import { edgeOn, frontendOn, until } from './helpers.js';
 import { pairedFrontend, secureDial, secureMemoryEdge } from './secure-helpers.js';
 
 const failure = (reason: string, code: string) => expect.objectContaining({ code, reason }) as unknown;
@@ -196,6 +196,43 @@ describe('the decrypted transport', () => {
 });
 
 describe('revocation', () => {
+  it('a handshake that passed its check just before the revocation is cut when it completes', async () => {
+    const adapter = new MemoryAdapter();
+    const inner = adapter.getMany.bind(adapter);
+    let gate: Promise<void> | undefined;
+    let release = (): void => undefined;
+    let held = false;
+    // The paired-list read returns its (pre-revocation) snapshot, then waits at the gate.
+    adapter.getMany = async (keys) => {
+      const r = await inner(keys);
+      if (gate !== undefined && keys.some((k) => k.collection === PAIRED_COLLECTION)) {
+        const g = gate;
+        gate = undefined;
+        held = true;
+        await g;
+      }
+      return r;
+    };
+    const edge = { ...edgeOn(openStore(adapter)), secure: undefined as unknown as SecureEdge };
+    edge.secure = await SecureEdge.open({ store: edge.store });
+    const { secure } = await pairedFrontend(edge);
+    gate = new Promise((r) => (release = r));
+    const connecting = secure.connector(secureDial(() => edge))();
+    await until(() => held, 'the handshake to read the paired list');
+    await edge.secure.revoke(secure.frontendId);
+    release();
+    const t = await connecting.catch(() => undefined);
+    if (t !== undefined) {
+      let closed = false;
+      t.onclose = () => {
+        closed = true;
+      };
+      await until(() => closed, 'the late session to be cut');
+    }
+    expect(edge.secure.sessions(secure.frontendId)).toBe(0);
+    expect(edge.sync.sessions).toBe(0);
+  });
+
   it('a revoked Frontend is cut off at once and refused afterwards; others keep syncing', async () => {
     const edge = await secureMemoryEdge();
     const bad = await pairedFrontend(edge);

@@ -221,10 +221,14 @@ export class RedisAdapter implements StorageAdapter {
     const state = await this.#run(DECLARE_INDEX, [this.#keys.meta, indexes], [name], 'createIndex');
     if (state === 'ready') return;
     this.#indexState = undefined;
-    const records = await this.scanCollection(collection);
     const member = (id: string): string => this.#keys.member(collection, id);
-    for (let i = 0; i < records.length; i += 500) {
-      const triples = fillArgs(records.slice(i, i + 500), field, member);
+    // Pages by sync id, so no script runs long: a document written meanwhile moves above the
+    // cursor (and its commit already wrote its entries), none is skipped.
+    for (let after = 0; ; ) {
+      const page = await this.changes(after, { limit: 500, collections: [collection] });
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.syncId;
+      const triples = fillArgs(page, field, member);
       if (triples.length > 0) await this.#run(FILL_INDEX, [indexes, set(collection, field)], [name, this.#keys.prefix, field, ...triples], 'createIndex');
     }
     await this.#run(READY_INDEX, [indexes], [name], 'createIndex');

@@ -14,7 +14,7 @@
  * missing field.
  */
 import type { JsonObject, JsonValue, Query, Store } from '@cse/core';
-import { compileQuery, planIndexProbes, runQuery } from '@cse/core';
+import { compileQuery, getPath, planIndexProbes, runQuery } from '@cse/core';
 import fc from 'fast-check';
 import { equal, fail, ok, show } from '../assert.js';
 import type { Scope } from '../context.js';
@@ -135,6 +135,19 @@ async function checkQueries(store: Store, oracle: Store | undefined, indexed: Re
   }
 }
 
+/** `{ field: value }` for the scalar (or first scalar element) each document holds at each indexed field. */
+function valueQueries(docs: readonly JsonObject[], indexed: ReadonlySet<string>): Query[] {
+  const out: Query[] = [];
+  for (const d of docs) {
+    for (const field of indexed) {
+      let v = getPath(d, field);
+      if (Array.isArray(v)) v = v.find((x) => x === null || typeof x !== 'object');
+      if (v !== undefined && (v === null || typeof v !== 'object')) out.push({ filter: { [field]: v } });
+    }
+  }
+  return out;
+}
+
 type Command =
   | { readonly t: 'put'; readonly doc: Body; readonly via: number }
   | { readonly t: 'tx'; readonly docs: readonly Body[]; readonly del: string; readonly via: number }
@@ -203,7 +216,10 @@ async function runCommands(scope: Scope, commands: readonly Command[], queries: 
       }
       const expected = [...indexed].sort().map((field) => ({ collection: COLLECTION, field }));
       for (const h of handles) equal(await h.listIndexes(COLLECTION), expected, `${where}: listIndexes of every instance`);
-      await checkQueries(handles[step % handles.length] as Store, oracle, indexed, queries, where);
+      // Beside the random queries, one for the value each written document now holds: an index
+      // that missed the write cannot answer it.
+      const written = cmd.t === 'put' ? [cmd.doc] : cmd.t === 'tx' ? cmd.docs : [];
+      await checkQueries(handles[step % handles.length] as Store, oracle, indexed, [...queries, ...valueQueries(written, indexed)], where);
     }
   });
 }

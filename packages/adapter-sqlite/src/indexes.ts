@@ -85,6 +85,8 @@ function selectorSql(selector: IndexSelector, type: string, value: string): { wh
 export class SqliteIndexes {
   readonly #db: Database;
   readonly #list: Statement<[], { name: string }>;
+  /** Prepared once: `db.pragma()` compiles its statement on every call. */
+  readonly #schemaVersionNow: Statement<[], number>;
   readonly #statements = new Map<string, Statement<(string | number)[], DocRow>>();
   /** `collection` → indexed fields, as of `#schemaVersion`. */
   #known = new Map<string, Set<string>>();
@@ -93,6 +95,7 @@ export class SqliteIndexes {
   constructor(db: Database) {
     this.#db = db;
     this.#list = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '${PREFIX}%' ORDER BY name`);
+    this.#schemaVersionNow = db.prepare<[], number>('PRAGMA schema_version').pluck();
   }
 
   /** One DDL statement: atomic, and it builds the index over every row already stored. */
@@ -115,7 +118,7 @@ export class SqliteIndexes {
 
   /** The indexed fields of `collection`, read again only when the schema changed (another connection may have added one). */
   #fields(collection: string): Set<string> | undefined {
-    const version = this.#db.pragma('schema_version', { simple: true }) as number;
+    const version = this.#schemaVersionNow.get() as number;
     if (version !== this.#schemaVersion) {
       const known = new Map<string, Set<string>>();
       for (const { collection: c, field } of this.list()) {

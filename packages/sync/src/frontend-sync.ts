@@ -94,10 +94,9 @@ function docKey(collection: string, id: string): string {
 function userPart(doc: JsonObject, extra?: Readonly<Record<string, unknown>>): JsonObject {
   const out: JsonObject = {};
   for (const k in doc) {
+    // Metadata is dropped; so is any "_" key, "__proto__" included, so a plain assignment is safe.
     if (k.charCodeAt(0) === 95 /* _ */ || !Object.hasOwn(doc, k)) continue;
-    // A plain assignment of "__proto__" would set the prototype: define it as the own key it is.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: doc[k], enumerable: true, writable: true, configurable: true });
-    else out[k] = doc[k] as JsonObject[string];
+    out[k] = doc[k] as JsonObject[string];
   }
   if (extra !== undefined) for (const k in extra) out[k] = extra[k] as JsonObject[string];
   return out;

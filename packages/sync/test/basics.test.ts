@@ -58,6 +58,22 @@ describe('sync in one process', () => {
     await edge.sync.close();
   });
 
+  it('"constructor" and nested "__proto__" fields sync as the data they are (no prototype touched)', async () => {
+    const edge = memoryEdge();
+    await edge.triangular.saveObserved('pump', 'p1', JSON.parse('{"constructor": {"__proto__": {"polluted": true}}, "rpm": 1}') as Record<string, unknown>);
+    const local = openStore(new MemoryAdapter());
+    const fe = frontendOn(local, pairConnector(() => edge.sync));
+    await fe.start();
+    await until(() => converged(edge.store, local), 'synced');
+    const doc = (await local.get('pump_observed', 'p1')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(doc)).toBe(Object.prototype);
+    expect(Object.hasOwn(doc, 'constructor')).toBe(true);
+    expect(Object.hasOwn(doc.constructor as object, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((doc.constructor as { polluted?: unknown }).polluted).toBeUndefined();
+    await fe.stop();
+  });
+
   it('refuses Identity and Observed writes locally and on the Edge', async () => {
     const edge = memoryEdge();
     const local = openStore(new MemoryAdapter());

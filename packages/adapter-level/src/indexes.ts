@@ -100,12 +100,8 @@ export async function lookupIds(db: LevelDatabase, collection: string, probes: r
   const probe = probes.find((p) => list.get(collection)?.has(p.field));
   if (probe === undefined) return undefined;
   const start = prefix(collection, probe.field);
-  const ids: string[] = [];
-  for (const selector of probe.selectors) {
-    const { gte, lt } = indexKeyRange(selector);
-    if (!(gte < lt)) continue;
-    const values: string[] = await db.values({ gte: start + gte, lt: start + lt, ...read }).all();
-    for (const id of values) ids.push(id);
-  }
-  return ids;
+  // The ranges are independent reads of one snapshot: run them side by side.
+  const ranges = probe.selectors.map(indexKeyRange).filter(({ gte, lt }) => gte < lt);
+  const lists: string[][] = await Promise.all(ranges.map(({ gte, lt }) => db.values({ gte: start + gte, lt: start + lt, ...read }).all()));
+  return lists.flat();
 }

@@ -113,7 +113,7 @@ describe('find through an index', () => {
   });
 
   it('documents whose field is an object or missing have no entry; arrays match $eq by element', async () => {
-    const docs: JsonObject[] = [{ id: 'o', v: { a: 1 } }, { id: 'm' }, { id: 'a', v: [1, 'x'] }, { id: 's', v: 1 }];
+    const docs: (JsonObject & { id: string })[] = [{ id: 'o', v: { a: 1 } }, { id: 'm' }, { id: 'a', v: [1, 'x'] }, { id: 's', v: 1 }];
     expect(docs.map((d) => indexEntry(d, 'v'))).toEqual([undefined, undefined, 'g', encodeIndexValue(1)]);
     const store = memoryStore();
     await store.createIndex('c', 'v');

@@ -10,6 +10,8 @@
  * so this also holds on Redis Cluster.
  */
 
+import { REINDEX } from './indexes.js';
+
 /** Fields of a document hash in the order every script returns them. */
 export const RECORD_FIELDS = ['k', 'i', 's', 'v', 'x', 'c', 'u', 'd', 'b'] as const;
 
@@ -18,13 +20,16 @@ const READ = `local function read(key) return redis.call('HMGET', key, ${RECORD_
 /**
  * KEYS: meta, index, collections, then per write: document hash, collection set.
  * ARGV: now, write count, then per write: kind (p/d/c), expect (''/a/e/v), expected version,
- * collection, member, id JSON, body JSON; last the change channel. A commit that wrote publishes
+ * collection, member, id JSON, body JSON; then the change channel. A commit that wrote publishes
  * its last sync id there (PUBLISH: a channel is no key, so this is allowed on Cluster too).
- * Returns `{0, index, record, ...}` for the failed preconditions (nothing written), or
+ * Last the index epoch the caller computed entries for, and per write its entries (`indexes.ts`).
+ * Returns `{2}` when the epoch is stale (nothing written; read the index list again),
+ * `{0, index, record, ...}` for the failed preconditions (nothing written), or
  * `{1, lastSyncId, version, deleted, createdAt, ...}` with what each write saw before it.
  */
-export const COMMIT = `${READ}
+export const COMMIT = `${READ}${REINDEX}
 local now, n = ARGV[1], tonumber(ARGV[2])
+if (redis.call('HGET', KEYS[1], 'ixepoch') or '0') ~= ARGV[4 + 7 * n] then return {2} end
 local prev, failed, writes = {}, {}, 0
 for i = 1, n do
   local a = 2 + (i - 1) * 7
@@ -61,12 +66,14 @@ for i = 1, n do
     local created = p[3] or now
     if kind == 'p' and p[2] ~= '0' then created = now end
     local key, member = KEYS[2 + 2 * i], ARGV[a + 5]
+    local ix = reindex(key, ARGV[a + 4], ARGV[4 + 7 * n + i])
     redis.call('DEL', key)
     if kind == 'p' then
       redis.call('HSET', key, 'k', ARGV[a + 4], 'i', ARGV[a + 6], 's', id, 'v', version, 'x', '0', 'c', created, 'u', now, 'b', ARGV[a + 7])
     else
       redis.call('HSET', key, 'k', ARGV[a + 4], 'i', ARGV[a + 6], 's', id, 'v', version, 'x', '1', 'c', created, 'u', now, 'd', now)
     end
+    if ix then addEntries(key, ARGV[a + 4], ix) end
     redis.call('ZADD', KEYS[2], id, member)
     redis.call('ZADD', KEYS[3 + 2 * i], id, member)
     redis.call('SADD', KEYS[3], ARGV[a + 4])

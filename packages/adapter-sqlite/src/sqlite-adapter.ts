@@ -5,6 +5,8 @@ import type {
   CommitRequest,
   CommitResult,
   DocKey,
+  IndexProbe,
+  IndexSpec,
   JsonObject,
   SequenceState,
   StorageAdapter,
@@ -15,6 +17,7 @@ import type { SqliteAdapterOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { DocRow, MetaRow, Statements } from './statements.js';
 import { SCHEMA, prepareStatements } from './statements.js';
+import { SqliteIndexes } from './indexes.js';
 
 function toRecord(row: DocRow): StoredRecord {
   return {
@@ -66,6 +69,8 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #commitTx: Transaction<(request: CommitRequest) => CommitResult>;
   readonly #readTx: Transaction<(keys: readonly DocKey[]) => (StoredRecord | undefined)[]>;
   readonly #compactTx: Transaction<(through: number) => number>;
+  readonly #indexes: SqliteIndexes;
+  readonly #indexTx: Transaction<(collection: string, probes: readonly IndexProbe[]) => StoredRecord[] | undefined>;
   readonly #watchIntervalMs: number;
   readonly #listeners = new CommitListeners();
   #watchTimer: ReturnType<typeof setInterval> | undefined;
@@ -100,8 +105,10 @@ export class SqliteAdapter implements StorageAdapter {
     this.#commitTx = db.transaction((request: CommitRequest) => this.#commitInside(request));
     this.#readTx = db.transaction((keys: readonly DocKey[]) => keys.map((k) => this.#get(k)));
     this.#compactTx = db.transaction((through: number) => this.#compactInside(through));
+    this.#indexes = new SqliteIndexes(db);
+    this.#indexTx = db.transaction((collection: string, probes: readonly IndexProbe[]) => this.#indexes.find(collection, probes)?.map(toRecord));
     const onDisk = !db.memory;
-    this.capabilities = defineCapabilities({ persistent: onDisk, crashSafe: onDisk, multiProcess: onDisk, compaction: true, changeFeed: true });
+    this.capabilities = defineCapabilities({ persistent: onDisk, crashSafe: onDisk, multiProcess: onDisk, compaction: true, changeFeed: true, indexes: true });
   }
 
   #run<T>(what: string, fn: () => T): T {
@@ -185,6 +192,23 @@ export class SqliteAdapter implements StorageAdapter {
 
   async compact(through: number): Promise<number> {
     return this.#run('compaction', () => this.#compactTx.immediate(through));
+  }
+
+  /** An expression index, built in one transaction (atomic): see `indexes.ts`. */
+  async createIndex(collection: string, field: string): Promise<void> {
+    this.#run('createIndex', () => this.#indexes.create(collection, field));
+  }
+
+  async dropIndex(collection: string, field: string): Promise<void> {
+    this.#run('dropIndex', () => this.#indexes.drop(collection, field));
+  }
+
+  async listIndexes(): Promise<IndexSpec[]> {
+    return this.#run('listIndexes', () => this.#indexes.list());
+  }
+
+  async findIndexed(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined> {
+    return this.#run('index read', () => this.#indexTx.deferred(collection, probes));
   }
 
   /**

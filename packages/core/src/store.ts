@@ -18,7 +18,9 @@ import {
   toBackendError,
 } from './errors.js';
 import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName, assertId, jsonText, utf8Length } from './json.js';
-import type { Query } from './query.js';
+import type { CompiledQuery, Query } from './query.js';
+import type { IndexSpec } from './indexes.js';
+import { assertIndexSpec, planIndexProbes } from './indexes.js';
 import { compileQuery, runQuery } from './query.js';
 import { Field, docKeyString, meetsExpectation } from './records.js';
 import type { Waiter } from './change-feed.js';
@@ -402,11 +404,90 @@ export class Store {
     this.#open();
     assertCollectionName(collection);
     const compiled = compileQuery(query);
-    const records = await this.#call('find failed', () => this.adapter.scanCollection(collection));
+    const indexed = await this.#findIndexed(collection, compiled);
+    const records = indexed ?? (await this.#call('find failed', () => this.adapter.scanCollection(collection)));
     return runQuery(
       records.filter((r) => !r.deleted).map((r) => r.doc),
       compiled,
     ) as Doc<T>[];
+  }
+
+  /** Candidates from an index (every match among them, duplicates dropped), or `undefined` to scan. */
+  async #findIndexed(collection: string, compiled: CompiledQuery): Promise<StoredRecord[] | undefined> {
+    const lookup = this.adapter.findIndexed?.bind(this.adapter);
+    if (!this.adapter.capabilities.indexes || lookup === undefined) return undefined;
+    const probes = planIndexProbes(compiled);
+    if (probes.length === 0) return undefined;
+    const records = await this.#call('find failed', () => lookup(collection, probes));
+    if (records === undefined || records.length < 2) return records;
+    const seen = new Set<string>();
+    return records.filter((r) => !seen.has(r.id) && seen.add(r.id) !== undefined);
+  }
+
+  /**
+   * Declares an index on `field` of `collection` and builds it over the documents already
+   * there. `find` then answers conditions on that field (`$eq`, `$in`, `$gt`/`$gte`/`$lt`/`$lte`
+   * with a scalar operand) from the index instead of reading the whole collection, and applies
+   * the rest of the query (other conditions, sort, skip, limit) to what the index returned:
+   * the answer is the same as without the index, only faster. Idempotent.
+   *
+   * The declaration is stored in the backend: it survives reopen and every store on the same
+   * backend (other instances, processes, tabs) keeps and uses it. Every commit updates the index
+   * atomically with the documents. Each adapter README says whether the build is one atomic
+   * step or resumable.
+   *
+   * ```ts
+   * await store.createIndex('container_observed', 'status.phase');
+   * await store.find('container_observed', { filter: { 'status.phase': 'running' } }); // one index lookup
+   * ```
+   *
+   * - `field`: a dotted path of names (letters, digits, `_`; a letter first; at most 8 deep and
+   *   128 characters). Array positions (`items.0`) and metadata fields cannot be indexed.
+   *
+   * @throws `VALIDATION` (bad collection or field), `UNSUPPORTED` (the adapter does not declare
+   *   `capabilities.indexes`), `CLOSED`, `BACKEND`.
+   */
+  async createIndex(collection: string, field: string): Promise<void> {
+    this.#open();
+    assertIndexSpec(collection, field);
+    const create = this.#indexMember('createIndex');
+    await this.#call('createIndex failed', () => create(collection, field));
+  }
+
+  /**
+   * Removes the index on `field` of `collection`; `find` scans again for that field. No-op when
+   * there is none.
+   *
+   * @throws `VALIDATION`, `UNSUPPORTED`, `CLOSED`, `BACKEND`.
+   */
+  async dropIndex(collection: string, field: string): Promise<void> {
+    this.#open();
+    assertIndexSpec(collection, field);
+    const drop = this.#indexMember('dropIndex');
+    await this.#call('dropIndex failed', () => drop(collection, field));
+  }
+
+  /**
+   * The indexes declared on this store (by any instance), sorted by collection and field; only
+   * those of `collection` when given. An adapter without `capabilities.indexes` has none.
+   *
+   * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
+   */
+  async listIndexes(collection?: string): Promise<IndexSpec[]> {
+    this.#open();
+    if (collection !== undefined) assertCollectionName(collection);
+    const list = this.adapter.listIndexes?.bind(this.adapter);
+    if (!this.adapter.capabilities.indexes || list === undefined) return [];
+    const all = await this.#call('listIndexes failed', () => list());
+    return all.filter((s) => collection === undefined || s.collection === collection).map((s) => ({ collection: s.collection, field: s.field }));
+  }
+
+  #indexMember<K extends 'createIndex' | 'dropIndex'>(name: K): NonNullable<StorageAdapter[K]> {
+    const member = this.adapter[name]?.bind(this.adapter);
+    if (!this.adapter.capabilities.indexes || member === undefined) {
+      throw new UnsupportedError('this adapter does not declare the "indexes" capability; find scans the collection');
+    }
+    return member as NonNullable<StorageAdapter[K]>;
   }
 
   /** Names of the application collections that hold documents or tombstones. */

@@ -14,6 +14,7 @@ import {
   ResetRequiredError,
   UnsupportedError,
   ValidationError,
+  describeValue,
   isCseError,
   toBackendError,
 } from './errors.js';
@@ -162,7 +163,7 @@ export interface SystemAccess {
 function checkVersion(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new ValidationError(`expectedVersion must be a non-negative integer, got ${String(v)}`);
+    throw new ValidationError(`expectedVersion must be a non-negative integer, got ${describeValue(v)}`);
   }
   return v;
 }
@@ -191,14 +192,14 @@ export class Store {
     const max: unknown = options.maxDocumentBytes === undefined ? DEFAULT_MAX_DOCUMENT_BYTES : options.maxDocumentBytes;
     // NaN, Infinity or a string would make every size comparison false: no limit at all.
     if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
-      throw new ValidationError(`maxDocumentBytes must be a positive integer, got ${typeof max === 'string' ? JSON.stringify(max) : String(max)}`);
+      throw new ValidationError(`maxDocumentBytes must be a positive integer, got ${describeValue(max)}`);
     }
     if (options.clock !== undefined && typeof options.clock !== 'function') throw new ValidationError('clock must be a function returning a Date');
     this.#maxBytes = max;
     this.#clock = options.clock ?? (() => new Date());
     const poll = options.pollIntervalMs ?? 100;
     if (typeof poll !== 'number' || !Number.isSafeInteger(poll) || poll < 1 || poll > 60_000) {
-      throw new ValidationError(`pollIntervalMs must be an integer from 1 to 60000, got ${String(poll)}`);
+      throw new ValidationError(`pollIntervalMs must be an integer from 1 to 60000, got ${describeValue(poll)}`);
     }
     this.#feed = new ChangeFeed(adapter, poll);
   }
@@ -647,11 +648,11 @@ export class Store {
 
   #changesArgs(cursor: number, options: ChangesOptions, allowSystem: boolean): number {
     if (typeof cursor !== 'number' || !Number.isSafeInteger(cursor) || cursor < 0) {
-      throw new ValidationError(`a cursor is a non-negative integer, got ${String(cursor)}`);
+      throw new ValidationError(`a cursor is a non-negative integer, got ${describeValue(cursor)}`);
     }
     const limit = options.limit ?? 100;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${String(limit)}`);
+      throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${describeValue(limit)}`);
     }
     const collections = options.collections;
     if (collections !== undefined) {
@@ -965,7 +966,7 @@ export interface RetryOptions {
  */
 export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const retries = options.retries ?? 5;
-  if (!Number.isSafeInteger(retries) || retries < 0) throw new ValidationError(`retries must be a non-negative integer, got ${String(retries)}`);
+  if (!Number.isSafeInteger(retries) || retries < 0) throw new ValidationError(`retries must be a non-negative integer, got ${describeValue(retries)}`);
   const base = options.baseDelayMs ?? 10;
   const max = options.maxDelayMs ?? 1000;
   for (let attempt = 0; ; attempt++) {

@@ -1,0 +1,329 @@
+/**
+ * SecureEdge: the Edge's end of the encrypted channel. It holds the Edge's identity, makes
+ * one-time pairing codes, keeps the list of paired Frontends (all in the Edge's store, system
+ * collections `_cse_secure`, `_cse_pairing`, `_cse_paired`), authenticates every connection
+ * before `EdgeSync` sees a frame, and cuts a revoked Frontend's live sessions at once.
+ */
+import type { Store } from '@cse/core';
+import { Replica, isCseError } from '@cse/core';
+import type { EdgeSync } from '../edge-sync.js';
+import type { Transport } from '../transport.js';
+import { b64u, equalBytes, fromB64u, fromUtf8, randomBytes, utf8 } from './bytes.js';
+import { Identity, keyId, verifySignature } from './identity.js';
+import { derivePairing, formatPairingCode, hmac, newPairingSecret } from './pairing-code.js';
+import { E2F, F2E, Opener, Sealer } from './records.js';
+import { SecureChannelError } from './secure-error.js';
+import { FrameReader, SecureTransport } from './secure-transport.js';
+import { MODE_PAIRING, decodeHello, edgeSigned, encodeServerUnsigned, ephemeral, frontendSigned, pairingProofInput, sessionKeys, transcript } from './session-keys.js';
+
+/** Pairing codes waiting to be used (id: the code's derived id). */
+export const PAIRING_COLLECTION = '_cse_pairing';
+/** Paired Frontends (id: the Frontend id). */
+export const PAIRED_COLLECTION = '_cse_paired';
+
+export interface SecureEdgeOptions {
+  /** The Edge's store: identity, pairing codes and the paired list live in it. */
+  readonly store: Store;
+  /** The Edge's identity. Default: the one kept in `store` (`_cse_secure/identity`), created on first use. */
+  readonly identity?: Identity;
+  /** Time a connection has to complete the handshake. Default 10 000 ms. */
+  readonly handshakeTimeoutMs?: number;
+  /**
+   * Makes the relay token handed to a Frontend when it pairs (inside the encrypted channel).
+   * Default: none (a direct connection needs none). Through the relay, pass
+   * `(frontendId) => createRelayToken(secure.identity, { edgeId, frontendId })`.
+   */
+  readonly issueRelayToken?: (frontendId: string) => Promise<string | undefined>;
+}
+
+export interface PairingOffer {
+  /** What the user enters on the Frontend: `cse1.<edgeId>.<secret>`. Show it once; never log it. */
+  readonly code: string;
+  readonly edgeId: string;
+  /** Epoch milliseconds after which the code is refused. */
+  readonly expiresAt: number;
+  /** For the relay: `relayEdge.offerPairing(relayTicket, ttlMs)` admits one pairing connection. */
+  readonly relayTicket: string;
+}
+
+export interface PairedFrontend {
+  readonly frontendId: string;
+  readonly label: string | undefined;
+  readonly pairedAt: number;
+  readonly revoked: boolean;
+  readonly revokedAt: number | undefined;
+}
+
+export interface SecureEdgeStats {
+  /** Handshakes completed (sessions opened). */
+  sessions: number;
+  /** Handshakes refused or failed. */
+  refused: number;
+  /** Sessions torn down by an integrity failure (tampering, replay, gap). */
+  integrityFailures: number;
+  /** Frontends paired by this process. */
+  pairings: number;
+}
+
+export interface SecureSessionInfo {
+  readonly frontendId: string;
+  /** True for the connection that paired the Frontend (it carries no sync session after the pairing). */
+  readonly pairing: boolean;
+}
+
+type ErrorListener = (e: SecureChannelError, frontendId: string | undefined) => void;
+
+export class SecureEdge {
+  readonly identity: Identity;
+  readonly stats: SecureEdgeStats = { sessions: 0, refused: 0, integrityFailures: 0, pairings: 0 };
+  readonly #store: Store;
+  readonly #replica: Replica;
+  readonly #timeout: number;
+  readonly #issue: ((frontendId: string) => Promise<string | undefined>) | undefined;
+  readonly #live = new Map<string, Set<SecureTransport>>();
+  readonly #revokeListeners = new Set<(frontendId: string) => void>();
+  readonly #errorListeners = new Set<ErrorListener>();
+
+  private constructor(options: SecureEdgeOptions, identity: Identity) {
+    this.identity = identity;
+    this.#store = options.store;
+    this.#replica = new Replica(options.store);
+    this.#timeout = options.handshakeTimeoutMs ?? 10_000;
+    this.#issue = options.issueRelayToken;
+  }
+
+  static async open(options: SecureEdgeOptions): Promise<SecureEdge> {
+    return new SecureEdge(options, options.identity ?? (await Identity.inStore(options.store)));
+  }
+
+  /** `base64url(SHA-256(SPKI))` of the Edge key: its id at the relay and in pairing codes. */
+  get edgeId(): string {
+    return this.identity.id;
+  }
+
+  /**
+   * A one-time pairing code, valid for `ttlMs` (default 10 minutes), kept (as derived keys, not
+   * the secret) in the Edge's store. The first Frontend that proves it pairs; then it is gone.
+   */
+  async createPairingCode(options: { ttlMs?: number; label?: string } = {}): Promise<PairingOffer> {
+    const ttlMs = options.ttlMs ?? 10 * 60_000;
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new SecureChannelError('malformed', 'ttlMs is a positive number of milliseconds');
+    const secret = newPairingSecret();
+    const derived = await derivePairing({ edgeId: this.edgeId, secret });
+    const expiresAt = Date.now() + ttlMs;
+    const now = Date.now();
+    const stale = (await this.#replica.scan(PAIRING_COLLECTION)).filter((r) => !r.deleted && !((r.doc.expiresAt as number) > now));
+    await this.#replica.commit([
+      ...stale.map((r) => ({ collection: PAIRING_COLLECTION, id: r.id, kind: 'delete' as const })),
+      { collection: PAIRING_COLLECTION, id: derived.id, kind: 'put', body: { proofKey: b64u(derived.proofKey), expiresAt, ...(options.label === undefined ? {} : { label: options.label }) } },
+    ]);
+    const code = formatPairingCode(this.edgeId, secret);
+    secret.fill(0);
+    return { code, edgeId: this.edgeId, expiresAt, relayTicket: derived.relayTicket };
+  }
+
+  /** Every Frontend ever paired, revoked ones included (marked). */
+  async listPaired(): Promise<PairedFrontend[]> {
+    return (await this.#replica.scan(PAIRED_COLLECTION))
+      .filter((r) => !r.deleted)
+      .map((r) => ({
+        frontendId: r.id,
+        label: typeof r.doc.label === 'string' ? r.doc.label : undefined,
+        pairedAt: r.doc.pairedAt as number,
+        revoked: r.doc.revoked === true,
+        revokedAt: typeof r.doc.revokedAt === 'number' ? r.doc.revokedAt : undefined,
+      }));
+  }
+
+  /** The ids of revoked Frontends (for the relay, which refuses their tokens). */
+  async revokedIds(): Promise<string[]> {
+    return (await this.listPaired()).filter((p) => p.revoked).map((p) => p.frontendId);
+  }
+
+  /**
+   * Revokes a Frontend: refused from now on (kept in the store), its live sessions cut at once,
+   * then `onRevoke` listeners run (to tell the relay). False if it was never paired.
+   */
+  async revoke(frontendId: string): Promise<boolean> {
+    const [r] = await this.#replica.getMany([{ collection: PAIRED_COLLECTION, id: frontendId }]);
+    if (r === undefined || r.deleted) return false;
+    if (r.doc.revoked !== true) {
+      await this.#replica.commit([{ collection: PAIRED_COLLECTION, id: frontendId, kind: 'put', body: { ...r.doc, revoked: true, revokedAt: Date.now() } }]);
+    }
+    for (const t of this.#live.get(frontendId) ?? []) t.abort(new SecureChannelError('revoked', 'this Frontend was revoked'));
+    this.#live.delete(frontendId);
+    for (const l of this.#revokeListeners) {
+      try {
+        l(frontendId);
+      } catch {
+        // a listener's failure does not undo the revocation
+      }
+    }
+    return true;
+  }
+
+  /** Runs `listener(frontendId)` after each revocation. Returns an unsubscribe function. */
+  onRevoke(listener: (frontendId: string) => void): () => void {
+    this.#revokeListeners.add(listener);
+    return () => this.#revokeListeners.delete(listener);
+  }
+
+  /** Runs `listener` for every refused handshake and every session torn down by an integrity failure. */
+  onError(listener: ErrorListener): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
+  }
+
+  /** Live secure sessions (of one Frontend, or all). */
+  sessions(frontendId?: string): number {
+    if (frontendId !== undefined) return this.#live.get(frontendId)?.size ?? 0;
+    let n = 0;
+    for (const s of this.#live.values()) n += s.size;
+    return n;
+  }
+
+  /**
+   * Runs the handshake on `transport` and resolves to the decrypted transport and who is on it.
+   * A pairing connection resolves too (`pairing: true`), already closing: it carries no session.
+   *
+   * @throws `FORBIDDEN` (`unpaired`, `revoked`, `bad-signature`, `pairing-refused`) or `PROTOCOL`
+   *   (`handshake`, `tampered`, ...): the transport is closed.
+   */
+  async accept(transport: Transport): Promise<{ transport: Transport; info: SecureSessionInfo }> {
+    const reader = new FrameReader(transport);
+    let frontendId: string | undefined;
+    let finish: ((body: Record<string, unknown>) => Promise<void>) | undefined;
+    try {
+      const helloBytes = fromB64u(await reader.next(this.#timeout));
+      if (helloBytes === undefined) throw new SecureChannelError('handshake', 'a handshake frame that is not base64url');
+      const hello = decodeHello(helloBytes);
+      const eph = await ephemeral();
+      const unsigned = encodeServerUnsigned(eph.raw, randomBytes(32), this.identity.publicKey);
+      const th = transcript(hello.bytes, unsigned);
+      const sig = await this.identity.sign(edgeSigned(th));
+      transport.send(b64u(new Uint8Array([...unsigned, ...sig])));
+      const keys = await sessionKeys(eph, hello.key, th);
+      const sealer = new Sealer(keys.e2f, keys.sessionId, E2F);
+      const opener = new Opener(keys.f2e, keys.sessionId, F2E);
+      finish = async (body) => transport.send(await sealer.seal(utf8(JSON.stringify(body))));
+      const auth = parseAuth(await opener.open(await reader.next(this.#timeout)));
+      if (!(await verifySignature(auth.spki, frontendSigned(th, auth.spki), auth.sig))) throw new SecureChannelError('bad-signature', 'the Frontend signature does not verify');
+      frontendId = await keyId(auth.spki);
+      const pairing = hello.mode === MODE_PAIRING;
+      let token: string | undefined;
+      if (pairing) {
+        if (auth.pair === undefined) throw new SecureChannelError('pairing-refused', 'a pairing handshake without a pairing proof');
+        await this.#pair(auth.pair, frontendId, th, auth.spki);
+        token = await this.#issue?.(frontendId);
+      } else {
+        await this.#checkPaired(frontendId);
+      }
+      await finish({ ok: true, frontendId, ...(token === undefined ? {} : { token }) });
+      const secure = new SecureTransport(transport, sealer, opener, reader.drain(), (e) => this.#report(e, frontendId, true));
+      this.stats.sessions++;
+      // A pairing connection carries nothing else: the finish goes out, then the Edge hangs up.
+      if (pairing) secure.close('paired');
+      else this.#track(frontendId, secure);
+      return { transport: secure, info: { frontendId, pairing } };
+    } catch (e) {
+      const err = e instanceof SecureChannelError ? e : new SecureChannelError('handshake', `handshake failed: ${e instanceof Error ? e.message : String(e)}`);
+      // Tell the Frontend why (inside the channel, when it got that far), then hang up.
+      if (finish !== undefined && err.code === 'FORBIDDEN') await finish({ ok: false, reason: err.reason, message: err.message }).catch(() => undefined);
+      transport.close(`${err.code}: ${err.reason}`);
+      this.#report(err, frontendId, false);
+      throw err;
+    }
+  }
+
+  /** `accept`, then hands the session to `edge` (a pairing connection is closed once paired). Failures go to `onError`. */
+  serve(edge: EdgeSync, transport: Transport): void {
+    this.accept(transport).then(
+      ({ transport: t, info }) => {
+        if (!info.pairing) edge.accept(t);
+      },
+      () => undefined,
+    );
+  }
+
+  #track(frontendId: string, t: SecureTransport): void {
+    let set = this.#live.get(frontendId);
+    if (set === undefined) this.#live.set(frontendId, (set = new Set()));
+    set.add(t);
+    t.whenEnded(() => {
+      set.delete(t);
+      if (set.size === 0 && this.#live.get(frontendId) === set) this.#live.delete(frontendId);
+    });
+  }
+
+  async #checkPaired(frontendId: string): Promise<void> {
+    const [r] = await this.#replica.getMany([{ collection: PAIRED_COLLECTION, id: frontendId }]);
+    if (r === undefined || r.deleted) throw new SecureChannelError('unpaired', 'this Frontend is not paired with this Edge');
+    if (r.doc.revoked === true) throw new SecureChannelError('revoked', 'this Frontend was revoked');
+  }
+
+  async #pair(pair: { id: string; mac: Uint8Array }, frontendId: string, th: Uint8Array, spki: Uint8Array): Promise<void> {
+    const [r] = await this.#replica.getMany([{ collection: PAIRING_COLLECTION, id: pair.id }]);
+    const refused = (why: string): SecureChannelError => new SecureChannelError('pairing-refused', `pairing refused: ${why}`);
+    if (r === undefined || r.deleted) throw refused('unknown or used pairing code');
+    if (!((r.doc.expiresAt as number) > Date.now())) throw refused('the pairing code expired');
+    const key = fromB64u(r.doc.proofKey as string);
+    if (key === undefined || !equalBytes(await hmac(key, pairingProofInput(th, spki)), pair.mac)) throw refused('wrong pairing proof');
+    try {
+      // Single use: consuming the code and recording the Frontend are one commit; of two
+      // concurrent pairings with one code, one wins.
+      await this.#replica.commit([
+        { collection: PAIRING_COLLECTION, id: pair.id, kind: 'delete', expect: { kind: 'version', version: r.version } },
+        { collection: PAIRED_COLLECTION, id: frontendId, kind: 'put', body: { pairedAt: Date.now(), revoked: false, ...(typeof r.doc.label === 'string' ? { label: r.doc.label } : {}) } },
+      ]);
+    } catch (e) {
+      if (isCseError(e, 'CONFLICT')) throw refused('the pairing code was used concurrently');
+      throw e;
+    }
+    this.stats.pairings++;
+  }
+
+  #report(e: SecureChannelError, frontendId: string | undefined, integrity: boolean): void {
+    if (integrity) {
+      if (e.reason !== 'revoked') this.stats.integrityFailures++;
+    } else {
+      this.stats.refused++;
+    }
+    for (const l of this.#errorListeners) {
+      try {
+        l(e, frontendId);
+      } catch {
+        // a listener's failure changes nothing
+      }
+    }
+  }
+
+  /** The store the channel keeps its state in. */
+  get store(): Store {
+    return this.#store;
+  }
+}
+
+function parseAuth(plain: Uint8Array): { spki: Uint8Array; sig: Uint8Array; pair: { id: string; mac: Uint8Array } | undefined } {
+  let m: unknown;
+  try {
+    m = JSON.parse(fromUtf8(plain));
+  } catch {
+    throw new SecureChannelError('handshake', 'a malformed client authentication');
+  }
+  const o = m as { spki?: unknown; sig?: unknown; pair?: { id?: unknown; mac?: unknown } };
+  const spki = typeof o.spki === 'string' ? fromB64u(o.spki) : undefined;
+  const sig = typeof o.sig === 'string' ? fromB64u(o.sig) : undefined;
+  if (spki === undefined || sig === undefined || spki.length > 200) throw new SecureChannelError('handshake', 'a malformed client authentication');
+  let pair: { id: string; mac: Uint8Array } | undefined;
+  if (o.pair !== undefined) {
+    const mac = typeof o.pair?.mac === 'string' ? fromB64u(o.pair.mac) : undefined;
+    if (typeof o.pair?.id !== 'string' || o.pair.id.length > 64 || fromB64u(o.pair.id) === undefined || mac === undefined) throw new SecureChannelError('handshake', 'a malformed pairing proof');
+    pair = { id: o.pair.id, mac };
+  }
+  return { spki, sig, pair };
+}
+
+/** `secure.accept(transport)` resolving to the decrypted transport alone. */
+export async function secureAccept(transport: Transport, secure: SecureEdge): Promise<Transport> {
+  return (await secure.accept(transport)).transport;
+}

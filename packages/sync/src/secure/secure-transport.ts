@@ -1,0 +1,162 @@
+/**
+ * A `Transport` over another one, through the record layer: what `EdgeSync` and `FrontendSync`
+ * see is an ordinary transport of text frames, so the sync protocol is untouched. Sealing and
+ * opening are asynchronous (WebCrypto); two chains keep both directions in order. The first
+ * frame that fails (tampered, replayed, out of sequence, malformed) ends the session: the error
+ * goes to `onError`, the inner transport is closed, and nothing after it is delivered.
+ */
+import type { Transport } from '../transport.js';
+import { fromUtf8, utf8 } from './bytes.js';
+import type { Opener, Sealer } from './records.js';
+import { SecureChannelError } from './secure-error.js';
+
+export class SecureTransport implements Transport {
+  onmessage: ((frame: string) => void) | undefined;
+  onclose: ((reason: string) => void) | undefined;
+  /** The error that ended the session, if one did. */
+  error: SecureChannelError | undefined;
+  readonly #inner: Transport;
+  readonly #sealer: Sealer;
+  readonly #opener: Opener;
+  readonly #onError: (e: SecureChannelError) => void;
+  #out: Promise<void> = Promise.resolve();
+  #in: Promise<void> = Promise.resolve();
+  #sealing = 0;
+  #closed = false;
+  #ended = false;
+  readonly #endListeners: (() => void)[] = [];
+
+  constructor(inner: Transport, sealer: Sealer, opener: Opener, early: { frames: readonly string[]; closed: string | undefined }, onError: (e: SecureChannelError) => void) {
+    this.#inner = inner;
+    this.#sealer = sealer;
+    this.#opener = opener;
+    this.#onError = onError;
+    for (const f of early.frames) this.#receive(f);
+    const closed = (reason: string): void => {
+      // Records that arrived before the close are still delivered, then the close.
+      this.#closed = true;
+      this.#in = this.#in.then(() => this.#end(reason));
+    };
+    inner.onmessage = (f) => this.#receive(f);
+    inner.onclose = closed;
+    if (early.closed !== undefined) closed(early.closed);
+  }
+
+  get buffered(): number {
+    return this.#inner.buffered + this.#sealing;
+  }
+
+  send(frame: string): void {
+    if (this.#closed) return;
+    this.#sealing++;
+    const sealed = this.#sealer.seal(utf8(frame));
+    this.#out = this.#out.then(async () => {
+      let text: string;
+      try {
+        text = await sealed;
+      } finally {
+        this.#sealing--;
+      }
+      this.#inner.send(text);
+    }).catch(() => undefined);
+  }
+
+  close(reason = 'closed'): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Frames sent before the close go out first (as on a WebSocket).
+    this.#out = this.#out.then(() => this.#inner.close(reason));
+  }
+
+  /** Ends the session at once with `e` (as an integrity failure would): nothing more is delivered. */
+  abort(e: SecureChannelError): void {
+    if (this.error === undefined && !this.#ended) this.#fail(e);
+  }
+
+  /** Runs `f` once when the session has ended (for bookkeeping; `onclose` stays the consumer's). */
+  whenEnded(f: () => void): void {
+    if (this.#ended) f();
+    else this.#endListeners.push(f);
+  }
+
+  #receive(frame: string): void {
+    this.#in = this.#in.then(async () => {
+      if (this.error !== undefined || this.#ended) return;
+      let plain: string;
+      try {
+        plain = fromUtf8(await this.#opener.open(frame));
+      } catch (e) {
+        this.#fail(e instanceof SecureChannelError ? e : new SecureChannelError('malformed', 'a record that is not UTF-8 text'));
+        return;
+      }
+      try {
+        this.onmessage?.(plain);
+      } catch {
+        // the consumer's failure is its own
+      }
+    });
+  }
+
+  #fail(e: SecureChannelError): void {
+    this.error = e;
+    this.#closed = true;
+    try {
+      this.#onError(e);
+    } catch {
+      // a listener's failure changes nothing
+    }
+    this.#inner.close(`${e.code}: ${e.reason}`);
+    this.#end(`${e.code}: ${e.reason}`);
+  }
+
+  #end(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#closed = true;
+    for (const f of this.#endListeners.splice(0)) f();
+    this.onclose?.(reason);
+  }
+}
+
+/** Collects an inner transport's frames during the handshake. */
+export class FrameReader {
+  readonly #frames: string[] = [];
+  #closed: string | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(readonly inner: Transport) {
+    inner.onmessage = (f) => {
+      this.#frames.push(f);
+      this.#wake?.();
+    };
+    inner.onclose = (reason) => {
+      this.#closed = reason;
+      this.#wake?.();
+    };
+  }
+
+  /** The next frame. @throws `PROTOCOL` (`handshake`) on close or after `timeoutMs`. */
+  async next(timeoutMs: number): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.#frames.shift();
+      if (f !== undefined) return f;
+      if (this.#closed !== undefined) throw new SecureChannelError('handshake', `the connection closed during the handshake (${this.#closed})`);
+      const left = end - Date.now();
+      if (left <= 0) throw new SecureChannelError('handshake', 'the handshake timed out');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  /** Frames that came after the handshake's last one, and whether the connection already closed. */
+  drain(): { frames: string[]; closed: string | undefined } {
+    return { frames: this.#frames.splice(0), closed: this.#closed };
+  }
+}

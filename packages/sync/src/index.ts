@@ -16,3 +16,5 @@ export { PAIRED_COLLECTION, PAIRING_COLLECTION, SecureEdge, secureAccept } from 
 export type { Dial, EdgePairing, RelayAccess, SecureFrontendOptions } from './secure/secure-frontend.js';
 export { SecureFrontend, secureConnector } from './secure/secure-frontend.js';
 export { SecureTransport } from './secure/secure-transport.js';
+export type { RelayConnectorOptions, RelayCredential, RelayEdge, RelayEdgeListenerOptions, RelaySessionInfo, RelaySigner, RelayStatus, WebSocketConstructor } from './relay-transport.js';
+export { RelayCloseCode, createRelayToken, edgeIdOf, relayConnector, relayEdgeListener } from './relay-transport.js';

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EdgeSync } from './edge-sync.js';
 import { DEFAULT_MAX_FRAME } from './protocol.js';
+import type { RelayConnectorOptions, RelayEdge, RelayEdgeListenerOptions, WebSocketConstructor } from './relay-transport.js';
+import { relayConnector, relayEdgeListener } from './relay-transport.js';
 import type { Connect, WebSocketLike } from './transport.js';
 import { webSocketConnector, webSocketTransport } from './transport.js';
 
@@ -51,4 +53,14 @@ export async function serveEdge(edge: EdgeSync, options: EdgeServerOptions = {})
 /** `webSocketConnector` with the `ws` package's client. */
 export function nodeWebSocketConnector(url: string): Connect {
   return webSocketConnector(url, WebSocket as unknown as new (url: string) => WebSocketLike);
+}
+
+/** `relayConnector` with the `ws` package's client. */
+export function nodeRelayConnector(options: Omit<RelayConnectorOptions, 'WebSocket'>): Connect {
+  return relayConnector({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `relayEdgeListener` with the `ws` package's client. */
+export function nodeRelayEdgeListener(options: Omit<RelayEdgeListenerOptions, 'WebSocket'>): Promise<RelayEdge> {
+  return relayEdgeListener({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
 }

@@ -1,0 +1,9 @@
+import { defineProject, mergeConfig } from 'vitest/config';
+import { sourceConditions } from '../../vitest.shared.js';
+
+export default mergeConfig(
+  sourceConditions,
+  defineProject({
+    test: { name: 'relay', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
+  }),
+);

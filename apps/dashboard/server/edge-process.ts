@@ -1,8 +1,9 @@
 /**
  * The Edge process that `npm start` runs: an Edge store on SQLite in the data folder, the
  * simulated machines writing to it, and the link Frontends sync through. Started by `start.ts`
- * (with an IPC channel: it reports `ready` with what the page needs); stops cleanly on SIGINT or
- * SIGTERM. Run on its own: `node dist/server/edge-process.js --data ./.cse-data --port 8372`.
+ * (with an IPC channel: it reports `ready` with what the page needs and a pairing code); stops
+ * cleanly on SIGINT or SIGTERM. It dials out to the relay (it listens on no port itself).
+ * Run on its own: `node dist/server/edge-process.js --data ./.cse-data --relay ws://127.0.0.1:8371`.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,8 +18,7 @@ import { Simulator } from './simulator.js';
 const { values } = parseArgs({
   options: {
     data: { type: 'string', default: './.cse-data' },
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '0' },
+    relay: { type: 'string', default: 'ws://127.0.0.1:8371' },
     workers: { type: 'string', default: '36' },
     'tick-ms': { type: 'string', default: '1000' },
     'fail-rate': { type: 'string', default: '0.005' },
@@ -34,12 +34,24 @@ const triangular = new TriangularStore(store, registry);
 const simulator = new Simulator({ store, triangular, workers: Number(values.workers), tickMs: Number(values['tick-ms']), failRate: Number(values['fail-rate']) });
 await simulator.init();
 const edge = new EdgeSync({ store, registry, triangular });
-const link = await openEdgeLink({ edge, host: values.host, port: Number(values.port) });
+let lastRelayStatus: string | undefined;
+const link = await openEdgeLink({
+  edge,
+  store,
+  relayUrl: values.relay,
+  onStatus: (status, detail) => {
+    // One line per real change (the listener retries quietly while the relay is away).
+    const line = status === 'registered' ? 'connected to the relay' : status === 'disconnected' ? 'lost the relay; reconnecting' : undefined;
+    if (line === undefined || line === lastRelayStatus) return;
+    lastRelayStatus = line;
+    console.log(`[edge] ${line}${status === 'disconnected' && detail ? ` (${detail})` : ''}`);
+  },
+});
 simulator.start();
 
-const ready: EdgeReady = { t: 'ready', config: link.config, pairingCode: link.pairingCode, lastSyncId: await store.lastSyncId() };
+const ready: EdgeReady = { t: 'ready', config: link.config, pairingCode: link.pairingCode, pairingExpiresAt: link.pairingExpiresAt, lastSyncId: await store.lastSyncId() };
 if (process.send) process.send(ready);
-else console.log(`edge ready: ${JSON.stringify(link.config)}${link.pairingCode === undefined ? '' : `\npairing code: ${link.pairingCode}`}`);
+else console.log(`Edge ${link.config.edgeId} ready through ${values.relay}\nPairing code: ${link.pairingCode}`);
 
 let stopping: Promise<void> | undefined;
 const stop = (): Promise<void> =>

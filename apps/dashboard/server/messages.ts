@@ -4,8 +4,9 @@ import type { LinkConfig } from '../shared/link-config.js';
 export interface EdgeReady {
   readonly t: 'ready';
   readonly config: LinkConfig;
-  /** A one-time pairing code for this run (relay mode). */
-  readonly pairingCode: string | undefined;
+  /** A one-time pairing code for this run. */
+  readonly pairingCode: string;
+  readonly pairingExpiresAt: number;
   readonly lastSyncId: number;
 }
 

@@ -45,8 +45,11 @@ export class Supervisor {
     child.once('exit', (code, signal) => {
       if (this.#child === child) this.#child = undefined;
       if (this.#stopping) return;
-      this.#opts.log(`${this.name} exited (${signal ?? `code ${code}`}); restarting in ${this.#opts.restartDelayMs} ms`);
-      this.#timer = setTimeout(() => this.start(), this.#opts.restartDelayMs);
+      // Said when the restart happens, so a stop that comes meanwhile (Ctrl-C reaches every process) says nothing.
+      this.#timer = setTimeout(() => {
+        this.#opts.log(`${this.name} exited (${signal ?? `code ${code}`}); restarting it`);
+        this.start();
+      }, this.#opts.restartDelayMs);
     });
   }
 

@@ -1,9 +1,10 @@
-// What `npm start` runs, end to end, in Debian's headless Chromium: the launcher (real processes:
-// the Edge with its simulated machines, the link, the dashboard's static server) on a temp data
-// folder and free ports; the page pairs, shows the machines, edits a desired state that the Edge
-// applies, keeps editing while the link is down, syncs when it is back, shows a conflict the user
-// resolves, and reloads from its IndexedDB replica without a full resync. Then Ctrl-C (SIGINT)
-// stops every process and a second start resumes on the same data. A screenshot of each state
+// What `npm start` runs, end to end, in Debian's headless Chromium: the launcher and its real
+// processes (the Edge with its simulated machines, the cse-relay, the dashboard's static server)
+// on a temp data folder and free ports. The page pairs through the relay, shows the machines,
+// edits a desired state that the Edge applies, keeps editing while the relay is down (SIGKILL),
+// syncs when it is back, shows a conflict the user resolves, and reloads from its IndexedDB
+// replica without pairing again or a full resync. Then Ctrl-C (SIGINT) stops every process and a
+// second start resumes on the same data (same Edge id, same machines). A screenshot of each state
 // goes to test-artifacts/ (gitignored).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +19,7 @@ import type { Browser, Page } from 'playwright';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TriangularStore, openStore } from '@cse/core';
+import { SecureEdge } from '@cse/sync';
 import type { Store } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
@@ -63,6 +65,8 @@ interface Started {
   out: () => string;
   url: string;
   edgePid: number;
+  relayPid: number;
+  edgeId: string;
   exited: Promise<number | null>;
 }
 
@@ -79,7 +83,9 @@ async function start(args: string[]): Promise<Started> {
     if (proc.exitCode !== null) throw new Error(`the launcher exited: ${out}`);
     const url = /Open the dashboard: (\S+)/.exec(out)?.[1];
     const edgePid = /1\. Edge .* pid (\d+)/.exec(out)?.[1];
-    return url !== undefined && edgePid !== undefined && { url, edgePid: Number(edgePid) };
+    const relayPid = /2\. Relay\s+pid (\d+)/.exec(out)?.[1];
+    const edgeId = /CSE is running\. Edge (\S+)/.exec(out)?.[1];
+    return url !== undefined && edgePid !== undefined && relayPid !== undefined && edgeId !== undefined && { url, edgePid: Number(edgePid), relayPid: Number(relayPid), edgeId };
   });
   return { proc, out: () => out, ...banner, exited };
 }
@@ -130,8 +136,8 @@ afterAll(() => {
 describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
   it('pairs, shows the machines, edits, works offline, resolves a conflict, reloads without a full resync, stops and resumes', { timeout: 240_000 }, async () => {
     const data = join(dir, 'data');
-    const ports = { port: await freePort(), edge: await freePort() };
-    const args = ['--data', data, '--port', String(ports.port), '--edge-port', String(ports.edge), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--restart-delay-ms', '6000', '--web', web];
+    const ports = { port: await freePort(), relay: await freePort() };
+    const args = ['--data', data, '--port', String(ports.port), '--relay-port', String(ports.relay), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--restart-delay-ms', '10000', '--web', web];
     let run = await start(args);
     const edgeStore = openStore(new SqliteAdapter({ path: join(data, 'edge.db') }));
     let browser: Browser | undefined;
@@ -151,7 +157,8 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       await until('every machine on the page', async () => (await page.locator('tr[data-worker]').count()) === WORKERS);
       expect(await page.locator('tr[data-worker="m01"] .name').textContent()).toBe('Pump 01');
       for (const doc of ['identity', 'desired', 'observed']) expect(await docStatus(page, 'm01', doc)).toBe('synced');
-      await expect.poll(() => page.locator('#pairing').isHidden()).toBe(true);
+      expect(await page.locator('#pairing').isHidden()).toBe(true);
+      expect(page.url(), 'the one-time code leaves the address bar').not.toContain('pair=');
       await shot(page, '01-live');
 
       // 2. An edit: applied on the Edge, then the machine gets there (the observed speed follows).
@@ -164,10 +171,10 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       await until('the machine reaching the new speed', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('2500 rpm'), 90_000);
       await shot(page, '02-edited');
 
-      // 3. The link goes down (the Edge process is killed; the launcher restarts it after 6 s).
-      //    Meanwhile someone writes m03's desired state on the Edge, and the user edits m03 and m04.
+      // 3. The relay dies (SIGKILL; the launcher restarts it after 10 s). Meanwhile someone writes
+      //    m03's desired state on the Edge, and the user edits m03 and m04 in the page.
       const m03 = (await edgeDesired(edgeStore, 'm03')) as Record<string, unknown>;
-      process.kill(run.edgePid, 'SIGKILL');
+      process.kill(run.relayPid, 'SIGKILL');
       await until('the page offline', async () => ['offline', 'connecting'].includes((await page.locator('#connection').getAttribute('data-status')) ?? ''));
       await new TriangularStore(edgeStore, machineRegistry()).saveDesired(WORKER_TYPE, 'm03', { state: 'stopped', speed: 900 }, { expectedVersion: m03._version as number });
       for (const [id, speed] of [['m03', '1750'], ['m04', '1250']] as const) {
@@ -198,9 +205,10 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(await page.locator('tr[data-conflict]').count()).toBe(0);
       await shot(page, '05-resolved');
 
-      // 6. Reload: the replica loads from IndexedDB and resumes from its cursors (no full resync).
+      // 6. Reload: no pairing again; the replica loads from IndexedDB and resumes from its cursors.
       const documents = WORKERS * 3;
       await page.reload();
+      await page.locator('tr[data-worker]').first().waitFor({ timeout: 30_000 });
       const after = await until('the reloaded page live', async () => {
         const s = await pageState(page);
         return s?.status === 'live' && Object.keys(s.startCursors).length > 0 && s;
@@ -208,17 +216,24 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(Math.min(...Object.values(after.startCursors)), 'the replica starts from its cursors, not 0').toBeGreaterThan(0);
       expect(after.received, `${after.received} changes received after the reload, for ${documents} documents`).toBeLessThan(documents);
       expect(await page.locator('tr[data-worker]').count()).toBe(WORKERS);
+      expect(await page.locator('#pairing').isHidden(), 'a reload does not pair again').toBe(true);
+      const paired = await (await SecureEdge.open({ store: edgeStore })).listPaired();
+      expect(paired.map((p) => p.revoked)).toEqual([false]);
       await shot(page, '06-reloaded');
       expect(errors).toEqual([]);
 
       // 7. Ctrl-C stops every process; a second start resumes on the same data.
-      const edgePid = (await until('the restarted Edge pid', async () => Number(/Edge is back \(pid (\d+)\)/.exec(run.out())?.[1] ?? 0) || undefined)) as number;
+      const relayPid = Number(/Relay is back \(pid (\d+)\)/.exec(run.out())?.[1]);
+      expect(relayPid).toBeGreaterThan(0);
       run.proc.kill('SIGINT');
       expect(await run.exited).toBe(0);
-      expect(alive(edgePid), 'the Edge process stopped with the launcher').toBe(false);
+      expect(alive(run.edgePid), 'the Edge process stopped with the launcher').toBe(false);
+      expect(alive(relayPid), 'the relay process stopped with the launcher').toBe(false);
+      const firstEdgeId = run.edgeId;
       await until('the page offline', async () => ['offline', 'connecting'].includes((await page.locator('#connection').getAttribute('data-status')) ?? ''));
       run = await start(args);
-      await page.reload();
+      expect(run.edgeId, 'the same Edge identity').toBe(firstEdgeId);
+      await page.goto(run.url.replace(/#.*$/, '')); // paired before: no code needed
       await page.locator('#connection[data-status="live"]').waitFor({ timeout: 60_000 });
       expect(await page.locator('tr[data-worker]').count()).toBe(WORKERS);
       expect((await edgeDesired(edgeStore, 'm03'))?.speed, 'the same data').toBe(1750);
@@ -227,6 +242,9 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(errors).toEqual([]);
       run.proc.kill('SIGINT');
       expect(await run.exited).toBe(0);
+    } catch (e) {
+      console.error(`the launcher's output:\n${run.out()}`);
+      throw e;
     } finally {
       await browser?.close();
       await edgeStore.close();

@@ -1,11 +1,12 @@
 /**
  * How the page reaches the Edge: the one file to swap when the transport changes (the Edge's side
- * is `server/edge-link.ts`). Today: a direct WebSocket to the Edge (`webSocketConnector`); no
- * pairing is needed on it.
+ * is `server/edge-link.ts`). Through the relay, end to end encrypted: `SecureFrontend` keeps this
+ * browser's key and, once paired, the Edge's key and relay token in the replica's IndexedDB, so a
+ * reload connects without pairing again.
  */
 import type { Store } from '@cse/core';
-import type { Connect } from '@cse/sync';
-import { webSocketConnector } from '@cse/sync';
+import type { Connect, Dial } from '@cse/sync';
+import { SecureFrontend, parsePairingCode, relayConnector } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
 
 export interface Link {
@@ -24,13 +25,20 @@ export function databaseName(config: LinkConfig): string {
   return config.edgeId === undefined ? 'cse-dashboard' : `cse-dashboard-${config.edgeId.slice(0, 16)}`;
 }
 
-export function openLink(config: LinkConfig, _store: Store): Promise<Link> {
-  const url = config.edgeUrl;
-  if (url === undefined) throw new Error('the Edge gave no WebSocket address');
-  return Promise.resolve({
-    description: `direct WebSocket to the Edge (${url})`,
-    paired: true,
-    pair: () => Promise.resolve(),
-    connect: webSocketConnector(url),
-  });
+export async function openLink(config: LinkConfig, store: Store): Promise<Link> {
+  const { relayUrl, edgeId } = config;
+  if (relayUrl === undefined || edgeId === undefined) throw new Error('the dashboard server gave no relay address or Edge id');
+  const secure = await SecureFrontend.open({ store });
+  const dial: Dial = (access) => relayConnector({ url: relayUrl, edgeId: access.edgeId, credential: access.credential })();
+  return {
+    description: `relay at ${relayUrl} (end-to-end encrypted) · Edge ${edgeId.slice(0, 8)}…`,
+    get paired() {
+      return secure.pairing?.edgeId === edgeId;
+    },
+    async pair(code) {
+      if (parsePairingCode(code).edgeId !== edgeId) throw new Error('this pairing code is for another Edge');
+      await secure.pair(code.trim(), dial);
+    },
+    connect: secure.connector(dial),
+  };
 }

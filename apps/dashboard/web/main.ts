@@ -120,16 +120,17 @@ async function main(): Promise<void> {
     state.startCursors = { ...fe.cursors };
   };
 
+  const code = new URLSearchParams(location.hash.slice(1)).get('pair');
+  // A code is used once: keep it out of the address bar (and out of a reload).
+  if (code !== null) history.replaceState(null, '', location.pathname + location.search);
   if (link.paired) {
     await startSync();
     return;
   }
-  const code = new URLSearchParams(location.hash.slice(1)).get('pair');
   if (code === null) {
     view.showPairing(true);
     return;
   }
-  history.replaceState(null, '', location.pathname + location.search); // the code is used once: keep it out of the address bar
   try {
     await link.pair(code);
     await startSync();

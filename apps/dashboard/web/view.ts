@@ -31,6 +31,7 @@ const DOC_ICON: Record<DocStatus, string> = { synced: '✓', pending: '◔', con
 function ago(iso: string | undefined, now: number): string {
   if (iso === undefined) return '–';
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 2) return 'just now';
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   return new Date(iso).toLocaleString();
@@ -108,7 +109,7 @@ export class DashboardView {
   }
 
   setLink(description: string): void {
-    this.#el('link').textContent = `Machines on your Edge, synced into this browser over a ${description}.`;
+    this.#el('link').textContent = `The machines on your Edge, synced live into this browser through the ${description}.`;
   }
 
   showPairing(show: boolean, error?: string): void {

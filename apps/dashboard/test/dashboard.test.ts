@@ -161,6 +161,14 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(page.url(), 'the one-time code leaves the address bar').not.toContain('pair=');
       await shot(page, '01-live');
 
+      // A second tab does not start a second sync on the same replica: it shows it, read-only.
+      const second = await context.newPage();
+      await second.goto(run.url.replace(/#.*$/, ''));
+      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 30_000 });
+      await until('the machines in the second tab', async () => (await second.locator('tr[data-worker]').count()) === WORKERS);
+      expect(await second.locator('#connection').getAttribute('data-status')).toBe('other-tab');
+      await second.close();
+
       // 2. An edit: applied on the Edge, then the machine gets there (the observed speed follows).
       await page.locator('tr[data-worker="m02"] button[data-action="edit"]').click();
       await page.locator('tr[data-worker="m02"] select[name="state"]').selectOption('running');
@@ -197,6 +205,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(await conflict.textContent()).toContain('900 rpm'); // the Edge's
       expect((await edgeDesired(edgeStore, 'm03'))?.speed, 'a stale edit never overwrites the Edge').toBe(900);
       await shot(page, '04-conflict');
+      await page.screenshot({ path: join(artifacts, 'readme.png'), clip: { x: 0, y: 0, width: 1240, height: 600 } }); // docs/dashboard.png is one of these
 
       // 5. Resolved with "Keep my edit": the Edge gets it.
       await conflict.locator('button[data-action="mine"]').click();

@@ -45,6 +45,25 @@ async function loadConfig(): Promise<LinkConfig> {
   return JSON.parse(saved) as LinkConfig;
 }
 
+/** Resolves once this tab holds the sync lock (at once, unless another tab of this dashboard has it). */
+function oneSyncingTab(name: string, onWaiting: () => void): Promise<void> {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  if (locks === undefined) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const hold = (lock: Lock | null): Promise<void> | undefined => {
+      if (lock === null) return undefined;
+      resolve();
+      return new Promise<void>(() => undefined); // held until the tab closes
+    };
+    void locks.request(name, { ifAvailable: true }, (lock) => {
+      if (lock !== null) return hold(lock);
+      onWaiting();
+      void locks.request(name, hold);
+      return undefined;
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, rendered: 0, error: undefined };
   (window as unknown as { cseDashboard: DashboardState }).cseDashboard = state;
@@ -59,11 +78,11 @@ async function main(): Promise<void> {
 
   const view = new DashboardView(root, {
     save: async (id, desired) => {
-      if (frontend === undefined) throw new Error('not paired yet');
+      if (frontend === undefined) throw new Error('this tab does not sync (not paired yet, or the dashboard is open in another tab): edit there');
       await frontend.saveDesired(WORKER_TYPE, id, { ...desired });
     },
     resolve: async (id, choice) => {
-      if (frontend === undefined) throw new Error('not paired yet');
+      if (frontend === undefined) throw new Error('this tab does not sync (not paired yet, or the dashboard is open in another tab): resolve it there');
       await frontend.resolveConflict(WORKER_TYPE, id, choice);
     },
     pair: async (code) => {
@@ -123,6 +142,10 @@ async function main(): Promise<void> {
   const code = new URLSearchParams(location.hash.slice(1)).get('pair');
   // A code is used once: keep it out of the address bar (and out of a reload).
   if (code !== null) history.replaceState(null, '', location.pathname + location.search);
+  // One FrontendSync per replica: a second tab shows the same replica (live, through the
+  // IndexedDB change feed) and takes over the sync when the first one closes.
+  await oneSyncingTab(`cse-dashboard-sync:${databaseName(config)}`, () => view.showOtherTab(true));
+  view.showOtherTab(false);
   if (link.paired) {
     await startSync();
     return;

@@ -72,6 +72,10 @@ export class DashboardView {
         <form id="pair-form"><input id="pair-code" autocomplete="off" spellcheck="false" placeholder="cse1.…" size="60" /> <button type="submit">Pair</button></form>
         <p id="pair-error" class="error" hidden></p>
       </section>
+      <section id="other-tab" class="panel note" hidden>
+        This dashboard is open in another tab, which keeps the data in sync: this tab shows the same
+        data live, read-only. Close the other tab and this one takes over.
+      </section>
       <section id="progress" class="panel progress" hidden>
         <div class="progress-label"></div>
         <div class="bar"><div class="fill"></div></div>
@@ -117,6 +121,15 @@ export class DashboardView {
     const err = this.#el('pair-error');
     err.hidden = error === undefined;
     err.textContent = error ?? '';
+  }
+
+  showOtherTab(show: boolean): void {
+    this.#el('other-tab').hidden = !show;
+    if (!show) return;
+    const conn = this.#el('connection');
+    conn.dataset.status = 'other-tab';
+    (conn.querySelector('.conn-label') as HTMLElement).textContent = 'Synced by another tab';
+    (conn.querySelector('.conn-detail') as HTMLElement).textContent = 'this tab shows the same data, read-only';
   }
 
   setStatus(status: SyncStatus, progress: SyncProgress, pending: number): void {

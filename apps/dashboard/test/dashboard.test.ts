@@ -205,7 +205,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(await conflict.textContent()).toContain('900 rpm'); // the Edge's
       expect((await edgeDesired(edgeStore, 'm03'))?.speed, 'a stale edit never overwrites the Edge').toBe(900);
       await shot(page, '04-conflict');
-      await page.screenshot({ path: join(artifacts, 'readme.png'), clip: { x: 0, y: 0, width: 1240, height: 600 } }); // docs/dashboard.png is one of these
+      await page.screenshot({ path: join(artifacts, 'readme.png'), clip: { x: 0, y: 0, width: 1240, height: 582 } }); // docs/dashboard.png is one of these
 
       // 5. Resolved with "Keep my edit": the Edge gets it.
       await conflict.locator('button[data-action="mine"]').click();

@@ -99,7 +99,7 @@ function alive(pid: number): boolean {
   }
 }
 
-type PageState = { status: string; received: number; startCursors: Record<string, number>; pending: number; error?: string };
+type PageState = { status: string; received: number; startCursors: Record<string, number>; pending: number; progressSeen: string[]; error?: string };
 const pageState = (page: Page): Promise<PageState | undefined> => page.evaluate(() => (window as unknown as { cseDashboard?: PageState }).cseDashboard && { ...(window as unknown as { cseDashboard: PageState }).cseDashboard });
 
 const docStatus = (page: Page, worker: string, doc: string): Promise<string | null> =>
@@ -159,6 +159,9 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       for (const doc of ['identity', 'desired', 'observed']) expect(await docStatus(page, 'm01', doc)).toBe('synced');
       expect(await page.locator('#pairing').isHidden()).toBe(true);
       expect(page.url(), 'the one-time code leaves the address bar').not.toContain('pair=');
+      const first = (await pageState(page)) as PageState;
+      expect(first.progressSeen.length, 'the initial sync showed its progress bar').toBeGreaterThan(0);
+      expect(first.progressSeen.at(-1)).toMatch(/^First sync with the Edge: \d+ changes? received, \d+% \(change \d+ of \d+\)$/);
       await shot(page, '01-live');
 
       // A second tab does not start a second sync on the same replica: it shows it, read-only.
@@ -173,6 +176,10 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       await page.locator('tr[data-worker="m02"] button[data-action="edit"]').click();
       await page.locator('tr[data-worker="m02"] select[name="state"]').selectOption('running');
       await page.locator('tr[data-worker="m02"] input[name="speed"]').fill('2500');
+      // The machine keeps reporting while the user types: the open form keeps the typed value.
+      const observedBefore = await page.locator('tr[data-worker="m02"] td.observed').textContent();
+      await until('a report of m02 while its form is open', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent()) !== observedBefore, 30_000);
+      expect(await page.locator('tr[data-worker="m02"] input[name="speed"]').inputValue()).toBe('2500');
       await page.locator('tr[data-worker="m02"] button[type="submit"]').click();
       await until('the edit applied on the Edge', async () => (await edgeDesired(edgeStore, 'm02'))?.speed === 2500);
       await until('the edit synced in the page', async () => (await docStatus(page, 'm02', 'desired')) === 'synced');

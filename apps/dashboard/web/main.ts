@@ -24,6 +24,8 @@ export interface DashboardState {
   startCursors: Record<string, number>;
   pending: number;
   rendered: number;
+  /** The progress bar's texts while catching up (the last 50). */
+  progressSeen: string[];
   error: string | undefined;
 }
 
@@ -65,7 +67,7 @@ function oneSyncingTab(name: string, onWaiting: () => void): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, rendered: 0, error: undefined };
+  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, rendered: 0, progressSeen: [], error: undefined };
   (window as unknown as { cseDashboard: DashboardState }).cseDashboard = state;
   const root = document.getElementById('app') as HTMLElement;
 
@@ -132,7 +134,8 @@ async function main(): Promise<void> {
       state.status = status;
       state.progress = progress;
       state.pending = fe.pending;
-      view.setStatus(status, progress, fe.pending);
+      const shown = view.setStatus(status, progress, fe.pending);
+      if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];
     });
     view.setStatus(fe.status, fe.progress, fe.pending);
     await fe.start();

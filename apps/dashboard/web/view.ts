@@ -48,6 +48,7 @@ export class DashboardView {
   readonly #actions: ViewActions;
   readonly #rows = new Map<string, { tr: HTMLTableRowElement; extra: HTMLTableRowElement | undefined; key: string; row: MachineRow }>();
   #editing: string | undefined;
+  readonly #cellKeys = new WeakMap<HTMLTableCellElement, string>();
   #status: SyncStatus = 'offline';
   #everOnline = false;
   #syncFrom: number | undefined;
@@ -132,7 +133,8 @@ export class DashboardView {
     (conn.querySelector('.conn-detail') as HTMLElement).textContent = 'this tab shows the same data, read-only';
   }
 
-  setStatus(status: SyncStatus, progress: SyncProgress, pending: number): void {
+  /** Shows the connection state (and the progress bar while catching up); returns the bar's text, if shown. */
+  setStatus(status: SyncStatus, progress: SyncProgress, pending: number): string | undefined {
     this.#status = status;
     if (status === 'live' || status === 'syncing') this.#everOnline = true;
     const conn = this.#el('connection');
@@ -150,12 +152,13 @@ export class DashboardView {
       const done = Math.min(1, Math.max(0, (progress.cursor - from) / span));
       bar.hidden = false;
       (bar.querySelector('.fill') as HTMLElement).style.width = `${Math.round(done * 100)}%`;
-      (bar.querySelector('.progress-label') as HTMLElement).textContent =
-        `Syncing with the Edge: ${progress.applied} change${progress.applied === 1 ? '' : 's'} received, ${Math.round(done * 100)}% (change ${progress.cursor} of ${progress.head})`;
-    } else {
-      bar.hidden = true;
-      this.#syncFrom = undefined;
+      const label = `${from === 0 ? 'First sync with the Edge' : 'Catching up with the Edge'}: ${progress.applied} change${progress.applied === 1 ? '' : 's'} received, ${Math.round(done * 100)}% (change ${progress.cursor} of ${progress.head})`;
+      (bar.querySelector('.progress-label') as HTMLElement).textContent = label;
+      return label;
     }
+    bar.hidden = true;
+    this.#syncFrom = undefined;
+    return undefined;
   }
 
   render(rows: readonly MachineRow[], now = Date.now()): void {
@@ -212,25 +215,48 @@ export class DashboardView {
     this.#el('summary').innerHTML = parts.join(' · ');
   }
 
+  /**
+   * Draws a row cell by cell, touching only the cells whose content changed: a machine reports
+   * every second, and an open edit form must keep what the user is typing.
+   */
   #fill(tr: HTMLTableRowElement, row: MachineRow, now: number): void {
     const i = row.identity.value;
     const d = row.desired.value;
     const o = row.observed.value;
     tr.className = [o?.state === 'failed' ? 'failed' : '', row.desired.status === 'conflict' ? 'conflicted' : ''].join(' ').trim();
-    const desiredCell =
-      this.#editing === row.id && d !== undefined
-        ? this.#editForm(row.id, d)
-        : `${desiredText(d)}${row.desired.status === 'pending' ? ' <span class="chip chip-pending">◔ pending</span>' : ''}
-           <button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>`;
-    tr.innerHTML = `
-      <td class="who"><div class="name">${esc(i?.name ?? row.id)}</div>
-        <div class="muted small">${esc(row.id)}${i ? ` · ${esc(i.kind)} · ${esc(i.line)} · ${esc(i.serial)}` : ''}</div></td>
-      <td class="desired">${desiredCell}</td>
-      <td class="observed">${this.#observedText(o, row.differs)}</td>
-      <td class="sync">${(['identity', 'desired', 'observed'] as const)
+    while (tr.cells.length < 5) tr.insertCell();
+    const [who, desired, observed, sync, last] = Array.from(tr.cells);
+    const editing = this.#editing === row.id && d !== undefined;
+    const set = (td: HTMLTableCellElement | undefined, className: string, html: string, key = html): void => {
+      if (td === undefined || this.#cellKeys.get(td) === key) return;
+      td.className = className;
+      td.innerHTML = html;
+      this.#cellKeys.set(td, key);
+    };
+    set(
+      who,
+      'who',
+      `<div class="name">${esc(i?.name ?? row.id)}</div>
+       <div class="muted small">${esc(row.id)}${i ? ` · ${esc(i.kind)} · ${esc(i.line)} · ${esc(i.serial)}` : ''}</div>`,
+    );
+    if (editing) set(desired, 'desired', this.#editForm(row.id, d), `editing:${row.id}`);
+    else {
+      set(
+        desired,
+        'desired',
+        `${desiredText(d)}${row.desired.status === 'pending' ? ' <span class="chip chip-pending">◔ pending</span>' : ''}
+         <button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>`,
+      );
+    }
+    set(observed, 'observed', this.#observedText(o, row.differs));
+    set(
+      sync,
+      'sync',
+      (['identity', 'desired', 'observed'] as const)
         .map((k) => `<span class="chip chip-${row[k].status}" data-doc="${k}" data-status="${row[k].status}" title="${k}: ${row[k].status}">${DOC_ICON[row[k].status]} ${k}</span>`)
-        .join(' ')}</td>
-      <td class="ago muted">${ago(o?.reportedAt, now)}</td>`;
+        .join(' '),
+    );
+    set(last, 'ago muted', ago(o?.reportedAt, now));
   }
 
   #observedText(o: MachineObserved | undefined, differs: readonly string[]): string {

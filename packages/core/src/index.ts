@@ -31,6 +31,6 @@ export type { SaveOptions, SaveResult, Snapshot } from './triangular-store.js';
 export { RECEIPT_COLLECTION, TriangularStore } from './triangular-store.js';
 export type { BeginOptions, CachedOp, CachedTx, ReplayReport } from './tx-cache.js';
 export { DEFAULT_TX_TTL_MS, OpType, TX_COLLECTION, TxCache, TxStatus } from './tx-cache.js';
-export type { Delta, DeltaOptions, TierState } from './sync-state.js';
+export type { Delta, DeltaOptions, PeerOptions, PeerState, TierState } from './sync-state.js';
 export { SYNC_COLLECTION, SyncState } from './sync-state.js';
 export { ObjectPool } from './object-pool.js';

@@ -4,20 +4,31 @@
  * moving backwards. There is no relay tier: the relay is a blind proxy.
  *
  * - `recordChange(tier, syncId)`: a change created on `tier` waits to reach the other tier.
- * - `markSynced(tier, syncId)`: the other tier has received `tier`'s changes up to `syncId`.
+ * - `markSynced(tier, syncId, { peer })`: the other tier (or one peer of it: each Frontend has
+ *   its own) has received `tier`'s changes up to `syncId`.
  * - `getDeltaSince(tier, cursor)`: the changes themselves, for the receiving `tier`.
+ *
+ * Layout in the system collection `_cse_sync`: one small document per tier (`syncedThrough`),
+ * one per pending change (`pending:<tier>:<syncId>`) and one per peer (`peer:<tier>:<peer>`).
+ * So `recordChange` writes one small document whatever the number of pending changes (the
+ * first version rewrote the whole pending list on every call), and concurrent recorders never
+ * conflict. Pending documents at or below `syncedThrough` are ignored when read and swept by
+ * the next `markSynced`.
  */
-import type { JsonObject } from './adapter.js';
+import type { JsonObject, StoredRecord, WriteOp } from './adapter.js';
 import { ValidationError, isCseError } from './errors.js';
 import type { Registry } from './registry.js';
 import { Tier, assertTier } from './registry.js';
 import type { Change, Store } from './store.js';
 import { kSystem } from './store.js';
 
-/** The system collection holding the state document. */
+/** The system collection holding the state documents. */
 export const SYNC_COLLECTION = '_cse_sync';
 const STATE_ID = 'sync_state';
 const EPOCH_ID = 'epoch';
+/** Pending documents swept per `markSynced` (the rest go with the next one). */
+const SWEEP = 500;
+const MAX_PEER = 200;
 
 /** What one tier has created and what of it the other tier has received. */
 export interface TierState {
@@ -27,13 +38,31 @@ export interface TierState {
   readonly pending: readonly number[];
 }
 
+/** What one peer of the receiving tier (one Frontend, say) has acknowledged. */
+export interface PeerState {
+  /** The peer's id, as given to `markSynced`. */
+  readonly peer: string;
+  /** Highest sync id of the tier's changes this peer has received. Never decreases. */
+  readonly syncedThrough: number;
+  /** When it last rose (ms since the epoch). */
+  readonly updatedAt: number;
+}
+
+export interface PeerOptions {
+  /**
+   * One peer of the receiving tier (a Frontend's replica id, for example): its own
+   * acknowledgement, kept beside the tier's. Without it, the tier's.
+   */
+  readonly peer?: string;
+}
+
 export interface DeltaOptions {
   /** Largest page. Default 100 (at most 10 000). */
   readonly limit?: number;
 }
 
 export interface Delta {
-  /** Documents and tombstones of the registered collections, ascending by `_sync_id`. */
+  /** Documents and tombstones of the receiving tier's collections, ascending by `_sync_id`. */
   readonly changes: Change[];
   /** The cursor for the next call. */
   readonly cursor: number;
@@ -48,11 +77,27 @@ function checkSyncId(v: unknown): number {
   return v;
 }
 
-function readTier(doc: JsonObject | undefined, tier: Tier): TierState {
+function checkPeer(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_PEER) {
+    throw new ValidationError(`a peer is a non-empty string of at most ${MAX_PEER} characters, got ${typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v)}`);
+  }
+  return v;
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+}
+
+const pendingPrefix = (tier: Tier): string => `pending:${tier}:`;
+const peerPrefix = (tier: Tier): string => `peer:${tier}:`;
+
+/** A tier's `syncedThrough` and the pending list an older version kept inside the state document. */
+function readTier(doc: JsonObject | undefined, tier: Tier): { syncedThrough: number; legacy: number[] } {
   const t = doc?.[tier] as { syncedThrough?: unknown; pending?: unknown } | undefined;
   return {
-    syncedThrough: typeof t?.syncedThrough === 'number' ? t.syncedThrough : 0,
-    pending: Array.isArray(t?.pending) ? (t.pending as number[]) : [],
+    syncedThrough: num(t?.syncedThrough),
+    legacy: Array.isArray(t?.pending) ? (t.pending as unknown[]).filter((n): n is number => typeof n === 'number') : [],
   };
 }
 
@@ -65,33 +110,34 @@ export class SyncState {
     this.#registry = registry;
   }
 
-  async #read(): Promise<{ doc: JsonObject | undefined; version: number }> {
+  async #state(): Promise<StoredRecord | undefined> {
     const [r] = await this.#store[kSystem].getMany([{ collection: SYNC_COLLECTION, id: STATE_ID }]);
-    return r && !r.deleted ? { doc: r.doc, version: r.version } : { doc: undefined, version: 0 };
+    return r && !r.deleted ? r : undefined;
   }
 
-  async #change(tier: Tier, fn: (state: TierState) => TierState): Promise<TierState> {
+  /** The live documents of `_cse_sync` whose id starts with `prefix`. */
+  async #scan(prefix: string): Promise<StoredRecord[]> {
+    return (await this.#store[kSystem].scan(SYNC_COLLECTION)).filter((r) => !r.deleted && r.id.startsWith(prefix));
+  }
+
+  async #tierState(tier: Tier): Promise<TierState> {
+    const [state, docs] = await Promise.all([this.#state(), this.#scan(pendingPrefix(tier))]);
+    const { syncedThrough, legacy } = readTier(state?.doc, tier);
+    const ids = new Set(legacy);
+    for (const r of docs) ids.add(num(r.doc.syncId));
+    return { syncedThrough, pending: [...ids].filter((n) => n > syncedThrough).sort((a, b) => a - b) };
+  }
+
+  /** Commits `ops` built from a fresh read; a lost race (CONFLICT) reads and tries again. */
+  async #retry(fn: () => Promise<WriteOp[] | undefined>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const { doc, version } = await this.#read();
-      const before = readTier(doc, tier);
-      const after = fn(before);
-      if (after === before) return before;
-      const other: Tier = tier === Tier.Edge ? Tier.Frontend : Tier.Edge;
-      const body = this.#store[kSystem].body(SYNC_COLLECTION, {
-        id: STATE_ID,
-        [tier]: { syncedThrough: after.syncedThrough, pending: [...after.pending] },
-        [other]: (() => {
-          const o = readTier(doc, other);
-          return { syncedThrough: o.syncedThrough, pending: [...o.pending] };
-        })(),
-      });
+      const ops = await fn();
+      if (ops === undefined || ops.length === 0) return;
       try {
-        await this.#store[kSystem].commit([
-          { collection: SYNC_COLLECTION, id: STATE_ID, kind: 'put', body, expect: version === 0 ? { kind: 'absent' } : { kind: 'version', version } },
-        ]);
-        return after;
+        await this.#store[kSystem].commit(ops);
+        return;
       } catch (e) {
-        if (!isCseError(e, 'CONFLICT') || attempt >= 20) throw e;
+        if (!isCseError(e, 'CONFLICT') || attempt >= 50) throw e;
       }
     }
   }
@@ -116,51 +162,117 @@ export class SyncState {
     }
   }
 
-  /** Records that `tier` created the change `syncId`, pending delivery. Idempotent. */
+  /**
+   * Records that `tier` created the change `syncId`, pending delivery. Idempotent; a change at or
+   * below `syncedThrough` is already delivered and changes nothing. Writes one small document,
+   * whatever the number of pending changes.
+   */
   async recordChange(tier: Tier, syncId: number): Promise<void> {
     assertTier(tier);
     checkSyncId(syncId);
-    await this.#change(tier, (s) => {
-      if (syncId <= s.syncedThrough || s.pending.includes(syncId)) return s;
-      return { ...s, pending: [...s.pending, syncId].sort((a, b) => a - b) };
-    });
+    const sys = this.#store[kSystem];
+    const id = `${pendingPrefix(tier)}${syncId}`;
+    const [state, existing] = await sys.getMany([
+      { collection: SYNC_COLLECTION, id: STATE_ID },
+      { collection: SYNC_COLLECTION, id },
+    ]);
+    const t = readTier(state && !state.deleted ? state.doc : undefined, tier);
+    if (syncId <= t.syncedThrough || t.legacy.includes(syncId) || (existing !== undefined && !existing.deleted)) return;
+    const body = sys.body(SYNC_COLLECTION, { id, syncId });
+    const expect = existing === undefined ? { kind: 'absent' as const } : { kind: 'version' as const, version: existing.version };
+    try {
+      await sys.commit([{ collection: SYNC_COLLECTION, id, kind: 'put', body, expect }]);
+    } catch (e) {
+      if (!isCseError(e, 'CONFLICT')) throw e; // a concurrent call recorded it first
+    }
   }
 
   /**
    * Records that the other tier has received `tier`'s changes up to `syncId`: they leave the
-   * pending list and `syncedThrough` rises. A lower `syncId` than already synced changes nothing
-   * (state never moves backwards).
+   * pending list and `syncedThrough` rises. With `{ peer }`, records it for that one peer only
+   * (see `listPeers`). A lower `syncId` than already synced changes nothing (state never moves
+   * backwards).
    */
-  async markSynced(tier: Tier, syncId: number): Promise<void> {
+  async markSynced(tier: Tier, syncId: number, options: PeerOptions = {}): Promise<void> {
     assertTier(tier);
     checkSyncId(syncId);
-    await this.#change(tier, (s) => (syncId <= s.syncedThrough ? s : { syncedThrough: syncId, pending: s.pending.filter((id) => id > syncId) }));
+    const peer = checkPeer(options.peer);
+    const sys = this.#store[kSystem];
+    if (peer !== undefined) {
+      const id = `${peerPrefix(tier)}${peer}`;
+      await this.#retry(async () => {
+        const [r] = await sys.getMany([{ collection: SYNC_COLLECTION, id }]);
+        const live = r !== undefined && !r.deleted;
+        if (live && syncId <= num(r.doc.syncedThrough)) return undefined;
+        const body = sys.body(SYNC_COLLECTION, { id, peer, syncedThrough: syncId, updatedAt: Date.now() });
+        return [{ collection: SYNC_COLLECTION, id, kind: 'put', body, expect: r === undefined ? { kind: 'absent' } : { kind: 'version', version: r.version } }];
+      });
+      return;
+    }
+    await this.#retry(async () => {
+      const [state, docs] = await Promise.all([this.#state(), this.#scan(pendingPrefix(tier))]);
+      const doc = state?.doc;
+      const before = readTier(doc, tier);
+      if (syncId <= before.syncedThrough) return undefined;
+      const other: Tier = tier === Tier.Edge ? Tier.Frontend : Tier.Edge;
+      const o = readTier(doc, other);
+      const body = sys.body(SYNC_COLLECTION, {
+        id: STATE_ID,
+        [tier]: { syncedThrough: syncId, pending: before.legacy.filter((n) => n > syncId) },
+        [other]: { syncedThrough: o.syncedThrough, pending: o.legacy },
+      });
+      const ops: WriteOp[] = [{ collection: SYNC_COLLECTION, id: STATE_ID, kind: 'put', body, expect: state === undefined ? { kind: 'absent' } : { kind: 'version', version: state.version } }];
+      // Delivered pending documents go in the same commit (a bounded number at a time).
+      for (const r of docs.filter((d) => num(d.doc.syncId) <= syncId).slice(0, SWEEP)) {
+        ops.push({ collection: SYNC_COLLECTION, id: r.id, kind: 'delete', expect: { kind: 'version', version: r.version } });
+      }
+      return ops;
+    });
   }
 
   /** Pending changes of `tier`, ascending (a copy). */
   async getPendingChanges(tier: Tier): Promise<number[]> {
     assertTier(tier);
-    return [...readTier((await this.#read()).doc, tier).pending];
-  }
-
-  /** The tier's state (a copy). */
-  async getState(tier: Tier): Promise<TierState> {
-    assertTier(tier);
-    const s = readTier((await this.#read()).doc, tier);
-    return { syncedThrough: s.syncedThrough, pending: [...s.pending] };
+    return [...(await this.#tierState(tier)).pending];
   }
 
   /**
-   * The changes after `cursor` for the receiving `tier`: documents and tombstones of every
-   * registered collection, ascending by `_sync_id`, at most `limit`, with the next cursor and
-   * whether more remain. Call again with the returned cursor until `hasMore` is false.
+   * The tier's state (a copy). With `{ peer }`, that peer's acknowledgement as `syncedThrough`
+   * (0 for a peer never seen) and the tier's pending changes above it.
+   */
+  async getState(tier: Tier, options: PeerOptions = {}): Promise<TierState> {
+    assertTier(tier);
+    const peer = checkPeer(options.peer);
+    const s = await this.#tierState(tier);
+    if (peer === undefined) return { syncedThrough: s.syncedThrough, pending: [...s.pending] };
+    const [r] = await this.#store[kSystem].getMany([{ collection: SYNC_COLLECTION, id: `${peerPrefix(tier)}${peer}` }]);
+    const through = r && !r.deleted ? num(r.doc.syncedThrough) : 0;
+    return { syncedThrough: through, pending: s.pending.filter((n) => n > through) };
+  }
+
+  /** Every peer that acknowledged `tier`'s changes (`markSynced` with a peer), lowest first. */
+  async listPeers(tier: Tier): Promise<PeerState[]> {
+    assertTier(tier);
+    const docs = await this.#scan(peerPrefix(tier));
+    return docs
+      .map((r) => ({ peer: String(r.doc.peer), syncedThrough: num(r.doc.syncedThrough), updatedAt: num(r.doc.updatedAt) }))
+      .sort((a, b) => a.syncedThrough - b.syncedThrough || (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
+  }
+
+  /**
+   * The changes after `cursor` for the receiving `tier`, ascending by `_sync_id`, at most
+   * `limit`, with the next cursor and whether more remain. Call again with the returned cursor
+   * until `hasMore` is false. What a tier receives follows the roles: the Frontend receives every
+   * registered collection (identity, desired, observed); the Edge receives only Desired
+   * collections, the only documents a Frontend may write (S3).
    *
    * @throws `VALIDATION` (tier, cursor), `RESET_REQUIRED` (cursor from another epoch).
    */
   async getDeltaSince(tier: Tier, cursor: number, options: DeltaOptions = {}): Promise<Delta> {
     assertTier(tier);
     checkSyncId(cursor);
-    const collections = this.#registry.collectionNames();
+    let collections = this.#registry.collectionNames();
+    if (tier === Tier.Edge) collections = collections.filter((c) => this.#registry.getMetadata(c).role === 'desired');
     if (collections.length === 0) return { changes: [], cursor, hasMore: false };
     return this.#store.changesSince(cursor, { collections, ...(options.limit === undefined ? {} : { limit: options.limit }) });
   }

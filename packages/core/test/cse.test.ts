@@ -269,6 +269,53 @@ describe('SyncState', () => {
     }
     expect(got).toEqual([['w1', false], ['w2', false], ['w3', false], ['w4', false], ['w0', true]]);
   });
+
+  it('getDeltaSince for the Edge holds only Desired collections (the only ones a Frontend writes)', async () => {
+    const store = memoryStore();
+    const reg = registry();
+    const t = new TriangularStore(store, reg);
+    const sync = new SyncState(store, reg);
+    await t.saveIdentity('container', 'w1', { image: 'a' });
+    await t.saveDesired('container', 'w1', { state: 'on' });
+    await t.saveObserved('container', 'w1', { state: 'off' });
+    const edge = await sync.getDeltaSince(Tier.Edge, 0);
+    expect(edge.changes.map((c) => c.collection)).toEqual(['container_desired']);
+    const frontend = await sync.getDeltaSince(Tier.Frontend, 0);
+    expect(frontend.changes.map((c) => c.collection)).toEqual(['container_identity', 'container_desired', 'container_observed']);
+  });
+
+  it('recordChange writes one small document per change, and concurrent recorders lose none', async () => {
+    const store = memoryStore();
+    const sync = new SyncState(store, registry());
+    await Promise.all(Array.from({ length: 40 }, (_, i) => sync.recordChange(Tier.Edge, i + 1)));
+    expect(await sync.getPendingChanges(Tier.Edge)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // Recording the 41st does not rewrite the 40 before it: one write, one sync id.
+    const before = await store.lastSyncId();
+    await sync.recordChange(Tier.Edge, 41);
+    expect(await store.lastSyncId()).toBe(before + 1);
+    await sync.recordChange(Tier.Edge, 41);
+    expect(await store.lastSyncId()).toBe(before + 1);
+    await sync.markSynced(Tier.Edge, 30);
+    expect(await sync.getState(Tier.Edge)).toEqual({ syncedThrough: 30, pending: [31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41] });
+  });
+
+  it('keeps each peer\'s acknowledgement apart from the tier\'s, never moving back', async () => {
+    const adapter = new MemoryAdapter();
+    const sync = new SyncState(openStore(adapter), registry());
+    await sync.recordChange(Tier.Edge, 7);
+    await sync.markSynced(Tier.Edge, 5, { peer: 'replica-a' });
+    await sync.markSynced(Tier.Edge, 9, { peer: 'replica-b' });
+    await sync.markSynced(Tier.Edge, 3, { peer: 'replica-b' });
+    const again = new SyncState(openStore(adapter), registry());
+    expect((await again.listPeers(Tier.Edge)).map((p) => [p.peer, p.syncedThrough])).toEqual([
+      ['replica-a', 5],
+      ['replica-b', 9],
+    ]);
+    expect(await again.getState(Tier.Edge, { peer: 'replica-a' })).toEqual({ syncedThrough: 5, pending: [7] });
+    expect(await again.getState(Tier.Edge)).toEqual({ syncedThrough: 0, pending: [7] });
+    expect(await again.listPeers(Tier.Frontend)).toEqual([]);
+    expect(isCseError(await rejection(again.markSynced(Tier.Edge, 1, { peer: '' })), 'VALIDATION')).toBe(true);
+  });
 });
 
 describe('ObjectPool', () => {

@@ -9,7 +9,8 @@
  * a slow Frontend slows its own stream and the Edge never buffers without bound.
  */
 import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@cse/core';
-import { ConflictError, ResetRequiredError, SyncState, isCseError } from '@cse/core';
+import type { PeerState } from '@cse/core';
+import { ConflictError, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
 import type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
 import { DEFAULT_MAX_FRAME, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
 import type { Transport } from './transport.js';
@@ -32,6 +33,13 @@ export interface EdgeSyncOptions {
   readonly helloTimeoutMs?: number;
   /** A full window without an acknowledgement for this long closes the session (the Frontend resumes from its cursors). Default 30 000 ms. */
   readonly ackTimeoutMs?: number;
+  /**
+   * How often a session records what its Frontend acknowledged in the Edge's `SyncState`
+   * (`markSynced(Tier.Edge, cursor, { peer: replicaId })`, see `frontends()`): the first
+   * acknowledgement at once, then at most once per interval, and the last when the session
+   * ends. Default 1 000 ms; 0 records nothing.
+   */
+  readonly ackRecordMs?: number;
 }
 
 /** Counters of what the Edge did, for tests and dashboards. */
@@ -70,6 +78,7 @@ export class EdgeSync {
       heartbeatMs: options.heartbeatMs ?? 15_000,
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
       ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
+      ackRecordMs: options.ackRecordMs ?? 1_000,
     };
   }
 
@@ -77,6 +86,21 @@ export class EdgeSync {
   epoch(): Promise<string> {
     this.#epoch ??= this.#syncState.epoch();
     return this.#epoch;
+  }
+
+  /** The Edge's bookkeeping (`SyncState` on its store): epoch and what each Frontend acknowledged. */
+  get syncState(): SyncState {
+    return this.#syncState;
+  }
+
+  /**
+   * Every Frontend replica that ever acknowledged a page, with the highest `_sync_id` it has
+   * applied for all of its collections and when that last rose, lowest first (from the store,
+   * so it survives restarts). The lowest is how far every known replica has come: tombstones at
+   * or below it can be compacted without sending any of them into a reset.
+   */
+  frontends(): Promise<PeerState[]> {
+    return this.#syncState.listPeers(Tier.Edge);
   }
 
   /** Serves one Frontend on `transport` until it closes. */
@@ -114,6 +138,14 @@ export class EdgeSession {
   #writes: Promise<void> = Promise.resolve();
   #pageNo = 0;
   #acked = 0;
+  /** Where each followed collection stands once the Frontend has acknowledged what was sent. */
+  readonly #ackedCursors = new Map<string, number>();
+  /** Sent, not yet acknowledged pages: what each moves its collections to. */
+  readonly #unacked = new Map<number, { cs: readonly string[]; to: number }>();
+  #recorded = -1;
+  #recordAt = 0;
+  #recordTimer: ReturnType<typeof setTimeout> | undefined;
+  #recording: Promise<void> = Promise.resolve();
   #credit: (() => void) | undefined;
   #lastHeard = Date.now();
   #compactedAtStart = 0;
@@ -148,13 +180,48 @@ export class EdgeSession {
       clearTimeout(this.#helloTimer);
       this.#t.close(reason);
       this.#onEnd();
+      this.#recordAck(true);
     }
     await this.#stream.catch(() => undefined);
     await this.#writes.catch(() => undefined);
+    await this.#recording;
+  }
+
+  /**
+   * Records the Frontend's acknowledged position in the Edge's SyncState: the lowest cursor of
+   * its collections (each page acknowledged is committed in its replica). Throttled; a failure
+   * to record (a closing store) never disturbs the session.
+   */
+  #recordAck(final: boolean): void {
+    const every = this.#edge.options.ackRecordMs;
+    if (every <= 0 || this.#client === undefined || this.#ackedCursors.size === 0) return;
+    const at = Math.min(...this.#ackedCursors.values());
+    if (at <= this.#recorded) return;
+    const now = Date.now();
+    if (!final && this.#recorded >= 0 && now - this.#recordAt < every) {
+      // Too soon: record the newest position once the interval is over.
+      this.#recordTimer ??= setTimeout(() => {
+        this.#recordTimer = undefined;
+        if (!this.#closed) this.#recordAck(false);
+      }, every - (now - this.#recordAt));
+      return;
+    }
+    clearTimeout(this.#recordTimer);
+    this.#recordTimer = undefined;
+    this.#recorded = at;
+    this.#recordAt = now;
+    const peer = this.#client;
+    this.#recording = this.#recording
+      .then(() => this.#edge.syncState.markSynced(Tier.Edge, at, { peer }))
+      .catch(() => undefined);
   }
 
   #send(m: EdgeMessage): void {
     if (!this.#closed) this.#t.send(encode(m));
+  }
+
+  #sendText(frame: string): void {
+    if (!this.#closed) this.#t.send(frame);
   }
 
   /** A broken peer: a typed error frame, then the connection closes. Nothing of it was applied. */
@@ -198,9 +265,15 @@ export class EdgeSession {
           this.#fail(new ProtocolError(`ack of page ${m.n}, but pages ${this.#acked + 1}..${this.#pageNo} are outstanding`));
           return;
         }
+        for (let n = this.#acked + 1; n <= m.n; n++) {
+          const page = this.#unacked.get(n);
+          this.#unacked.delete(n);
+          if (page) for (const c of page.cs) this.#ackedCursors.set(c, Math.max(this.#ackedCursors.get(c) ?? 0, page.to));
+        }
         this.#acked = m.n;
         this.#ackWaitSince = Date.now();
         this.#credit?.();
+        this.#recordAck(false);
         return;
       case 'ping':
         this.#send({ t: 'pong' });
@@ -238,6 +311,7 @@ export class EdgeSession {
       }
     }
     if (reset) for (const c of cursors.keys()) cursors.set(c, 0);
+    for (const [c, n] of cursors) this.#ackedCursors.set(c, n);
     this.#send({ t: 'welcome', v: PROTOCOL_VERSION, epoch, head, reset, collections: meta });
     if (cursors.size === 0) return;
     await this.#catchUp(cursors);
@@ -303,27 +377,32 @@ export class EdgeSession {
     // Read only when the caller does not know it already.
     const head = knownHead ?? Math.max(to + 1, await edge.store.lastSyncId().catch(() => to + 1));
     let from = start;
-    const changes: WireChange[] = page.changes.map((c) => ({ c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc: c.doc }));
-    // Split by size: each part ends at its last change, the last part at `to`.
-    let part: WireChange[] = [];
+    // Each change is serialized once: its text both measures the page and goes into the frame.
+    let part: string[] = [];
+    let lastS = from;
     let size = 0;
     const flush = async (end: number): Promise<void> => {
       await this.#waitCredit();
       if (this.#closed) return;
       if (this.#pageNo === this.#acked) this.#ackWaitSince = Date.now();
       this.#pageNo++;
-      this.#send({ t: 'page', n: this.#pageNo, cs, from, to: end, changes: part, head });
+      this.#unacked.set(this.#pageNo, { cs, to: end });
+      const envelope = JSON.stringify({ t: 'page', n: this.#pageNo, cs, from, to: end, head });
+      // The same object as encode() would give, with the changes' texts spliced in.
+      this.#sendText(`${envelope.slice(0, -1)},"changes":[${part.join(',')}]}`);
       edge.stats.pagesSent++;
       edge.stats.changesSent += part.length;
       from = end;
       part = [];
       size = 0;
     };
-    for (const c of changes) {
-      const bytes = JSON.stringify(c.doc).length + 64;
-      if (part.length > 0 && size + bytes > edge.options.pageBytes) await flush((part[part.length - 1] as WireChange).s);
-      part.push(c);
-      size += bytes;
+    for (const c of page.changes) {
+      const wire: WireChange = { c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc: c.doc };
+      const text = JSON.stringify(wire);
+      if (part.length > 0 && size + text.length > edge.options.pageBytes) await flush(lastS);
+      part.push(text);
+      lastS = c.syncId;
+      size += text.length;
     }
     await flush(to);
   }

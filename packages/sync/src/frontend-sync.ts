@@ -91,9 +91,14 @@ function docKey(collection: string, id: string): string {
 }
 
 /** The user's fields of a document from the Edge: every `_` key is metadata. */
-function userPart(doc: JsonObject): JsonObject {
+function userPart(doc: JsonObject, extra?: Readonly<Record<string, unknown>>): JsonObject {
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(doc)) if (!k.startsWith('_')) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const k in doc) {
+    // Metadata is dropped; so is any "_" key, "__proto__" included, so a plain assignment is safe.
+    if (k.charCodeAt(0) === 95 /* _ */ || !Object.hasOwn(doc, k)) continue;
+    out[k] = doc[k] as JsonObject[string];
+  }
+  if (extra !== undefined) for (const k in extra) out[k] = extra[k] as JsonObject[string];
   return out;
 }
 
@@ -574,15 +579,19 @@ export class FrontendSync {
     if (at.every((n) => n >= p.to) && p.from < p.to) return; // a copy of a page already applied
     if (at.some((n) => n !== p.from)) throw new ProtocolError(`a page from ${p.from}, but the cursors are at ${at.join(', ')}`);
     const now = this.#now();
-    const locals = await this.#replica.getMany(p.changes.map((ch) => ({ collection: ch.c, id: ch.id })));
+    // Only Desired documents can hold a conflict (only they are written here): read those alone.
+    const roles = new Set(p.cs.filter((c) => this.registry.isRegistered(c) && this.registry.getMetadata(c).role === 'desired'));
+    const desired = roles.size === 0 ? [] : p.changes.filter((ch) => roles.has(ch.c));
+    const found = desired.length === 0 ? [] : await this.#replica.getMany(desired.map((ch) => ({ collection: ch.c, id: ch.id })));
+    const locals = new Map(desired.map((ch, i) => [docKey(ch.c, ch.id), found[i]]));
     const writes: Parameters<Replica['commit']>[0][number][] = [];
-    p.changes.forEach((ch, i) => {
+    p.changes.forEach((ch) => {
       const key = docKey(ch.c, ch.id);
       if (this.#outbox.has(key)) {
         writes.push({ collection: SHADOW_COLLECTION, id: key, kind: 'put', body: { s: ch.s, v: ch.v, d: ch.d, doc: ch.doc } });
         return;
       }
-      const local = locals[i];
+      const local = locals.get(key);
       const conflict = local && !local.deleted && local.doc._sync_status === 'conflict' ? local.doc._conflict : undefined;
       writes.push(this.#edgeWrite(ch, now, conflict));
     });
@@ -607,7 +616,7 @@ export class FrontendSync {
       };
     }
     if (ch.d) return { collection: ch.c, id: ch.id, kind: 'delete' };
-    return { collection: ch.c, id: ch.id, kind: 'put', body: { ...userPart(ch.doc), _edge_sync_id: ch.s, _edge_version: ch.v, _sync_status: 'synced', _synced_at: now } };
+    return { collection: ch.c, id: ch.id, kind: 'put', body: userPart(ch.doc, { _edge_sync_id: ch.s, _edge_version: ch.v, _sync_status: 'synced', _synced_at: now }) };
   }
 
   async #applyResult(r: Extract<EdgeMessage, { t: 'result' }>): Promise<void> {

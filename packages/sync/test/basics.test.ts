@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryAdapter, isCseError, openStore } from '@cse/core';
-import { edgeState, frontendOn, memoryEdge, pairConnector, replicaState, until } from './helpers.js';
+import { MemoryAdapter, Tier, isCseError, openStore } from '@cse/core';
+import type { EdgeSync } from '@cse/sync';
+import { edgeOn, edgeState, frontendOn, memoryEdge, pairConnector, replicaState, until } from './helpers.js';
+import type { Edge } from './helpers.js';
+
+function edgeOnSame(edge: Edge): EdgeSync {
+  return edgeOn(edge.store).sync;
+}
 
 const ALL = ['pump_desired', 'pump_identity', 'pump_observed', 'valve_desired', 'valve_identity', 'valve_observed'];
 
@@ -52,6 +58,22 @@ describe('sync in one process', () => {
     await edge.sync.close();
   });
 
+  it('"constructor" and nested "__proto__" fields sync as the data they are (no prototype touched)', async () => {
+    const edge = memoryEdge();
+    await edge.triangular.saveObserved('pump', 'p1', JSON.parse('{"constructor": {"__proto__": {"polluted": true}}, "rpm": 1}') as Record<string, unknown>);
+    const local = openStore(new MemoryAdapter());
+    const fe = frontendOn(local, pairConnector(() => edge.sync));
+    await fe.start();
+    await until(() => converged(edge.store, local), 'synced');
+    const doc = (await local.get('pump_observed', 'p1')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(doc)).toBe(Object.prototype);
+    expect(Object.hasOwn(doc, 'constructor')).toBe(true);
+    expect(Object.hasOwn(doc.constructor as object, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((doc.constructor as { polluted?: unknown }).polluted).toBeUndefined();
+    await fe.stop();
+  });
+
   it('refuses Identity and Observed writes locally and on the Edge', async () => {
     const edge = memoryEdge();
     const local = openStore(new MemoryAdapter());
@@ -98,5 +120,33 @@ describe('sync in one process', () => {
     await until(() => converged(edge.store, local), 'rebuilt');
     expect(await local.get('pump_observed', 'old')).toBeUndefined();
     await fe.stop();
+  });
+
+  it('the Edge records what each Frontend acknowledged in its SyncState, surviving a new EdgeSync', async () => {
+    const edge = memoryEdge({ ackRecordMs: 50 });
+    for (let i = 0; i < 20; i++) await edge.triangular.saveObserved('pump', `p${i}`, { rpm: i });
+    const a = openStore(new MemoryAdapter());
+    const b = openStore(new MemoryAdapter());
+    const fa = frontendOn(a, pairConnector(() => edge.sync));
+    const fb = frontendOn(b, pairConnector(() => edge.sync), { subscription: { workerTypes: ['pump'] } });
+    await fa.start();
+    await fb.start();
+    await until(async () => (await converged(edge.store, a)) && (await converged(edge.store, b, ['pump_desired', 'pump_identity', 'pump_observed'])), 'both synced');
+    await edge.triangular.saveObserved('pump', 'p0', { rpm: 99 });
+    const head = await edge.store.lastSyncId();
+    await until(async () => {
+      const list = await edge.sync.frontends();
+      return list.length === 2 && list.every((f) => f.syncedThrough >= head);
+    }, async () => `frontends() at the head ${head}: ${JSON.stringify(await edge.sync.frontends())}`);
+    await fa.stop();
+    await fb.stop();
+    await edge.sync.close();
+    // A new EdgeSync on the same store (an Edge restart) still knows both replicas.
+    const again = edgeOnSame(edge);
+    const peers = await again.frontends();
+    expect(peers.map((p) => p.syncedThrough)).toEqual([head, head]);
+    expect(new Set(peers.map((p) => p.peer)).size).toBe(2);
+    // Acknowledgements never go back, and the tier's own state is untouched.
+    expect((await again.syncState.getState(Tier.Edge)).syncedThrough).toBe(0);
   });
 });

@@ -18,6 +18,8 @@ function registry(): Registry {
 }
 
 const REGISTERED = ['pump_desired', 'pump_identity', 'pump_observed'];
+/** What each receiving tier gets: the Frontend every registered collection, the Edge only Desired ones. */
+const RECEIVED: Record<Tier, string[]> = { [Tier.Frontend]: REGISTERED, [Tier.Edge]: ['pump_desired'] };
 
 const writeArb: fc.Arbitrary<PlainWrite | 'tx'> = fc.oneof(
   fc.record({
@@ -30,12 +32,15 @@ const writeArb: fc.Arbitrary<PlainWrite | 'tx'> = fc.oneof(
   fc.constant('tx' as const),
 );
 
-type TierOp = { readonly op: 'record' | 'synced'; readonly tier: Tier; readonly syncId: number };
-const tierOpArb: fc.Arbitrary<TierOp> = fc.record({
-  op: fc.constantFrom('record' as const, 'synced' as const),
-  tier: fc.constantFrom(Tier.Edge, Tier.Frontend),
-  syncId: fc.integer({ min: 0, max: 12 }),
-});
+type TierOp = { readonly op: 'record' | 'synced'; readonly tier: Tier; readonly syncId: number; readonly peer?: string };
+const tierOpArb: fc.Arbitrary<TierOp> = fc.oneof(
+  fc.record({
+    op: fc.constantFrom('record' as const, 'synced' as const),
+    tier: fc.constantFrom(Tier.Edge, Tier.Frontend),
+    syncId: fc.integer({ min: 0, max: 12 }),
+  }),
+  fc.record({ op: fc.constant('synced' as const), tier: fc.constantFrom(Tier.Edge, Tier.Frontend), syncId: fc.integer({ min: 0, max: 12 }), peer: fc.constantFrom('f1', 'f2') }),
+);
 
 function applyModel(state: TierState, op: TierOp): TierState {
   if (op.syncId <= state.syncedThrough) return state;
@@ -44,9 +49,10 @@ function applyModel(state: TierState, op: TierOp): TierState {
   return { syncedThrough: state.syncedThrough, pending: [...state.pending, op.syncId].sort((a, b) => a - b) };
 }
 
-async function states(store: Store): Promise<Record<string, TierState>> {
+async function states(store: Store): Promise<Record<string, unknown>> {
   const sync = new SyncState(store, registry());
-  return { edge: await sync.getState(Tier.Edge), frontend: await sync.getState(Tier.Frontend) };
+  const peers = async (tier: Tier): Promise<Record<string, number>> => Object.fromEntries((await sync.listPeers(tier)).map((p) => [p.peer, p.syncedThrough]));
+  return { edge: await sync.getState(Tier.Edge), frontend: await sync.getState(Tier.Frontend), peers: { edge: await peers(Tier.Edge), frontend: await peers(Tier.Frontend) } };
 }
 
 export const syncStateGroupDef: Group = {
@@ -83,11 +89,11 @@ export const syncStateGroupDef: Group = {
                 cursor = delta.cursor;
                 if (!delta.hasMore) break;
               }
-              const expected = (await store.changesSince(0, { collections: REGISTERED, limit: 10_000 })).changes;
-              equal(got, expected, 'the delta pages equal every change of the registered collections');
+              const expected = (await store.changesSince(0, { collections: RECEIVED[tier], limit: 10_000 })).changes;
+              equal(got, expected, `the delta pages equal every change of the collections ${tier} receives`);
               ok(
-                got.every((c) => REGISTERED.includes(c.collection)),
-                'a delta holds only registered collections (no system or unregistered ones)',
+                got.every((c) => RECEIVED[tier].includes(c.collection)),
+                'a delta holds only registered collections the tier receives (no system, unregistered or, for the Edge, non-Desired ones)',
               );
             }),
           ),
@@ -95,7 +101,7 @@ export const syncStateGroupDef: Group = {
         ),
     },
     {
-      name: 'tier state is kept in the store, never moves backwards, and survives a new instance (and reopen, if persistent)',
+      name: 'tier and per-peer state is kept in the store, never moves backwards, and survives a new instance (and reopen, if persistent)',
       run: (scope) =>
         checkProperty(
           scope,
@@ -106,17 +112,29 @@ export const syncStateGroupDef: Group = {
               const store = await s.store(name);
               const sync = new SyncState(store, registry());
               const model: Record<string, TierState> = { edge: { syncedThrough: 0, pending: [] }, frontend: { syncedThrough: 0, pending: [] } };
+              // Each peer's acknowledgement is its own: it never moves the tier's, nor back.
+              const peers: Record<string, Record<string, number>> = { edge: {}, frontend: {} };
               for (const op of ops) {
+                const label = `${op.op}(${op.tier}, ${op.syncId}${op.peer === undefined ? '' : `, { peer: ${op.peer} }`})`;
+                if (op.peer !== undefined) {
+                  await sync.markSynced(op.tier, op.syncId, { peer: op.peer });
+                  const mine = peers[op.tier] as Record<string, number>;
+                  mine[op.peer] = Math.max(mine[op.peer] ?? 0, op.syncId);
+                  const through = mine[op.peer] as number;
+                  equal(await sync.getState(op.tier, { peer: op.peer }), { syncedThrough: through, pending: (model[op.tier] as TierState).pending.filter((n) => n > through) }, `after ${label}`);
+                  continue;
+                }
                 if (op.op === 'record') await sync.recordChange(op.tier, op.syncId);
                 else await sync.markSynced(op.tier, op.syncId);
                 model[op.tier] = applyModel(model[op.tier] as TierState, op);
-                equal(await sync.getState(op.tier), model[op.tier], `after ${op.op}(${op.tier}, ${op.syncId})`);
+                equal(await sync.getState(op.tier), model[op.tier], `after ${label}`);
                 equal(await sync.getPendingChanges(op.tier), model[op.tier]?.pending, `getPendingChanges(${op.tier})`);
               }
-              equal(await states(store), model, 'a new SyncState on the same store sees the same state');
+              const expected = { ...model, peers: { edge: peers.edge, frontend: peers.frontend } };
+              equal(await states(store), expected, 'a new SyncState on the same store sees the same state');
               if (s.caps.persistent) {
                 await s.closeOne(store);
-                equal(await states(await s.store(name)), model, 'after close and reopen the state is unchanged');
+                equal(await states(await s.store(name)), expected, 'after close and reopen the state is unchanged');
               }
             }),
           ),

@@ -122,6 +122,31 @@ export function syncMarkdown(sync, command, date, smoke = false) {
   ];
 }
 
+/** The relay workload (S2): relay + channel against a direct WebSocket, as Markdown lines. */
+export function relayMarkdown(relay, command, date, smoke = false) {
+  const verdict = (ok) => (smoke ? NOT_JUDGED : ok ? 'met' : 'MISSED');
+  if (relay === undefined) return [];
+  const head = ['## Relay (S2, `@cse/relay` process + the end-to-end encrypted channel vs a direct WebSocket)', ''];
+  if (relay.error) return [...head, `S2 failed: ${relay.error.split('\n')[0]}`, ''];
+  const l = relay.latency;
+  const m = relay.memory;
+  return [
+    ...head,
+    `Made by \`${command}\` on ${date}. Same workload, same process tree: the Edge (SQLite synchronous=FULL) and the replica in one process, the relay in its own (\`startRelay\`, as \`cse-relay\` runs it). Initial sync of ${relay.params.docs.toLocaleString('en-US')} documents into an empty replica, direct (loopback WebSocket, no channel) and through the relay with the channel (ECDH/HKDF/AES-256-GCM, base64url records), alternating, median of ${relay.params.runs} runs each after a warm-up; pairing is not timed. Bytes: every frame both ways at the Frontend (for the relay: what it forwarded). Relay CPU: the relay process's user+system time during the relay runs ÷ MB forwarded.`,
+    '',
+    '| replica | direct docs/s | relay+channel docs/s | ratio (goal ≥ 0.7) | bytes/change direct | bytes/change relay | relay CPU ms per MB |',
+    '|---|---|---|---|---|---|---|',
+    ...relay.throughput.map((r) => `| ${r.replica === 'sqlite' ? 'SQLite FULL' : 'memory'} | ${fmt(r.directDocsPerSec)} | ${fmt(r.relayDocsPerSec)} | ${r.ratio.toFixed(2)} ${verdict(r.ratio >= 0.7)} | ${r.directBytesPerChange.toFixed(0)} | ${r.relayBytesPerChange.toFixed(0)} | ${(r.relayCpuSecPerMb * 1000).toFixed(1)} |`),
+    '',
+    l
+      ? `Commit-to-replica latency, single-change commits at ${l.direct.targetRate}/s, ${l.direct.changes} changes per side in two runs each (direct, relay, relay, direct), the Edge in its own process, replica on SQLite FULL: direct median ${l.direct.medianMs.toFixed(2)} ms (p99 ${l.direct.p99Ms.toFixed(1)} ms, ${l.direct.seen}/${l.direct.changes} seen), relay + channel median ${l.relay.medianMs.toFixed(2)} ms (p99 ${l.relay.p99Ms.toFixed(1)} ms, ${l.relay.seen}/${l.relay.changes} seen): ratio ${l.ratio.toFixed(2)} (goal ≤ 1.3: ${verdict(l.ratio <= 1.3)}).`
+      : '',
+    '',
+    m ? `Relay memory per connection (${m.sessions} idle Frontend sessions = ${m.connections} connections, after a GC in the relay process): ${m.heapPerConnectionKb.toFixed(1)} KiB heap, ${m.rssPerConnectionKb.toFixed(1)} KiB RSS.` : '',
+    '',
+  ];
+}
+
 export function markdown(report) {
   const e = report.environment;
   const lines = [
@@ -140,6 +165,7 @@ export function markdown(report) {
     markdownTable(report.results, report.params.quick === true),
     '',
     ...syncMarkdown(report.sync, report.command, report.date),
+    ...relayMarkdown(report.relay, report.command, report.date),
     '## Durability and versions',
     '',
     ...report.results.map((a) => {

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ADAPTERS } from './adapters.js';
-import { markdown, judge, syncMarkdown, textTable } from './report.js';
+import { markdown, judge, relayMarkdown, syncMarkdown, textTable } from './report.js';
 import { PARAMS, SYNC_WORKLOADS, WORKLOADS } from './workloads/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`node bench/run.js [--quick] [--only sqlite,redis] [--workloads W1,W5] [--runs 5] [--duration 400]
   [--writers 4] [--redis-persistence none|aof-everysec|aof-always] [--cpu-prof] [--no-save]
-Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')} (S1, the sync layer, runs once, not per adapter).\n`);
+Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')} (S1, the sync layer, and S2, the relay with the encrypted channel, run once, not per adapter).\n`);
   process.exit(0);
 }
 
@@ -135,13 +135,14 @@ const environment = {
   ),
 };
 
-/** The sync workload in its own process (lib/sync-suite.js); undefined when not selected. */
-function runSyncSuite() {
-  if (workloads && !workloads.includes('S1')) return Promise.resolve(undefined);
-  if (!built('@cse/sync')) return Promise.resolve({ id: 'S1', error: '@cse/sync not built (run npx turbo run build)' });
-  const out = join(tmpdir(), `cse-bench-${process.pid}-sync.json`);
+/** A once-only workload (S1: lib/sync-suite.js, S2: lib/relay-suite.js) in its own process; undefined when not selected. */
+function runOnceSuite(id, script, needs) {
+  if (workloads && !workloads.includes(id)) return Promise.resolve(undefined);
+  const missing = needs.find((p) => !built(p));
+  if (missing) return Promise.resolve({ id, error: `${missing} not built (run npx turbo run build)` });
+  const out = join(tmpdir(), `cse-bench-${process.pid}-${id}.json`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', join(here, 'lib', 'sync-suite.js'), JSON.stringify({ out, params })], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', join(here, 'lib', script), JSON.stringify({ out, params })], { stdio: ['ignore', 'inherit', 'inherit'] });
     const limitMs = (args.quick ? 3 : 20) * 60_000;
     const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.on('exit', (code, signal) => {
@@ -150,7 +151,7 @@ function runSyncSuite() {
         resolve(JSON.parse(readFileSync(out, 'utf8')));
         rmSync(out, { force: true });
       } catch {
-        resolve({ id: 'S1', error: `sync suite exited with ${signal ?? code} and wrote no result` });
+        resolve({ id, error: `${script} exited with ${signal ?? code} and wrote no result` });
       }
     });
   });
@@ -168,7 +169,8 @@ for (const [name, entry] of Object.entries(ADAPTERS)) {
   }
   results.push(await runSuite(name));
 }
-const sync = await runSyncSuite();
+const sync = await runOnceSuite('S1', 'sync-suite.js', ['@cse/sync']);
+const relay = await runOnceSuite('S2', 'relay-suite.js', ['@cse/sync', '@cse/relay']);
 environment.loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
 const command = `node bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -181,9 +183,11 @@ const report = {
   // A --quick run is a smoke test (npm test runs one): too short to judge targets by.
   results: results.map((a) => ({ ...a, workloads: a.workloads.map((w) => judge(w, args.quick)) })),
   ...(sync ? { sync } : {}),
+  ...(relay ? { relay } : {}),
 };
 
 if (sync) process.stdout.write(`\n${syncMarkdown(sync, report.command, report.date, args.quick).join('\n')}\n`);
+if (relay) process.stdout.write(`\n${relayMarkdown(relay, report.command, report.date, args.quick).join('\n')}\n`);
 process.stdout.write(`\n${textTable(report.results, args.quick)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
 
 if (!args['no-save']) {
@@ -206,7 +210,18 @@ if (!args['no-save']) {
     writeFileSync(file, updated.includes(section) ? updated : `${old.trimEnd()}\n\n${section}\n`);
     process.stdout.write('wrote the sync section of bench/RESULTS.md\n');
   }
+  if (!complete && relay && !relay.error && !args.quick) {
+    // A full-size S2 run on its own (--workloads S2) updates the relay section of RESULTS.md.
+    const file = join(here, 'RESULTS.md');
+    const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+    const section = relayMarkdown(relay, command, report.date).join('\n');
+    const at = old.indexOf('## Relay (S2');
+    const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
+    const updated = at < 0 ? old.replace('\n## Durability and versions', `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
+    writeFileSync(file, updated.includes(section) ? updated : `${old.trimEnd()}\n\n${section}\n`);
+    process.stdout.write('wrote the relay section of bench/RESULTS.md\n');
+  }
 }
 
-const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined;
+const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined || relay?.error !== undefined;
 process.exitCode = failed ? 1 : 0;

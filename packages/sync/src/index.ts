@@ -18,3 +18,5 @@ export { SecureFrontend, secureConnector } from './secure/secure-frontend.js';
 export { SecureTransport } from './secure/secure-transport.js';
 export type { RelayConnectorOptions, RelayCredential, RelayEdge, RelayEdgeListenerOptions, RelaySessionInfo, RelaySigner, RelayStatus, WebSocketConstructor } from './relay-transport.js';
 export { RelayCloseCode, createRelayToken, edgeIdOf, relayConnector, relayEdgeListener } from './relay-transport.js';
+export type { SecureRelayEdge, SecureRelayEdgeOptions } from './secure/secure-relay.js';
+export { relayDial, serveSecureRelay } from './secure/secure-relay.js';

@@ -2,10 +2,16 @@
  * Node-only parts (the `ws` package): a WebSocket server for an Edge and a client connector.
  * Browsers use `webSocketConnector` from the main entry with their own `WebSocket`.
  */
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EdgeSync } from './edge-sync.js';
 import { DEFAULT_MAX_FRAME } from './protocol.js';
+import { Identity } from './secure/identity.js';
+import type { SecureEdge } from './secure/secure-edge.js';
+import type { Dial } from './secure/secure-frontend.js';
+import type { SecureRelayEdge, SecureRelayEdgeOptions } from './secure/secure-relay.js';
+import { relayDial, serveSecureRelay } from './secure/secure-relay.js';
 import type { RelayConnectorOptions, RelayEdge, RelayEdgeListenerOptions, WebSocketConstructor } from './relay-transport.js';
 import { relayConnector, relayEdgeListener } from './relay-transport.js';
 import type { Connect, WebSocketLike } from './transport.js';
@@ -18,6 +24,8 @@ export interface EdgeServerOptions {
   readonly port?: number;
   /** Largest frame in bytes; the socket is closed over it. Default 8 MiB. */
   readonly maxFrameBytes?: number;
+  /** Runs the encrypted channel's handshake on every connection first (paired Frontends only). Default: none. */
+  readonly secure?: SecureEdge;
 }
 
 export interface EdgeServer {
@@ -36,7 +44,9 @@ export async function serveEdge(edge: EdgeSync, options: EdgeServerOptions = {})
     wss.once('error', reject);
   });
   wss.on('connection', (socket) => {
-    edge.accept(webSocketTransport(socket as unknown as WebSocketLike));
+    const t = webSocketTransport(socket as unknown as WebSocketLike);
+    if (options.secure === undefined) edge.accept(t);
+    else options.secure.serve(edge, t);
   });
   const port = (wss.address() as AddressInfo).port;
   return {
@@ -55,6 +65,31 @@ export function nodeWebSocketConnector(url: string): Connect {
   return webSocketConnector(url, WebSocket as unknown as new (url: string) => WebSocketLike);
 }
 
+/**
+ * The identity kept in the file `path` (a private JWK), created there with mode 0600 if the file
+ * does not exist. For an Edge whose key should live outside its store: `SecureEdge.open({ store,
+ * identity: await loadIdentityFile('/etc/cse/edge-key.json') })`.
+ */
+export async function loadIdentityFile(path: string): Promise<Identity> {
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+  }
+  if (text !== undefined) return Identity.fromJwk(JSON.parse(text) as JsonWebKey);
+  const { identity, jwk } = await Identity.generate();
+  try {
+    await writeFile(path, JSON.stringify(jwk), { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    // Another process created it first: use that one.
+    if ((e as { code?: string }).code === 'EEXIST') return loadIdentityFile(path);
+    throw e;
+  }
+  await chmod(path, 0o600);
+  return identity;
+}
+
 /** `relayConnector` with the `ws` package's client. */
 export function nodeRelayConnector(options: Omit<RelayConnectorOptions, 'WebSocket'>): Connect {
   return relayConnector({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
@@ -63,4 +98,14 @@ export function nodeRelayConnector(options: Omit<RelayConnectorOptions, 'WebSock
 /** `relayEdgeListener` with the `ws` package's client. */
 export function nodeRelayEdgeListener(options: Omit<RelayEdgeListenerOptions, 'WebSocket'>): Promise<RelayEdge> {
   return relayEdgeListener({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `serveSecureRelay` with the `ws` package's client. */
+export function nodeServeSecureRelay(options: Omit<SecureRelayEdgeOptions, 'WebSocket'>): Promise<SecureRelayEdge> {
+  return serveSecureRelay({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
+}
+
+/** `relayDial` with the `ws` package's client. */
+export function nodeRelayDial(url: string): Dial {
+  return relayDial(url, WebSocket as unknown as WebSocketConstructor);
 }

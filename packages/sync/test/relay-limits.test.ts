@@ -48,7 +48,7 @@ async function edgeAt(url: string, echo = true) {
   });
   cleanup.push(() => listener.close());
   await until(() => listener.status === 'registered', 'edge registered');
-  const connector = async (WebSocketImpl?: typeof WebSocket) => {
+  const connector = async (WebSocketImpl?: new (url: string) => WebSocket) => {
     const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId: randomFrontendId() });
     const options = { url, edgeId: listener.edgeId, credential: { token } };
     return WebSocketImpl === undefined ? nodeRelayConnector(options) : (await import('@cse/sync')).relayConnector({ ...options, WebSocket: WebSocketImpl as never });

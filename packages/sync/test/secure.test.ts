@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAdapter, isCseError, openStore } from '@cse/core';
 import { Identity, PAIRED_COLLECTION, SecureChannelError, SecureEdge, SecureFrontend, memoryPair, parsePairingCode, relayTicketOf } from '@cse/sync';
 import type { RelayAccess, Transport } from '@cse/sync';
-import { frontendOn, until } from './helpers.js';
+import { edgeOn, frontendOn, until } from './helpers.js';
 import { pairedFrontend, secureDial, secureMemoryEdge } from './secure-helpers.js';
 
 const failure = (reason: string, code: string) => expect.objectContaining({ code, reason }) as unknown;
@@ -167,7 +167,72 @@ describe('refusals', () => {
   });
 });
 
+describe('the decrypted transport', () => {
+  it('keeps what arrives, and its close, until the consumer sets its handlers', async () => {
+    const edge = await secureMemoryEdge();
+    const { secure } = await pairedFrontend(edge);
+    let edgeSide: Transport | undefined;
+    const t = await secure.connector(async () => {
+      const [a, b] = memoryPair();
+      void edge.secure.accept(b).then(({ transport }) => {
+        edgeSide = transport;
+        transport.send('first');
+        transport.send('second');
+        transport.close('done');
+      });
+      return a;
+    })();
+    await until(() => edgeSide !== undefined, 'the Edge side');
+    await new Promise((r) => setTimeout(r, 30));
+    const got: string[] = [];
+    let closed = '';
+    t.onmessage = (f) => got.push(f);
+    t.onclose = (r) => {
+      closed = r;
+    };
+    await until(() => closed !== '', 'the close');
+    expect(got).toEqual(['first', 'second']);
+  });
+});
+
 describe('revocation', () => {
+  it('a handshake that passed its check just before the revocation is cut when it completes', async () => {
+    const adapter = new MemoryAdapter();
+    const inner = adapter.getMany.bind(adapter);
+    let gate: Promise<void> | undefined;
+    let release = (): void => undefined;
+    let held = false;
+    // The paired-list read returns its (pre-revocation) snapshot, then waits at the gate.
+    adapter.getMany = async (keys) => {
+      const r = await inner(keys);
+      if (gate !== undefined && keys.some((k) => k.collection === PAIRED_COLLECTION)) {
+        const g = gate;
+        gate = undefined;
+        held = true;
+        await g;
+      }
+      return r;
+    };
+    const edge = { ...edgeOn(openStore(adapter)), secure: undefined as unknown as SecureEdge };
+    edge.secure = await SecureEdge.open({ store: edge.store });
+    const { secure } = await pairedFrontend(edge);
+    gate = new Promise((r) => (release = r));
+    const connecting = secure.connector(secureDial(() => edge))();
+    await until(() => held, 'the handshake to read the paired list');
+    await edge.secure.revoke(secure.frontendId);
+    release();
+    const t = await connecting.catch(() => undefined);
+    if (t !== undefined) {
+      let closed = false;
+      t.onclose = () => {
+        closed = true;
+      };
+      await until(() => closed, 'the late session to be cut');
+    }
+    expect(edge.secure.sessions(secure.frontendId)).toBe(0);
+    expect(edge.sync.sessions).toBe(0);
+  });
+
   it('a revoked Frontend is cut off at once and refused afterwards; others keep syncing', async () => {
     const edge = await secureMemoryEdge();
     const bad = await pairedFrontend(edge);
@@ -194,5 +259,41 @@ describe('revocation', () => {
     expect(rec?.doc.revoked).toBe(true);
     expect(isCseError(bad.secure.lastError, 'FORBIDDEN')).toBe(true);
     await Promise.all([badFe.stop(), goodFe.stop()]);
+  });
+});
+
+describe('over a real WebSocket on loopback', () => {
+  it('serveEdge({ secure }) pairs and syncs a Node Frontend; the identity file is created once with mode 0600', async () => {
+    const { serveEdge, nodeWebSocketConnector, loadIdentityFile } = await import('@cse/sync/node');
+    const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'cse-secure-'));
+    try {
+      const identity = await loadIdentityFile(join(dir, 'edge-key.json'));
+      expect(statSync(join(dir, 'edge-key.json')).mode & 0o777).toBe(0o600);
+      expect((await loadIdentityFile(join(dir, 'edge-key.json'))).id).toBe(identity.id);
+      const edge = await secureMemoryEdge();
+      const secureEdge = await SecureEdge.open({ store: edge.store, identity });
+      const server = await serveEdge(edge.sync, { secure: secureEdge });
+      await edge.triangular.saveObserved('pump', 'p1', { rpm: 3 });
+      const store = openStore(new MemoryAdapter());
+      const fe = await SecureFrontend.open({ store });
+      const dial = nodeWebSocketConnector(server.url);
+      await fe.pair((await secureEdge.createPairingCode()).code, dial);
+      expect(fe.pairing?.edgeId).toBe(identity.id);
+      const sync = frontendOn(store, fe.connector(dial));
+      await sync.start();
+      await until(async () => (await store.get('pump_observed', 'p1'))?.rpm === 3, 'the replica over the secure WebSocket');
+      // A raw (unencrypted) client is refused before EdgeSync sees anything.
+      const raw = frontendOn(openStore(new MemoryAdapter()), dial);
+      await raw.start();
+      await until(() => secureEdge.stats.refused > 0, 'the raw client to be refused');
+      await raw.stop();
+      await sync.stop();
+      await server.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,8 +7,9 @@
 import type { Store } from '@cse/core';
 import { Replica, isCseError } from '@cse/core';
 import type { EdgeSync } from '../edge-sync.js';
+import { createRelayToken } from '../relay-transport.js';
 import type { Transport } from '../transport.js';
-import { b64u, equalBytes, fromB64u, fromUtf8, randomBytes, utf8 } from './bytes.js';
+import { b64u, concat, equalBytes, fromB64u, fromUtf8, randomBytes, utf8 } from './bytes.js';
 import { Identity, keyId, verifySignature } from './identity.js';
 import { derivePairing, formatPairingCode, hmac, newPairingSecret } from './pairing-code.js';
 import { E2F, F2E, Opener, Sealer } from './records.js';
@@ -30,8 +31,8 @@ export interface SecureEdgeOptions {
   readonly handshakeTimeoutMs?: number;
   /**
    * Makes the relay token handed to a Frontend when it pairs (inside the encrypted channel).
-   * Default: none (a direct connection needs none). Through the relay, pass
-   * `(frontendId) => createRelayToken(secure.identity, { edgeId, frontendId })`.
+   * Default: `createRelayToken(identity, { edgeId, frontendId })`, without expiry (the relay
+   * refuses it once the Frontend is revoked).
    */
   readonly issueRelayToken?: (frontendId: string) => Promise<string | undefined>;
 }
@@ -79,8 +80,10 @@ export class SecureEdge {
   readonly #store: Store;
   readonly #replica: Replica;
   readonly #timeout: number;
-  readonly #issue: ((frontendId: string) => Promise<string | undefined>) | undefined;
+  readonly #issue: (frontendId: string) => Promise<string | undefined>;
   readonly #live = new Map<string, Set<SecureTransport>>();
+  /** Revoked in this process: a handshake that passed its check just before the revocation is cut when it completes. */
+  readonly #revokedHere = new Set<string>();
   readonly #revokeListeners = new Set<(frontendId: string) => void>();
   readonly #errorListeners = new Set<ErrorListener>();
 
@@ -89,7 +92,7 @@ export class SecureEdge {
     this.#store = options.store;
     this.#replica = new Replica(options.store);
     this.#timeout = options.handshakeTimeoutMs ?? 10_000;
-    this.#issue = options.issueRelayToken;
+    this.#issue = options.issueRelayToken ?? ((frontendId) => createRelayToken(identity, { edgeId: identity.id, frontendId }));
   }
 
   static async open(options: SecureEdgeOptions): Promise<SecureEdge> {
@@ -147,6 +150,7 @@ export class SecureEdge {
   async revoke(frontendId: string): Promise<boolean> {
     const [r] = await this.#replica.getMany([{ collection: PAIRED_COLLECTION, id: frontendId }]);
     if (r === undefined || r.deleted) return false;
+    this.#revokedHere.add(frontendId);
     if (r.doc.revoked !== true) {
       await this.#replica.commit([{ collection: PAIRED_COLLECTION, id: frontendId, kind: 'put', body: { ...r.doc, revoked: true, revokedAt: Date.now() } }]);
     }
@@ -201,7 +205,7 @@ export class SecureEdge {
       const unsigned = encodeServerUnsigned(eph.raw, randomBytes(32), this.identity.publicKey);
       const th = transcript(hello.bytes, unsigned);
       const sig = await this.identity.sign(edgeSigned(th));
-      transport.send(b64u(new Uint8Array([...unsigned, ...sig])));
+      transport.send(b64u(concat(unsigned, sig)));
       const keys = await sessionKeys(eph, hello.key, th);
       const sealer = new Sealer(keys.e2f, keys.sessionId, E2F);
       const opener = new Opener(keys.f2e, keys.sessionId, F2E);
@@ -214,7 +218,7 @@ export class SecureEdge {
       if (pairing) {
         if (auth.pair === undefined) throw new SecureChannelError('pairing-refused', 'a pairing handshake without a pairing proof');
         await this.#pair(auth.pair, frontendId, th, auth.spki);
-        token = await this.#issue?.(frontendId);
+        token = await this.#issue(frontendId);
       } else {
         await this.#checkPaired(frontendId);
       }
@@ -223,7 +227,10 @@ export class SecureEdge {
       this.stats.sessions++;
       // A pairing connection carries nothing else: the finish goes out, then the Edge hangs up.
       if (pairing) secure.close('paired');
-      else this.#track(frontendId, secure);
+      else {
+        this.#track(frontendId, secure);
+        if (this.#revokedHere.has(frontendId)) secure.abort(new SecureChannelError('revoked', 'this Frontend was revoked'));
+      }
       return { transport: secure, info: { frontendId, pairing } };
     } catch (e) {
       const err = e instanceof SecureChannelError ? e : new SecureChannelError('handshake', `handshake failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -279,6 +286,7 @@ export class SecureEdge {
       if (isCseError(e, 'CONFLICT')) throw refused('the pairing code was used concurrently');
       throw e;
     }
+    this.#revokedHere.delete(frontendId); // paired again with a new code: the operator let it back in
     this.stats.pairings++;
   }
 

@@ -11,8 +11,6 @@ import type { Opener, Sealer } from './records.js';
 import { SecureChannelError } from './secure-error.js';
 
 export class SecureTransport implements Transport {
-  onmessage: ((frame: string) => void) | undefined;
-  onclose: ((reason: string) => void) | undefined;
   /** The error that ended the session, if one did. */
   error: SecureChannelError | undefined;
   readonly #inner: Transport;
@@ -25,6 +23,46 @@ export class SecureTransport implements Transport {
   #closed = false;
   #ended = false;
   readonly #endListeners: (() => void)[] = [];
+  // The session may deliver (or end) before the consumer has set its handlers, since the
+  // handshake resolves through a few awaits: what comes meanwhile waits for them.
+  #onmessage: ((frame: string) => void) | undefined;
+  #onclose: ((reason: string) => void) | undefined;
+  readonly #waiting: string[] = [];
+  #endReason: string | undefined;
+  #closeDelivered = false;
+
+  get onmessage(): ((frame: string) => void) | undefined {
+    return this.#onmessage;
+  }
+
+  set onmessage(f: ((frame: string) => void) | undefined) {
+    this.#onmessage = f;
+    if (f !== undefined && this.#waiting.length > 0) queueMicrotask(() => this.#flush());
+  }
+
+  get onclose(): ((reason: string) => void) | undefined {
+    return this.#onclose;
+  }
+
+  set onclose(f: ((reason: string) => void) | undefined) {
+    this.#onclose = f;
+    if (f !== undefined && this.#endReason !== undefined) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    while (this.#onmessage !== undefined && this.#waiting.length > 0) {
+      const frame = this.#waiting.shift() as string;
+      try {
+        this.#onmessage(frame);
+      } catch {
+        // the consumer's failure is its own
+      }
+    }
+    if (this.#endReason !== undefined && this.#waiting.length === 0 && this.#onclose !== undefined && !this.#closeDelivered) {
+      this.#closeDelivered = true;
+      this.#onclose(this.#endReason);
+    }
+  }
 
   constructor(inner: Transport, sealer: Sealer, opener: Opener, early: { frames: readonly string[]; closed: string | undefined }, onError: (e: SecureChannelError) => void) {
     this.#inner = inner;
@@ -89,11 +127,8 @@ export class SecureTransport implements Transport {
         this.#fail(e instanceof SecureChannelError ? e : new SecureChannelError('malformed', 'a record that is not UTF-8 text'));
         return;
       }
-      try {
-        this.onmessage?.(plain);
-      } catch {
-        // the consumer's failure is its own
-      }
+      this.#waiting.push(plain);
+      this.#flush();
     });
   }
 
@@ -114,7 +149,8 @@ export class SecureTransport implements Transport {
     this.#ended = true;
     this.#closed = true;
     for (const f of this.#endListeners.splice(0)) f();
-    this.onclose?.(reason);
+    this.#endReason = reason;
+    this.#flush();
   }
 }
 

@@ -6,10 +6,9 @@
  * relay token the Edge gave it when it paired.
  */
 import type { Store } from '@cse/core';
-import { isCseError } from '@cse/core';
 import type { EdgeSync, RelayStatus } from '@cse/sync';
-import { SecureEdge, createRelayToken } from '@cse/sync';
-import { nodeRelayEdgeListener } from '@cse/sync/node';
+import { SecureEdge } from '@cse/sync';
+import { nodeServeSecureRelay } from '@cse/sync/node';
 import type { LinkConfig } from '../shared/link-config.js';
 
 export interface EdgeLinkOptions {
@@ -34,33 +33,16 @@ export interface EdgeLink {
 }
 
 export async function openEdgeLink(options: EdgeLinkOptions): Promise<EdgeLink> {
-  const ttlMs = options.pairingTtlMs ?? 10 * 60_000;
-  const channel: SecureEdge = await SecureEdge.open({
-    store: options.store,
-    // Runs only when a Frontend pairs, long after `channel` is set.
-    issueRelayToken: (frontendId) => createRelayToken(channel.identity, { edgeId: channel.edgeId, frontendId }),
-  });
-  let revoked = await channel.revokedIds();
-  channel.onRevoke(() => {
-    void channel.revokedIds().then((ids) => (revoked = ids));
-  });
-  const relay = await nodeRelayEdgeListener({
-    url: options.relayUrl,
-    signer: channel.identity,
-    onSession: (transport) => channel.serve(options.edge, transport),
-    revoked: () => revoked,
-    backoff: { min: 100, max: 2000 },
-  });
-  relay.onStatus = options.onStatus;
-  const offer = await channel.createPairingCode({ ttlMs, label: 'dashboard' });
-  // The relay admits one pairing connection with this ticket; offered again after a relay restart.
-  relay.offerPairing(offer.relayTicket, ttlMs).catch((e: unknown) => {
-    if (!isCseError(e, 'CLOSED')) console.error(`edge: the relay did not take the pairing ticket: ${e instanceof Error ? e.message : String(e)}`);
-  });
+  // The identity key is created on the first start and kept in the store: the same Edge id after a restart.
+  const secure = await SecureEdge.open({ store: options.store });
+  const link = await nodeServeSecureRelay({ url: options.relayUrl, secure, edge: options.edge, backoff: { min: 100, max: 2000 } });
+  link.relay.onStatus = options.onStatus;
+  // Resolves once the relay holds the code's ticket (offered again after a relay restart).
+  const offer = await link.createPairingCode({ ttlMs: options.pairingTtlMs ?? 10 * 60_000, label: 'dashboard' });
   return {
-    config: { mode: 'relay', edgeUrl: undefined, edgeId: channel.edgeId, relayUrl: options.relayUrl },
+    config: { mode: 'relay', edgeUrl: undefined, edgeId: secure.edgeId, relayUrl: options.relayUrl },
     pairingCode: offer.code,
     pairingExpiresAt: offer.expiresAt,
-    close: () => relay.close(),
+    close: () => link.close(),
   };
 }

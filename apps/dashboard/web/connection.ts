@@ -5,8 +5,8 @@
  * reload connects without pairing again.
  */
 import type { Store } from '@cse/core';
-import type { Connect, Dial } from '@cse/sync';
-import { SecureFrontend, parsePairingCode, relayConnector } from '@cse/sync';
+import type { Connect } from '@cse/sync';
+import { SecureFrontend, parsePairingCode, relayDial } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
 
 export interface Link {
@@ -29,7 +29,7 @@ export async function openLink(config: LinkConfig, store: Store): Promise<Link> 
   const { relayUrl, edgeId } = config;
   if (relayUrl === undefined || edgeId === undefined) throw new Error('the dashboard server gave no relay address or Edge id');
   const secure = await SecureFrontend.open({ store });
-  const dial: Dial = (access) => relayConnector({ url: relayUrl, edgeId: access.edgeId, credential: access.credential })();
+  const dial = relayDial(relayUrl);
   return {
     description: `relay at ${relayUrl} (end-to-end encrypted) · Edge ${edgeId.slice(0, 8)}…`,
     get paired() {

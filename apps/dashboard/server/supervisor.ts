@@ -38,6 +38,10 @@ export class Supervisor {
 
   start(): void {
     if (this.#stopping) return;
+    if (this.#starts === 0) {
+      // Whatever ends this process (an uncaught error included), the child does not outlive it.
+      process.once('exit', () => this.#child?.kill('SIGKILL'));
+    }
     const child = this.#opts.spawn();
     this.#child = child;
     this.#starts++;

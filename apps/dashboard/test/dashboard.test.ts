@@ -72,7 +72,8 @@ interface Started {
 
 /** Runs the launcher from source (as `npm start` runs its build) and waits for its banner. */
 async function start(args: string[]): Promise<Started> {
-  const proc = spawn(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', join(app, 'server/start.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, as in a terminal: Ctrl-C is a SIGINT to the whole group.
+  const proc = spawn(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', join(app, 'server/start.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(proc);
   let out = '';
   proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
@@ -128,8 +129,19 @@ beforeAll(async () => {
   });
 }, 120_000);
 
+/** What Ctrl-C in the terminal does: SIGINT to the launcher and its children. */
+function ctrlC(proc: ChildProcess): void {
+  process.kill(-(proc.pid as number), 'SIGINT');
+}
+
 afterAll(() => {
-  for (const p of running) p.kill('SIGKILL');
+  for (const p of running) {
+    try {
+      process.kill(-(p.pid as number), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
@@ -238,10 +250,10 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       await shot(page, '06-reloaded');
       expect(errors).toEqual([]);
 
-      // 7. Ctrl-C stops every process; a second start resumes on the same data.
+      // 7. Ctrl-C (SIGINT to the process group) stops every process; a second start resumes on the same data.
       const relayPid = Number(/Relay is back \(pid (\d+)\)/.exec(run.out())?.[1]);
       expect(relayPid).toBeGreaterThan(0);
-      run.proc.kill('SIGINT');
+      ctrlC(run.proc);
       expect(await run.exited).toBe(0);
       expect(alive(run.edgePid), 'the Edge process stopped with the launcher').toBe(false);
       expect(alive(relayPid), 'the relay process stopped with the launcher').toBe(false);
@@ -256,7 +268,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       const identities = await edgeStore.find(`${WORKER_TYPE}_identity`);
       expect(identities.map((d) => d._version)).toEqual(Array.from({ length: WORKERS }, () => 1));
       expect(errors).toEqual([]);
-      run.proc.kill('SIGINT');
+      ctrlC(run.proc);
       expect(await run.exited).toBe(0);
     } catch (e) {
       console.error(`the launcher's output:\n${run.out()}`);

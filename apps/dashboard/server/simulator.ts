@@ -183,7 +183,7 @@ export class Simulator {
       } else {
         next = step(o, d, this.#random() < this.#failRate, this.#random);
       }
-      const { reportedAt: _at, ...before } = o;
+      const { reportedAt: _at, id: _id, ...before } = o as MachineObserved & { id?: string };
       if (sameFields(next, before)) continue;
       await this.#triangular.saveObserved(WORKER_TYPE, id, { ...next, reportedAt: this.#clock().toISOString() });
       saved++;

@@ -188,9 +188,10 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       await page.locator('tr[data-worker="m02"] button[data-action="edit"]').click();
       await page.locator('tr[data-worker="m02"] select[name="state"]').selectOption('running');
       await page.locator('tr[data-worker="m02"] input[name="speed"]').fill('2500');
-      // The machine keeps reporting while the user types: the open form keeps the typed value.
-      const observedBefore = await page.locator('tr[data-worker="m02"] td.observed').textContent();
-      await until('a report of m02 while its form is open', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent()) !== observedBefore, 30_000);
+      // The machine reports while the user types (a report written on the Edge here, so it surely
+      // comes): the open form keeps the typed value.
+      await new TriangularStore(edgeStore, machineRegistry()).saveObserved(WORKER_TYPE, 'm02', { state: 'running', speed: 977, temperature: 99.5, reportedAt: new Date().toISOString() });
+      await until('the report of m02 while its form is open', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('99.5 °C'), 30_000);
       expect(await page.locator('tr[data-worker="m02"] input[name="speed"]').inputValue()).toBe('2500');
       await page.locator('tr[data-worker="m02"] button[type="submit"]').click();
       await until('the edit applied on the Edge', async () => (await edgeDesired(edgeStore, 'm02'))?.speed === 2500);

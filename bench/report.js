@@ -142,6 +142,10 @@ export function relayMarkdown(relay, command, date, smoke = false) {
       ? `Commit-to-replica latency, single-change commits at ${l.direct.targetRate}/s, ${l.direct.changes} changes per side in two runs each (direct, relay, relay, direct), the Edge in its own process, replica on SQLite FULL: direct median ${l.direct.medianMs.toFixed(2)} ms (p99 ${l.direct.p99Ms.toFixed(1)} ms, ${l.direct.seen}/${l.direct.changes} seen), relay + channel median ${l.relay.medianMs.toFixed(2)} ms (p99 ${l.relay.p99Ms.toFixed(1)} ms, ${l.relay.seen}/${l.relay.changes} seen): ratio ${l.ratio.toFixed(2)} (goal ≤ 1.3: ${verdict(l.ratio <= 1.3)}).`
       : '',
     '',
+    relay.roundTrips
+      ? `Where latency goes (median echo round trip of a 300-byte frame, ${relay.roundTrips.frames} in a row, no store): direct WebSocket ${relay.roundTrips.directMs.toFixed(2)} ms, through the relay process ${relay.roundTrips.relayMs.toFixed(2)} ms, through the relay with the channel ${relay.roundTrips.relayChannelMs.toFixed(2)} ms (the channel adds four AES-GCM operations per round trip, each a hop to libuv's thread pool in Node's WebCrypto; on a loaded machine every extra process and thread wake-up waits for a core).`
+      : '',
+    '',
     m ? `Relay memory per connection (${m.sessions} idle Frontend sessions = ${m.connections} connections, after a GC in the relay process): ${m.heapPerConnectionKb.toFixed(1)} KiB heap, ${m.rssPerConnectionKb.toFixed(1)} KiB RSS.` : '',
     '',
   ];

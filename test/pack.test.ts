@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['core', 'adapter-sqlite', 'adapter-level', 'adapter-redis', 'adapter-indexeddb', 'conformance', 'sync'];
+const PACKAGES = ['core', 'adapter-sqlite', 'adapter-level', 'adapter-redis', 'adapter-indexeddb', 'conformance', 'sync', 'relay'];
 const license = readFileSync(join(root, 'LICENSE'), 'utf8');
 
 interface Packed {
@@ -103,6 +103,7 @@ import type { LevelAdapter, LevelAdapterOptions } from '@cse/adapter-level';
 import type { RedisAdapter, RedisAdapterOptions } from '@cse/adapter-redis';
 import type { IndexedDbAdapter, IndexedDbAdapterOptions } from '@cse/adapter-indexeddb';
 import type { ConformanceOptions } from '@cse/conformance';
+import type { RelayOptions } from '@cse/relay';
 
 interface Pump { id: string; rpm: number }
 
@@ -118,7 +119,7 @@ try {
 } catch (e) {
   conflict = isCseError(e, 'CONFLICT');
 }
-type Unused = [LevelAdapter, LevelAdapterOptions, RedisAdapter, RedisAdapterOptions, IndexedDbAdapter, IndexedDbAdapterOptions, ConformanceOptions, StorageAdapter];
+type Unused = [LevelAdapter, LevelAdapterOptions, RedisAdapter, RedisAdapterOptions, IndexedDbAdapter, IndexedDbAdapterOptions, ConformanceOptions, StorageAdapter, RelayOptions];
 const unused: Unused | undefined = undefined;
 console.log(JSON.stringify({ id: doc?.id, version: doc?._version, rpm, conflict, unused: unused === undefined }));
 await store.close();
@@ -134,5 +135,11 @@ await store.close();
     expect(existsSync(bin)).toBe(true);
     const out = run(bin, ['--help'], dirname(bin));
     expect(out).toMatch(/--adapter/);
+  });
+
+  it('links the cse-relay command from the tarball', () => {
+    const bin = join(scratch, 'app/node_modules/.bin/cse-relay');
+    expect(existsSync(bin)).toBe(true);
+    expect(run(bin, ['--help'], dirname(bin))).toMatch(/--max-frame-bytes/);
   });
 });

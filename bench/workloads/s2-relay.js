@@ -10,6 +10,8 @@
 //   - relay CPU per MB forwarded: the relay process's CPU time (process.cpuUsage, user+system)
 //     during the relay runs ÷ the bytes it forwarded (every frame both ways, counted at the
 //     Frontend: what went through the relay);
+//   - echo round trips of a small frame (no store): direct, through the relay, through the relay
+//     with the channel: where the latency goes;
 //   - relay memory per connection: heap and RSS of the relay process (after a GC) with K idle
 //     Frontend sessions open (each is two connections: the Frontend's and the Edge's data
 //     connection) minus without them, ÷ 2K.
@@ -188,6 +190,49 @@ async function latency(env, tag, mode, relay, rate, seconds) {
   return { mode, targetRate: rate, achievedRate: done.achievedRate, changes: done.total, seen: seen.size, medianMs: q(0.5), p99Ms: q(0.99), latencies: lat };
 }
 
+/** Median round trip of a 300-byte frame echoed by the Edge side, `n` times one after another. */
+async function rtt(t, n) {
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await new Promise((resolve) => {
+      t.onmessage = () => resolve();
+      t.send('x'.repeat(300));
+    });
+    xs.push(performance.now() - t0);
+  }
+  t.close();
+  return median(xs);
+}
+
+/**
+ * Where the latency goes, without the store: echo round trips direct (WebSocket), through the
+ * relay process without the channel, and through it with the channel.
+ */
+async function roundTrips(relay, secure, n) {
+  const echo = (t) => {
+    t.onmessage = (f) => t.send(f);
+  };
+  const store = openStore(new MemoryAdapter());
+  const server = await serveEdge({ accept: echo });
+  const direct = await rtt(await nodeWebSocketConnector(server.url)(), n);
+  await server.close();
+  let listener = await nodeRelayEdgeListener({ url: relay.url, signer: secure.identity, onSession: echo });
+  while (listener.status !== 'registered') await sleep(10);
+  const token = await createRelayToken(secure.identity, { edgeId: secure.edgeId, frontendId: 'A'.repeat(43) });
+  const plain = await rtt(await nodeRelayConnector({ url: relay.url, edgeId: secure.edgeId, credential: { token } })(), n);
+  await listener.close();
+  listener = await nodeRelayEdgeListener({ url: relay.url, signer: secure.identity, onSession: (t) => void secure.accept(t).then(({ transport }) => echo(transport), () => undefined) });
+  while (listener.status !== 'registered') await sleep(10);
+  const offer = await secure.createPairingCode();
+  await listener.offerPairing(offer.relayTicket, 60_000);
+  const fe = await SecureFrontend.open({ store });
+  await fe.pair(offer.code, nodeRelayDial(relay.url));
+  const channel = await rtt(await fe.connector(nodeRelayDial(relay.url))(), n);
+  await listener.close();
+  return { frames: n, directMs: direct, relayMs: plain, relayChannelMs: channel };
+}
+
 /** Relay memory with `k` idle sessions (2k connections) open, above none, per connection. */
 async function memoryPerConnection(relay, secure, k) {
   const holders = [];
@@ -274,6 +319,8 @@ export default {
       const lr = merge(runs.relay);
       out.latency = { direct: ld, relay: lr, ratio: lr.medianMs / ld.medianMs };
       log(`S2 latency at ${params.relayRate}/s: direct median ${ld.medianMs.toFixed(2)} ms, relay+channel ${lr.medianMs.toFixed(2)} ms (ratio ${out.latency.ratio.toFixed(2)})`);
+      out.roundTrips = await roundTrips(relay, secure, params.relayIdle * 2);
+      log(`S2 echo round trips: direct ${out.roundTrips.directMs.toFixed(2)} ms, relay ${out.roundTrips.relayMs.toFixed(2)} ms, relay+channel ${out.roundTrips.relayChannelMs.toFixed(2)} ms`);
       out.memory = await memoryPerConnection(relay, secure, params.relayIdle);
       log(`S2 relay memory: ${out.memory.heapPerConnectionKb.toFixed(1)} KiB heap, ${out.memory.rssPerConnectionKb.toFixed(1)} KiB RSS per connection (${out.memory.connections} connections)`);
       await edgeStore.close();

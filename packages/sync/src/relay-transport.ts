@@ -60,12 +60,14 @@ export interface RelayEdgeListenerOptions {
   readonly signer: RelaySigner;
   /** A Frontend session: typically `edge.accept(transport)`, after the encrypted handshake. */
   onSession(transport: Transport, info: RelaySessionInfo): void;
-  /** Frontend ids to refuse, asked at every registration (plus those given to `revoke`). */
-  readonly revoked?: () => readonly string[];
+  /** Frontend ids to refuse, asked at every registration (plus those given to `revoke`), e.g. `() => secureEdge.revokedIds()`. */
+  readonly revoked?: () => readonly string[] | Promise<readonly string[]>;
   /** WebSocket constructor; default the global `WebSocket` (on Node: `nodeRelayEdgeListener`). */
   readonly WebSocket?: WebSocketConstructor;
   /** Reconnect delays, doubling from `min` to `max` with jitter. Default 100 to 5000 ms. */
   readonly backoff?: { readonly min: number; readonly max: number };
+  /** Time for a connection attempt to be registered before it is dropped and retried. Default 20 000 ms. */
+  readonly timeoutMs?: number;
 }
 
 export interface RelayConnectorOptions {
@@ -73,6 +75,8 @@ export interface RelayConnectorOptions {
   readonly edgeId: string;
   readonly credential: RelayCredential;
   readonly WebSocket?: WebSocketConstructor;
+  /** Time for the relay to admit the session (it waits for the Edge too). Default 20 000 ms. */
+  readonly timeoutMs?: number;
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
@@ -178,6 +182,7 @@ function holdingTransport(socket: WebSocketLike, onEnd?: () => void): Transport 
 
 /** The Frontend's side: a `Connect` that opens a session to `edgeId` through the relay. */
 export function relayConnector(options: RelayConnectorOptions): Connect {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   return () =>
     new Promise<Transport>((resolve, reject) => {
       let socket: WebSocketLike;
@@ -187,10 +192,16 @@ export function relayConnector(options: RelayConnectorOptions): Connect {
         reject(e as Error);
         return;
       }
+      const timer = setTimeout(() => {
+        socket.onclose = null;
+        socket.close(1000, 'timeout');
+        reject(new CseError(ErrorCode.BACKEND, `relay: no session within ${timeoutMs} ms`, { details: { closeCode: undefined, reason: 'timeout' } }));
+      }, timeoutMs);
       socket.onopen = () => {
         socket.send(JSON.stringify({ t: 'hello', edgeId: options.edgeId, ...options.credential }));
       };
       socket.onmessage = (ev) => {
+        clearTimeout(timer);
         if (parse(ev.data)?.t === 'ready') resolve(holdingTransport(socket));
         else {
           socket.close(RelayCloseCode.BAD_REQUEST, 'unexpected frame from the relay');
@@ -199,6 +210,7 @@ export function relayConnector(options: RelayConnectorOptions): Connect {
       };
       socket.onerror = () => undefined; // onclose follows with the code
       socket.onclose = (ev) => {
+        clearTimeout(timer);
         const code = ev.code ?? 1006;
         const reason = ev.reason ?? '';
         const refused = code === RelayCloseCode.UNAUTHORIZED || code === RelayCloseCode.REVOKED || code === RelayCloseCode.BAD_REQUEST;
@@ -264,19 +276,20 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
       return;
     }
     control = socket;
+    const registerTimer = setTimeout(() => {
+      if (!registered && control === socket) socket.close(1000, 'registration timeout');
+    }, options.timeoutMs ?? 20_000);
     socket.onerror = () => undefined;
     socket.onmessage = (ev) => {
       const m = parse(ev.data);
       if (m === undefined) return;
       if (m.t === 'challenge' && typeof m.nonce === 'string') {
         const nonce = m.nonce;
-        const revokedNow = [...new Set([...revoked, ...(options.revoked?.() ?? [])])];
-        void options.signer
-          .sign(utf8.encode(EDGE_REGISTER_DOMAIN + nonce))
-          .then((sig) => {
-            if (socket.readyState === 1) socket.send(JSON.stringify({ t: 'register', publicKey: toBase64Url(options.signer.publicKey), signature: toBase64Url(sig), revoked: revokedNow }));
-          })
-          .catch(() => socket.close(1000, 'cannot sign'));
+        void (async () => {
+          const revokedNow = [...new Set([...revoked, ...((await options.revoked?.()) ?? [])])];
+          const sig = await options.signer.sign(utf8.encode(EDGE_REGISTER_DOMAIN + nonce));
+          if (socket.readyState === 1) socket.send(JSON.stringify({ t: 'register', publicKey: toBase64Url(options.signer.publicKey), signature: toBase64Url(sig), revoked: revokedNow }));
+        })().catch(() => socket.close(1000, 'cannot sign'));
       } else if (m.t === 'registered') {
         registered = true;
         delay = backoff.min;
@@ -296,6 +309,7 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
       }
     };
     socket.onclose = (ev) => {
+      clearTimeout(registerTimer);
       if (control === socket) control = undefined;
       registered = false;
       if (closed) return;

@@ -1,26 +1,17 @@
 // The relay's authentication, end to end: a relay on loopback (startRelay), the Edge and the
 // Frontend through the client transports of @cse/sync over real WebSockets. The plain sync
 // protocol runs over the relay here (the encrypted channel is tested in its own files).
-import { startRelay } from '@cse/relay';
-import type { Relay } from '@cse/relay';
 import { createRelayToken, edgeIdOf } from '@cse/sync';
 import type { RelayEdge, Transport } from '@cse/sync';
 import { nodeRelayConnector, nodeRelayEdgeListener } from '@cse/sync/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { describe, expect, it } from 'vitest';
+import { cleanup, relay } from './fixtures/relay-cleanup.js';
 import { frontendOn, memoryEdge, until } from './helpers.js';
 import { newSigner, randomFrontendId } from './fixtures/relay-signer.js';
 import { MemoryAdapter, isCseError, openStore } from '@cse/core';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function relay(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
-  const r = await startRelay(options);
-  cleanup.push(() => r.close());
-  return r;
-}
 
 /** An Edge that echoes every frame of every session, and remembers the sessions it got. */
 async function echoEdge(url: string, signer?: Awaited<ReturnType<typeof newSigner>>) {
@@ -154,6 +145,21 @@ describe('relay authentication', () => {
     const r2 = await relay({ port });
     await until(() => a.listener.status === 'registered' && r2.stats().edges === 1, 'edge registered again');
     expect(await refusal(connect())).toEqual({ code: 'FORBIDDEN', closeCode: 4403, reason: 'revoked by the edge' });
+  });
+
+  it('gives up on a server that never admits the session, and retries registering with one that never answers', async () => {
+    const silent = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => silent.once('listening', r));
+    cleanup.push(() => new Promise((r) => silent.close(r)));
+    const url = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const refused = await refusal(nodeRelayConnector({ url, edgeId: randomFrontendId(), credential: { ticket: 't' }, timeoutMs: 300 })());
+    expect(refused).toEqual({ code: 'BACKEND', closeCode: undefined, reason: 'timeout' });
+    const statuses: string[] = [];
+    const listener = await nodeRelayEdgeListener({ url, signer: await newSigner(), timeoutMs: 200, backoff: { min: 10, max: 20 }, onSession: () => undefined });
+    cleanup.push(() => listener.close());
+    listener.onStatus = (s, detail) => statuses.push(`${s}:${detail ?? ''}`);
+    await until(() => statuses.filter((s) => s === 'disconnected:registration timeout').length >= 2, 'two attempts dropped');
+    expect(listener.status).not.toBe('registered');
   });
 
   it('runs the sync protocol through the relay', async () => {

@@ -2,27 +2,16 @@
 // its own connection only; per-Edge and total connection limits; the idle timeout, and
 // heartbeats keeping a quiet session; a Frontend that stops reading stops the relay reading
 // the Edge's stream, and the relay's queued bytes stay bounded.
-import { startRelay } from '@cse/relay';
-import type { Relay } from '@cse/relay';
 import { isCseError } from '@cse/core';
 import { createRelayToken } from '@cse/sync';
 import type { Transport } from '@cse/sync';
 import { nodeRelayConnector, nodeRelayEdgeListener } from '@cse/sync/node';
 import { WebSocket } from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup, relay } from './fixtures/relay-cleanup.js';
 import { until } from './helpers.js';
 import { newSigner, randomFrontendId } from './fixtures/relay-signer.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function relay(options: Parameters<typeof startRelay>[0] = {}): Promise<Relay> {
-  const r = await startRelay(options);
-  cleanup.push(() => r.close());
-  return r;
-}
 
 interface Session {
   t: Transport;

@@ -3,7 +3,8 @@
 // killed with SIGKILL and started again on the same port in the middle of the initial sync and
 // in the middle of bursts of Desired writes (moments from a seed). The relay keeps nothing, so
 // after quiescence the replica equals the Edge (S1) and every Desired write was applied exactly
-// once or marked conflict (S3, S4). Replay a failure with RELAY_SEED=<seed> (printed).
+// once or marked conflict (S3, S4); once with plain sync, once through the encrypted channel
+// (paired through the relay with a one-time code). Replay a failure with RELAY_SEED=<seed> (printed).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,19 +40,24 @@ async function startRelayProcess(port: number, nodeArgs: readonly string[] = [])
 }
 
 describe('real processes through a relay process', () => {
-  it('converge and apply every Desired write once, across SIGKILLs of the relay', { timeout: 240_000 }, async () => {
+  it.each([
+    ['plain sync', false],
+    ['the encrypted channel', true],
+  ])('converge and apply every Desired write once, across SIGKILLs of the relay (%s)', { timeout: 240_000 }, async (_name, encrypted) => {
     const seed = process.env.RELAY_SEED !== undefined ? Number(process.env.RELAY_SEED) : Math.floor(Math.random() * 2 ** 31);
     const random = prng(seed);
-    const log: string[] = [`seed ${seed}`];
+    const log: string[] = [`seed ${seed}`, encrypted ? 'encrypted' : 'plain'];
     dir = mkdtempSync(join(tmpdir(), 'cse-relay-proc-'));
     let relay = await startRelayProcess(0);
     const url = `ws://127.0.0.1:${relay.port}`;
     const signer = await newSigner();
     const frontendId = randomFrontendId();
-    const edge = new Proc('edge', 'edge-process.ts', { file: join(dir, 'edge.sqlite'), port: 0, seed, initial: 1500, pageSize: 25, workers: 300, relay: { url, jwk: signer.jwk, frontendId } });
+    const relayCfg = encrypted ? { url, secure: true } : { url, jwk: signer.jwk, frontendId };
+    const edge = new Proc('edge', 'edge-process.ts', { file: join(dir, 'edge.sqlite'), port: 0, seed, initial: 1000, pageSize: 25, workers: 300, relay: relayCfg });
     children.push(edge);
     const ready = await edge.next((m) => m.t === 'ready', 'edge ready');
-    const fe = new Proc('frontend', 'frontend-process.ts', { file: join(dir, 'frontend.sqlite'), url, workerTypes: ['pump'], relay: { edgeId: ready.edgeId, token: ready.token } });
+    const access = encrypted ? { edgeId: ready.edgeId, code: ready.code } : { edgeId: ready.edgeId, token: ready.token };
+    const fe = new Proc('frontend', 'frontend-process.ts', { file: join(dir, 'frontend.sqlite'), url, workerTypes: ['pump'], relay: access });
     children.push(fe);
     await fe.next((m) => m.t === 'ready', 'frontend ready');
 

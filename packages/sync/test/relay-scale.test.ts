@@ -6,16 +6,13 @@ import { MemoryAdapter, openStore } from '@cse/core';
 import type { FrontendSync, RelayEdge } from '@cse/sync';
 import { createRelayToken } from '@cse/sync';
 import { nodeRelayConnector, nodeRelayEdgeListener } from '@cse/sync/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from './fixtures/relay-cleanup.js';
 import type { Edge } from './helpers.js';
 import { edgeState, frontendOn, memoryEdge, replicaState, until } from './helpers.js';
 import { Proc, sleep } from './fixtures/proc.js';
 import { newSigner, randomFrontendId } from './fixtures/relay-signer.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
 
 const EDGES = 10;
 const PER_EDGE = 10;

@@ -31,6 +31,25 @@ describe('identities', () => {
     expect(new Set(ids).size).toBe(1);
   });
 
+  it('a Frontend cannot subscribe to the channel state: a hello naming _cse_secure is refused (PROTOCOL)', async () => {
+    const edge = await secureMemoryEdge();
+    await pairedFrontend(edge);
+    for (const c of ['_cse_secure', '_cse_paired', '_cse_pairing']) {
+      const [a, b] = memoryPair();
+      edge.sync.accept(b);
+      const got: string[] = [];
+      let closed = false;
+      a.onmessage = (f) => got.push(f);
+      a.onclose = () => {
+        closed = true;
+      };
+      a.send(JSON.stringify({ t: 'hello', v: 1, client: 'c1', epoch: null, collections: [c], cursors: {} }));
+      await until(() => closed, 'the Edge to close');
+      expect(got.map((f) => (JSON.parse(f) as { t: string; code?: string }).code).filter(Boolean)).toEqual(['PROTOCOL']);
+      expect(got.join('')).not.toContain('"d"');
+    }
+  });
+
   it('application reads never see the channel state (system collections)', async () => {
     const edge = await secureMemoryEdge();
     await pairedFrontend(edge);

@@ -26,6 +26,7 @@ export function judge(w, smoke = false) {
     const fast = w.target.maxSlowdown === undefined || slowdown <= w.target.maxSlowdown;
     verdict = scaled && fast ? 'met' : `MISSED (${[fast ? '' : 'page rate', scaled ? '' : 'scaling'].filter(Boolean).join(', ')})`;
   }
+  if (w.target?.maxGrowth !== undefined) verdict = slowdown <= w.target.maxSlowdown && w.growth.cse < w.target.maxGrowth ? 'met' : 'MISSED';
   return { ...w, slowdown, verdict };
 }
 
@@ -85,6 +86,15 @@ export function rows(results, smoke = false) {
         out.push([a.adapter, `W5 ${w.small.size / 1000}k`, w.unit, range(w.small.cse), range(w.small.raw), ratio(w.small.pairedSlowdown, w.small.raw.opsPerSec / w.small.cse.opsPerSec), `${mb(w.small.cse.rssPeakMb)} / ${mb(w.small.raw.rssPeakMb)}`, heaps(w.small), '']);
         extra = `100k/1k page time: cse ${w.scaling.cse.toFixed(2)}, raw ${w.scaling.raw.toFixed(2)}; ${extra}`;
         out.push([a.adapter, `W5 ${w.large.size / 1000}k`, w.unit, range(w.cse), range(w.raw), ratio(w.pairedSlowdown, w.slowdown), `${mb(w.cse.rssPeakMb)} / ${mb(w.raw.rssPeakMb)}`, heaps(w), extra.replace('100k', `${w.large.size / 1000}k`).replace('/1k', `/${w.small.size / 1000}k`)]);
+        continue;
+      }
+      if (w.id === 'W8') {
+        for (const [i, z] of w.sizes.entries()) {
+          const last = i === w.sizes.length - 1;
+          const note = `${(1000 / z.cse.opsPerSec).toFixed(3)} ms vs ${(1000 / z.raw.opsPerSec).toFixed(3)} ms per find; index built in ${z.buildMs.toFixed(0)} ms`;
+          const growth = `${w.sizes[w.sizes.length - 1].size / 1000}k/${w.sizes[0].size / 1000}k find time: cse ${w.growth.cse.toFixed(2)}, raw ${w.growth.raw.toFixed(2)}`;
+          out.push([a.adapter, `W8 ${z.size / 1000}k`, w.unit, range(z.cse), range(z.raw), ratio(z.pairedSlowdown, z.raw.opsPerSec / z.cse.opsPerSec), `${mb(z.cse.rssPeakMb)} / ${mb(z.raw.rssPeakMb)}`, heaps(z), last ? `${note}; ${growth}; ${extra}` : note]);
+        }
         continue;
       }
       if (w.mode) extra = w.mode;

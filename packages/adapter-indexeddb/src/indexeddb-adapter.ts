@@ -6,6 +6,8 @@ import type {
   CommitRequest,
   CommitResult,
   DocKey,
+  IndexProbe,
+  IndexSpec,
   SequenceState,
   StorageAdapter,
   StoredRecord,
@@ -15,7 +17,8 @@ import { toIndexedDbError } from './errors.js';
 import type { IndexedDbAdapterOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { CseSchema } from './schema.js';
-import { DOCS, META, SCHEMA_VERSION, SEQUENCE_KEY, hasSchema, upgradeSchema } from './schema.js';
+import { DOCS, IDX, INDEXES, META, SCHEMA_VERSION, SEQUENCE_KEY, hasSchema, upgradeSchema } from './schema.js';
+import * as indexes from './indexes.js';
 
 type Db = IDBPDatabase<CseSchema>;
 
@@ -56,6 +59,7 @@ export class IndexedDbAdapter implements StorageAdapter {
     compaction: true,
     changeFeed: true,
     sequencedChanges: true,
+    indexes: true,
   });
   /** The database name (the namespace). */
   readonly name: string;
@@ -132,20 +136,22 @@ export class IndexedDbAdapter implements StorageAdapter {
 
   #write(request: CommitRequest): Promise<CommitResult> {
     return this.#run('commit failed', (db) => {
-      const tx = db.transaction([DOCS, META], 'readwrite', { durability: this.#durability });
+      const tx = db.transaction([DOCS, META, INDEXES, IDX], 'readwrite', { durability: this.#durability });
       const docs = tx.objectStore(DOCS);
       const meta = tx.objectStore(META);
       // Only this transaction's own requests are awaited in here: anything else would let it auto-commit.
       return settle(tx, async () => {
-        const [seq, prevs] = await Promise.all([
+        const [seq, prevs, declared] = await Promise.all([
           meta.get(SEQUENCE_KEY),
           Promise.all(request.writes.map((w) => docs.get([w.collection, w.id]))),
+          indexes.declaredFields(tx, request.writes.map((w) => w.collection)),
         ]);
         const current = seq ?? EMPTY_SEQUENCE;
         const { result, lastSyncId } = planCommit(request, prevs, current.lastSyncId);
         if (!result.ok || result.records.length === 0) return result;
         await Promise.all([
           ...result.records.map((record) => docs.put(record)),
+          ...indexes.moveEntries(tx, declared, prevs, result.records),
           meta.put({ lastSyncId, compactedThrough: current.compactedThrough }, SEQUENCE_KEY),
         ]);
         return result;
@@ -248,6 +254,23 @@ export class IndexedDbAdapter implements StorageAdapter {
         return removed;
       });
     });
+  }
+
+  /** One transaction over the documents and the index stores: an atomic build (see `indexes.ts`). */
+  createIndex(collection: string, field: string): Promise<void> {
+    return this.#run('createIndex failed', (db) => indexes.createIndex(db, this.#durability, collection, field));
+  }
+
+  dropIndex(collection: string, field: string): Promise<void> {
+    return this.#run('dropIndex failed', (db) => indexes.dropIndex(db, this.#durability, collection, field));
+  }
+
+  listIndexes(): Promise<IndexSpec[]> {
+    return this.#run('listIndexes failed', (db) => indexes.listIndexes(db));
+  }
+
+  findIndexed(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined> {
+    return this.#run('findIndexed failed', (db) => indexes.findIndexed(db, collection, probes));
   }
 
   /**

@@ -10,6 +10,9 @@ import type { SequenceState, StoredRecord } from '@cse/core';
  *   - `byCollection` on `[collection, syncId]`: `scanCollection`, `listCollections` and
  *     collection-filtered deltas, each a range of one collection.
  * - `meta`: the counter, `{ lastSyncId, compactedThrough }` under the key `'sequence'`.
+ * - `indexes` (version 2): the declared secondary indexes, keyed `[collection, field]`.
+ * - `idx` (version 2): their entries, keyed `[collection, field, indexKey(entry, id)]`, the id as
+ *   value (see `indexes.ts`).
  *
  * Collections are values, not object stores, so a new collection never needs a version upgrade.
  * The version changes only when this layout does.
@@ -21,13 +24,17 @@ export interface CseSchema extends DBSchema {
     indexes: { bySyncId: number; byCollection: [string, number] };
   };
   meta: { key: string; value: SequenceState };
+  indexes: { key: [string, string]; value: true };
+  idx: { key: [string, string, string]; value: string };
 }
 
 /** The layout version this code opens the database with. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const DOCS = 'docs';
 export const META = 'meta';
 export const SEQUENCE_KEY = 'sequence';
+export const INDEXES = 'indexes';
+export const IDX = 'idx';
 
 /**
  * Brings a database from `oldVersion` to `SCHEMA_VERSION` inside the open request's
@@ -41,6 +48,10 @@ export function upgradeSchema(db: IDBDatabase, oldVersion: number): void {
     docs.createIndex('bySyncId', 'syncId', { unique: true });
     docs.createIndex('byCollection', ['collection', 'syncId']);
     db.createObjectStore(META);
+  }
+  if (oldVersion < 2) {
+    db.createObjectStore(INDEXES);
+    db.createObjectStore(IDX);
   }
 }
 

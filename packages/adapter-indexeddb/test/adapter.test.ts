@@ -27,7 +27,7 @@ afterEach(async () => {
 describe('IndexedDbAdapter', () => {
   it('declares its capabilities', async () => {
     const a = await adapter();
-    expect(a.capabilities).toEqual({ persistent: true, crashSafe: false, multiProcess: true, compaction: true, changeFeed: true, sequencedChanges: true });
+    expect(a.capabilities).toEqual({ persistent: true, crashSafe: false, multiProcess: true, compaction: true, changeFeed: true, sequencedChanges: true, indexes: true });
     expect(Object.isFrozen(a.capabilities)).toBe(true);
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isCseError, openStore, registerAdapterModule } from '@cse/core';
 import * as idbModule from '@cse/adapter-indexeddb';
-import { IndexedDbAdapter, createAdapterFromUrl, optionsFromUrl, toIndexedDbError } from '@cse/adapter-indexeddb';
+import { IndexedDbAdapter, SCHEMA_VERSION, createAdapterFromUrl, optionsFromUrl, toIndexedDbError } from '@cse/adapter-indexeddb';
 import { freshName, idbFactory, inBrowser, openAdapter, rawOpen, rejection } from './env.js';
 
 const now = '2026-01-01T00:00:00.000Z';
@@ -72,9 +72,9 @@ describe('errors at the boundary', () => {
     const name = freshName('upgrade');
     const older = await openAdapter(name);
     await older.commit(putX);
-    const newer = await rawOpen(name, 2, (db) => db.createObjectStore('added-in-v2'));
+    const newer = await rawOpen(name, SCHEMA_VERSION + 1, (db) => db.createObjectStore('added-in-a-later-version'));
     cleanup.push(() => newer.close());
-    expect(newer.version).toBe(2);
+    expect(newer.version).toBe(SCHEMA_VERSION + 1);
     const err = await rejection(older.commit(putX));
     expect(isCseError(err, 'CLOSED')).toBe(true);
     expect(err.message).toMatch(/another tab or connection upgraded/);

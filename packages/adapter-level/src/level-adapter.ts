@@ -1,6 +1,6 @@
 import { Mutex } from 'async-mutex';
 import type { AbstractSnapshot } from 'abstract-level';
-import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, JsonObject, SequenceState, StorageAdapter, StoredRecord } from '@cse/core';
+import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, IndexProbe, IndexSpec, JsonObject, SequenceState, StorageAdapter, StoredRecord } from '@cse/core';
 import type { CseError } from '@cse/core';
 import { BackendError, ClosedError, CommitListeners, ValidationError, isCseError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
 import {
@@ -19,6 +19,8 @@ import {
   syncRangeThrough,
 } from './keys.js';
 import type { IndexEntry } from './keys.js';
+import type { IndexList } from './indexes.js';
+import { buildOps, dropOps, indexOps, listSpecs, lookupIds, readIndexList } from './indexes.js';
 import type { LevelAdapterOptions, LevelDatabase } from './options.js';
 import { checkOptions } from './options.js';
 import { acquireDirectory } from './shared-directories.js';
@@ -39,6 +41,8 @@ type BatchOptions = typeof ENC & { sync: boolean };
 interface KeySpace {
   readonly lock: Mutex;
   readonly feeds: Set<CommitListeners>;
+  /** The declared indexes, once read; changed only under `lock` (see `indexes.ts`). */
+  indexes?: IndexList;
 }
 
 const keySpaces = new WeakMap<object, Map<string, KeySpace>>();
@@ -103,7 +107,14 @@ function toRecord(collection: string, json: string): StoredRecord {
  * closes what.
  */
 export class LevelAdapter implements StorageAdapter {
-  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ persistent: true, crashSafe: true, compaction: true, changeFeed: true, sequencedChanges: true });
+  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({
+    persistent: true,
+    crashSafe: true,
+    compaction: true,
+    changeFeed: true,
+    sequencedChanges: true,
+    indexes: true,
+  });
 
   // Set by the first continuation of #attached, so every call that awaited it sees them.
   #db!: LevelDatabase;
@@ -235,7 +246,7 @@ export class LevelAdapter implements StorageAdapter {
       async () => {
         this.#refuseAfterFailedWrite();
         const keys = request.writes.map((w) => docKey(w.collection, w.id));
-        const [values, counter] = await Promise.all([this.#db.getMany(keys, ENC), this.#db.get(COUNTER_KEY, ENC)]);
+        const [values, counter, indexes] = await Promise.all([this.#db.getMany(keys, ENC), this.#db.get(COUNTER_KEY, ENC), this.#indexList()]);
         const prevs = values.map((v: string | undefined, i) => (v === undefined ? undefined : toRecord(request.writes[i]!.collection, v)));
         const planned = planCommit(request, prevs, counter === undefined ? 0 : Number(counter));
         const result = planned.result;
@@ -250,6 +261,7 @@ export class LevelAdapter implements StorageAdapter {
           if (prev !== undefined) ops.push({ type: 'del', key: syncKey(prev.syncId) });
           ops.push({ type: 'put', key: keys[i]!, value: JSON.stringify(record.doc) });
           ops.push({ type: 'put', key: syncKey(record.syncId), value: encodeIndexEntry(record) });
+          ops.push(...indexOps(indexes, prev, record));
         });
         ops.push({ type: 'put', key: COUNTER_KEY, value: String(planned.lastSyncId) });
         await this.#batch(ops);
@@ -388,6 +400,66 @@ export class LevelAdapter implements StorageAdapter {
         return ops.filter((op) => op.type === 'del').length / 2;
       },
       true,
+    );
+  }
+
+  /** The declared indexes, read once per key space; call under the lock. */
+  async #indexList(): Promise<IndexList> {
+    const space = this.#space!;
+    space.indexes ??= await readIndexList(this.#db);
+    return space.indexes;
+  }
+
+  /** One batch: entries of every stored document and the declaration (an atomic build). */
+  async createIndex(collection: string, field: string): Promise<void> {
+    assertCollectionName(collection);
+    return this.#run(
+      'createIndex',
+      async () => {
+        this.#refuseAfterFailedWrite();
+        const list = await this.#indexList();
+        if (list.get(collection)?.has(field)) return;
+        const values: string[] = await this.#db.values({ ...collectionRange(collection), ...ENC }).all();
+        await this.#batch(buildOps(list, collection, field, values.map((v) => toRecord(collection, v))));
+        this.#space!.indexes = await readIndexList(this.#db);
+      },
+      true,
+    );
+  }
+
+  async dropIndex(collection: string, field: string): Promise<void> {
+    assertCollectionName(collection);
+    return this.#run(
+      'dropIndex',
+      async () => {
+        this.#refuseAfterFailedWrite();
+        const list = await this.#indexList();
+        if (!list.get(collection)?.has(field)) return;
+        await this.#batch(await dropOps(this.#db, list, collection, field));
+        this.#space!.indexes = await readIndexList(this.#db);
+      },
+      true,
+    );
+  }
+
+  async listIndexes(): Promise<IndexSpec[]> {
+    return this.#run('listIndexes', async () => listSpecs(await readIndexList(this.#db)));
+  }
+
+  async findIndexed(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined> {
+    assertCollectionName(collection, true);
+    return this.#run('findIndexed', () =>
+      this.#read(async (read) => {
+        const ids = await lookupIds(this.#db, collection, probes, read);
+        if (ids === undefined) return undefined;
+        const values: (string | undefined)[] = await this.#db.getMany(
+          ids.map((id) => docKey(collection, id)),
+          read,
+        );
+        const out: StoredRecord[] = [];
+        for (const v of values) if (v !== undefined) out.push(toRecord(collection, v));
+        return out;
+      }),
     );
   }
 

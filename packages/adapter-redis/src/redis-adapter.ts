@@ -6,6 +6,8 @@ import type {
   CommitRequest,
   CommitResult,
   DocKey,
+  IndexProbe,
+  IndexSpec,
   JsonObject,
   SequenceState,
   StorageAdapter,
@@ -17,6 +19,8 @@ import { Keys } from './keys.js';
 import type { RedisAdapterOptions } from './options.js';
 import { clientOptions, clusterOptions } from './options.js';
 import { CHANGES, COMMIT, COMPACT, GET_MANY, SCAN_COLLECTION } from './scripts.js';
+import type { IndexState } from './indexes.js';
+import { DECLARE_INDEX, DROP_INDEX, FILL_INDEX, FIND_INDEXED, READY_INDEX, READ_INDEXES, entriesArg, fillArgs, parseState, probeArgs } from './indexes.js';
 
 type Client = Redis | Cluster;
 type Fields = readonly (string | null)[];
@@ -67,6 +71,7 @@ export class RedisAdapter implements StorageAdapter {
     compaction: true,
     changeFeed: true,
     sequencedChanges: true,
+    indexes: true,
   });
 
   /** The ioredis client (yours if you passed `client`). */
@@ -77,6 +82,8 @@ export class RedisAdapter implements StorageAdapter {
   readonly #listeners = new CommitListeners();
   /** The pub/sub connection, while someone listens. */
   #subscriber: Client | undefined;
+  /** The index list as of its epoch; dropped when a commit finds the epoch moved. */
+  #indexState: IndexState | undefined;
   #closed = false;
 
   /** @throws `VALIDATION` for a bad namespace, or not exactly one of `client` and `url`. */
@@ -135,7 +142,14 @@ export class RedisAdapter implements StorageAdapter {
       args.push(KIND[w.kind], expect, version, w.collection, member, JSON.stringify(w.id), body);
     }
     args.push(this.#keys.changes);
-    const reply = (await this.#run(COMMIT, keys, args, 'commit')) as unknown[];
+    let reply: unknown[];
+    for (;;) {
+      const state = (this.#indexState ??= await this.#readIndexes());
+      const ix = request.writes.map((w) => entriesArg(state, w.collection, this.#keys.member(w.collection, w.id), w.kind === 'put' ? w.body : undefined));
+      reply = (await this.#run(COMMIT, keys, [...args, state.epoch, ...ix], 'commit')) as unknown[];
+      if (reply[0] !== 2) break;
+      this.#indexState = undefined; // another client declared or dropped an index: compute again
+    }
     if (reply[0] === 0) {
       const failures: CommitFailure[] = [];
       for (let i = 1; i < reply.length; i += 2) failures.push({ index: Number(reply[i]), current: toRecord(reply[i + 1] as Fields) });
@@ -219,6 +233,54 @@ export class RedisAdapter implements StorageAdapter {
   async compact(through: number): Promise<number> {
     const keys = [this.#keys.meta, this.#keys.index, this.#keys.collections];
     return Number(await this.#run(COMPACT, keys, [this.#keys.prefix, String(Math.floor(through))], 'compact'));
+  }
+
+  get #indexKeys(): { indexes: string; set: (collection: string, field: string) => string } {
+    const prefix = this.#keys.prefix;
+    return { indexes: `${prefix}indexes`, set: (c, f) => `${prefix}x:${c}:${f}` };
+  }
+
+  async #readIndexes(): Promise<IndexState> {
+    return parseState(await this.#run(READ_INDEXES, [this.#keys.meta, this.#indexKeys.indexes], [], 'index list read'));
+  }
+
+  /** Resumable: declared first (commits keep it from then on), then filled, then ready. See `indexes.ts`. */
+  async createIndex(collection: string, field: string): Promise<void> {
+    const { indexes, set } = this.#indexKeys;
+    const name = `${collection}:${field}`;
+    const state = await this.#run(DECLARE_INDEX, [this.#keys.meta, indexes], [name], 'createIndex');
+    if (state === 'ready') return;
+    this.#indexState = undefined;
+    const member = (id: string): string => this.#keys.member(collection, id);
+    // Pages by sync id, so no script runs long: a document written meanwhile moves above the
+    // cursor (and its commit already wrote its entries), none is skipped.
+    for (let after = 0; ; ) {
+      const page = await this.changes(after, { limit: 500, collections: [collection] });
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.syncId;
+      const triples = fillArgs(page, field, member);
+      if (triples.length > 0) await this.#run(FILL_INDEX, [indexes, set(collection, field)], [name, this.#keys.prefix, field, ...triples], 'createIndex');
+    }
+    await this.#run(READY_INDEX, [indexes], [name], 'createIndex');
+  }
+
+  async dropIndex(collection: string, field: string): Promise<void> {
+    const { indexes, set } = this.#indexKeys;
+    await this.#run(DROP_INDEX, [this.#keys.meta, indexes, set(collection, field)], [`${collection}:${field}`], 'dropIndex');
+    this.#indexState = undefined;
+  }
+
+  async listIndexes(): Promise<IndexSpec[]> {
+    const state = await this.#readIndexes();
+    const out: IndexSpec[] = [];
+    for (const [collection, fields] of state.fields) for (const field of fields) out.push({ collection, field });
+    return out.sort((a, b) => (a.collection === b.collection ? (a.field < b.field ? -1 : 1) : a.collection < b.collection ? -1 : 1));
+  }
+
+  async findIndexed(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined> {
+    const reply = (await this.#run(FIND_INDEXED, [this.#indexKeys.indexes], [this.#keys.prefix, collection, ...probeArgs(probes)], 'findIndexed')) as unknown[];
+    if (reply[0] !== 1) return undefined;
+    return records(reply.slice(1) as Fields[]);
   }
 
   /** The pub/sub connection while someone listens (for tests and diagnostics), else undefined. */

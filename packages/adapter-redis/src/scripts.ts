@@ -10,6 +10,8 @@
  * so this also holds on Redis Cluster.
  */
 
+import { REINDEX } from './indexes.js';
+
 /** Fields of a document hash in the order every script returns them. */
 export const RECORD_FIELDS = ['k', 'i', 's', 'v', 'x', 'c', 'u', 'd', 'b'] as const;
 
@@ -18,13 +20,16 @@ const READ = `local function read(key) return redis.call('HMGET', key, ${RECORD_
 /**
  * KEYS: meta, index, collections, then per write: document hash, collection set.
  * ARGV: now, write count, then per write: kind (p/d/c), expect (''/a/e/v), expected version,
- * collection, member, id JSON, body JSON; last the change channel. A commit that wrote publishes
+ * collection, member, id JSON, body JSON; then the change channel. A commit that wrote publishes
  * its last sync id there (PUBLISH: a channel is no key, so this is allowed on Cluster too).
- * Returns `{0, index, record, ...}` for the failed preconditions (nothing written), or
+ * Last the index epoch the caller computed entries for, and per write its entries (`indexes.ts`).
+ * Returns `{2}` when the epoch is stale (nothing written; read the index list again),
+ * `{0, index, record, ...}` for the failed preconditions (nothing written), or
  * `{1, lastSyncId, version, deleted, createdAt, ...}` with what each write saw before it.
  */
-export const COMMIT = `${READ}
+export const COMMIT = `${READ}${REINDEX}
 local now, n = ARGV[1], tonumber(ARGV[2])
+if (redis.call('HGET', KEYS[1], 'ixepoch') or '0') ~= ARGV[4 + 7 * n] then return {2} end
 local prev, failed, writes = {}, {}, 0
 for i = 1, n do
   local a = 2 + (i - 1) * 7
@@ -61,6 +66,8 @@ for i = 1, n do
     local created = p[3] or now
     if kind == 'p' and p[2] ~= '0' then created = now end
     local key, member, coll = KEYS[2 + 2 * i], ARGV[a + 5], ARGV[a + 4]
+    -- the entries the document held leave its indexes before the hash is rewritten
+    local ix = reindex(key, coll, ARGV[4 + 7 * n + i])
     -- HSET overwrites every field but the one of the other state: only a state change removes it
     if kind == 'p' then
       if p[2] == '1' then redis.call('HDEL', key, 'd') end
@@ -69,6 +76,7 @@ for i = 1, n do
       if p[2] == '0' then redis.call('HDEL', key, 'b') end
       redis.call('HSET', key, 'k', coll, 'i', ARGV[a + 6], 's', id, 'v', version, 'x', '1', 'c', created, 'u', now, 'd', now)
     end
+    if ix then addEntries(key, coll, ix) end
     redis.call('ZADD', KEYS[2], id, member)
     redis.call('ZADD', KEYS[3 + 2 * i], id, member)
     -- the set of collection names: once per collection and commit, not once per document

@@ -5,6 +5,8 @@ import type {
   CommitRequest,
   CommitResult,
   DocKey,
+  IndexProbe,
+  IndexSpec,
   JsonObject,
   SequenceState,
   StorageAdapter,
@@ -15,6 +17,7 @@ import type { SqliteAdapterOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { DocRow, MetaRow, Statements } from './statements.js';
 import { SCHEMA, prepareStatements } from './statements.js';
+import { SqliteIndexes } from './indexes.js';
 
 function toRecord(row: DocRow): StoredRecord {
   return {
@@ -81,6 +84,8 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #readTx: Transaction<(keys: readonly DocKey[]) => (StoredRecord | undefined)[]>;
   readonly #compactTx: Transaction<(through: number) => number>;
   readonly #pageTx: Transaction<(after: number, options: ChangesArgs) => { records: StoredRecord[]; sequence: SequenceState }>;
+  readonly #indexes: SqliteIndexes;
+  readonly #indexTx: Transaction<(collection: string, probes: readonly IndexProbe[]) => StoredRecord[] | undefined>;
   readonly #watchIntervalMs: number;
   readonly #listeners = new CommitListeners();
   #watchTimer: ReturnType<typeof setInterval> | undefined;
@@ -119,8 +124,18 @@ export class SqliteAdapter implements StorageAdapter {
       const meta = this.#meta();
       return { records: this.#changesInside(after, options), sequence: { lastSyncId: meta.last_sync_id, compactedThrough: meta.compacted_through } };
     });
+    this.#indexes = new SqliteIndexes(db);
+    this.#indexTx = db.transaction((collection: string, probes: readonly IndexProbe[]) => this.#indexes.find(collection, probes)?.map(toRecord));
     const onDisk = !db.memory;
-    this.capabilities = defineCapabilities({ persistent: onDisk, crashSafe: onDisk, multiProcess: onDisk, compaction: true, changeFeed: true, sequencedChanges: true });
+    this.capabilities = defineCapabilities({
+      persistent: onDisk,
+      crashSafe: onDisk,
+      multiProcess: onDisk,
+      compaction: true,
+      changeFeed: true,
+      sequencedChanges: true,
+      indexes: true,
+    });
   }
 
   #run<T>(what: string, fn: () => T): T {
@@ -238,6 +253,23 @@ export class SqliteAdapter implements StorageAdapter {
 
   async compact(through: number): Promise<number> {
     return this.#run('compaction', () => this.#compactTx.immediate(through));
+  }
+
+  /** An expression index, built in one transaction (atomic): see `indexes.ts`. */
+  async createIndex(collection: string, field: string): Promise<void> {
+    this.#run('createIndex', () => this.#indexes.create(collection, field));
+  }
+
+  async dropIndex(collection: string, field: string): Promise<void> {
+    this.#run('dropIndex', () => this.#indexes.drop(collection, field));
+  }
+
+  async listIndexes(): Promise<IndexSpec[]> {
+    return this.#run('listIndexes', () => this.#indexes.list());
+  }
+
+  async findIndexed(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined> {
+    return this.#run('index read', () => this.#indexTx.deferred(collection, probes));
   }
 
   /**

@@ -97,10 +97,10 @@ describe('SqliteAdapter', () => {
 
   it('declares what it can do, and less for an in-memory database', async () => {
     const file = new SqliteAdapter({ path: tempDb() });
-    expect(file.capabilities).toEqual({ persistent: true, crashSafe: true, multiProcess: true, compaction: true, changeFeed: true, sequencedChanges: true });
+    expect(file.capabilities).toEqual({ persistent: true, crashSafe: true, multiProcess: true, compaction: true, changeFeed: true, sequencedChanges: true, indexes: true });
     expect(Object.isFrozen(file.capabilities)).toBe(true);
     const memory = new SqliteAdapter({ path: ':memory:' });
-    expect(memory.capabilities).toEqual({ persistent: false, crashSafe: false, multiProcess: false, compaction: true, changeFeed: true, sequencedChanges: true });
+    expect(memory.capabilities).toEqual({ persistent: false, crashSafe: false, multiProcess: false, compaction: true, changeFeed: true, sequencedChanges: true, indexes: true });
     await Promise.all([file.close(), memory.close()]);
   });
 

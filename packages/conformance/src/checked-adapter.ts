@@ -4,7 +4,7 @@
  * fails with a `Violation` that names the call, what was expected and what came, instead of a
  * `TypeError` somewhere inside the Store.
  */
-import type { CommitRequest, DocKey, StorageAdapter, StoredRecord } from '@cse/core';
+import type { CommitRequest, DocKey, IndexProbe, StorageAdapter, StoredRecord } from '@cse/core';
 import { fail, show } from './assert.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -146,6 +146,7 @@ export function checkedAdapter(adapter: StorageAdapter): StorageAdapter {
       return { records, sequence: { lastSyncId: seq.lastSyncId as number, compactedThrough: seq.compactedThrough as number } };
     };
   }
+  passIndexes(adapter, wrapped);
   const inner = adapter.compact?.bind(adapter);
   if (inner === undefined) return wrapped;
   return {
@@ -156,4 +157,33 @@ export function checkedAdapter(adapter: StorageAdapter): StorageAdapter {
       return removed;
     },
   };
+}
+
+/** The index members pass through, their results checked for shape. */
+function passIndexes(adapter: StorageAdapter, wrapped: StorageAdapter): void {
+  const target = wrapped as { -readonly [K in keyof StorageAdapter]: StorageAdapter[K] };
+  const create = adapter.createIndex?.bind(adapter);
+  if (create !== undefined) target.createIndex = (collection: string, field: string) => create(collection, field);
+  const drop = adapter.dropIndex?.bind(adapter);
+  if (drop !== undefined) target.dropIndex = (collection: string, field: string) => drop(collection, field);
+  const list = adapter.listIndexes?.bind(adapter);
+  if (list !== undefined) {
+    target.listIndexes = async () => {
+      const result: unknown = await list();
+      const okShape = Array.isArray(result) && result.every((s) => isObject(s) && typeof s.collection === 'string' && typeof s.field === 'string');
+      if (!okShape) bad('listIndexes()', 'an array of { collection, field }', result);
+      return result as { collection: string; field: string }[];
+    };
+  }
+  const find = adapter.findIndexed?.bind(adapter);
+  if (find !== undefined) {
+    target.findIndexed = async (collection: string, probes: readonly IndexProbe[]) => {
+      const call = `findIndexed(${show(collection)}, ${show(probes, 200)})`;
+      const result: unknown = await find(collection, probes);
+      if (result === undefined) return undefined;
+      const records = checkRecords(call, result);
+      for (const r of records) if (r.collection !== collection) bad(call, `only records of ${show(collection)}`, r.collection);
+      return records;
+    };
+  }
 }

@@ -10,7 +10,7 @@ import { checkedAdapter } from './checked-adapter.js';
 import type { ReplayCommand } from './property.js';
 import { quoteArg } from './property.js';
 
-export const CAPABILITY_FLAGS = ['persistent', 'crashSafe', 'multiProcess', 'compaction', 'changeFeed', 'sequencedChanges'] as const;
+export const CAPABILITY_FLAGS = ['persistent', 'crashSafe', 'multiProcess', 'compaction', 'changeFeed', 'sequencedChanges', 'indexes'] as const;
 export type CapabilityFlag = (typeof CAPABILITY_FLAGS)[number];
 
 /** True when running on Node (child processes, file system). */

@@ -13,6 +13,7 @@ import {
   crashGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
+  indexesGroupDef,
   isolationGroupDef,
   modelGroupDef,
   multiProcessGroupDef,
@@ -80,3 +81,5 @@ export const crashGroup = single(crashGroupDef);
 export const multiProcessGroup = single(multiProcessGroupDef);
 /** Live changes: `Store.watch` misses nothing, ends on abort and close; a declared change feed signals. */
 export const watchGroup = single(watchGroupDef);
+/** Indexed find: answers through an index equal a scan, across writes, reopen and a SIGKILL (needs indexes). */
+export const indexesGroup = single(indexesGroupDef);

@@ -15,6 +15,7 @@ import {
   atomicityGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
+  indexesGroupDef,
   isolationGroupDef,
   modelGroupDef,
   noLostChangeGroupDef,
@@ -55,6 +56,7 @@ const BROKEN: [keyof Faults, string, Group[]][] = [
   ['emptyArraysAsObjects', 'empty arrays read back as {}', [adapterContractGroupDef, faithfulDocumentsGroupDef, modelGroupDef]],
   ['changesUndefined', '`changes` returns undefined', [adapterContractGroupDef, noLostChangeGroupDef]],
   ['keyBytes', 'backend limits keys to 1024 bytes', [faithfulDocumentsGroupDef]],
+  ['indexMissesUpdate', 'index misses an update (entries of an updated document stay at the old value)', [indexesGroupDef]],
 ];
 
 /** Faults whose failure message must name the adapter member that misbehaved. */

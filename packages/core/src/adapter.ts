@@ -17,11 +17,14 @@
  * | `changesWithSequence` | if `capabilities.sequencedChanges` | a delta page and the counter in one read |
  * | `compact` | if `capabilities.compaction` | drop old tombstones |
  * | `subscribe` | if `capabilities.changeFeed` | tell core the store may have new commits |
+ * | `createIndex`, `dropIndex`, `listIndexes`, `findIndexed` | if `capabilities.indexes` | secondary indexes for `find` (see `indexes.ts`) |
  * | `close` | yes | release the backend |
  *
  * The helper `planCommit` (in `records.ts`) turns the stored records a commit reads into the
  * records it writes, so an adapter's `commit` is: read, plan, write, inside one atomic unit.
  */
+
+import type { IndexProbe, IndexSpec } from './indexes.js';
 
 /** A JSON value as CSE stores it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
@@ -139,6 +142,13 @@ export interface AdapterCapabilities {
    * read instead of two. Without it the Store calls `sequence()`, then `changes()`. Default `false`.
    */
   readonly sequencedChanges: boolean;
+  /**
+   * `createIndex`, `dropIndex`, `listIndexes` and `findIndexed` are implemented: the adapter
+   * keeps secondary indexes declared with `Store.createIndex` and `find` reads through them.
+   * Without it `Store.createIndex` throws `UNSUPPORTED` and `find` scans the collection.
+   * Default `false`.
+   */
+  readonly indexes: boolean;
 }
 
 /** Fills defaults (`false`) and freezes. */
@@ -150,6 +160,7 @@ export function defineCapabilities(caps: Partial<AdapterCapabilities>): Readonly
     compaction: caps.compaction ?? false,
     changeFeed: caps.changeFeed ?? false,
     sequencedChanges: caps.sequencedChanges ?? false,
+    indexes: caps.indexes ?? false,
   });
 }
 
@@ -267,6 +278,59 @@ export interface StorageAdapter {
    * releases every timer, socket and handle the feed used.
    */
   subscribe?(listener: () => void): () => void;
+
+  /**
+   * Only with `capabilities.indexes`. Declares an index on `field` (a path `assertIndexSpec`
+   * accepts) of `collection` and builds it from the records already stored. Idempotent: an
+   * index that exists stays as it is. From the moment this resolves, every commit of every
+   * adapter instance and process on the store keeps the index in the same atomic unit as the
+   * records (a commit never lands with its records written and its index entries not, or the
+   * other way round), and `findIndexed` of every instance may answer through it. The
+   * declaration is stored in the backend: it survives reopen.
+   *
+   * The build is either atomic (one transaction: the index is there whole or not at all) or
+   * resumable (the index is declared first, so every commit maintains it, then filled; it
+   * answers `findIndexed` only once filled, and a build cut short by a crash is finished by the
+   * next `createIndex` call). The adapter README says which.
+   *
+   * What an index holds per document is `indexEntry(doc, field)` of the live record (tombstones
+   * have no entries): one scalar value, one "array" entry, or none (see `indexes.ts`).
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  createIndex?(collection: string, field: string): Promise<void>;
+
+  /**
+   * Only with `capabilities.indexes`. Removes the index (and its entries). No-op when there is none.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  dropIndex?(collection: string, field: string): Promise<void>;
+
+  /**
+   * Only with `capabilities.indexes`. Every index declared on the store (by any instance),
+   * sorted by collection, then field.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  listIndexes?(): Promise<IndexSpec[]>;
+
+  /**
+   * Only with `capabilities.indexes`. Takes the first probe whose field has a usable index on
+   * `collection` and returns, from one consistent snapshot, the records of every document whose
+   * index entry lies in any of the probe's selectors (`indexKeyRange` gives them as key ranges
+   * over `indexKey` keys, for key-value backends). Returns `undefined` when no probe's field is
+   * indexed (the Store then scans).
+   *
+   * It may return more (tombstones, documents outside the selectors, the same document twice):
+   * the Store applies the whole query to what it gets. It must never leave out a document whose
+   * entry lies in a selector: that document would be missing from `find`. Where the backend
+   * cannot order some values as `compareJson` does, widen the lookup (or return `undefined`)
+   * rather than narrow it.
+   *
+   * @throws `CLOSED`, `BACKEND`.
+   */
+  findIndexed?(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined>;
 
   /** Releases the backend (and closes a client the adapter opened itself). Idempotent. */
   close(): Promise<void>;

@@ -149,3 +149,18 @@ export function toBackendError(e: unknown, what: string): CseError {
   const message = e instanceof Error ? e.message : String(e);
   return new BackendError(`${what}: ${message}`, { cause: e });
 }
+
+/**
+ * A short description of any value for an error message. Never throws, whatever the value
+ * (`String()` throws on an object whose `toString` is not callable, or on a symbol in a template).
+ */
+export function describeValue(v: unknown): string {
+  try {
+    if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+    if (typeof v === 'symbol' || typeof v === 'bigint') return `a ${typeof v}`;
+    if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'an array' : 'an object';
+    return String(v);
+  } catch {
+    return `a ${typeof v}`;
+  }
+}

@@ -22,6 +22,20 @@ export { Store, userFields, withRetry } from './store.js';
 export type { AdapterModule } from './open-store.js';
 export { ADAPTER_PACKAGES, openStore, registerAdapterModule } from './open-store.js';
 export { MemoryAdapter } from './memory-adapter.js';
+export type { IndexBound, IndexProbe, IndexScalar, IndexSelector, IndexSpec } from './indexes.js';
+export {
+  INDEX_FIELD,
+  INDEX_KEY_SEPARATOR,
+  MAX_INDEX_FIELD_LENGTH,
+  assertIndexSpec,
+  encodeIndexValue,
+  indexEntry,
+  indexKey,
+  indexKeyRange,
+  indexKeySuffix,
+  planIndexProbes,
+} from './indexes.js';
+export { MemoryIndexes } from './memory-indexes.js';
 export { CommitListeners } from './change-feed.js';
 export type { ReplicaWrite } from './replica.js';
 export { Replica } from './replica.js';

@@ -11,6 +11,8 @@ import { defineCapabilities } from './adapter.js';
 import { CommitListeners } from './change-feed.js';
 import { ClosedError } from './errors.js';
 import { docKeyString, planCommit } from './records.js';
+import type { IndexProbe, IndexSpec } from './indexes.js';
+import { MemoryIndexes } from './memory-indexes.js';
 
 function copy(record: StoredRecord): StoredRecord {
   return { ...record, doc: structuredClone(record.doc) };
@@ -22,11 +24,12 @@ function copy(record: StoredRecord): StoredRecord {
  * it atomic in a single-threaded runtime. Not persistent: a new `MemoryAdapter` starts empty.
  */
 export class MemoryAdapter implements StorageAdapter {
-  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ compaction: true, changeFeed: true });
+  readonly capabilities: Readonly<AdapterCapabilities> = defineCapabilities({ compaction: true, changeFeed: true, indexes: true });
 
   readonly #listeners = new CommitListeners();
 
   readonly #records = new Map<string, StoredRecord>();
+  readonly #indexes = new MemoryIndexes();
   /** Every (syncId, key) ever written, ascending; entries whose record moved on are skipped. */
   readonly #log: { syncId: number; key: string }[] = [];
   #lastSyncId = 0;
@@ -45,6 +48,7 @@ export class MemoryAdapter implements StorageAdapter {
     if (!result.ok) return { ok: false, failures: result.failures.map((f) => ({ ...f, current: f.current && copy(f.current) })) };
     for (const record of result.records) {
       const key = docKeyString(record.collection, record.id);
+      this.#indexes.update(this.#records.get(key), record);
       this.#records.set(key, copy(record));
       this.#log.push({ syncId: record.syncId, key });
     }
@@ -108,6 +112,31 @@ export class MemoryAdapter implements StorageAdapter {
     }
     this.#compactedThrough = Math.max(this.#compactedThrough, through);
     return removed;
+  }
+
+  async createIndex(collection: string, field: string): Promise<void> {
+    this.#open();
+    this.#indexes.create(collection, field, [...this.#records.values()].filter((r) => r.collection === collection));
+  }
+
+  async dropIndex(collection: string, field: string): Promise<void> {
+    this.#open();
+    this.#indexes.drop(collection, field);
+  }
+
+  async listIndexes(): Promise<IndexSpec[]> {
+    this.#open();
+    return this.#indexes.list();
+  }
+
+  async findIndexed(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined> {
+    this.#open();
+    for (const { field, selectors } of probes) {
+      const ids = this.#indexes.lookup(collection, field, selectors);
+      if (ids === undefined) continue;
+      return ids.map((id) => copy(this.#records.get(docKeyString(collection, id)) as StoredRecord));
+    }
+    return undefined;
   }
 
   /** In-process: listeners are called synchronously at the end of every commit that wrote. */

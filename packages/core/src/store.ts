@@ -14,11 +14,14 @@ import {
   ResetRequiredError,
   UnsupportedError,
   ValidationError,
+  describeValue,
   isCseError,
   toBackendError,
 } from './errors.js';
 import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName, assertId, copyJson } from './json.js';
-import type { Query } from './query.js';
+import type { CompiledQuery, Query } from './query.js';
+import type { IndexSpec } from './indexes.js';
+import { assertIndexSpec, planIndexProbes } from './indexes.js';
 import { compileQuery, runQuery } from './query.js';
 import { Field, docKeyString, meetsExpectation } from './records.js';
 import type { Waiter } from './change-feed.js';
@@ -163,7 +166,7 @@ export interface SystemAccess {
 function checkVersion(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new ValidationError(`expectedVersion must be a non-negative integer, got ${String(v)}`);
+    throw new ValidationError(`expectedVersion must be a non-negative integer, got ${describeValue(v)}`);
   }
   return v;
 }
@@ -192,14 +195,14 @@ export class Store {
     const max: unknown = options.maxDocumentBytes === undefined ? DEFAULT_MAX_DOCUMENT_BYTES : options.maxDocumentBytes;
     // NaN, Infinity or a string would make every size comparison false: no limit at all.
     if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
-      throw new ValidationError(`maxDocumentBytes must be a positive integer, got ${typeof max === 'string' ? JSON.stringify(max) : String(max)}`);
+      throw new ValidationError(`maxDocumentBytes must be a positive integer, got ${describeValue(max)}`);
     }
     if (options.clock !== undefined && typeof options.clock !== 'function') throw new ValidationError('clock must be a function returning a Date');
     this.#maxBytes = max;
     this.#clock = options.clock ?? (() => new Date());
     const poll = options.pollIntervalMs ?? 100;
     if (typeof poll !== 'number' || !Number.isSafeInteger(poll) || poll < 1 || poll > 60_000) {
-      throw new ValidationError(`pollIntervalMs must be an integer from 1 to 60000, got ${String(poll)}`);
+      throw new ValidationError(`pollIntervalMs must be an integer from 1 to 60000, got ${describeValue(poll)}`);
     }
     this.#feed = new ChangeFeed(adapter, poll);
   }
@@ -439,11 +442,90 @@ export class Store {
     this.#open();
     assertCollectionName(collection);
     const compiled = compileQuery(query);
-    const records = await this.#call('find failed', () => this.adapter.scanCollection(collection));
+    const indexed = await this.#findIndexed(collection, compiled);
+    const records = indexed ?? (await this.#call('find failed', () => this.adapter.scanCollection(collection)));
     return runQuery(
       records.filter((r) => !r.deleted).map((r) => r.doc),
       compiled,
     ) as Doc<T>[];
+  }
+
+  /** Candidates from an index (every match among them, duplicates dropped), or `undefined` to scan. */
+  async #findIndexed(collection: string, compiled: CompiledQuery): Promise<StoredRecord[] | undefined> {
+    const lookup = this.adapter.findIndexed?.bind(this.adapter);
+    if (!this.adapter.capabilities.indexes || lookup === undefined) return undefined;
+    const probes = planIndexProbes(compiled);
+    if (probes.length === 0) return undefined;
+    const records = await this.#call('find failed', () => lookup(collection, probes));
+    if (records === undefined || records.length < 2) return records;
+    const seen = new Set<string>();
+    return records.filter((r) => !seen.has(r.id) && seen.add(r.id) !== undefined);
+  }
+
+  /**
+   * Declares an index on `field` of `collection` and builds it over the documents already
+   * there. `find` then answers conditions on that field (`$eq`, `$in`, `$gt`/`$gte`/`$lt`/`$lte`
+   * with a scalar operand) from the index instead of reading the whole collection, and applies
+   * the rest of the query (other conditions, sort, skip, limit) to what the index returned:
+   * the answer is the same as without the index, only faster. Idempotent.
+   *
+   * The declaration is stored in the backend: it survives reopen and every store on the same
+   * backend (other instances, processes, tabs) keeps and uses it. Every commit updates the index
+   * atomically with the documents. Each adapter README says whether the build is one atomic
+   * step or resumable.
+   *
+   * ```ts
+   * await store.createIndex('container_observed', 'status.phase');
+   * await store.find('container_observed', { filter: { 'status.phase': 'running' } }); // one index lookup
+   * ```
+   *
+   * - `field`: a dotted path of names (letters, digits, `_`; a letter first; at most 8 deep and
+   *   128 characters). Array positions (`items.0`) and metadata fields cannot be indexed.
+   *
+   * @throws `VALIDATION` (bad collection or field), `UNSUPPORTED` (the adapter does not declare
+   *   `capabilities.indexes`), `CLOSED`, `BACKEND`.
+   */
+  async createIndex(collection: string, field: string): Promise<void> {
+    this.#open();
+    assertIndexSpec(collection, field);
+    const create = this.#indexMember('createIndex');
+    await this.#call('createIndex failed', () => create(collection, field));
+  }
+
+  /**
+   * Removes the index on `field` of `collection`; `find` scans again for that field. No-op when
+   * there is none.
+   *
+   * @throws `VALIDATION`, `UNSUPPORTED`, `CLOSED`, `BACKEND`.
+   */
+  async dropIndex(collection: string, field: string): Promise<void> {
+    this.#open();
+    assertIndexSpec(collection, field);
+    const drop = this.#indexMember('dropIndex');
+    await this.#call('dropIndex failed', () => drop(collection, field));
+  }
+
+  /**
+   * The indexes declared on this store (by any instance), sorted by collection and field; only
+   * those of `collection` when given. An adapter without `capabilities.indexes` has none.
+   *
+   * @throws `VALIDATION`, `CLOSED`, `BACKEND`.
+   */
+  async listIndexes(collection?: string): Promise<IndexSpec[]> {
+    this.#open();
+    if (collection !== undefined) assertCollectionName(collection);
+    const list = this.adapter.listIndexes?.bind(this.adapter);
+    if (!this.adapter.capabilities.indexes || list === undefined) return [];
+    const all = await this.#call('listIndexes failed', () => list());
+    return all.filter((s) => collection === undefined || s.collection === collection).map((s) => ({ collection: s.collection, field: s.field }));
+  }
+
+  #indexMember<K extends 'createIndex' | 'dropIndex'>(name: K): NonNullable<StorageAdapter[K]> {
+    const member = this.adapter[name]?.bind(this.adapter);
+    if (!this.adapter.capabilities.indexes || member === undefined) {
+      throw new UnsupportedError('this adapter does not declare the "indexes" capability; find scans the collection');
+    }
+    return member as NonNullable<StorageAdapter[K]>;
   }
 
   /** Names of the application collections that hold documents or tombstones. */
@@ -603,11 +685,11 @@ export class Store {
 
   #changesArgs(cursor: number, options: ChangesOptions, allowSystem: boolean): number {
     if (typeof cursor !== 'number' || !Number.isSafeInteger(cursor) || cursor < 0) {
-      throw new ValidationError(`a cursor is a non-negative integer, got ${String(cursor)}`);
+      throw new ValidationError(`a cursor is a non-negative integer, got ${describeValue(cursor)}`);
     }
     const limit = options.limit ?? 100;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${String(limit)}`);
+      throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${describeValue(limit)}`);
     }
     const collections = options.collections;
     if (collections !== undefined) {
@@ -933,7 +1015,7 @@ export interface RetryOptions {
  */
 export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const retries = options.retries ?? 5;
-  if (!Number.isSafeInteger(retries) || retries < 0) throw new ValidationError(`retries must be a non-negative integer, got ${String(retries)}`);
+  if (!Number.isSafeInteger(retries) || retries < 0) throw new ValidationError(`retries must be a non-negative integer, got ${describeValue(retries)}`);
   const base = options.baseDelayMs ?? 10;
   const max = options.maxDelayMs ?? 1000;
   for (let attempt = 0; ; attempt++) {

@@ -16,7 +16,7 @@
  * the next `markSynced`.
  */
 import type { JsonObject, StoredRecord, WriteOp } from './adapter.js';
-import { ValidationError, isCseError } from './errors.js';
+import { ValidationError, describeValue, isCseError } from './errors.js';
 import type { Registry } from './registry.js';
 import { Tier, assertTier } from './registry.js';
 import type { Change, Store } from './store.js';
@@ -72,7 +72,7 @@ export interface Delta {
 
 function checkSyncId(v: unknown): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new ValidationError(`a sync id is a non-negative integer, got ${String(v)}`);
+    throw new ValidationError(`a sync id is a non-negative integer, got ${describeValue(v)}`);
   }
   return v;
 }
@@ -80,7 +80,7 @@ function checkSyncId(v: unknown): number {
 function checkPeer(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_PEER) {
-    throw new ValidationError(`a peer is a non-empty string of at most ${MAX_PEER} characters, got ${typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v)}`);
+    throw new ValidationError(`a peer is a non-empty string of at most ${MAX_PEER} characters, got ${describeValue(v)}`);
   }
   return v;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BackendError, ConflictError, CseError, ErrorCode, isCseError, toBackendError } from '@cse/core';
+import { BackendError, ConflictError, CseError, ErrorCode, Registry, SyncState, Tier, isCseError, toBackendError } from '@cse/core';
 import { memoryStore, rejection } from './helpers.js';
 
 describe('typed errors', () => {
@@ -60,6 +60,19 @@ describe('typed errors', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('values whose String() throws still get VALIDATION (seed -1852487599 of the property above)', async () => {
+    const store = memoryStore();
+    const sync = new SyncState(store, new Registry());
+    const hostile = [{ toString: '' }, Object.create(null) as object, Symbol('s'), { [Symbol.toPrimitive]: () => { throw new Error('no'); } }];
+    for (const v of hostile) {
+      expect((await rejection(store.changesSince(v as never))).code).toBe('VALIDATION');
+      expect((await rejection(store.changesSince(0, { limit: v as never }))).code).toBe('VALIDATION');
+      expect((await rejection(store.update('c', { id: 'a' }, { expectedVersion: v as never }))).code).toBe('VALIDATION');
+      expect((await rejection(sync.markSynced(Tier.Edge, v as never))).code).toBe('VALIDATION');
+      expect((await rejection(sync.markSynced(Tier.Edge, 1, { peer: v as never }))).code).toBe('VALIDATION');
+    }
   });
 
   it('a CLOSED store says so', async () => {

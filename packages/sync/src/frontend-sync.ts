@@ -639,8 +639,12 @@ export class FrontendSync {
     const writes: Parameters<Replica['commit']>[0][number][] = [{ collection: OUTBOX_COLLECTION, id: entry.key, kind: 'delete' }];
     if (shadow) writes.push({ collection: SHADOW_COLLECTION, id: entry.key, kind: 'delete' });
     if (r.ok) {
-      if (shadow && shadow.v > r.version) writes.push(this.#edgeWrite({ c: entry.c, id: entry.id, ...shadow }, now, undefined));
-      else writes.push({ collection: entry.c, id: entry.id, kind: 'put', body: { ...entry.body, _edge_sync_id: r.sync, _edge_version: r.version, _sync_status: 'synced', _synced_at: now } });
+      // A duplicate's result names the Edge's *current* document, which may be newer than this
+      // write: the write itself made version base + 1. A newer Edge state is in the shadow
+      // (seen already) or still to come in a page (its sync id is past the cursors).
+      const mine = r.dup ? entry.base + 1 : r.version;
+      if (shadow && shadow.v > mine) writes.push(this.#edgeWrite({ c: entry.c, id: entry.id, ...shadow }, now, undefined));
+      else writes.push({ collection: entry.c, id: entry.id, kind: 'put', body: { ...entry.body, _edge_sync_id: r.sync, _edge_version: mine, _sync_status: 'synced', _synced_at: now } });
     } else {
       const current = r.current && typeof r.current._version === 'number' ? r.current : undefined;
       const theirs: Shadow | undefined =

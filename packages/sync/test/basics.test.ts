@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAdapter, Tier, isCseError, openStore } from '@cse/core';
-import type { EdgeSync } from '@cse/sync';
+import type { EdgeSync, Transport } from '@cse/sync';
 import { edgeOn, edgeState, frontendOn, memoryEdge, pairConnector, replicaState, until } from './helpers.js';
 import type { Edge } from './helpers.js';
 
@@ -71,6 +71,50 @@ describe('sync in one process', () => {
     expect(Object.hasOwn(doc.constructor as object, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect((doc.constructor as { polluted?: unknown }).polluted).toBeUndefined();
+    await fe.stop();
+  });
+
+  it('a write sent again after its result was lost, when the Edge has moved on since, leaves the Edge state in the replica', async () => {
+    // Seed 1235430227 path 7 of faults.test.ts found it: the duplicate's result names the Edge's
+    // current version, and the replica took its own older body for that version.
+    const edge = memoryEdge();
+    await edge.triangular.saveDesired('pump', 'p1', { rpm: 1 });
+    const local = openStore(new MemoryAdapter());
+    let dropResult = false;
+    let edgeMovesOn: Promise<unknown> = Promise.resolve();
+    const wrap = (t: Transport): Transport => {
+      const outer: Transport = {
+        send: (f) => t.send(f),
+        close: (r) => t.close(r),
+        get buffered() {
+          return t.buffered;
+        },
+        onmessage: undefined,
+        onclose: undefined,
+      };
+      t.onmessage = (frame) => {
+        if (dropResult && frame.includes('"t":"result"')) {
+          // The write was applied; its result is lost with the connection, and the Edge writes again.
+          dropResult = false;
+          edgeMovesOn = edge.triangular.saveDesired('pump', 'p1', { rpm: 5 });
+          t.close('lost');
+          return;
+        }
+        outer.onmessage?.(frame);
+      };
+      t.onclose = (r) => outer.onclose?.(r);
+      return outer;
+    };
+    const fe = frontendOn(local, pairConnector(() => edge.sync, wrap));
+    await fe.start();
+    await until(async () => (await local.get('pump_desired', 'p1'))?.rpm === 1, 'synced');
+    dropResult = true;
+    await fe.saveDesired('pump', 'p1', { rpm: 3 });
+    await until(() => fe.pending === 0, 'the write settled');
+    await edgeMovesOn;
+    await until(() => converged(edge.store, local), 'the replica holds the Edge state');
+    expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm: 5, _edge_version: 3, _sync_status: 'synced' });
+    expect(edge.sync.stats.writesApplied).toBe(1);
     await fe.stop();
   });
 

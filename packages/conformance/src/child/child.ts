@@ -63,6 +63,27 @@ async function crash(store: Store, tag: string): Promise<never> {
   }
 }
 
+/** Values the `index` child writes: every type an index keeps, arrays, objects, a missing field. */
+const INDEX_CHILD_VALUES = [null, true, false, 0, 1, 1.5, -2, '', 'a', 'b', '\u{1f600}', [1, 'a'], { x: 1 }, undefined];
+
+/** Declares an index, then moves documents between indexed values (and deletes some) until killed. */
+async function indexWriter(store: Store, tag: string): Promise<never> {
+  await store.createIndex('ixcrash', 'v');
+  const value = (i: number): Record<string, unknown> => {
+    const v = INDEX_CHILD_VALUES[i % INDEX_CHILD_VALUES.length];
+    return v === undefined ? {} : { v };
+  };
+  for (let n = 0; ; n++) {
+    send({ t: 'commit-begin', n, lastMs: 0 });
+    await store.transaction(async (tx) => {
+      await tx.upsert('ixcrash', { id: `${tag}-${n % 4}`, ...value(n * 3) });
+      await tx.upsert('ixcrash', { id: `${tag}-${(n + 1) % 4}`, ...value(n * 5 + 1) });
+      if (await tx.get('ixcrash', `${tag}-${(n + 2) % 4}`)) await tx.delete('ixcrash', `${tag}-${(n + 2) % 4}`);
+    });
+    send({ t: 'commit', n, ids: [] });
+  }
+}
+
 /**
  * Follows the store as a sync client does: `changesSince(cursor)`, cursor to the page's cursor,
  * as fast as it can. Beside that cursor it looks back a little (`changesSince(cursor - 32)`) to
@@ -131,6 +152,7 @@ async function main(): Promise<void> {
   const store = openStore(await open(config.storeName, { dir: config.dir }));
   send({ t: 'ready' });
   if (config.mode === 'crash') await crash(store, config.tag);
+  if (config.mode === 'index') await indexWriter(store, config.tag);
   if (config.mode === 'reader') {
     await reader(store, config.stopFile as string);
     await store.close();

@@ -6,9 +6,10 @@
 export interface ChildConfig {
   /**
    * `crash`: write until killed. `writer`: a fixed number of commits, then exit 0. `reader`:
-   * follow `changesSince` until `stopFile` exists, then report what it saw.
+   * follow `changesSince` until `stopFile` exists, then report what it saw. `index`: declare an
+   * index on `ixcrash.v`, then commit updates and deletes of indexed documents until killed.
    */
-  readonly mode: 'crash' | 'writer' | 'reader';
+  readonly mode: 'crash' | 'writer' | 'reader' | 'index';
   /** Absolute path or `file:` URL of the factory module (exports `open`). */
   readonly module: string;
   readonly storeName: string;

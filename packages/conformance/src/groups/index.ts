@@ -7,6 +7,7 @@ import { capabilitiesGroupDef } from './capabilities.js';
 import { crashGroupDef } from './crash.js';
 import { durabilityGroupDef } from './durability.js';
 import { faithfulDocumentsGroupDef } from './faithful-documents.js';
+import { indexesGroupDef } from './indexes.js';
 import { isolationGroupDef } from './isolation.js';
 import { modelGroupDef } from './model.js';
 import { multiProcessGroupDef } from './multi-process.js';
@@ -29,6 +30,7 @@ export {
   crashGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
+  indexesGroupDef,
   isolationGroupDef,
   modelGroupDef,
   multiProcessGroupDef,
@@ -60,6 +62,7 @@ export const STORE_GROUPS: readonly Group[] = [
   isolationGroupDef,
   typedErrorsGroupDef,
   watchGroupDef,
+  indexesGroupDef,
 ];
 
 /** The CSE components on top of the adapter. */

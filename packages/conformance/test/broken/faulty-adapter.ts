@@ -4,8 +4,8 @@
  * with one fault it violates one guarantee, and the suite must reject it. This is how the suite
  * tests itself.
  */
-import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, SequenceState, StorageAdapter, StoredRecord, WriteOp } from '@cse/core';
-import { ClosedError, defineCapabilities, docKeyString, planCommit, toBackendError } from '@cse/core';
+import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, IndexProbe, IndexSpec, SequenceState, StorageAdapter, StoredRecord, WriteOp } from '@cse/core';
+import { ClosedError, MemoryIndexes, defineCapabilities, docKeyString, planCommit, toBackendError } from '@cse/core';
 import type { OpenAdapter } from '../../src/index.js';
 
 export interface Faults {
@@ -45,6 +45,8 @@ export interface Faults {
   readonly deafFeed?: boolean;
   /** `changesWithSequence` reads the counter, lets commits land, then reads the page (two states). */
   readonly staleSequence?: boolean;
+  /** An update of a live document leaves its index entries as they were (inserts and deletes are kept right). */
+  readonly indexMissesUpdate?: boolean;
 }
 
 interface State {
@@ -55,6 +57,8 @@ interface State {
   compactedThrough: number;
   /** `subscribe` listeners of every open instance on this store, with the instance. */
   listeners: Set<{ owner: FaultyAdapter; listener: () => void }>;
+  /** Secondary indexes, changed together with `records`. */
+  indexes: MemoryIndexes;
 }
 
 function emptyArraysToObjects(v: unknown): unknown {
@@ -111,7 +115,10 @@ export class FaultyAdapter implements StorageAdapter {
     const previous: [string, StoredRecord | undefined][] = [];
     for (const r of records) {
       const key = this.#key(r.collection, r.id);
-      previous.push([key, this.#state.records.get(key)]);
+      const prev = this.#state.records.get(key);
+      previous.push([key, prev]);
+      const update = prev !== undefined && !prev.deleted && !r.deleted;
+      if (!(this.#faults.indexMissesUpdate && update)) this.#state.indexes.update(prev, r);
       const kept = this.#faults.dropDeleted && r.deleted ? { ...r, deleted: false } : r;
       this.#state.records.set(key, this.#faults.liveObjects ? kept : copy(kept));
     }
@@ -219,6 +226,31 @@ export class FaultyAdapter implements StorageAdapter {
     return removed;
   }
 
+  async createIndex(collection: string, field: string): Promise<void> {
+    this.#open();
+    this.#state.indexes.create(collection, field, [...this.#state.records.values()].filter((r) => r.collection === collection));
+  }
+
+  async dropIndex(collection: string, field: string): Promise<void> {
+    this.#open();
+    this.#state.indexes.drop(collection, field);
+  }
+
+  async listIndexes(): Promise<IndexSpec[]> {
+    this.#open();
+    return this.#state.indexes.list();
+  }
+
+  async findIndexed(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined> {
+    this.#open();
+    for (const { field, selectors } of probes) {
+      const ids = this.#state.indexes.lookup(collection, field, selectors);
+      if (ids === undefined) continue;
+      return ids.map((id) => this.#out(this.#state.records.get(this.#key(collection, id)) as StoredRecord));
+    }
+    return undefined;
+  }
+
   subscribe(listener: () => void): () => void {
     const entry = { owner: this, listener };
     this.#state.listeners.add(entry);
@@ -239,12 +271,12 @@ const backends = new Map<string, State>();
  * A factory for `runConformance`/`runGroups`: store names map to in-memory states that outlive
  * the adapter (persistent within the process), with the given faults applied on every open.
  */
-export function faultyFactory(faults: Faults = {}, capabilities: Partial<AdapterCapabilities> = { persistent: true, compaction: true }): OpenAdapter {
+export function faultyFactory(faults: Faults = {}, capabilities: Partial<AdapterCapabilities> = { persistent: true, compaction: true, indexes: true }): OpenAdapter {
   return (storeName, { dir }) => {
     const key = `${dir}\u0000${storeName}`;
     let state = backends.get(key);
     if (state === undefined || !capabilities.persistent) {
-      state = { records: new Map(), lastSyncId: 0, undo: undefined, compactedThrough: 0, listeners: new Set() };
+      state = { records: new Map(), lastSyncId: 0, undo: undefined, compactedThrough: 0, listeners: new Set(), indexes: new MemoryIndexes() };
       backends.set(key, state);
     } else {
       // A reopen: apply the faults that strike at reopen.
@@ -252,6 +284,7 @@ export function faultyFactory(faults: Faults = {}, capabilities: Partial<Adapter
       if (faults.deriveCounter) state.lastSyncId = Math.max(0, ...[...state.records.values()].map((r) => r.syncId));
       if (faults.loseOnReopen && state.undo) {
         for (const [k, prev] of state.undo.previous) {
+          state.indexes.update(state.records.get(k), prev);
           if (prev === undefined) state.records.delete(k);
           else state.records.set(k, prev);
         }
@@ -259,7 +292,11 @@ export function faultyFactory(faults: Faults = {}, capabilities: Partial<Adapter
         state.undo = undefined;
       }
       if (faults.dropSystemOnReopen) {
-        for (const [k, r] of state.records) if (r.collection.startsWith('_')) state.records.delete(k);
+        for (const [k, r] of state.records) {
+          if (!r.collection.startsWith('_')) continue;
+          state.indexes.update(r, undefined);
+          state.records.delete(k);
+        }
       }
     }
     return new FaultyAdapter(state, faults, capabilities);

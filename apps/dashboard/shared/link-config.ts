@@ -1,0 +1,11 @@
+/** What the dashboard page is told about how to reach the Edge (`/config.json`). */
+export interface LinkConfig {
+  /** `direct`: a WebSocket straight to the Edge; `relay`: through the relay, end-to-end encrypted. */
+  readonly mode: 'direct' | 'relay';
+  /** The Edge's WebSocket (direct mode). */
+  readonly edgeUrl: string | undefined;
+  /** The Edge's id (its key fingerprint; relay mode). */
+  readonly edgeId: string | undefined;
+  /** The relay's WebSocket (relay mode). */
+  readonly relayUrl: string | undefined;
+}

@@ -1,0 +1,282 @@
+// What `npm start` runs, end to end, in Debian's headless Chromium: the launcher and its real
+// processes (the Edge with its simulated machines, the cse-relay, the dashboard's static server)
+// on a temp data folder and free ports. The page pairs through the relay, shows the machines,
+// edits a desired state that the Edge applies, keeps editing while the relay is down (SIGKILL),
+// syncs when it is back, shows a conflict the user resolves, and reloads from its IndexedDB
+// replica without pairing again or a full resync. Then Ctrl-C (SIGINT) stops every process and a
+// second start resumes on the same data (same Edge id, same machines). A screenshot of each state
+// goes to test-artifacts/ (gitignored).
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright';
+import type { Browser, Page } from 'playwright';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TriangularStore, openStore } from '@cse/core';
+import { SecureEdge } from '@cse/sync';
+import type { Store } from '@cse/core';
+import { SqliteAdapter } from '@cse/adapter-sqlite';
+import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const app = resolve(here, '..');
+const repo = resolve(app, '../..');
+const artifacts = join(app, 'test-artifacts');
+const WORKERS = 12;
+let dir = '';
+let web = '';
+const running = new Set<ChildProcess>();
+
+function chromiumPath(): string {
+  return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface Started {
+  proc: ChildProcess;
+  out: () => string;
+  url: string;
+  edgePid: number;
+  relayPid: number;
+  edgeId: string;
+  exited: Promise<number | null>;
+}
+
+/** Runs the launcher from source (as `npm start` runs its build) and waits for its banner. */
+async function start(args: string[]): Promise<Started> {
+  // Its own process group, as in a terminal: Ctrl-C is a SIGINT to the whole group.
+  const proc = spawn(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', join(app, 'server/start.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.add(proc);
+  let out = '';
+  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  void exited.then(() => running.delete(proc));
+  const banner = await until('the launcher to print the dashboard URL', async () => {
+    if (proc.exitCode !== null) throw new Error(`the launcher exited: ${out}`);
+    const url = /Open the dashboard: (\S+)/.exec(out)?.[1];
+    const edgePid = /1\. Edge .* pid (\d+)/.exec(out)?.[1];
+    const relayPid = /2\. Relay\s+pid (\d+)/.exec(out)?.[1];
+    const edgeId = /CSE is running\. Edge (\S+)/.exec(out)?.[1];
+    return url !== undefined && edgePid !== undefined && relayPid !== undefined && edgeId !== undefined && { url, edgePid: Number(edgePid), relayPid: Number(relayPid), edgeId };
+  });
+  return { proc, out: () => out, ...banner, exited };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type PageState = { status: string; received: number; startCursors: Record<string, number>; pending: number; progressSeen: string[]; error?: string };
+const pageState = (page: Page): Promise<PageState | undefined> => page.evaluate(() => (window as unknown as { cseDashboard?: PageState }).cseDashboard && { ...(window as unknown as { cseDashboard: PageState }).cseDashboard });
+
+const docStatus = (page: Page, worker: string, doc: string): Promise<string | null> =>
+  page.locator(`tr[data-worker="${worker}"] [data-doc="${doc}"]`).getAttribute('data-status', { timeout: 5000 });
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
+}
+
+/** The Edge's desired document of a machine, read from its SQLite file by another connection. */
+async function edgeDesired(store: Store, id: string): Promise<Record<string, unknown> | undefined> {
+  return new TriangularStore(store, machineRegistry()).loadDesired(WORKER_TYPE, id);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cse-dashboard-'));
+  mkdirSync(artifacts, { recursive: true });
+  web = join(dir, 'web');
+  await build({
+    root: join(app, 'web'),
+    base: './',
+    logLevel: 'warn',
+    configFile: false,
+    resolve: { conditions: ['@cse/source', 'browser', 'module', 'import', 'default'] },
+    build: { outDir: web, emptyOutDir: true, minify: false, target: 'es2022' },
+  });
+}, 120_000);
+
+/** What Ctrl-C in the terminal does: SIGINT to the launcher and its children. */
+function ctrlC(proc: ChildProcess): void {
+  process.kill(-(proc.pid as number), 'SIGINT');
+}
+
+afterAll(() => {
+  for (const p of running) {
+    try {
+      process.kill(-(p.pid as number), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
+  it('pairs, shows the machines, edits, works offline, resolves a conflict, reloads without a full resync, stops and resumes', { timeout: 240_000 }, async () => {
+    const data = join(dir, 'data');
+    const ports = { port: await freePort(), relay: await freePort() };
+    const args = ['--data', data, '--port', String(ports.port), '--relay-port', String(ports.relay), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--restart-delay-ms', '10000', '--web', web];
+    let run = await start(args);
+    const edgeStore = openStore(new SqliteAdapter({ path: join(data, 'edge.db') }));
+    let browser: Browser | undefined;
+    try {
+      browser = await chromium.launch({
+        executablePath: chromiumPath(),
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'],
+      });
+      const context = await browser.newContext({ viewport: { width: 1240, height: 900 } });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(run.url);
+
+      // 1. Paired and live: every machine with its identity, desired and observed state.
+      await page.locator('#connection[data-status="live"]').waitFor({ timeout: 60_000 });
+      await until('every machine on the page', async () => (await page.locator('tr[data-worker]').count()) === WORKERS);
+      expect(await page.locator('tr[data-worker="m01"] .name').textContent()).toBe('Pump 01');
+      for (const doc of ['identity', 'desired', 'observed']) expect(await docStatus(page, 'm01', doc)).toBe('synced');
+      expect(await page.locator('#pairing').isHidden()).toBe(true);
+      expect(page.url(), 'the one-time code leaves the address bar').not.toContain('pair=');
+      const first = (await pageState(page)) as PageState;
+      expect(first.progressSeen.length, 'the initial sync showed its progress bar').toBeGreaterThan(0);
+      expect(first.progressSeen.at(-1)).toMatch(/^First sync with the Edge: \d+ changes? received, \d+% \(change \d+ of \d+\)$/);
+      await shot(page, '01-live');
+
+      // A second tab does not start a second sync on the same replica: it shows it, read-only.
+      const second = await context.newPage();
+      await second.goto(run.url.replace(/#.*$/, ''));
+      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 30_000 });
+      await until('the machines in the second tab', async () => (await second.locator('tr[data-worker]').count()) === WORKERS);
+      expect(await second.locator('#connection').getAttribute('data-status')).toBe('other-tab');
+      await second.close();
+
+      // 2. An edit: applied on the Edge, then the machine gets there (the observed speed follows).
+      await page.locator('tr[data-worker="m02"] button[data-action="edit"]').click();
+      await page.locator('tr[data-worker="m02"] select[name="state"]').selectOption('running');
+      await page.locator('tr[data-worker="m02"] input[name="speed"]').fill('2500');
+      // The machine reports while the user types (a report written on the Edge here, so it surely
+      // comes): the open form keeps the typed value.
+      await new TriangularStore(edgeStore, machineRegistry()).saveObserved(WORKER_TYPE, 'm02', { state: 'running', speed: 977, temperature: 99.5, reportedAt: new Date().toISOString() });
+      await until('the report of m02 while its form is open', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('99.5 °C'), 30_000);
+      expect(await page.locator('tr[data-worker="m02"] input[name="speed"]').inputValue()).toBe('2500');
+      await page.locator('tr[data-worker="m02"] button[type="submit"]').click();
+      await until('the edit applied on the Edge', async () => (await edgeDesired(edgeStore, 'm02'))?.speed === 2500);
+      await until('the edit synced in the page', async () => (await docStatus(page, 'm02', 'desired')) === 'synced');
+      await until('the machine reaching the new speed', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('2500 rpm'), 90_000);
+      await shot(page, '02-edited');
+
+      // 3. The relay dies (SIGKILL; the launcher restarts it after 10 s). Meanwhile someone writes
+      //    m03's desired state on the Edge, and the user edits m03 and m04 in the page.
+      const m03 = (await edgeDesired(edgeStore, 'm03')) as Record<string, unknown>;
+      process.kill(run.relayPid, 'SIGKILL');
+      await until('the page offline', async () => ['offline', 'connecting'].includes((await page.locator('#connection').getAttribute('data-status')) ?? ''));
+      await new TriangularStore(edgeStore, machineRegistry()).saveDesired(WORKER_TYPE, 'm03', { state: 'stopped', speed: 900 }, { expectedVersion: m03._version as number });
+      for (const [id, speed] of [['m03', '1750'], ['m04', '1250']] as const) {
+        await page.locator(`tr[data-worker="${id}"] button[data-action="edit"]`).click();
+        await page.locator(`tr[data-worker="${id}"] input[name="speed"]`).fill(speed);
+        await page.locator(`tr[data-worker="${id}"] button[type="submit"]`).click();
+        await until(`${id} pending at once`, async () => (await docStatus(page, id, 'desired')) === 'pending', 10_000);
+      }
+      expect(['offline', 'connecting'], 'the edits were made while offline').toContain(await page.locator('#connection').getAttribute('data-status'));
+      await expect.poll(() => page.locator('#summary').textContent()).toContain('2 edits pending');
+      await shot(page, '03-offline-edits');
+
+      // 4. Back: m04's edit is applied; m03's was based on an older version: a visible conflict.
+      await page.locator('#connection[data-status="live"]').waitFor({ timeout: 60_000 });
+      await until('m04 applied on the Edge', async () => (await edgeDesired(edgeStore, 'm04'))?.speed === 1250);
+      await until('m04 synced', async () => (await docStatus(page, 'm04', 'desired')) === 'synced');
+      await until('the conflict on m03', async () => (await docStatus(page, 'm03', 'desired')) === 'conflict');
+      const conflict = page.locator('tr[data-conflict="m03"]');
+      expect(await conflict.textContent()).toContain('1750 rpm'); // mine
+      expect(await conflict.textContent()).toContain('900 rpm'); // the Edge's
+      expect((await edgeDesired(edgeStore, 'm03'))?.speed, 'a stale edit never overwrites the Edge').toBe(900);
+      await shot(page, '04-conflict');
+      await page.screenshot({ path: join(artifacts, 'readme.png'), clip: { x: 0, y: 0, width: 1240, height: 582 } }); // docs/dashboard.png is one of these
+
+      // 5. Resolved with "Keep my edit": the Edge gets it.
+      await conflict.locator('button[data-action="mine"]').click();
+      await until('my value applied on the Edge', async () => (await edgeDesired(edgeStore, 'm03'))?.speed === 1750);
+      await until('m03 synced', async () => (await docStatus(page, 'm03', 'desired')) === 'synced');
+      expect(await page.locator('tr[data-conflict]').count()).toBe(0);
+      await shot(page, '05-resolved');
+
+      // 6. Reload: no pairing again; the replica loads from IndexedDB and resumes from its cursors.
+      const documents = WORKERS * 3;
+      await page.reload();
+      await page.locator('tr[data-worker]').first().waitFor({ timeout: 30_000 });
+      const after = await until('the reloaded page live', async () => {
+        const s = await pageState(page);
+        return s?.status === 'live' && Object.keys(s.startCursors).length > 0 && s;
+      });
+      expect(Math.min(...Object.values(after.startCursors)), 'the replica starts from its cursors, not 0').toBeGreaterThan(0);
+      expect(after.received, `${after.received} changes received after the reload, for ${documents} documents`).toBeLessThan(documents);
+      expect(await page.locator('tr[data-worker]').count()).toBe(WORKERS);
+      expect(await page.locator('#pairing').isHidden(), 'a reload does not pair again').toBe(true);
+      const paired = await (await SecureEdge.open({ store: edgeStore })).listPaired();
+      expect(paired.map((p) => p.revoked)).toEqual([false]);
+      await shot(page, '06-reloaded');
+      expect(errors).toEqual([]);
+
+      // 7. Ctrl-C (SIGINT to the process group) stops every process; a second start resumes on the same data.
+      const relayPid = Number(/Relay is back \(pid (\d+)\)/.exec(run.out())?.[1]);
+      expect(relayPid).toBeGreaterThan(0);
+      ctrlC(run.proc);
+      expect(await run.exited).toBe(0);
+      expect(alive(run.edgePid), 'the Edge process stopped with the launcher').toBe(false);
+      expect(alive(relayPid), 'the relay process stopped with the launcher').toBe(false);
+      const firstEdgeId = run.edgeId;
+      await until('the page offline', async () => ['offline', 'connecting'].includes((await page.locator('#connection').getAttribute('data-status')) ?? ''));
+      run = await start(args);
+      expect(run.edgeId, 'the same Edge identity').toBe(firstEdgeId);
+      await page.goto(run.url.replace(/#.*$/, '')); // paired before: no code needed
+      await page.locator('#connection[data-status="live"]').waitFor({ timeout: 60_000 });
+      expect(await page.locator('tr[data-worker]').count()).toBe(WORKERS);
+      expect((await edgeDesired(edgeStore, 'm03'))?.speed, 'the same data').toBe(1750);
+      const identities = await edgeStore.find(`${WORKER_TYPE}_identity`);
+      expect(identities.map((d) => d._version)).toEqual(Array.from({ length: WORKERS }, () => 1));
+      expect(errors).toEqual([]);
+      ctrlC(run.proc);
+      expect(await run.exited).toBe(0);
+    } catch (e) {
+      console.error(`the launcher's output:\n${run.out()}`);
+      throw e;
+    } finally {
+      await browser?.close();
+      await edgeStore.close();
+    }
+  });
+});

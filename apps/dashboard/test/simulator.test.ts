@@ -1,0 +1,82 @@
+// The simulated machines: each converges to any desired state, and the simulator resumes on its
+// store (a second `npm start`) without touching identities or the operator's desired states.
+// Replay a failing property with CSE_DASHBOARD_SEED (printed on failure).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TriangularStore, openStore } from '@cse/core';
+import { SqliteAdapter } from '@cse/adapter-sqlite';
+import { MAX_SPEED, WORKER_TYPE, machineRegistry } from '../shared/machines.js';
+import type { MachineDesired, MachineObserved, ObservedState } from '../shared/machines.js';
+import { Simulator, machineId, step } from '../server/simulator.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cse-simulator-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const seed = process.env.CSE_DASHBOARD_SEED === undefined ? undefined : Number(process.env.CSE_DASHBOARD_SEED);
+
+describe('a simulated machine', () => {
+  it('reaches any desired state from any healthy state within 30 reports', () => {
+    const states: ObservedState[] = ['stopped', 'starting', 'running', 'stopping'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...states),
+        fc.integer({ min: 0, max: MAX_SPEED }),
+        fc.constantFrom<MachineDesired['state']>('running', 'stopped'),
+        fc.integer({ min: 0, max: MAX_SPEED }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (state, speed, want, target, noise) => {
+          const random = (): number => noise;
+          const desired: MachineDesired = { state: want, speed: target };
+          let o: MachineObserved = { state, speed: state === 'stopped' ? 0 : speed, temperature: 30, reportedAt: '' };
+          for (let i = 0; i < 30 && !(o.state === want && o.speed === (want === 'running' ? target : 0)); i++) o = { ...step(o, desired, false, random), reportedAt: '' };
+          expect(o.state).toBe(want);
+          expect(o.speed).toBe(want === 'running' ? target : 0);
+        },
+      ),
+      { seed },
+    );
+  });
+
+  it('fails when told to, and a failed machine stays failed until the simulator recovers it', () => {
+    const failed = step({ state: 'running', speed: 1200, temperature: 40, reportedAt: '' }, { state: 'running', speed: 1200 }, true, () => 0.5);
+    expect(failed.state).toBe('failed');
+    expect(failed.speed).toBe(0);
+    expect(typeof failed.error).toBe('string');
+    expect(step({ ...failed, reportedAt: '' }, { state: 'running', speed: 1200 }, false, () => 0.5).state).toBe('failed');
+  });
+});
+
+describe('the simulator on SQLite', () => {
+  it('resumes on its store: identities written once, the desired states kept, machines converge, unchanged reports not saved', async () => {
+    const path = join(dir, 'edge.db');
+    const open = () => openStore(new SqliteAdapter({ path }));
+    let store = open();
+    let triangular = new TriangularStore(store, machineRegistry());
+    const first = new Simulator({ store, triangular, workers: 5, failRate: 0, random: () => 0.5 });
+    await first.init();
+    await triangular.saveDesired(WORKER_TYPE, 'm02', { state: 'stopped', speed: 100 }); // the operator's edit
+    expect(await first.tick()).toBeGreaterThan(0);
+    await store.close();
+
+    store = open();
+    triangular = new TriangularStore(store, machineRegistry());
+    const head = await store.lastSyncId();
+    const again = new Simulator({ store, triangular, workers: 5, failRate: 0, random: () => 0.5 });
+    await again.init();
+    expect(await store.lastSyncId(), 'a second init writes nothing').toBe(head);
+    expect((await store.find(`${WORKER_TYPE}_identity`)).map((d) => [d.id, d._version])).toEqual([0, 1, 2, 3, 4].map((i) => [machineId(i), 1]));
+    expect(await triangular.loadDesired(WORKER_TYPE, 'm02')).toMatchObject({ state: 'stopped', speed: 100 });
+    // Every machine gets where it was asked to be.
+    for (let i = 0; i < 40; i++) await again.tick();
+    for (const d of await store.find(`${WORKER_TYPE}_desired`)) {
+      const o = await triangular.loadObserved(WORKER_TYPE, d.id);
+      expect([d.id, o?.state, o?.speed]).toEqual([d.id, d.state, d.state === 'running' ? d.speed : 0]);
+    }
+    const settled = await store.lastSyncId();
+    expect(await again.tick(), 'nothing changed: nothing saved').toBe(0);
+    expect(await store.lastSyncId()).toBe(settled);
+    await store.close();
+  });
+});

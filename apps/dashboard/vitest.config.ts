@@ -1,0 +1,10 @@
+import { defineProject, mergeConfig } from 'vitest/config';
+import { sourceConditions } from '../../vitest.shared.js';
+
+// The dashboard end to end: the launcher's real processes and Debian's headless Chromium.
+export default mergeConfig(
+  sourceConditions,
+  defineProject({
+    test: { name: 'dashboard', include: ['test/**/*.test.ts'], testTimeout: 240_000, hookTimeout: 120_000 },
+  }),
+);

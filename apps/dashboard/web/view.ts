@@ -1,0 +1,339 @@
+/**
+ * The page: a header with the connection state (always visible), the initial-sync progress bar,
+ * a summary, and one row per machine (identity, desired vs observed, sync status of each
+ * document, last report), with inline editing of the desired state and conflict resolution.
+ * Plain DOM: rows are keyed by machine id and only redrawn when what they show changed, so an
+ * edit form stays open while live updates arrive.
+ */
+import type { SyncProgress, SyncStatus } from '@cse/sync';
+import type { MachineDesired, MachineObserved } from '../shared/machines.js';
+import { DESIRED_STATES, MAX_SPEED } from '../shared/machines.js';
+import type { DocStatus, MachineRow } from './model.js';
+
+export interface ViewActions {
+  save(id: string, desired: MachineDesired): Promise<void>;
+  resolve(id: string, choice: 'mine' | 'theirs'): Promise<void>;
+  pair(code: string): Promise<void>;
+}
+
+const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const STATUS_TEXT: Record<SyncStatus, { label: string; detail: string }> = {
+  live: { label: 'Online', detail: 'connected to the Edge: changes arrive live' },
+  syncing: { label: 'Online, catching up', detail: 'receiving the changes made since this page last saw the Edge' },
+  connecting: { label: 'Reconnecting…', detail: 'trying to reach the Edge' },
+  offline: { label: 'Offline', detail: 'the Edge cannot be reached; retrying' },
+  stopped: { label: 'Stopped', detail: 'not syncing' },
+};
+
+const DOC_ICON: Record<DocStatus, string> = { synced: '✓', pending: '◔', conflict: '⚠', missing: '–' };
+
+function ago(iso: string | undefined, now: number): string {
+  if (iso === undefined) return '–';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 2) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return new Date(iso).toLocaleString();
+}
+
+function desiredText(d: MachineDesired | undefined): string {
+  if (d === undefined) return '<span class="muted">none</span>';
+  const speed = d.state === 'running' ? `<span class="num">${esc(d.speed)} rpm</span>` : `<span class="muted small">(${esc(d.speed)} rpm when running)</span>`;
+  return `<span class="state state-${esc(d.state)}">${esc(d.state)}</span> ${speed}`;
+}
+
+export class DashboardView {
+  readonly #root: HTMLElement;
+  readonly #actions: ViewActions;
+  readonly #rows = new Map<string, { tr: HTMLTableRowElement; extra: HTMLTableRowElement | undefined; key: string; row: MachineRow }>();
+  #editing: string | undefined;
+  readonly #cellKeys = new WeakMap<HTMLTableCellElement, string>();
+  #status: SyncStatus = 'offline';
+  #everOnline = false;
+  #syncFrom: number | undefined;
+
+  constructor(root: HTMLElement, actions: ViewActions) {
+    this.#root = root;
+    this.#actions = actions;
+    root.innerHTML = `
+      <header class="top">
+        <div>
+          <h1>CSE dashboard</h1>
+          <p class="sub" id="link">Machines on your Edge, synced into this browser.</p>
+        </div>
+        <div id="connection" class="conn" data-status="offline" role="status" aria-live="polite">
+          <span class="dot"></span><span class="conn-label">Offline</span>
+          <div class="conn-detail"></div>
+        </div>
+      </header>
+      <section id="pairing" class="panel" hidden>
+        <h2>Pair this browser with your Edge</h2>
+        <p>Enter the pairing code that <code>npm start</code> printed (it starts with <code>cse1.</code>). You pair once: this browser remembers the Edge.</p>
+        <form id="pair-form"><input id="pair-code" autocomplete="off" spellcheck="false" placeholder="cse1.…" size="60" /> <button type="submit">Pair</button></form>
+        <p id="pair-error" class="error" hidden></p>
+      </section>
+      <section id="other-tab" class="panel note" hidden>
+        This dashboard is open in another tab, which keeps the data in sync: this tab shows the same
+        data live, read-only. Close the other tab and this one takes over.
+      </section>
+      <section id="progress" class="panel progress" hidden>
+        <div class="progress-label"></div>
+        <div class="bar"><div class="fill"></div></div>
+      </section>
+      <section id="offline-note" class="panel note" hidden>
+        You are looking at the copy saved in this browser. Edits you make now are kept here
+        (<b>pending</b>) and sent to the Edge as soon as it is back.
+      </section>
+      <section class="explain">
+        <p><b>Desired</b> is what you ask a machine to do; <b>Observed</b> is what it reports. Differences are
+        <mark class="diff">highlighted</mark> until the machine gets there. Click <b>Edit</b> to change a desired state.</p>
+        <p class="legend">Sync status of each document:
+          <span class="chip chip-synced">✓ synced</span> the Edge has it ·
+          <span class="chip chip-pending">◔ pending</span> saved here, not yet confirmed by the Edge ·
+          <span class="chip chip-conflict">⚠ conflict</span> the Edge changed it meanwhile: pick a value</p>
+      </section>
+      <p id="summary" class="summary"></p>
+      <table class="machines">
+        <thead><tr><th>Machine</th><th>Desired (you)</th><th>Observed (machine)</th><th>Sync status</th><th>Last report</th></tr></thead>
+        <tbody id="rows"></tbody>
+      </table>
+      <p id="empty" class="muted">No machines in this browser yet: they appear as soon as the Edge is reached.</p>`;
+    const tbody = this.#el('rows');
+    tbody.addEventListener('click', (ev) => this.#onClick(ev));
+    tbody.addEventListener('submit', (ev) => this.#onSubmit(ev));
+    this.#el('pair-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const input = this.#el('pair-code') as HTMLInputElement;
+      this.#actions.pair(input.value).catch((e: unknown) => this.showPairing(true, e instanceof Error ? e.message : String(e)));
+    });
+  }
+
+  #el(id: string): HTMLElement {
+    return this.#root.querySelector(`#${id}`) as HTMLElement;
+  }
+
+  setLink(description: string): void {
+    this.#el('link').textContent = `The machines on your Edge, synced live into this browser through the ${description}.`;
+  }
+
+  showPairing(show: boolean, error?: string): void {
+    this.#el('pairing').hidden = !show;
+    const err = this.#el('pair-error');
+    err.hidden = error === undefined;
+    err.textContent = error ?? '';
+  }
+
+  showOtherTab(show: boolean): void {
+    this.#el('other-tab').hidden = !show;
+    if (!show) return;
+    const conn = this.#el('connection');
+    conn.dataset.status = 'other-tab';
+    (conn.querySelector('.conn-label') as HTMLElement).textContent = 'Synced by another tab';
+    (conn.querySelector('.conn-detail') as HTMLElement).textContent = 'this tab shows the same data, read-only';
+  }
+
+  /** Shows the connection state (and the progress bar while catching up); returns the bar's text, if shown. */
+  setStatus(status: SyncStatus, progress: SyncProgress, pending: number): string | undefined {
+    this.#status = status;
+    if (status === 'live' || status === 'syncing') this.#everOnline = true;
+    const conn = this.#el('connection');
+    const text = status === 'connecting' && !this.#everOnline ? { label: 'Connecting…', detail: 'reaching the Edge' } : STATUS_TEXT[status];
+    conn.dataset.status = status;
+    (conn.querySelector('.conn-label') as HTMLElement).textContent = text.label;
+    (conn.querySelector('.conn-detail') as HTMLElement).textContent = pending > 0 ? `${text.detail} · ${pending} edit${pending === 1 ? '' : 's'} waiting to be sent` : text.detail;
+    this.#el('offline-note').hidden = status === 'live' || status === 'syncing';
+
+    const bar = this.#el('progress');
+    if (status === 'syncing') {
+      if (this.#syncFrom === undefined || progress.applied === 0) this.#syncFrom = Math.min(progress.cursor, progress.head);
+      const from = this.#syncFrom;
+      const span = Math.max(1, progress.head - from);
+      const done = Math.min(1, Math.max(0, (progress.cursor - from) / span));
+      bar.hidden = false;
+      (bar.querySelector('.fill') as HTMLElement).style.width = `${Math.round(done * 100)}%`;
+      const label = `${from === 0 ? 'First sync with the Edge' : 'Catching up with the Edge'}: ${progress.applied} change${progress.applied === 1 ? '' : 's'} received, ${Math.round(done * 100)}% (change ${progress.cursor} of ${progress.head})`;
+      (bar.querySelector('.progress-label') as HTMLElement).textContent = label;
+      return label;
+    }
+    bar.hidden = true;
+    this.#syncFrom = undefined;
+    return undefined;
+  }
+
+  render(rows: readonly MachineRow[], now = Date.now()): void {
+    const tbody = this.#el('rows');
+    this.#el('empty').hidden = rows.length > 0;
+    const seen = new Set<string>();
+    let prev: HTMLTableRowElement | undefined;
+    for (const row of rows) {
+      seen.add(row.id);
+      const key = JSON.stringify(row) + (this.#editing === row.id ? ':editing' : '');
+      let entry = this.#rows.get(row.id);
+      if (entry === undefined) {
+        const tr = document.createElement('tr');
+        tr.dataset.worker = row.id;
+        entry = { tr, extra: undefined, key: '', row };
+        this.#rows.set(row.id, entry);
+      }
+      if (entry.key !== key) {
+        this.#fill(entry.tr, row, now);
+        entry.key = key;
+        entry.row = row;
+        entry.extra = this.#conflictRow(entry.extra, row);
+      }
+      const anchor: ChildNode | null = prev === undefined ? tbody.firstChild : (this.#rows.get(prev.dataset.worker as string)?.extra ?? prev).nextSibling;
+      if (entry.tr !== anchor) tbody.insertBefore(entry.tr, anchor);
+      if (entry.extra !== undefined && entry.tr.nextSibling !== entry.extra) tbody.insertBefore(entry.extra, entry.tr.nextSibling);
+      prev = entry.tr;
+      (entry.tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
+    }
+    for (const [id, entry] of this.#rows) {
+      if (seen.has(id)) continue;
+      entry.tr.remove();
+      entry.extra?.remove();
+      this.#rows.delete(id);
+    }
+    this.#summary(rows);
+  }
+
+  /** Refreshes the "last report" times. */
+  tick(now = Date.now()): void {
+    for (const { tr, row } of this.#rows.values()) (tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
+  }
+
+  #summary(rows: readonly MachineRow[]): void {
+    const count = (f: (r: MachineRow) => boolean): number => rows.filter(f).length;
+    const running = count((r) => r.observed.value?.state === 'running');
+    const failed = count((r) => r.observed.value?.state === 'failed');
+    const moving = count((r) => r.differs.length > 0 && r.observed.value?.state !== 'failed');
+    const pending = count((r) => r.desired.status === 'pending');
+    const conflicts = count((r) => r.desired.status === 'conflict');
+    const parts = [`<b>${rows.length}</b> machines`, `<b>${running}</b> running`, `<b class="${failed > 0 ? 'bad' : ''}">${failed}</b> failed`, `<b>${moving}</b> not yet at their desired state`];
+    if (pending > 0) parts.push(`<b class="warn">${pending}</b> edit${pending === 1 ? '' : 's'} pending`);
+    if (conflicts > 0) parts.push(`<b class="bad">${conflicts}</b> conflict${conflicts === 1 ? '' : 's'} to resolve`);
+    this.#el('summary').innerHTML = parts.join(' · ');
+  }
+
+  /**
+   * Draws a row cell by cell, touching only the cells whose content changed: a machine reports
+   * every second, and an open edit form must keep what the user is typing.
+   */
+  #fill(tr: HTMLTableRowElement, row: MachineRow, now: number): void {
+    const i = row.identity.value;
+    const d = row.desired.value;
+    const o = row.observed.value;
+    tr.className = [o?.state === 'failed' ? 'failed' : '', row.desired.status === 'conflict' ? 'conflicted' : ''].join(' ').trim();
+    while (tr.cells.length < 5) tr.insertCell();
+    const [who, desired, observed, sync, last] = Array.from(tr.cells);
+    const editing = this.#editing === row.id && d !== undefined;
+    const set = (td: HTMLTableCellElement | undefined, className: string, html: string, key = html): void => {
+      if (td === undefined || this.#cellKeys.get(td) === key) return;
+      td.className = className;
+      td.innerHTML = html;
+      this.#cellKeys.set(td, key);
+    };
+    set(
+      who,
+      'who',
+      `<div class="name">${esc(i?.name ?? row.id)}</div>
+       <div class="muted small">${esc(row.id)}${i ? ` · ${esc(i.kind)} · ${esc(i.line)} · ${esc(i.serial)}` : ''}</div>`,
+    );
+    if (editing) set(desired, 'desired', this.#editForm(row.id, d), `editing:${row.id}`);
+    else {
+      set(
+        desired,
+        'desired',
+        `${desiredText(d)}${row.desired.status === 'pending' ? ' <span class="chip chip-pending">◔ pending</span>' : ''}
+         <button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>`,
+      );
+    }
+    set(observed, 'observed', this.#observedText(o, row.differs));
+    set(
+      sync,
+      'sync',
+      (['identity', 'desired', 'observed'] as const)
+        .map((k) => `<span class="chip chip-${row[k].status}" data-doc="${k}" data-status="${row[k].status}" title="${k}: ${row[k].status}">${DOC_ICON[row[k].status]} ${k}</span>`)
+        .join(' '),
+    );
+    set(last, 'ago muted', ago(o?.reportedAt, now));
+  }
+
+  #observedText(o: MachineObserved | undefined, differs: readonly string[]): string {
+    if (o === undefined) return '<span class="muted">no report yet</span>';
+    const mark = (field: string, html: string): string => (differs.includes(field) ? `<mark class="diff" title="differs from desired">${html}</mark>` : html);
+    const state = `<span class="state state-${esc(o.state)}">${esc(o.state)}</span>`;
+    const error = o.error === undefined ? '' : ` <span class="error">${esc(o.error)}</span>`;
+    return `${mark('state', state)}${error} ${mark('speed', `<span class="num">${esc(o.speed)} rpm</span>`)} <span class="muted num">${esc(o.temperature)} °C</span>`;
+  }
+
+  #editForm(id: string, d: MachineDesired): string {
+    const options = DESIRED_STATES.map((s) => `<option value="${s}" ${s === d.state ? 'selected' : ''}>${s}</option>`).join('');
+    return `<form class="edit-form" data-id="${esc(id)}">
+      <select name="state" aria-label="desired state">${options}</select>
+      <input name="speed" type="number" min="0" max="${MAX_SPEED}" step="50" value="${esc(d.speed)}" aria-label="desired speed (rpm)" /> rpm
+      <button type="submit" class="primary">Save</button> <button type="button" data-action="cancel">Cancel</button></form>`;
+  }
+
+  #conflictRow(existing: HTMLTableRowElement | undefined, row: MachineRow): HTMLTableRowElement | undefined {
+    if (row.conflict === undefined) {
+      existing?.remove();
+      return undefined;
+    }
+    const tr = existing ?? document.createElement('tr');
+    tr.className = 'conflict-row';
+    tr.dataset.conflict = row.id;
+    const mine = row.conflict.value as unknown as MachineDesired;
+    tr.innerHTML = `<td colspan="5"><div class="conflict">
+      <b>⚠ Conflict on ${esc(row.identity.value?.name ?? row.id)}'s desired state.</b>
+      The Edge changed it while your edit was waiting to be sent, so your edit was not applied.
+      <div class="choices">
+        <div class="choice"><div class="muted small">Your edit</div>${desiredText(mine)}
+          <button type="button" class="primary" data-action="mine" data-id="${esc(row.id)}">Keep my edit</button></div>
+        <div class="choice"><div class="muted small">On the Edge now</div>${desiredText(row.desired.value)}
+          <button type="button" data-action="theirs" data-id="${esc(row.id)}">Keep the Edge's value</button></div>
+      </div></div></td>`;
+    return tr;
+  }
+
+  #onClick(ev: Event): void {
+    const button = (ev.target as HTMLElement).closest('button[data-action]') as HTMLButtonElement | null;
+    if (button === null) return;
+    const action = button.dataset.action;
+    const id = button.dataset.id ?? (button.closest('form') as HTMLFormElement | null)?.dataset.id;
+    if (action === 'edit' && id !== undefined) this.#setEditing(id);
+    else if (action === 'cancel') this.#setEditing(undefined);
+    else if ((action === 'mine' || action === 'theirs') && id !== undefined) {
+      button.disabled = true;
+      this.#actions.resolve(id, action).catch((e: unknown) => alert(`Could not resolve: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+
+  #onSubmit(ev: Event): void {
+    const form = ev.target as HTMLFormElement;
+    if (!form.classList.contains('edit-form')) return;
+    ev.preventDefault();
+    const id = form.dataset.id as string;
+    const data = new FormData(form);
+    const speed = Math.max(0, Math.min(MAX_SPEED, Math.round(Number(data.get('speed')))));
+    const desired: MachineDesired = { state: data.get('state') === 'stopped' ? 'stopped' : 'running', speed: Number.isFinite(speed) ? speed : 0 };
+    this.#setEditing(undefined);
+    this.#actions.save(id, desired).catch((e: unknown) => alert(`Could not save: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  #setEditing(id: string | undefined): void {
+    const before = this.#editing;
+    this.#editing = id;
+    for (const key of [before, id]) {
+      const entry = key === undefined ? undefined : this.#rows.get(key);
+      if (entry === undefined) continue;
+      entry.key = '';
+      this.#fill(entry.tr, entry.row, Date.now());
+      entry.key = JSON.stringify(entry.row) + (this.#editing === key ? ':editing' : '');
+    }
+  }
+
+  get status(): SyncStatus {
+    return this.#status;
+  }
+}

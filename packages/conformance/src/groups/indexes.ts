@@ -1,7 +1,7 @@
 /**
  * Indexed `find` (capability `indexes`): what `find` answers through an index equals what it
  * answers by scanning, on every adapter, across inserts, updates, deletes, tombstones,
- * multi-document commits, compaction, indexes created before and after the data, a second
+ * multi-document commits, `insertMany` batches, compaction, indexes created before and after the data, a second
  * instance on the same store, reopen, and a writer killed with SIGKILL.
  *
  * The unindexed answer is computed from `scanCollection` with core's `runQuery`, and also
@@ -151,6 +151,7 @@ function valueQueries(docs: readonly JsonObject[], indexed: ReadonlySet<string>)
 type Command =
   | { readonly t: 'put'; readonly doc: Body; readonly via: number }
   | { readonly t: 'tx'; readonly docs: readonly Body[]; readonly del: string; readonly via: number }
+  | { readonly t: 'many'; readonly docs: readonly Body[]; readonly via: number }
   | { readonly t: 'delete'; readonly id: string; readonly via: number }
   | { readonly t: 'index'; readonly field: string; readonly via: number }
   | { readonly t: 'drop'; readonly field: string }
@@ -162,6 +163,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('put' as const), doc: docArb, via }), weight: 6 },
   { arbitrary: fc.record({ t: fc.constant('tx' as const), docs: fc.array(docArb, { minLength: 1, maxLength: 3 }), del: fc.constantFrom(...IDS), via }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('delete' as const), id: fc.constantFrom(...IDS), via }), weight: 2 },
+  { arbitrary: fc.record({ t: fc.constant('many' as const), docs: fc.array(docArb, { minLength: 1, maxLength: 4 }), via }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('index' as const), field: fc.constantFrom(...FIELDS), via }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('drop' as const), field: fc.constantFrom(...FIELDS) }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('compact' as const) }), weight: 1 },
@@ -172,6 +174,13 @@ async function apply(store: Store, cmd: Command): Promise<void> {
   if (cmd.t === 'put') await store.upsert(COLLECTION, cmd.doc);
   else if (cmd.t === 'delete') {
     if (await store.get(COLLECTION, cmd.id)) await store.delete(COLLECTION, cmd.id);
+  } else if (cmd.t === 'many') {
+    // insertMany of the documents not live now (new ones and tombstones): one commit of inserts
+    const fresh: Body[] = [];
+    for (const d of cmd.docs) {
+      if (!fresh.some((f) => f.id === d.id) && !(await store.get(COLLECTION, d.id))) fresh.push(d);
+    }
+    if (fresh.length > 0) await store.insertMany(COLLECTION, fresh);
   } else if (cmd.t === 'tx') {
     await store.transaction(async (tx) => {
       const seen = new Set<string>();
@@ -218,7 +227,7 @@ async function runCommands(scope: Scope, commands: readonly Command[], queries: 
       for (const h of handles) equal(await h.listIndexes(COLLECTION), expected, `${where}: listIndexes of every instance`);
       // Beside the random queries, one for the value each written document now holds: an index
       // that missed the write cannot answer it.
-      const written = cmd.t === 'put' ? [cmd.doc] : cmd.t === 'tx' ? cmd.docs : [];
+      const written = cmd.t === 'put' ? [cmd.doc] : cmd.t === 'tx' || cmd.t === 'many' ? cmd.docs : [];
       await checkQueries(handles[step % handles.length] as Store, oracle, indexed, [...queries, ...valueQueries(written, indexed)], where);
     }
   });

@@ -214,7 +214,11 @@ async function runCommands(scope: Scope, commands: readonly Command[], queries: 
         await handle.dropIndex(COLLECTION, cmd.field);
         indexed.delete(cmd.field);
       } else if (cmd.t === 'compact') {
-        if (s.caps.compaction) await handle.compact(await handle.lastSyncId());
+        // Both sides drop their tombstones: a document written again after that starts over at version 1.
+        if (s.caps.compaction) {
+          await handle.compact(await handle.lastSyncId());
+          await oracle.compact(await oracle.lastSyncId());
+        }
       } else if (cmd.t === 'reopen') {
         if (!persistent) continue;
         for (const h of handles) await s.closeOne(h);

@@ -14,6 +14,8 @@
  */
 import type { JsonObject, Registry, Store, StoredRecord } from '@cse/core';
 import { CseError, ErrorCode, Replica, ValidationError, isCseError } from '@cse/core';
+import type { Grant } from './grants.js';
+import { canRead, canWrite } from './grants.js';
 import type { EdgeMessage, WireChange } from './protocol.js';
 import { DEFAULT_MAX_FRAME, MAX_WORKER_ID, PROTOCOL_VERSION, ProtocolError, decodeEdge, encode } from './protocol.js';
 import type { Connect, Transport } from './transport.js';
@@ -137,6 +139,7 @@ export class FrontendSync {
   #wakeRetry: (() => void) | undefined;
   #loaded: Promise<void> | undefined;
   #lastError: unknown;
+  #grant: Grant | undefined;
 
   constructor(options: FrontendSyncOptions) {
     this.store = options.store;
@@ -172,6 +175,21 @@ export class FrontendSync {
   /** Writes not yet acknowledged by the Edge. */
   get pending(): number {
     return this.#outbox.size;
+  }
+
+  /**
+   * What the Edge lets this Frontend read and write, as it last said (in `welcome` or when it
+   * changed); undefined before the first welcome and from an Edge that does not limit it. The
+   * Edge enforces it: this copy is for the application (hide what it may not do).
+   */
+  get grant(): Grant | undefined {
+    return this.#grant;
+  }
+
+  /** False when the grant, as last heard, does not let this Frontend write the Desired of `workerType`. */
+  mayWrite(workerType: string): boolean {
+    const { desired } = this.registry.getTriangularCollections(workerType);
+    return this.#grant === undefined || canWrite(this.#grant, { collection: desired, ...this.registry.getMetadata(desired) });
   }
 
   /** The followed collections. */
@@ -490,6 +508,10 @@ export class FrontendSync {
           t.close(`edge error ${m.code}`);
           return;
         }
+        if (m.t === 'grant') {
+          this.#applyGrant(m.grant);
+          return;
+        }
         if (!welcomed && m.t !== 'welcome') {
           fail(new ProtocolError(`a ${m.t} before welcome`));
           return;
@@ -534,6 +556,7 @@ export class FrontendSync {
           await this.#replica.commit([this.#stateWrite(m.epoch, this.#cursors)]);
           this.#epoch = m.epoch;
         }
+        if (m.grant !== undefined) this.#applyGrant(m.grant);
         this.#welcomed = true;
         this.#updateProgress({ applied: 0, head: m.head });
         this.#setStatus(this.#collections.length === 0 ? 'live' : 'syncing');
@@ -549,6 +572,35 @@ export class FrontendSync {
       default:
         return;
     }
+  }
+
+  /**
+   * A grant from the Edge. Collections it no longer lets this Frontend read leave the
+   * subscription at once (the next hello leaves them out), and their documents, pending writes
+   * and cursors leave the replica in one commit, as for a narrowed subscription: the Edge would
+   * not send their changes, nor accept a write it cannot answer for a document the Frontend may
+   * not see. Writes it still may read but no longer write come back refused from the Edge.
+   */
+  #applyGrant(grant: Grant): void {
+    this.#grant = grant;
+    const removed = new Set(this.#collections.filter((c) => !canRead(grant, { collection: c, ...this.registry.getMetadata(c) })));
+    if (removed.size > 0) {
+      this.#collections = this.#collections.filter((c) => !removed.has(c));
+      this.#serial(async () => {
+        const writes: { collection: string; id: string; kind: 'delete' }[] = [];
+        for (const c of removed) for (const r of await this.#replica.scan(c)) if (!r.deleted) writes.push({ collection: c, id: r.id, kind: 'delete' });
+        const dropped = [...this.#outbox.values()].filter((e) => removed.has(e.c));
+        for (const e of dropped) writes.push({ collection: OUTBOX_COLLECTION, id: e.key, kind: 'delete' }, { collection: SHADOW_COLLECTION, id: e.key, kind: 'delete' });
+        const cursors = Object.fromEntries(Object.entries(this.#cursors).filter(([c]) => !removed.has(c)));
+        await this.#replica.commit([...writes, this.#stateWrite(this.#epoch, cursors)]);
+        this.#cursors = cursors;
+        for (const e of dropped) this.#outbox.delete(e.key);
+        this.#updateProgress({});
+      }).catch((e: unknown) => {
+        this.#lastError = e;
+      });
+    }
+    this.#emit();
   }
 
   #sendWrite(e: OutboxEntry): void {

@@ -3,6 +3,9 @@ export { DEFAULT_MAX_FRAME, MAX_WORKER_ID, PROTOCOL_VERSION, ProtocolError, deco
 export type { Connect, Transport, WebSocketLike } from './transport.js';
 export { memoryPair, webSocketConnector, webSocketTransport } from './transport.js';
 export type { EdgeStats, EdgeSyncOptions } from './edge-sync.js';
+export type { SessionAuth } from './edge-grants.js';
+export type { CollectionMeta, Grant, GrantPreset, GrantRead, GrantWrite, PresetOptions } from './grants.js';
+export { ALL, GRANT_PRESETS, LEGACY_GRANT, canRead, canWrite, describeGrant, grantPreset, normalizeGrant, readableCollections, sameGrant } from './grants.js';
 export { EdgeSession, EdgeSync } from './edge-sync.js';
 export type { ConflictInfo, FrontendSyncOptions, Subscription, SyncProgress, SyncStatus } from './frontend-sync.js';
 export { FrontendSync, OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './frontend-sync.js';
@@ -11,7 +14,7 @@ export { SecureChannelError } from './secure/secure-error.js';
 export { Identity, SECURE_COLLECTION, keyId, verifySignature } from './secure/identity.js';
 export type { PairingCode } from './secure/pairing-code.js';
 export { parsePairingCode, relayTicketOf } from './secure/pairing-code.js';
-export type { PairedFrontend, PairingOffer, SecureEdgeOptions, SecureEdgeStats, SecureSessionInfo } from './secure/secure-edge.js';
+export type { PairedFrontend, PairingCodeOptions, PairingOffer, PendingPairing, SecureEdgeOptions, SecureEdgeStats, SecureSessionInfo } from './secure/secure-edge.js';
 export { PAIRED_COLLECTION, PAIRING_COLLECTION, SecureEdge, secureAccept } from './secure/secure-edge.js';
 export type { Dial, EdgePairing, RelayAccess, SecureFrontendOptions } from './secure/secure-frontend.js';
 export { SecureFrontend, secureConnector } from './secure/secure-frontend.js';

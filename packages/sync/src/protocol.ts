@@ -6,6 +6,8 @@
  */
 import type { JsonObject } from '@cse/core';
 import { CseError, ErrorCode, MAX_ID_LENGTH, assertCollectionName, assertId, isCseError } from '@cse/core';
+import type { Grant } from './grants.js';
+import { normalizeGrant } from './grants.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts by default (UTF-16 code units of the JSON text). */
@@ -61,7 +63,11 @@ export type EdgeMessage =
       readonly reset: boolean;
       /** What each followed collection is on the Edge. */
       readonly collections: Readonly<Record<string, { readonly workerType: string; readonly role: string }>>;
+      /** What this Frontend may read and write (absent from an Edge that does not know: a direct, unauthenticated link). */
+      readonly grant?: Grant;
     }
+  /** The Frontend's grant changed during the session (sent before the Edge ends a session the grant no longer covers). */
+  | { readonly t: 'grant'; readonly grant: Grant }
   | {
       readonly t: 'page';
       /** Page number in this session, from 1. */
@@ -215,12 +221,21 @@ function wireChange(v: unknown, i: number): WireChange {
   return change;
 }
 
+function wireGrant(v: unknown, what: string): Grant {
+  try {
+    return normalizeGrant(v);
+  } catch (e) {
+    if (isCseError(e, 'VALIDATION')) fail(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Checks a frame the Frontend received. */
 export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMessage {
   const m = parse(frame, maxFrame);
   switch (m.t) {
     case 'welcome': {
-      only(m, ['t', 'v', 'epoch', 'head', 'reset', 'collections'], 'welcome');
+      only(m, ['t', 'v', 'epoch', 'head', 'reset', 'collections', 'grant'], 'welcome');
       if (typeof m.reset !== 'boolean') fail('welcome.reset must be a boolean');
       if (!isObject(m.collections)) fail('welcome.collections must be an object');
       const cs: Record<string, { workerType: string; role: string }> = {};
@@ -229,8 +244,12 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
         if (!isObject(meta) || typeof meta.workerType !== 'string' || typeof meta.role !== 'string') fail(`welcome.collections.${c} must be { workerType, role }`);
         cs[c] = { workerType: meta.workerType, role: meta.role };
       }
-      return { t: 'welcome', v: count(m.v, 'welcome.v'), epoch: token(m.epoch, 'welcome.epoch'), head: count(m.head, 'welcome.head'), reset: m.reset, collections: cs };
+      const welcome = { t: 'welcome' as const, v: count(m.v, 'welcome.v'), epoch: token(m.epoch, 'welcome.epoch'), head: count(m.head, 'welcome.head'), reset: m.reset, collections: cs };
+      return m.grant === undefined ? welcome : { ...welcome, grant: wireGrant(m.grant, 'welcome.grant') };
     }
+    case 'grant':
+      only(m, ['t', 'grant'], 'grant');
+      return { t: 'grant', grant: wireGrant(m.grant, 'grant.grant') };
     case 'page': {
       only(m, ['t', 'n', 'cs', 'from', 'to', 'changes', 'head'], 'page');
       const from = count(m.from, 'page.from');

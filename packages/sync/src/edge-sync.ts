@@ -484,7 +484,14 @@ export class EdgeSession {
     const { workerType, role } = edge.registry.getMetadata(m.c);
     if (role !== 'desired') return refuse('FORBIDDEN', `${m.c} holds ${role} documents, which only the Edge writes`);
     const denied = this.#grant.refuseWrite(m.c);
-    if (denied !== undefined) return refuse('FORBIDDEN', denied);
+    if (denied !== undefined) {
+      edge.stats.writesRefused++;
+      // The Edge's document goes with the refusal when the grant lets the Frontend read it, so the
+      // replica shows the Edge's state beside the refused value (S4), not nothing.
+      const current = this.#grant.unreadable([m.c]).length === 0 ? (((await edge.store.get(m.c, m.id)) ?? null) as JsonObject | null) : null;
+      this.#send({ t: 'result', w: m.w, ok: false, code: 'FORBIDDEN', message: denied, current });
+      return;
+    }
     try {
       const r = await edge.triangular.saveDesired(workerType, m.id, { ...m.body, id: m.id }, {
         expectedVersion: m.base,

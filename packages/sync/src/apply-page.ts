@@ -9,7 +9,8 @@
 import type { JsonObject, ReplicaWrite } from '@cse/core';
 import type { EdgeMessage, WireChange } from './protocol.js';
 import { ProtocolError } from './protocol.js';
-import type { Outbox, OutboxEntry } from './outbox.js';
+import type { WriteOutcome } from './outcomes.js';
+import type { Outbox, OutboxEntry, OutboxWrite } from './outbox.js';
 import type { ReplicaState } from './replica-state.js';
 import { SHADOW_COLLECTION, docKey, userPart } from './replica-state.js';
 
@@ -21,6 +22,8 @@ export interface ConflictInfo {
   readonly base: number;
   readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION';
   readonly message: string;
+  /** The Edge has no live document here (deleted, or never created): keeping theirs removes it. */
+  readonly edgeDeleted?: true;
 }
 
 /** The Edge's state of one document. */
@@ -100,39 +103,58 @@ export function edgeWrite(ch: Pick<WireChange, 'c' | 'id' | 's' | 'v' | 'd' | 'd
 }
 
 /**
- * Applies the result of `entry`'s write `r.w`. Returns the entry when it must go out again (it
- * was edited while this write was on the wire: the newer value goes on top of it), else
- * undefined (the document is settled: synced or a conflict, and its outbox entry is gone).
+ * Applies the result of one of `entry`'s writes. Returns the outcomes to deliver (once the commit
+ * is done) and whether the entry must go out again (its `prev` was answered; the newer value
+ * follows, re-based on the version `prev` produced unless the caller pinned its base).
+ * Otherwise the document is settled: synced or a conflict, and its outbox entry is gone.
  */
-export async function applyResult(state: ReplicaState, outbox: Outbox, entry: OutboxEntry, r: Result): Promise<OutboxEntry | undefined> {
+export async function applyResult(state: ReplicaState, outbox: Outbox, entry: OutboxEntry, r: Result): Promise<{ again: boolean; outcomes: WriteOutcome[] }> {
   const now = state.now();
-  if (r.ok && entry.w !== r.w) {
-    entry.base = r.version;
-    await state.replica.commit([outbox.put(entry)]);
-    return entry;
-  }
+  const sent: OutboxWrite = entry.prev !== undefined && entry.prev.w === r.w ? entry.prev : entry;
   const [shadowRecord] = await state.replica.getMany([{ collection: SHADOW_COLLECTION, id: entry.key }]);
   const sd = shadowRecord && !shadowRecord.deleted ? shadowRecord.doc : undefined;
   const shadow: Shadow | undefined = sd && { s: sd.s as number, v: sd.v as number, d: sd.d as boolean, doc: sd.doc as JsonObject };
+  const theirs = r.ok ? undefined : edgeStateOf(shadow, r.current);
+  const outcome = outcomeOf(entry, sent, r, theirs);
+  if (sent !== entry) {
+    entry.prev = undefined;
+    if (r.ok && !entry.pinned) {
+      entry.base = r.version;
+      entry.bs = r.sync > 0 ? r.sync : undefined;
+    }
+    await state.replica.commit([outbox.put(entry)]);
+    return { again: true, outcomes: [outcome] };
+  }
   const writes: ReplicaWrite[] = [outbox.remove(entry.key)];
   if (shadow) writes.push({ collection: SHADOW_COLLECTION, id: entry.key, kind: 'delete' });
   if (r.ok) {
-    // A duplicate's result names the Edge's *current* document, which may be newer than this
-    // write: the write itself made version base + 1. A newer Edge state is in the shadow
-    // (seen already) or still to come in a page (its sync id is past the cursors).
-    const mine = r.dup ? entry.base + 1 : r.version;
-    if (shadow && shadow.v > mine) writes.push(edgeWrite({ c: entry.c, id: entry.id, ...shadow }, now, undefined));
-    else writes.push({ collection: entry.c, id: entry.id, kind: 'put', body: { ...entry.body, _edge_sync_id: r.sync, _edge_version: mine, _sync_status: 'synced', _synced_at: now } });
+    // A newer Edge state is in the shadow (seen already) or still to come in a page (its sync
+    // id is past the cursors).
+    if (shadow && shadow.v > r.version) writes.push(edgeWrite({ c: entry.c, id: entry.id, ...shadow }, now, undefined));
+    else writes.push({ collection: entry.c, id: entry.id, kind: 'put', body: { ...entry.body, _edge_sync_id: r.sync, _edge_version: r.version, _sync_status: 'synced', _synced_at: now } });
   } else {
-    const current = r.current && typeof r.current._version === 'number' ? r.current : undefined;
-    const theirs: Shadow | undefined =
-      shadow && (current === undefined || shadow.v >= (current._version as number))
-        ? shadow
-        : current && { s: current._sync_id as number, v: current._version as number, d: current._deleted === true, doc: current };
-    const conflict: ConflictInfo = { value: entry.body, base: entry.base, code: r.code, message: r.message };
-    writes.push(edgeWrite({ c: entry.c, id: entry.id, ...(theirs ?? { s: 0, v: 0, d: true, doc: {} }) }, now, conflict));
+    // No Edge state known at all: the document is not on the Edge (never was, as far as this
+    // replica knows); the conflict stays visible on an empty document until it is resolved.
+    const edge = theirs ?? { s: 0, v: 0, d: true, doc: {} };
+    const conflict: ConflictInfo = { value: entry.body, base: entry.base, code: r.code, message: r.message, ...(edge.d ? { edgeDeleted: true } : {}) };
+    writes.push(edgeWrite({ c: entry.c, id: entry.id, ...edge }, now, conflict));
   }
   await state.replica.commit(writes);
   outbox.forget(entry.key);
-  return undefined;
+  return { again: false, outcomes: [outcome] };
+}
+
+/** The Edge's newest known state of a refused write's document: the shadow or the result's `current`. */
+function edgeStateOf(shadow: Shadow | undefined, current: JsonObject | null): Shadow | undefined {
+  const cur = current && typeof current._version === 'number' ? current : undefined;
+  if (shadow && (cur === undefined || shadow.v >= (cur._version as number))) return shadow;
+  return cur && { s: cur._sync_id as number, v: cur._version as number, d: cur._deleted === true, doc: cur };
+}
+
+function outcomeOf(entry: OutboxEntry, sent: OutboxWrite, r: Result, theirs: Shadow | undefined): WriteOutcome {
+  const base = { writeId: sent.w, collection: entry.c, id: entry.id, value: sent.body };
+  if (r.ok) return { ...base, kind: 'applied', version: r.version, syncId: r.sync, duplicate: r.dup };
+  if (r.code !== 'CONFLICT') return { ...base, kind: 'refused', code: r.code, message: r.message };
+  const live = theirs !== undefined && !theirs.d;
+  return { ...base, kind: 'conflict', base: sent.base, theirs: live ? userPart(theirs.doc) : null, theirsVersion: theirs?.v ?? 0, message: r.message };
 }

@@ -17,13 +17,16 @@ import type { JsonObject, Registry, Store, StoredRecord } from '@cse/core';
 import { CseError, ErrorCode, ValidationError } from '@cse/core';
 import type { ConflictInfo } from './apply-page.js';
 import { Outbox } from './outbox.js';
+import type { WriteOutcome } from './outcomes.js';
+import { Outcomes } from './outcomes.js';
 import { DEFAULT_MAX_FRAME, MAX_WORKER_ID } from './protocol.js';
-import { ReplicaState, userPart } from './replica-state.js';
+import { OUTBOX_COLLECTION, REPLICA_COLLECTION, ReplicaState, SHADOW_COLLECTION, userPart } from './replica-state.js';
 import type { SyncProgress, SyncStatus } from './session.js';
 import { SessionLoop } from './session.js';
 import type { Connect } from './transport.js';
 
 export type { ConflictInfo } from './apply-page.js';
+export type { WriteOutcome } from './outcomes.js';
 export { OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './replica-state.js';
 export type { SyncProgress, SyncStatus } from './session.js';
 
@@ -50,7 +53,28 @@ export interface FrontendSyncOptions {
   readonly maxFrame?: number;
   /** Clock for `_synced_at`. */
   readonly clock?: () => Date;
+  /**
+   * When the relay or Edge refuses this Frontend as revoked: also delete the local replica
+   * (documents, pending writes, cursors) so nothing of the Edge stays on this device. Default false.
+   */
+  readonly wipeOnRevoke?: boolean;
 }
+
+export interface SaveDesiredOptions {
+  /**
+   * The Edge `_version` the user's edit is based on (what the form showed). Default: the version
+   * the replica holds when `saveDesired` runs. A base the Edge has moved past is a conflict.
+   */
+  readonly baseVersion?: number;
+}
+
+/** What `saveDesired` resolves to: the local document, plus (not enumerable, so it stays a plain document to spread or compare) its write id and outcome. */
+export type SavedDesired = JsonObject & {
+  /** This write's id (`outcome(writeId)`, `onOutcome` events). */
+  readonly writeId: string;
+  /** Resolves with what became of this write on the Edge. */
+  readonly result: Promise<WriteOutcome>;
+};
 
 export class FrontendSync {
   readonly store: Store;
@@ -58,6 +82,7 @@ export class FrontendSync {
   readonly #state: ReplicaState;
   readonly #outbox: Outbox;
   readonly #session: SessionLoop;
+  readonly #outcomes = new Outcomes();
   #loaded: Promise<void> | undefined;
 
   constructor(options: FrontendSyncOptions) {
@@ -65,17 +90,25 @@ export class FrontendSync {
     this.registry = options.registry;
     this.#state = new ReplicaState(options.store, options.registry, options.clock ?? (() => new Date()), this.#resolve(options.subscription));
     this.#outbox = new Outbox(this.#state);
-    this.#session = new SessionLoop(this.#state, this.#outbox, options.connect, {
+    const wipe = options.wipeOnRevoke === true;
+    this.#session = new SessionLoop(this.#state, this.#outbox, this.#outcomes, options.connect, {
       heartbeatMs: options.heartbeatMs ?? 15_000,
       resultTimeoutMs: options.resultTimeoutMs ?? 15_000,
       backoff: options.backoff ?? { min: 200, max: 5000 },
       maxFrame: options.maxFrame ?? DEFAULT_MAX_FRAME,
+      onRevoked: async (e) => {
+        if (wipe) await this.#wipe(e);
+      },
     });
   }
 
   // ---- public API ------------------------------------------------------------------------
 
-  /** Connection state: `offline` (no link, retrying), `connecting`, `syncing` (catching up), `live`, `stopped`. */
+  /**
+   * Connection state: `offline` (no link, retrying), `connecting`, `syncing` (catching up),
+   * `live`, `stopped`, `revoked` (the relay or Edge refused this Frontend for good: no retries;
+   * `lastError` is the `REVOKED` error).
+   */
   get status(): SyncStatus {
     return this.#session.status;
   }
@@ -106,15 +139,18 @@ export class FrontendSync {
 
   /**
    * Resolves once the replica is live (caught up with the Edge) and every local write has its
-   * result: `await frontend.settled()` before reading what the Edge has. Rejects on `signal` abort.
+   * result: `await frontend.settled()` before reading what the Edge has. Rejects on `signal`
+   * abort, and with the `REVOKED` error once this Frontend is revoked.
    */
   settled(signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const check = (): void => {
-        if (this.#session.status === 'live' && this.#outbox.size === 0) {
+        const revoked = this.#session.revoked;
+        if (revoked !== undefined || (this.#session.status === 'live' && this.#outbox.size === 0)) {
           off();
           signal?.removeEventListener('abort', abort);
-          resolve();
+          if (revoked !== undefined) reject(revoked);
+          else resolve();
         }
       };
       const abort = (): void => {
@@ -149,13 +185,29 @@ export class FrontendSync {
     this.#session.reconnect();
   }
 
+  /** Calls `listener` with every write's outcome (also for writes made before a reload); returns the unsubscribe function. */
+  onOutcome(listener: (outcome: WriteOutcome) => void): () => void {
+    return this.#outcomes.on(listener);
+  }
+
+  /**
+   * The outcome of write `writeId` (`saveDesired(...).writeId`), once the Edge has answered.
+   * Outcomes of this instance's last 1000 writes are kept; a write still pending at a reload
+   * resolves in the new instance.
+   */
+  outcome(writeId: string): Promise<WriteOutcome> {
+    return this.#outcomes.wait(writeId);
+  }
+
   /**
    * Writes a Desired document locally at once (`_sync_status: 'pending'`), queues it durably and
-   * sends it when connected, based on the Edge version the replica holds.
+   * sends it when connected, based on the Edge version the replica holds (or `baseVersion`).
+   * Resolves at the local commit with the local document; its `result` resolves with the write's
+   * outcome on the Edge.
    *
-   * @throws `VALIDATION` (bad document, unknown worker type), `FORBIDDEN` (not followed).
+   * @throws `VALIDATION` (bad document or base version, unknown worker type), `FORBIDDEN` (not followed).
    */
-  async saveDesired(workerType: string, workerId: string, doc: Readonly<Record<string, unknown>>): Promise<JsonObject> {
+  async saveDesired(workerType: string, workerId: string, doc: Readonly<Record<string, unknown>>, options: SaveDesiredOptions = {}): Promise<SavedDesired> {
     const collection = this.#desiredOf(workerType);
     if (typeof workerId !== 'string' || workerId.length === 0 || workerId.length > MAX_WORKER_ID) {
       throw new ValidationError(`a worker id is a string of 1 to ${MAX_WORKER_ID} characters`);
@@ -163,12 +215,21 @@ export class FrontendSync {
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ValidationError('a desired document must be a plain object');
     for (const k of Object.keys(doc)) if (k.startsWith('_')) throw new ValidationError(`field ${JSON.stringify(k)}: fields starting with "_" are reserved`);
     if (doc.id !== undefined && doc.id !== workerId) throw new ValidationError('the document id differs from the worker id');
+    const baseVersion = options.baseVersion;
+    if (baseVersion !== undefined && (typeof baseVersion !== 'number' || !Number.isSafeInteger(baseVersion) || baseVersion < 0)) {
+      throw new ValidationError('baseVersion must be a non-negative integer');
+    }
     await this.#load();
-    return this.#state.serial(async () => {
-      const { entry, doc: saved } = await this.#outbox.write(collection, workerId, doc);
-      this.#session.offer(entry);
-      return saved;
+    const { entry, doc: saved, settled } = await this.#state.serial(async () => {
+      const written = await this.#outbox.write(collection, workerId, doc, baseVersion);
+      this.#session.offer(written.entry);
+      return written;
     });
+    for (const o of settled) this.#outcomes.settle(o);
+    const result = this.#outcomes.wait(entry.w);
+    Object.defineProperty(saved, 'writeId', { value: entry.w, enumerable: false });
+    Object.defineProperty(saved, 'result', { value: result, enumerable: false });
+    return saved as SavedDesired;
   }
 
   /**
@@ -187,6 +248,11 @@ export class FrontendSync {
     }
     if (choice === 'mine') return this.saveDesired(workerType, workerId, conflict.value);
     return this.#state.serial(async () => {
+      // The Edge has no document here: keeping theirs removes the local one, as a page would.
+      if (conflict.edgeDeleted === true) {
+        await this.#state.replica.commit([{ collection, id: workerId, kind: 'delete' }]);
+        return { id: workerId };
+      }
       const [r] = await this.#state.replica.commit([
         { collection, id: workerId, kind: 'put', body: { ...userPart(doc), _edge_sync_id: doc._edge_sync_id, _edge_version: doc._edge_version, _sync_status: 'synced', _synced_at: this.#state.now() } },
       ]);
@@ -248,6 +314,25 @@ export class FrontendSync {
       throw new CseError(ErrorCode.FORBIDDEN, `${desired} is not in this Frontend's subscription`);
     }
     return desired;
+  }
+
+  /** Deletes the replica: documents, pending writes (their outcomes: refused, `REVOKED`), shadows, cursors. */
+  async #wipe(e: CseError): Promise<void> {
+    const state = this.#state;
+    const writes: { collection: string; id: string; kind: 'delete' }[] = [];
+    for (const c of [...this.registry.collectionNames(), OUTBOX_COLLECTION, SHADOW_COLLECTION, REPLICA_COLLECTION]) {
+      for (const r of await state.replica.scan(c)) if (!r.deleted) writes.push({ collection: c, id: r.id, kind: 'delete' });
+    }
+    await state.replica.commit(writes);
+    const dropped = [...this.#outbox.entries()];
+    for (const entry of dropped) this.#outbox.forget(entry.key);
+    state.cursors = {};
+    state.epoch = null;
+    for (const entry of dropped) {
+      for (const w of entry.prev ? [entry.prev, entry] : [entry]) {
+        this.#outcomes.settle({ kind: 'refused', writeId: w.w, collection: entry.c, id: entry.id, value: w.body, code: 'REVOKED', message: e.message });
+      }
+    }
   }
 
   #load(): Promise<void> {

@@ -4,15 +4,16 @@
  * UI shows, and drops a connection that is silent, unwelcomed, or holds a write without result
  * too long (the next one resumes from the cursors and sends the outbox again).
  */
-import { isCseError } from '@cse/core';
+import { CseError, ErrorCode, isCseError } from '@cse/core';
 import type { EdgeMessage } from './protocol.js';
 import { PROTOCOL_VERSION, ProtocolError, decodeEdge, encode } from './protocol.js';
 import { applyPage, applyResult, rebuild } from './apply-page.js';
+import type { Outcomes } from './outcomes.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import type { ReplicaState } from './replica-state.js';
 import type { Connect, Transport } from './transport.js';
 
-export type SyncStatus = 'offline' | 'connecting' | 'syncing' | 'live' | 'stopped';
+export type SyncStatus = 'offline' | 'connecting' | 'syncing' | 'live' | 'stopped' | 'revoked';
 
 export interface SyncProgress {
   /** Changes applied since the connection opened. */
@@ -28,11 +29,19 @@ export interface SessionOptions {
   readonly resultTimeoutMs: number;
   readonly backoff: { readonly min: number; readonly max: number };
   readonly maxFrame: number;
+  /** Runs once when the Edge or relay refuses this Frontend for good (`REVOKED`), before the status says so. */
+  readonly onRevoked: (error: CseError) => Promise<void>;
+}
+
+/** A close reason or Edge error code that means "revoked" (the transports close with the code as the reason). */
+function revokedBy(reason: string): boolean {
+  return reason === ErrorCode.REVOKED || reason.startsWith(`${ErrorCode.REVOKED}:`) || reason.startsWith(`${ErrorCode.REVOKED} `);
 }
 
 export class SessionLoop {
   readonly #state: ReplicaState;
   readonly #outbox: Outbox;
+  readonly #outcomes: Outcomes;
   readonly #connect: Connect;
   readonly #opts: SessionOptions;
   #transport: Transport | undefined;
@@ -45,9 +54,12 @@ export class SessionLoop {
   #wakeRetry: (() => void) | undefined;
   #lastError: unknown;
 
-  constructor(state: ReplicaState, outbox: Outbox, connect: Connect, opts: SessionOptions) {
+  #revoked: CseError | undefined;
+
+  constructor(state: ReplicaState, outbox: Outbox, outcomes: Outcomes, connect: Connect, opts: SessionOptions) {
     this.#state = state;
     this.#outbox = outbox;
+    this.#outcomes = outcomes;
     this.#connect = connect;
     this.#opts = opts;
   }
@@ -64,6 +76,11 @@ export class SessionLoop {
     return this.#lastError;
   }
 
+  /** The `REVOKED` error that ended this Frontend's sync, if one did. */
+  get revoked(): CseError | undefined {
+    return this.#revoked;
+  }
+
   get running(): boolean {
     return this.#running !== undefined;
   }
@@ -74,6 +91,7 @@ export class SessionLoop {
   }
 
   start(): void {
+    if (this.#revoked !== undefined) return;
     this.#stopped = false;
     this.#running = this.#run();
   }
@@ -85,7 +103,7 @@ export class SessionLoop {
     await this.#running;
     this.#running = undefined;
     await this.#state.idle().catch(() => undefined);
-    this.#setStatus('stopped');
+    if (this.#revoked === undefined) this.#setStatus('stopped');
   }
 
   reconnect(): void {
@@ -126,7 +144,11 @@ export class SessionLoop {
       let t: Transport | undefined;
       try {
         t = await this.#connect();
-      } catch {
+      } catch (e) {
+        if (isCseError(e, 'REVOKED')) {
+          await this.#revoke(e);
+          break;
+        }
         t = undefined;
       }
       if (t !== undefined) {
@@ -134,8 +156,12 @@ export class SessionLoop {
           t.close('stopped');
           break;
         }
-        const healthy = await this.#session(t);
+        const { healthy, reason } = await this.#session(t);
         if (healthy) delay = this.#opts.backoff.min;
+        if (revokedBy(reason)) {
+          await this.#revoke(new CseError(ErrorCode.REVOKED, `this Frontend was revoked (${reason})`));
+          break;
+        }
       }
       if (this.#stopped) break;
       this.#setStatus('offline');
@@ -152,10 +178,19 @@ export class SessionLoop {
     }
   }
 
-  /** Runs one connection until it closes; true if it got as far as a welcome. */
-  #session(t: Transport): Promise<boolean> {
+  /** Terminal: no more connections; the local replica is wiped if the options say so. */
+  async #revoke(e: CseError): Promise<void> {
+    this.#stopped = true;
+    this.#lastError = e;
+    this.#revoked = e;
+    await this.#state.serial(() => this.#opts.onRevoked(e)).catch(() => undefined);
+    this.#setStatus('revoked');
+  }
+
+  /** Runs one connection until it closes: whether it got as far as a welcome, and why it closed. */
+  #session(t: Transport): Promise<{ healthy: boolean; reason: string }> {
     const state = this.#state;
-    return new Promise<boolean>((resolve) => {
+    return new Promise<{ healthy: boolean; reason: string }>((resolve) => {
       this.#transport = t;
       this.#welcomed = false;
       this.#outbox.clearWire();
@@ -190,7 +225,7 @@ export class SessionLoop {
         }
         if (m.t === 'pong') return;
         if (m.t === 'error') {
-          t.close(`edge error ${m.code}`);
+          t.close(m.code === ErrorCode.REVOKED ? `${ErrorCode.REVOKED}: ${m.message}` : `edge error ${m.code}`);
           return;
         }
         if (!welcomed && m.t !== 'welcome') {
@@ -206,13 +241,13 @@ export class SessionLoop {
         }
         state.serial(() => this.#handle(t, m)).catch((e: unknown) => fail(e));
       };
-      t.onclose = () => {
+      t.onclose = (reason) => {
         clearInterval(timer);
         if (this.#transport === t) {
           this.#transport = undefined;
           this.#welcomed = false;
         }
-        resolve(welcomed);
+        resolve({ healthy: welcomed, reason: typeof reason === 'string' ? reason : '' });
       };
       t.send(
         encode({
@@ -254,9 +289,10 @@ export class SessionLoop {
       case 'result': {
         const entry = this.#outbox.takeResult(m.w);
         if (entry === undefined) return; // a copy, or of an older connection
-        const again = await applyResult(state, this.#outbox, entry, m);
-        if (again) this.#sendWrite(again);
+        const { again, outcomes } = await applyResult(state, this.#outbox, entry, m);
+        if (again) this.#sendWrite(entry);
         else this.#emit();
+        for (const o of outcomes) this.#outcomes.settle(o);
         return;
       }
       default:

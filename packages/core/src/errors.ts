@@ -26,6 +26,8 @@ export const ErrorCode = {
   PROTOCOL: 'PROTOCOL',
   /** A sync peer asked for what it may not do: write Identity or Observed, or outside its subscription. */
   FORBIDDEN: 'FORBIDDEN',
+  /** The peer's pairing was revoked: the relay or Edge refuses it for good (no retry helps). */
+  REVOKED: 'REVOKED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -10,12 +10,12 @@
  */
 import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@cse/core';
 import type { PeerState } from '@cse/core';
-import { ConflictError, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
+import { ConflictError, RECEIPT_COLLECTION, Replica, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
 import type { SessionAuth } from './edge-grants.js';
 import { SessionGrant } from './edge-grants.js';
 import type { Grant } from './grants.js';
 import type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
-import { DEFAULT_MAX_FRAME, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
+import { DEFAULT_MAX_FRAME, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
 import type { Transport } from './transport.js';
 
 export interface EdgeSyncOptions {
@@ -151,6 +151,7 @@ export class EdgeSession {
   readonly #abort = new AbortController();
   #client: string | undefined;
   #collections = new Set<string>();
+  readonly #replica: Replica;
   /** Writes are applied one at a time, in the order they came. */
   #writes: Promise<void> = Promise.resolve();
   #pageNo = 0;
@@ -179,6 +180,7 @@ export class EdgeSession {
 
   constructor(edge: EdgeSync, transport: Transport, onEnd: () => void, auth?: SessionAuth) {
     this.#edge = edge;
+    this.#replica = new Replica(edge.store);
     this.#t = transport;
     this.#onEnd = onEnd;
     this.#auth = auth;
@@ -330,7 +332,9 @@ export class EdgeSession {
 
   async #serve(hello: Extract<ClientMessage, { t: 'hello' }>): Promise<void> {
     const edge = this.#edge;
-    if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} is not spoken here (this Edge speaks ${PROTOCOL_VERSION})`);
+    if (hello.v < MIN_PROTOCOL_VERSION || hello.v > PROTOCOL_VERSION) {
+      throw new ProtocolError(`protocol version ${hello.v} is not spoken here (this Edge speaks ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION})`);
+    }
     const meta: Record<string, { workerType: string; role: string }> = {};
     for (const c of hello.collections) {
       if (!edge.registry.isRegistered(c)) throw new ProtocolError(`collection ${c} is not registered on this Edge`);
@@ -365,7 +369,7 @@ export class EdgeSession {
     if (reset) for (const c of cursors.keys()) cursors.set(c, 0);
     for (const [c, n] of cursors) this.#ackedCursors.set(c, n);
     const grant = this.#grant.grant;
-    this.#send({ t: 'welcome', v: PROTOCOL_VERSION, epoch, head, reset, collections: meta, ...(grant === undefined ? {} : { grant }) });
+    this.#send({ t: 'welcome', v: hello.v, epoch, head, reset, collections: meta, ...(grant === undefined ? {} : { grant }) });
     if (cursors.size === 0) return;
     await this.#catchUp(cursors);
     let at = [...cursors.values()][0] as number;
@@ -476,38 +480,61 @@ export class EdgeSession {
 
   async #write(m: Extract<ClientMessage, { t: 'write' }>): Promise<void> {
     const edge = this.#edge;
-    const refuse = (code: 'FORBIDDEN' | 'VALIDATION', message: string): void => {
+    const refuse = (code: 'FORBIDDEN' | 'VALIDATION', message: string, current: JsonObject | null = null): void => {
       edge.stats.writesRefused++;
-      this.#send({ t: 'result', w: m.w, ok: false, code, message, current: null });
+      this.#send({ t: 'result', w: m.w, ok: false, code, message, current });
+    };
+    const conflict = (message: string, current: JsonObject | null): void => {
+      edge.stats.writesConflict++;
+      this.#send({ t: 'result', w: m.w, ok: false, code: 'CONFLICT', message, current });
     };
     if (!this.#collections.has(m.c)) return refuse('FORBIDDEN', `${m.c} is not in this session's subscription`);
     const { workerType, role } = edge.registry.getMetadata(m.c);
     if (role !== 'desired') return refuse('FORBIDDEN', `${m.c} holds ${role} documents, which only the Edge writes`);
     const denied = this.#grant.refuseWrite(m.c);
     if (denied !== undefined) {
-      edge.stats.writesRefused++;
       // The Edge's document goes with the refusal when the grant lets the Frontend read it, so the
       // replica shows the Edge's state beside the refused value (S4), not nothing.
       const current = this.#grant.unreadable([m.c]).length === 0 ? (((await edge.store.get(m.c, m.id)) ?? null) as JsonObject | null) : null;
-      this.#send({ t: 'result', w: m.w, ok: false, code: 'FORBIDDEN', message: denied, current });
-      return;
+      return refuse('FORBIDDEN', denied, current);
+    }
+    const receiptId = `${this.#client as string}/${m.w}`;
+    if (m.bs !== undefined && m.base > 0) {
+      // The base names a document by version and sync id: a document at the same version with
+      // another sync id was deleted and re-created since (after its tombstone was compacted its
+      // versions start again), so the write is stale. A write applied before (its receipt is
+      // there) is answered as a duplicate below instead.
+      const [seen, current] = await this.#replica.getMany([
+        { collection: RECEIPT_COLLECTION, id: receiptId },
+        { collection: m.c, id: m.id },
+      ]);
+      const live = current && !current.deleted ? current : undefined;
+      if ((seen === undefined || seen.deleted) && live !== undefined && live.version === m.base && live.syncId !== m.bs) {
+        return conflict(`${workerType}/${JSON.stringify(m.id)} was re-created since version ${m.base} was read`, live.doc as JsonObject);
+      }
     }
     try {
       const r = await edge.triangular.saveDesired(workerType, m.id, { ...m.body, id: m.id }, {
         expectedVersion: m.base,
-        receipt: { id: `${this.#client as string}/${m.w}`, body: { client: this.#client as string, collection: m.c, doc: m.id } },
+        receipt: { id: receiptId, body: { client: this.#client as string, collection: m.c, doc: m.id } },
       });
-      if (r.duplicate === true) edge.stats.writesDuplicate++;
-      else edge.stats.writesApplied++;
-      this.#send({ t: 'result', w: m.w, ok: true, version: r.doc?._version ?? 0, sync: r.doc?._sync_id ?? 0, dup: r.duplicate === true });
-    } catch (e) {
-      if (isCseError(e, 'CONFLICT')) {
-        edge.stats.writesConflict++;
-        const current = ((e as ConflictError).current ?? null) as JsonObject | null;
-        this.#send({ t: 'result', w: m.w, ok: false, code: 'CONFLICT', message: e.message, current });
+      if (r.duplicate === true) {
+        edge.stats.writesDuplicate++;
+        // The version that write produced, from its receipt (receipts of older Edges: the current one).
+        const made = typeof r.receipt?.version === 'number' ? r.receipt.version : (r.doc?._version ?? 0);
+        const sync = r.doc !== undefined && r.doc._version === made ? r.doc._sync_id : 0;
+        this.#send({ t: 'result', w: m.w, ok: true, version: made, sync, dup: true });
         return;
       }
-      if (isCseError(e, 'VALIDATION')) return refuse('VALIDATION', e.message);
+      edge.stats.writesApplied++;
+      this.#send({ t: 'result', w: m.w, ok: true, version: r.doc._version, sync: r.doc._sync_id, dup: false });
+    } catch (e) {
+      if (isCseError(e, 'CONFLICT')) return conflict(e.message, ((e as ConflictError).current ?? null) as JsonObject | null);
+      if (isCseError(e, 'VALIDATION')) {
+        // The Frontend follows this Desired document: it gets the Edge's state to show beside the refusal.
+        const current = await edge.store.get(m.c, m.id).catch(() => undefined);
+        return refuse('VALIDATION', e.message, (current ?? null) as JsonObject | null);
+      }
       throw e;
     }
   }

@@ -6,7 +6,7 @@
  */
 import type { Store } from '@cse/core';
 import { Replica, isCseError } from '@cse/core';
-import type { EdgeSync } from '../edge-sync.js';
+import type { EdgeSession, EdgeSync } from '../edge-sync.js';
 import type { Grant } from '../grants.js';
 import { grantPreset, normalizeGrant, sameGrant } from '../grants.js';
 import { createRelayToken } from '../relay-transport.js';
@@ -115,6 +115,7 @@ export class SecureEdge {
   readonly #revokeListeners = new Set<(frontendId: string) => void>();
   readonly #errorListeners = new Set<ErrorListener>();
   readonly #grantListeners = new Set<(frontendId: string, grant: Grant) => void>();
+  readonly #sessionListeners = new Set<(session: EdgeSession, info: SecureSessionInfo) => void>();
   /** The EdgeSyncs `serve` handed sessions to: a grant change reaches their live sessions. */
   readonly #edges = new Set<EdgeSync>();
 
@@ -201,6 +202,12 @@ export class SecureEdge {
         // a listener's failure does not undo the change
       }
     }
+  }
+
+  /** Runs `listener(session, info)` for each sync session `serve` starts (`session.ended` tells its end). Returns an unsubscribe function. */
+  onSession(listener: (session: EdgeSession, info: SecureSessionInfo) => void): () => void {
+    this.#sessionListeners.add(listener);
+    return () => this.#sessionListeners.delete(listener);
   }
 
   /** Runs `listener(frontendId, grant)` after each grant change. Returns an unsubscribe function. */
@@ -372,13 +379,19 @@ export class SecureEdge {
   }
 
   /** `accept`, then hands the session to `edge` (a pairing connection is closed once paired). Failures go to `onError`. */
-  serve(edge: EdgeSync, transport: Transport, onSession?: (session: ReturnType<EdgeSync['accept']>, info: SecureSessionInfo) => void): void {
+  serve(edge: EdgeSync, transport: Transport): void {
     this.#edges.add(edge);
     this.accept(transport).then(
       ({ transport: t, info }) => {
         if (info.pairing) return;
         const session = edge.accept(t, { frontendId: info.frontendId, grant: info.grant });
-        onSession?.(session, info);
+        for (const l of this.#sessionListeners) {
+          try {
+            l(session, info);
+          } catch {
+            // a listener's failure changes nothing
+          }
+        }
       },
       () => undefined,
     );

@@ -4,6 +4,7 @@
  * streaming code stays about streaming.
  */
 import type { Registry } from '@cse/core';
+import type { AdminHandler } from './admin.js';
 import { CseError, ErrorCode } from '@cse/core';
 import type { Grant } from './grants.js';
 import { canRead, canWrite } from './grants.js';
@@ -13,6 +14,8 @@ export interface SessionAuth {
   /** The Frontend's key id (from the handshake, never from anything the Frontend says). */
   readonly frontendId: string;
   readonly grant: Grant;
+  /** Runs administration requests (only granted to an `admin` grant, checked per request). Default: none are answered. */
+  readonly admin?: AdminHandler;
 }
 
 /** Longest timer Node keeps exactly (about 24.8 days); a later expiry is checked again then. */

@@ -11,6 +11,7 @@
 import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@cse/core';
 import type { PeerState } from '@cse/core';
 import { ConflictError, RECEIPT_COLLECTION, Replica, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
+import { answerAdmin } from './admin.js';
 import type { SessionAuth } from './edge-grants.js';
 import { SessionGrant } from './edge-grants.js';
 import type { Grant } from './grants.js';
@@ -321,6 +322,9 @@ export class EdgeSession {
         this.#ackWaitSince = Date.now();
         this.#credit?.();
         this.#recordAck(false);
+        return;
+      case 'admin':
+        void answerAdmin(m, this.#grant.grant, this.#auth?.admin, this.#auth?.frontendId).then((r) => this.#send(r));
         return;
       case 'ping':
         this.#send({ t: 'pong' });

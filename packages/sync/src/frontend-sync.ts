@@ -15,6 +15,8 @@
  */
 import type { JsonObject, Registry, Store, StoredRecord } from '@cse/core';
 import { CseError, ErrorCode, ValidationError } from '@cse/core';
+import type { AdminOp } from './admin.js';
+import { AdminClient } from './admin.js';
 import type { ConflictInfo } from './apply-page.js';
 import type { Grant } from './grants.js';
 import { canRead, canWrite } from './grants.js';
@@ -87,6 +89,7 @@ export class FrontendSync {
   readonly #outcomes = new Outcomes();
   #loaded: Promise<void> | undefined;
   #grant: Grant | undefined;
+  readonly #admin = new AdminClient();
 
   constructor(options: FrontendSyncOptions) {
     this.store = options.store;
@@ -103,6 +106,7 @@ export class FrontendSync {
         if (wipe) await this.#wipe(e);
       },
       onGrant: (grant) => this.#applyGrant(grant),
+      admin: this.#admin,
     });
   }
 
@@ -144,6 +148,17 @@ export class FrontendSync {
   mayWrite(workerType: string): boolean {
     const { desired } = this.registry.getTriangularCollections(workerType);
     return this.#grant === undefined || canWrite(this.#grant, { collection: desired, ...this.registry.getMetadata(desired) });
+  }
+
+  /**
+   * Administration through the sync channel, for a Frontend with an `admin` grant (the Edge
+   * checks): `'pair'` `{ grant: 'viewer' | 'operator' | 'admin' | Grant, types?, label?, ttlMs? }`
+   * resolves to `{ code, expiresAt, grant }` (a one-time code for another device); `'grant'`
+   * `{ frontendId, grant, types? }`; `'revoke'` `{ frontendId }`; `'list'` resolves to `{ paired }`.
+   * @throws `FORBIDDEN` (not an admin), `CLOSED` (no live session), `VALIDATION`, `NOT_FOUND`.
+   */
+  admin(op: AdminOp, args: JsonObject = {}): Promise<JsonObject> {
+    return this.#admin.request(this.#session.liveTransport, op, args);
   }
 
   /** The followed collections. */

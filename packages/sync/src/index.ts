@@ -3,6 +3,8 @@ export { DEFAULT_MAX_FRAME, MAX_WORKER_ID, MIN_PROTOCOL_VERSION, PROTOCOL_VERSIO
 export type { Connect, Transport, WebSocketLike } from './transport.js';
 export { memoryPair, webSocketConnector, webSocketTransport } from './transport.js';
 export type { EdgeStats, EdgeSyncOptions } from './edge-sync.js';
+export type { AdminHandler, AdminOp } from './admin.js';
+export { ADMIN_OPS } from './admin.js';
 export type { SessionAuth } from './edge-grants.js';
 export type { CollectionMeta, Grant, GrantPreset, GrantRead, GrantWrite, PresetOptions } from './grants.js';
 export { ALL, GRANT_PRESETS, LEGACY_GRANT, canRead, canWrite, describeGrant, grantPreset, normalizeGrant, readableCollections, sameGrant } from './grants.js';

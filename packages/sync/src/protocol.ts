@@ -6,6 +6,8 @@
  */
 import type { JsonObject } from '@cse/core';
 import { CseError, ErrorCode, MAX_ID_LENGTH, assertCollectionName, assertId, isCseError } from '@cse/core';
+import type { AdminOp } from './admin.js';
+import { ADMIN_OPS } from './admin.js';
 import type { Grant } from './grants.js';
 import { normalizeGrant } from './grants.js';
 
@@ -60,6 +62,8 @@ export type ClientMessage =
       readonly body: JsonObject;
     }
   | { readonly t: 'ack'; readonly n: number }
+  /** Administration (pair, grant, revoke, list other Frontends): only with an `admin` grant. */
+  | { readonly t: 'admin'; readonly n: number; readonly op: AdminOp; readonly args: JsonObject }
   | { readonly t: 'ping' }
   | { readonly t: 'pong' };
 
@@ -112,6 +116,8 @@ export type EdgeMessage =
       readonly current: JsonObject | null;
     }
   | { readonly t: 'error'; readonly code: string; readonly message: string }
+  | { readonly t: 'admin-result'; readonly n: number; readonly ok: true; readonly value: JsonObject }
+  | { readonly t: 'admin-result'; readonly n: number; readonly ok: false; readonly code: string; readonly message: string }
   | { readonly t: 'ping' }
   | { readonly t: 'pong' };
 
@@ -211,6 +217,11 @@ export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): Clie
       const write = { t: 'write', w: token(m.w, 'write.w'), c: collection(m.c, 'write.c'), id: docId(m.id, 'write.id'), base: count(m.base, 'write.base'), body: m.body as JsonObject } as const;
       return m.bs === undefined ? write : { ...write, bs: count(m.bs, 'write.bs') };
     }
+    case 'admin':
+      only(m, ['t', 'n', 'op', 'args'], 'admin');
+      if (!(ADMIN_OPS as readonly unknown[]).includes(m.op)) fail(`admin.op must be one of ${ADMIN_OPS.join(', ')}`);
+      if (!isObject(m.args)) fail('admin.args must be an object');
+      return { t: 'admin', n: count(m.n, 'admin.n'), op: m.op as AdminOp, args: m.args as JsonObject };
     case 'ack':
       only(m, ['t', 'n'], 'ack');
       return { t: 'ack', n: count(m.n, 'ack.n') };
@@ -301,6 +312,17 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
       if (typeof m.message !== 'string') fail('result.message must be a string');
       if (m.current !== null && !isObject(m.current)) fail('result.current must be an object or null');
       return { t: 'result', w, ok: false, code: m.code, message: m.message.slice(0, 1000), current: m.current as JsonObject | null };
+    }
+    case 'admin-result': {
+      const n = count(m.n, 'admin-result.n');
+      if (m.ok === true) {
+        only(m, ['t', 'n', 'ok', 'value'], 'admin-result');
+        if (!isObject(m.value)) fail('admin-result.value must be an object');
+        return { t: 'admin-result', n, ok: true, value: m.value as JsonObject };
+      }
+      only(m, ['t', 'n', 'ok', 'code', 'message'], 'admin-result');
+      if (m.ok !== false || typeof m.code !== 'string' || typeof m.message !== 'string') fail('admin-result is { ok: true, value } or { ok: false, code, message }');
+      return { t: 'admin-result', n, ok: false, code: m.code.slice(0, 40), message: m.message.slice(0, 1000) };
     }
     case 'error':
       only(m, ['t', 'code', 'message'], 'error');

@@ -233,3 +233,36 @@ describe('hostile Frontends', () => {
     expect(edge.sync.stats.sessions).toBe(0);
   });
 });
+
+describe('administration through the sync channel', () => {
+  it('an admin pairs a viewer device and revokes it; a viewer asking the same is FORBIDDEN and changes nothing', async () => {
+    const edge = await secureMemoryEdge();
+    const admin = await pairWith(edge, grantPreset('admin', { label: 'control room' }));
+    const fa = frontendOn(admin.store, admin.secure.connector(secureDial(() => edge)));
+    await fa.start();
+    await until(() => fa.status === 'live', 'the admin session');
+    const made = await fa.admin('pair', { grant: 'operator', types: ['pump'], label: 'Line A tablet' });
+    expect(made.grant).toMatchObject({ preset: 'operator', write: { workerTypes: ['pump'] } });
+    const tablet = await SecureFrontend.open({ store: openStore(new MemoryAdapter()) });
+    await tablet.pair(made.code as string, secureDial(() => edge));
+    const listed = (await fa.admin('list')).paired as { frontendId: string; label: string }[];
+    expect(listed.map((p) => p.label).sort()).toEqual(['Line A tablet', 'control room']);
+    // The tablet (an operator) may not administer: refused, nothing changed.
+    const ft = frontendOn(openStore(new MemoryAdapter()), tablet.connector(secureDial(() => edge)));
+    await ft.start();
+    await until(() => ft.status === 'live', 'the tablet session');
+    await expect(ft.admin('revoke', { frontendId: admin.secure.frontendId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(ft.admin('pair', { grant: 'admin' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect((await edge.secure.listPaired()).every((p) => !p.revoked)).toBe(true);
+    expect(await edge.secure.pendingPairings()).toEqual([]);
+    // Bad requests from the admin are typed.
+    await expect(fa.admin('pair', { grant: 'operator', types: ['boiler'] })).rejects.toMatchObject({ code: 'VALIDATION' });
+    // The admin revokes the tablet: its session is cut at once.
+    expect(await fa.admin('revoke', { frontendId: tablet.frontendId })).toEqual({ revoked: true });
+    await until(() => ft.status !== 'live', 'the tablet to be cut off');
+    expect((await edge.secure.listPaired()).find((p) => p.frontendId === tablet.frontendId)?.revoked).toBe(true);
+    await ft.stop();
+    await fa.stop();
+  });
+});
+

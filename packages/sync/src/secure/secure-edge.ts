@@ -6,6 +6,7 @@
  */
 import type { Store } from '@cse/core';
 import { Replica, isCseError } from '@cse/core';
+import { secureAdmin } from '../admin.js';
 import type { EdgeSession, EdgeSync } from '../edge-sync.js';
 import type { Grant } from '../grants.js';
 import { grantPreset, normalizeGrant, sameGrant } from '../grants.js';
@@ -384,7 +385,7 @@ export class SecureEdge {
     this.accept(transport).then(
       ({ transport: t, info }) => {
         if (info.pairing) return;
-        const session = edge.accept(t, { frontendId: info.frontendId, grant: info.grant });
+        const session = edge.accept(t, { frontendId: info.frontendId, grant: info.grant, admin: secureAdmin(this, edge.registry) });
         for (const l of this.#sessionListeners) {
           try {
             l(session, info);

@@ -21,7 +21,7 @@ import type { FrontendSync, Transport, WriteOutcome } from '@cse/sync';
 import { EdgeSync } from '@cse/sync';
 import { frontendOn, pairConnector, registry } from './helpers.js';
 import { checkOutcomes, checkWrites, converged, recordEdgeWrites, seededRandom } from './fixtures/faults.js';
-import { resultGate } from './fixtures/result-gate.js';
+import { over, resultGate } from './fixtures/result-gate.js';
 
 /** A MemoryAdapter that can be cut off like a killed process: every later call fails. */
 class Killable implements StorageAdapter {
@@ -58,23 +58,15 @@ interface Faults {
 /** Puts faults on both directions of the Frontend's end of a connection. */
 function faulty(t: Transport, rng: () => number, f: Faults): Transport {
   let chain = Promise.resolve();
-  const wrapped: Transport = {
-    send(frame) {
-      if (!f.on) return t.send(frame);
-      const r = rng();
-      if (r < f.close) return t.close('fault: disconnect');
-      if (r < f.close + f.drop) return undefined;
-      t.send(frame);
-      if (r < f.close + f.drop + f.dup) t.send(frame);
-      return undefined;
-    },
-    close: (reason) => t.close(reason),
-    get buffered() {
-      return t.buffered;
-    },
-    onmessage: undefined,
-    onclose: undefined,
-  };
+  const wrapped = over(t, (frame) => {
+    if (!f.on) return t.send(frame);
+    const r = rng();
+    if (r < f.close) return t.close('fault: disconnect');
+    if (r < f.close + f.drop) return undefined;
+    t.send(frame);
+    if (r < f.close + f.drop + f.dup) t.send(frame);
+    return undefined;
+  });
   t.onmessage = (frame) => {
     if (!f.on) {
       chain = chain.then(() => wrapped.onmessage?.(frame)).catch(() => undefined);

@@ -168,6 +168,8 @@ export class EdgeSession {
   #credit: (() => void) | undefined;
   #lastHeard = Date.now();
   #compactedAtStart = 0;
+  /** The newest followed change known (for progress: bookkeeping sync ids are not counted). */
+  #head = 0;
   #ackWaitSince = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
@@ -355,7 +357,7 @@ export class EdgeSession {
     this.#collections = new Set(hello.collections);
     const epoch = await edge.epoch();
     this.#compactedAtStart = await edge.store.compactedThrough();
-    const head = await edge.store.lastSyncId();
+    const last = await edge.store.lastSyncId();
     const cursors = new Map(hello.collections.map((c) => [c, hello.cursors[c] ?? 0]));
     let reset = hello.epoch !== null && hello.epoch !== epoch;
     if (hello.epoch === null && [...cursors.values()].some((n) => n > 0)) reset = true;
@@ -372,6 +374,8 @@ export class EdgeSession {
     }
     if (reset) for (const c of cursors.keys()) cursors.set(c, 0);
     for (const [c, n] of cursors) this.#ackedCursors.set(c, n);
+    const head = cursors.size === 0 ? 0 : await this.#followedHead(hello.collections, Math.min(...cursors.values()), last);
+    this.#head = head;
     const grant = this.#grant.grant;
     this.#send({ t: 'welcome', v: hello.v, epoch, head, reset, collections: meta, ...(grant === undefined ? {} : { grant }) });
     if (cursors.size === 0) return;
@@ -385,7 +389,7 @@ export class EdgeSession {
       const before = await edge.store.lastSyncId();
       const page = await this.#read(at, all);
       const to = page.hasMore ? page.cursor : Math.max(page.cursor, before);
-      await this.#sendPage(all, at, to, page, page.hasMore ? Math.max(to + 1, before) : to);
+      await this.#sendPage(all, at, to, page, page.hasMore ? Math.max(to + 1, this.#head) : to);
       at = to;
       if (!page.hasMore || this.#closed) break;
     }
@@ -393,6 +397,30 @@ export class EdgeSession {
       await this.#sendPage(all, at, page.cursor, page, page.hasMore ? undefined : page.cursor);
       at = page.cursor;
     }
+  }
+
+  /**
+   * The sync id of the newest change of `collections` at or below `last`, so progress counts
+   * only what the Frontend follows (the Edge's own bookkeeping, such as acknowledgement records,
+   * takes sync ids no page carries). One read when the backlog fits a page, else a binary search
+   * of single-change reads.
+   */
+  async #followedHead(collections: readonly string[], from: number, last: number): Promise<number> {
+    const store = this.#edge.store;
+    const first = await store.changesSince(from, { collections, limit: this.#edge.options.pageSize, afterCompaction: true });
+    const within = first.changes.filter((c) => c.syncId <= last);
+    let lo = within.length > 0 ? (within[within.length - 1] as { syncId: number }).syncId : from;
+    if (!first.hasMore || within.length < first.changes.length) return lo;
+    // A followed change is at `lo`; find the last one in (lo, last].
+    let hi = last;
+    while (lo < hi && !this.#closed) {
+      const mid = lo + Math.ceil((hi - lo) / 2);
+      const probe = await store.changesSince(mid - 1, { collections, limit: 1, afterCompaction: true });
+      const next = probe.changes[0]?.syncId;
+      if (next !== undefined && next <= hi) lo = next;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /**
@@ -436,7 +464,7 @@ export class EdgeSession {
     const edge = this.#edge;
     // `head` tells the Frontend how far behind it is; equal to `to` on the page that caught up.
     // Read only when the caller does not know it already.
-    const head = knownHead ?? Math.max(to + 1, await edge.store.lastSyncId().catch(() => to + 1));
+    const head = knownHead ?? Math.max(to + 1, this.#head);
     let from = start;
     // Each change is serialized once: its text both measures the page and goes into the frame.
     let part: string[] = [];

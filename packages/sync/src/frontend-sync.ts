@@ -260,10 +260,10 @@ export class FrontendSync {
       return written;
     });
     for (const o of settled) this.#outcomes.settle(o);
-    const result = this.#outcomes.wait(entry.w);
-    Object.defineProperty(saved, 'writeId', { value: entry.w, enumerable: false });
-    Object.defineProperty(saved, 'result', { value: result, enumerable: false });
-    return saved as SavedDesired;
+    const out = { ...saved };
+    Object.defineProperty(out, 'writeId', { value: entry.w, enumerable: false });
+    Object.defineProperty(out, 'result', { value: this.#outcomes.wait(entry.w), enumerable: false });
+    return out as SavedDesired;
   }
 
   /**

@@ -87,6 +87,29 @@ describe('write results and outcomes', () => {
     await fe.stop();
   });
 
+  it('a conflict survives a rebuild (a compacted cursor): the refused value stays visible on the Edge document (fault property seed 505389491)', async () => {
+    const { edge, local, fe, setUp } = setup(edgeOn(openStore(new MemoryAdapter(), { maxDocumentBytes: 2000 })));
+    await edge.triangular.saveDesired('pump', 'p1', { rpm: 1 });
+    await edge.triangular.saveDesired('pump', 'p2', { rpm: 1 });
+    await fe.start();
+    await fe.settled();
+    await fe.saveDesired('pump', 'p1', { rpm: 2, note: 'x'.repeat(5000) }); // refused: VALIDATION
+    await fe.saveDesired('pump', 'p3', { note: 'y'.repeat(5000) }); // refused, never on the Edge
+    await fe.settled();
+    setUp(false);
+    fe.reconnect();
+    await until(() => fe.status === 'offline' || fe.status === 'connecting', 'offline');
+    await edge.triangular.deleteWorker('pump', 'p2');
+    await edge.store.compact(await edge.store.lastSyncId()); // the replica's cursor is now too old: a reset
+    setUp(true);
+    await fe.settled();
+    expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm: 1, _edge_version: 1, _sync_status: 'conflict', _conflict: { code: 'VALIDATION', value: { rpm: 2 } } });
+    expect((await local.get('pump_desired', 'p1'))?._conflict).not.toHaveProperty('edgeDeleted');
+    expect(await local.get('pump_desired', 'p3')).toMatchObject({ _sync_status: 'conflict', _conflict: { edgeDeleted: true } });
+    expect(await local.get('pump_desired', 'p2')).toBeUndefined();
+    await fe.stop();
+  });
+
   it('defect 6: an offline write based on a document that was deleted, compacted and re-created is a conflict', async () => {
     const { edge, local, fe, setUp } = setup();
     await edge.triangular.saveDesired('pump', 'p1', { rpm: 1 });

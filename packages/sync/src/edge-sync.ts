@@ -406,7 +406,7 @@ export class EdgeSession {
   async #sendPage(cs: readonly string[], start: number, to: number, page: ChangePage, knownHead?: number): Promise<void> {
     const edge = this.#edge;
     // `head` tells the Frontend how far behind it is; equal to `to` on the page that caught up.
-    // Read only when the caller does not know it already.
+    // Otherwise the newest followed change known, at least the next id (bookkeeping ids not counted).
     const head = knownHead ?? Math.max(to + 1, this.#head);
     let from = start;
     // Each change is serialized once: its text both measures the page and goes into the frame.

@@ -139,7 +139,13 @@ export async function applyResult(state: ReplicaState, outbox: Outbox, entry: Ou
   }
   const writes: ReplicaWrite[] = [outbox.remove(entry.key)];
   if (shadow) writes.push({ collection: SHADOW_COLLECTION, id: entry.key, kind: 'delete' });
-  if (r.ok) {
+  if (r.ok && r.current !== undefined) {
+    // A duplicate whose document changed since: the Edge's current record, or the shadow if it
+    // is newer (sync ids order them, re-created documents included); none at all: deleted.
+    const cur = r.current === null ? undefined : edgeStateOf(undefined, r.current);
+    const newest = shadow && (cur === undefined || shadow.s > cur.s) && r.current !== null ? shadow : cur;
+    writes.push(newest === undefined ? { collection: entry.c, id: entry.id, kind: 'delete' } : edgeWrite({ c: entry.c, id: entry.id, ...newest }, now, undefined));
+  } else if (r.ok) {
     // A newer Edge state is in the shadow (seen already) or still to come in a page (its sync
     // id is past the cursors).
     if (shadow && shadow.v > r.version) writes.push(edgeWrite({ c: entry.c, id: entry.id, ...shadow }, now, undefined));

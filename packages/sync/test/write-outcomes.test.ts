@@ -71,6 +71,24 @@ describe('write results and outcomes', () => {
     await fe.stop();
   });
 
+  it('a duplicate answer for a document deleted and compacted since removes it from the replica (fault property seed 1521588533)', async () => {
+    const { edge, gate, local, fe, setUp } = setup();
+    await edge.triangular.saveIdentity('pump', 'p2', { kind: 'pump' });
+    await fe.start();
+    await fe.settled();
+    setUp(false);
+    gate.mode = 'drop';
+    const w = await fe.saveDesired('pump', 'p1', { rpm: 1 });
+    await until(() => gate.dropped === 1, 'the answer lost');
+    await edge.triangular.deleteWorker('pump', 'p1');
+    await edge.store.compact(await edge.store.lastSyncId()); // no page will ever mention p1 again
+    setUp(true);
+    await fe.settled();
+    expect(await w.result).toMatchObject({ kind: 'applied', version: 1, duplicate: true });
+    expect(await local.get('pump_desired', 'p1')).toBeUndefined();
+    await fe.stop();
+  });
+
   it('defect 3: a refused write keeps the Edge document in the replica; "theirs" restores it, and a refused new document goes away', async () => {
     const { edge, local, fe } = setup(edgeOn(openStore(new MemoryAdapter(), { maxDocumentBytes: 2000 })));
     await edge.triangular.saveDesired('pump', 'p1', { rpm: 1 });

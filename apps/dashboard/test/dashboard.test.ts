@@ -205,7 +205,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       //     not a silent overwrite. "Keep the Edge's value" settles it.
       const m05 = (await edgeDesired(edgeStore, 'm05')) as Record<string, unknown>;
       await page.locator('tr[data-worker="m05"] button[data-action="edit"]').click();
-      await page.locator('tr[data-worker="m05"] input[name="speed"]').fill('3100');
+      await page.locator('tr[data-worker="m05"] input[name="speed"]').fill('2900');
       await new TriangularStore(edgeStore, machineRegistry()).saveDesired(WORKER_TYPE, 'm05', { state: 'stopped', speed: 650 }, { expectedVersion: m05._version as number });
       await until('the other edit in the page', async () => Number(await page.locator('tr[data-worker="m05"]').getAttribute('data-desired-version')) === (m05._version as number) + 1);
       await page.locator('tr[data-worker="m05"] button[type="submit"]').click();

@@ -37,12 +37,20 @@ interface Shadow {
 type Page = Extract<EdgeMessage, { t: 'page' }>;
 type Result = Extract<EdgeMessage, { t: 'result' }>;
 
-/** A new epoch or an unusable cursor: start again from 0, keeping the pending writes. */
+/**
+ * A new epoch or an unusable cursor: start again from 0, keeping the pending writes and the
+ * unresolved conflicts (S4: a refused value is never dropped silently). A conflict keeps its
+ * refused value on an empty Edge state until the pages from 0 bring the Edge's document again.
+ */
 export async function rebuild(state: ReplicaState, outbox: Outbox, epoch: string): Promise<void> {
   const writes: ReplicaWrite[] = [];
+  const now = state.now();
   for (const c of state.collections) {
     for (const r of await state.replica.scan(c)) {
-      if (!r.deleted && !outbox.has(docKey(c, r.id))) writes.push({ collection: c, id: r.id, kind: 'delete' });
+      if (r.deleted || outbox.has(docKey(c, r.id))) continue;
+      const conflict = r.doc._sync_status === 'conflict' ? r.doc._conflict : undefined;
+      if (conflict === undefined) writes.push({ collection: c, id: r.id, kind: 'delete' });
+      else writes.push(edgeWrite({ c, id: r.id, s: 0, v: 0, d: true, doc: {} }, now, conflict));
     }
   }
   for (const r of await state.replica.scan(SHADOW_COLLECTION)) if (!r.deleted) writes.push({ collection: SHADOW_COLLECTION, id: r.id, kind: 'delete' });
@@ -88,14 +96,18 @@ export async function applyPage(state: ReplicaState, outbox: Outbox, p: Page): P
   return true;
 }
 
-/** The replica write that mirrors an Edge state (keeping an unresolved conflict visible). */
+/**
+ * The replica write that mirrors an Edge state (keeping an unresolved conflict visible, marked
+ * `edgeDeleted` while the Edge has no live document there).
+ */
 export function edgeWrite(ch: Pick<WireChange, 'c' | 'id' | 's' | 'v' | 'd' | 'doc'>, now: string, conflict: unknown): ReplicaWrite {
   if (conflict !== undefined) {
+    const { edgeDeleted: _, ...refused } = conflict as ConflictInfo;
     return {
       collection: ch.c,
       id: ch.id,
       kind: 'put',
-      body: { ...(ch.d ? {} : userPart(ch.doc)), _edge_sync_id: ch.s, _edge_version: ch.v, _sync_status: 'conflict', _synced_at: now, _conflict: conflict },
+      body: { ...(ch.d ? {} : userPart(ch.doc)), _edge_sync_id: ch.s, _edge_version: ch.v, _sync_status: 'conflict', _synced_at: now, _conflict: { ...refused, ...(ch.d ? { edgeDeleted: true } : {}) } },
     };
   }
   if (ch.d) return { collection: ch.c, id: ch.id, kind: 'delete' };
@@ -127,7 +139,13 @@ export async function applyResult(state: ReplicaState, outbox: Outbox, entry: Ou
   }
   const writes: ReplicaWrite[] = [outbox.remove(entry.key)];
   if (shadow) writes.push({ collection: SHADOW_COLLECTION, id: entry.key, kind: 'delete' });
-  if (r.ok) {
+  if (r.ok && r.current !== undefined) {
+    // A duplicate whose document changed since: the Edge's current record, or the shadow if it
+    // is newer (sync ids order them, re-created documents included); none at all: deleted.
+    const cur = r.current === null ? undefined : edgeStateOf(undefined, r.current);
+    const newest = shadow && (cur === undefined || shadow.s > cur.s) && r.current !== null ? shadow : cur;
+    writes.push(newest === undefined ? { collection: entry.c, id: entry.id, kind: 'delete' } : edgeWrite({ c: entry.c, id: entry.id, ...newest }, now, undefined));
+  } else if (r.ok) {
     // A newer Edge state is in the shadow (seen already) or still to come in a page (its sync
     // id is past the cursors).
     if (shadow && shadow.v > r.version) writes.push(edgeWrite({ c: entry.c, id: entry.id, ...shadow }, now, undefined));
@@ -136,7 +154,7 @@ export async function applyResult(state: ReplicaState, outbox: Outbox, entry: Ou
     // No Edge state known at all: the document is not on the Edge (never was, as far as this
     // replica knows); the conflict stays visible on an empty document until it is resolved.
     const edge = theirs ?? { s: 0, v: 0, d: true, doc: {} };
-    const conflict: ConflictInfo = { value: entry.body, base: entry.base, code: r.code, message: r.message, ...(edge.d ? { edgeDeleted: true } : {}) };
+    const conflict: ConflictInfo = { value: entry.body, base: entry.base, code: r.code, message: r.message };
     writes.push(edgeWrite({ c: entry.c, id: entry.id, ...edge }, now, conflict));
   }
   await state.replica.commit(writes);

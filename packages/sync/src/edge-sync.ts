@@ -152,6 +152,8 @@ export class EdgeSession {
   readonly #abort = new AbortController();
   #client: string | undefined;
   #collections = new Set<string>();
+  /** The protocol version this session speaks (the hello's). */
+  #version = 1;
   readonly #replica: Replica;
   /** Writes are applied one at a time, in the order they came. */
   #writes: Promise<void> = Promise.resolve();
@@ -355,6 +357,7 @@ export class EdgeSession {
       throw forbidden;
     }
     this.#collections = new Set(hello.collections);
+    this.#version = hello.v;
     const epoch = await edge.epoch();
     this.#compactedAtStart = await edge.store.compactedThrough();
     const last = await edge.store.lastSyncId();
@@ -463,7 +466,7 @@ export class EdgeSession {
   async #sendPage(cs: readonly string[], start: number, to: number, page: ChangePage, knownHead?: number): Promise<void> {
     const edge = this.#edge;
     // `head` tells the Frontend how far behind it is; equal to `to` on the page that caught up.
-    // Read only when the caller does not know it already.
+    // Otherwise the newest followed change known, at least the next id (bookkeeping ids not counted).
     const head = knownHead ?? Math.max(to + 1, this.#head);
     let from = start;
     // Each change is serialized once: its text both measures the page and goes into the frame.
@@ -554,8 +557,15 @@ export class EdgeSession {
         edge.stats.writesDuplicate++;
         // The version that write produced, from its receipt (receipts of older Edges: the current one).
         const made = typeof r.receipt?.version === 'number' ? r.receipt.version : (r.doc?._version ?? 0);
-        const sync = r.doc !== undefined && r.doc._version === made ? r.doc._sync_id : 0;
-        this.#send({ t: 'result', w: m.w, ok: true, version: made, sync, dup: true });
+        if (r.doc !== undefined && r.doc._version === made) {
+          this.#send({ t: 'result', w: m.w, ok: true, version: made, sync: r.doc._sync_id, dup: true });
+          return;
+        }
+        // Changed since. A v2 Frontend gets the current record: a page may never bring it (a
+        // tombstone compacted away), and its replica must not keep the write's state as the Edge's.
+        const [now] = this.#version >= 2 ? await this.#replica.getMany([{ collection: m.c, id: m.id }]) : [];
+        const current = this.#version >= 2 ? { current: (now?.doc ?? null) as JsonObject | null } : {};
+        this.#send({ t: 'result', w: m.w, ok: true, version: made, sync: 0, dup: true, ...current });
         return;
       }
       edge.stats.writesApplied++;

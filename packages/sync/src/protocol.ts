@@ -102,9 +102,11 @@ export type EdgeMessage =
       readonly ok: true;
       /** The version this write produced (for a duplicate too: kept in its receipt). */
       readonly version: number;
-      /** The sync id of that version; 0 when a duplicate's document has changed since (a page brings the newer state). */
+      /** The sync id of that version; 0 when a duplicate's document has changed since. */
       readonly sync: number;
       readonly dup: boolean;
+      /** v2, a duplicate whose document changed since: the Edge's current record (a tombstone included), `null` when it has none (compacted away). */
+      readonly current?: JsonObject | null;
     }
   | {
       readonly t: 'result';
@@ -302,9 +304,12 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
     case 'result': {
       const w = token(m.w, 'result.w');
       if (m.ok === true) {
-        only(m, ['t', 'w', 'ok', 'version', 'sync', 'dup'], 'result');
+        only(m, ['t', 'w', 'ok', 'version', 'sync', 'dup', 'current'], 'result');
         if (typeof m.dup !== 'boolean') fail('result.dup must be a boolean');
-        return { t: 'result', w, ok: true, version: count(m.version, 'result.version'), sync: count(m.sync, 'result.sync'), dup: m.dup };
+        const ok = { t: 'result', w, ok: true, version: count(m.version, 'result.version'), sync: count(m.sync, 'result.sync'), dup: m.dup } as const;
+        if (m.current === undefined) return ok;
+        if (m.current !== null && !isObject(m.current)) fail('result.current must be an object or null');
+        return { ...ok, current: m.current as JsonObject | null };
       }
       only(m, ['t', 'w', 'ok', 'code', 'message', 'current'], 'result');
       if (m.ok !== false) fail('result.ok must be a boolean');

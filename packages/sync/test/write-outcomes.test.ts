@@ -71,6 +71,24 @@ describe('write results and outcomes', () => {
     await fe.stop();
   });
 
+  it('a duplicate answer for a document deleted and compacted since removes it from the replica (fault property seed 1521588533)', async () => {
+    const { edge, gate, local, fe, setUp } = setup();
+    await edge.triangular.saveIdentity('pump', 'p2', { kind: 'pump' });
+    await fe.start();
+    await fe.settled();
+    setUp(false);
+    gate.mode = 'drop';
+    const w = await fe.saveDesired('pump', 'p1', { rpm: 1 });
+    await until(() => gate.dropped === 1, 'the answer lost');
+    await edge.triangular.deleteWorker('pump', 'p1');
+    await edge.store.compact(await edge.store.lastSyncId()); // no page will ever mention p1 again
+    setUp(true);
+    await fe.settled();
+    expect(await w.result).toMatchObject({ kind: 'applied', version: 1, duplicate: true });
+    expect(await local.get('pump_desired', 'p1')).toBeUndefined();
+    await fe.stop();
+  });
+
   it('defect 3: a refused write keeps the Edge document in the replica; "theirs" restores it, and a refused new document goes away', async () => {
     const { edge, local, fe } = setup(edgeOn(openStore(new MemoryAdapter(), { maxDocumentBytes: 2000 })));
     await edge.triangular.saveDesired('pump', 'p1', { rpm: 1 });
@@ -83,6 +101,29 @@ describe('write results and outcomes', () => {
     expect(await fe.resolveConflict('pump', 'p1', 'theirs')).toMatchObject({ rpm: 1, _edge_version: 1, _sync_status: 'synced' });
     expect(await local.get('pump_desired', 'p2')).toMatchObject({ _sync_status: 'conflict', _conflict: { code: 'VALIDATION' } });
     await fe.resolveConflict('pump', 'p2', 'theirs');
+    expect(await local.get('pump_desired', 'p2')).toBeUndefined();
+    await fe.stop();
+  });
+
+  it('a conflict survives a rebuild (a compacted cursor): the refused value stays visible on the Edge document (fault property seed 505389491)', async () => {
+    const { edge, local, fe, setUp } = setup(edgeOn(openStore(new MemoryAdapter(), { maxDocumentBytes: 2000 })));
+    await edge.triangular.saveDesired('pump', 'p1', { rpm: 1 });
+    await edge.triangular.saveDesired('pump', 'p2', { rpm: 1 });
+    await fe.start();
+    await fe.settled();
+    await fe.saveDesired('pump', 'p1', { rpm: 2, note: 'x'.repeat(5000) }); // refused: VALIDATION
+    await fe.saveDesired('pump', 'p3', { note: 'y'.repeat(5000) }); // refused, never on the Edge
+    await fe.settled();
+    setUp(false);
+    fe.reconnect();
+    await until(() => fe.status === 'offline' || fe.status === 'connecting', 'offline');
+    await edge.triangular.deleteWorker('pump', 'p2');
+    await edge.store.compact(await edge.store.lastSyncId()); // the replica's cursor is now too old: a reset
+    setUp(true);
+    await fe.settled();
+    expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm: 1, _edge_version: 1, _sync_status: 'conflict', _conflict: { code: 'VALIDATION', value: { rpm: 2 } } });
+    expect((await local.get('pump_desired', 'p1'))?._conflict).not.toHaveProperty('edgeDeleted');
+    expect(await local.get('pump_desired', 'p3')).toMatchObject({ _sync_status: 'conflict', _conflict: { edgeDeleted: true } });
     expect(await local.get('pump_desired', 'p2')).toBeUndefined();
     await fe.stop();
   });

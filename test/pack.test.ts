@@ -137,6 +137,12 @@ await store.close();
     expect(out).toMatch(/--adapter/);
   });
 
+  it('links the cse-edge command from the tarball (@cse/sync)', () => {
+    const bin = join(scratch, 'app/node_modules/.bin/cse-edge');
+    expect(existsSync(bin)).toBe(true);
+    expect(run(bin, ['--help'], dirname(bin))).toMatch(/serve .*--relay/);
+  });
+
   it('links the cse-relay command from the tarball', () => {
     const bin = join(scratch, 'app/node_modules/.bin/cse-relay');
     expect(existsSync(bin)).toBe(true);

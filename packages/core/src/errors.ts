@@ -26,6 +26,8 @@ export const ErrorCode = {
   PROTOCOL: 'PROTOCOL',
   /** A sync peer asked for what it may not do: write Identity or Observed, or outside its subscription. */
   FORBIDDEN: 'FORBIDDEN',
+  /** This Frontend was revoked by its Edge (refused by the Edge or the relay): retrying will not help. */
+  REVOKED: 'REVOKED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

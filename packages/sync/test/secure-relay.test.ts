@@ -74,7 +74,7 @@ describe('the channel through a relay on loopback', () => {
     const forgetful = await startRelay({});
     const plain = await nodeRelayEdgeListener({ url: forgetful.url, signer: secure.identity, onSession: (tr) => secure.serve(edge.sync, tr) });
     await until(() => plain.status === 'registered', 'the Edge registered at the second relay');
-    await expect(bad.fe.connector(nodeRelayDial(forgetful.url))()).rejects.toMatchObject({ code: 'FORBIDDEN', reason: 'revoked' });
+    await expect(bad.fe.connector(nodeRelayDial(forgetful.url))()).rejects.toMatchObject({ code: 'REVOKED', reason: 'revoked' });
     await plain.close();
     await Promise.all([bad.sync.stop(), good.sync.stop()]);
     expect(await bad.store.get('pump_observed', 'after')).toBeUndefined();

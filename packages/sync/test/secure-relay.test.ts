@@ -67,8 +67,8 @@ describe('the channel through a relay on loopback', () => {
     await until(() => bad.sync.status !== 'live', 'the revoked Frontend to be cut');
     await edge.triangular.saveObserved('pump', 'after', { x: 1 });
     await until(async () => (await good.store.get('pump_observed', 'after')) !== undefined, 'the good Frontend to follow');
-    // The relay refuses its token now (FORBIDDEN from the relay connector) ...
-    await expect(nodeRelayDial(relay.url)({ edgeId: secure.edgeId, credential: { token: bad.fe.pairing?.token ?? '' } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // The relay refuses its token now (REVOKED from the relay connector) ...
+    await expect(nodeRelayDial(relay.url)({ edgeId: secure.edgeId, credential: { token: bad.fe.pairing?.token ?? '' } })).rejects.toMatchObject({ code: 'REVOKED' });
     // ... and behind a relay that was never told (a listener without the revoked list), the
     // Edge's handshake still refuses it: the authoritative check.
     const forgetful = await startRelay({});

@@ -10,8 +10,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryAdapter, openStore } from '@cse/core';
 import { startRelay } from '@cse/relay';
-import type { RelayEdge, RelayStatus } from '@cse/sync';
-import { SecureEdge, SecureFrontend, createRelayToken } from '@cse/sync';
+import { WebSocket } from 'ws';
+import type { RelayEdge, RelayStatus, WebSocketConstructor } from '@cse/sync';
+import { SecureEdge, SecureFrontend, createRelayToken, relayEdgeListener } from '@cse/sync';
 import { nodeRelayConnector, nodeRelayDial, nodeRelayEdgeListener, nodeServeSecureRelay } from '@cse/sync/node';
 import { Proc } from './fixtures/proc.js';
 import { newSigner, randomFrontendId } from './fixtures/relay-signer.js';
@@ -24,15 +25,27 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
+/** The `ws` client without its ping API, as a browser's WebSocket is: the listener falls back to a no-op request. */
+class NoPingWebSocket extends WebSocket {
+  override ping = undefined as unknown as WebSocket['ping'];
+}
+
 /** An Edge registered at `url` with a fast liveness check; `log` records every status. */
-async function listen(edge: Edge, url: string): Promise<{ listener: RelayEdge; log: string[]; token: string }> {
+async function listen(edge: Edge, url: string, Impl: typeof WebSocket = WebSocket): Promise<{ listener: RelayEdge; log: string[]; token: string }> {
   const signer = await newSigner();
   const log: string[] = [];
-  const listener = await nodeRelayEdgeListener({ url, signer, pingIntervalMs: 100, timeoutMs: 1000, backoff: { min: 10, max: 100 }, onSession: (t) => edge.sync.accept(t) });
+  const listener = await relayEdgeListener({
+    url,
+    signer,
+    pingIntervalMs: 100,
+    timeoutMs: 1000,
+    backoff: { min: 10, max: 100 },
+    onSession: (t) => edge.sync.accept(t),
+    WebSocket: Impl as unknown as WebSocketConstructor,
+  });
   cleanup.push(() => listener.close());
   listener.onStatus = (s: RelayStatus, detail) => log.push(`${s}${detail === undefined ? '' : `: ${detail}`}`);
-  await listener.ready;
-  expect(listener.status).toBe('registered');
+  await until(() => listener.status === 'registered', 'the Edge to register');
   const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId: randomFrontendId() });
   return { listener, log, token };
 }
@@ -48,10 +61,13 @@ describe('liveness of the relay links', () => {
   it('ready resolves at the registration, and rejects when closed first', async () => {
     const relay = await startRelay({});
     cleanup.push(() => relay.close());
-    const edge = memoryEdge();
-    await edge.triangular.saveObserved('pump', 'p1', { rpm: 1 });
-    const { listener, token } = await listen(edge, relay.url);
+    const signer = await newSigner();
+    const listener = await nodeRelayEdgeListener({ url: relay.url, signer, onSession: (t) => memoryEdge().sync.accept(t) });
+    cleanup.push(() => listener.close());
+    await listener.ready;
+    expect(listener.status).toBe('registered');
     // A Frontend connecting right after `ready` is admitted (no 4404).
+    const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId: randomFrontendId() });
     const t = await nodeRelayConnector({ url: relay.url, edgeId: listener.edgeId, credential: { token } })();
     t.close();
     const proxy = await tcpProxy(relay.port);
@@ -62,13 +78,16 @@ describe('liveness of the relay links', () => {
     await expect(never.ready).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
-  it('the Edge drops a control connection that went half-open, registers again, and Frontends sync', async () => {
+  it.each([
+    ['WebSocket pings', WebSocket],
+    ['no-op requests (no ping API)', NoPingWebSocket],
+  ])('the Edge drops a control connection that went half-open, registers again, and Frontends sync (%s)', async (_name, Impl) => {
     const relay = await startRelay({});
     cleanup.push(() => relay.close());
     const proxy = await tcpProxy(relay.port);
     cleanup.push(() => proxy.close());
     const edge = memoryEdge();
-    const { listener, log, token } = await listen(edge, proxy.url);
+    const { listener, log, token } = await listen(edge, proxy.url, Impl);
     const fe = frontendOn(openStore(new MemoryAdapter()), nodeRelayConnector({ url: relay.url, edgeId: listener.edgeId, credential: { token }, timeoutMs: 1000 }), {
       subscription: { workerTypes: ['pump'] },
     });
@@ -124,7 +143,7 @@ describe('liveness of the relay links', () => {
     // The encrypted channel end to end, as deployed: pairing, sessions and the control link all through the proxy.
     const edge = memoryEdge();
     const secure = await SecureEdge.open({ store: edge.store });
-    const served = await nodeServeSecureRelay({ url: proxy.url, secure, edge: edge.sync, pingIntervalMs: 100, timeoutMs: 1000, backoff: { min: 10, max: 100 } });
+    const served = await nodeServeSecureRelay({ url: proxy.url, secure, edge: edge.sync, pingIntervalMs: 300, timeoutMs: 1000, backoff: { min: 10, max: 100 } });
     cleanup.push(() => served.close());
     const log: string[] = [];
     served.relay.onStatus = (s, detail) => log.push(`${s}${detail === undefined ? '' : `: ${detail}`}`);

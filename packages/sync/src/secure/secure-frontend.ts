@@ -6,7 +6,7 @@
  * key must be the one the code named, or the connection is refused.
  */
 import type { Store } from '@cse/core';
-import { ErrorCode, Replica, isCseError } from '@cse/core';
+import { CseError, ErrorCode, Replica, isCseError } from '@cse/core';
 import type { Connect, ConnectOptions, Transport } from '../transport.js';
 import { b64u, fromB64u, fromUtf8, randomBytes, utf8 } from './bytes.js';
 import { Identity, SECURE_COLLECTION, keyId, verifySignature } from './identity.js';
@@ -195,6 +195,8 @@ export class SecureFrontend {
       const transport = new SecureTransport(inner, sealer, opener, reader.drain(), (e) => this.#report(e));
       return { transport, finish, edgeKey: server.spki };
     } catch (e) {
+      // An abort is the caller's choice, not a failure of the channel: not reported.
+      if (signal?.aborted === true) throw new CseError(ErrorCode.CLOSED, 'the connection attempt was aborted', { details: { reason: 'aborted' } });
       const err = e instanceof SecureChannelError ? e : new SecureChannelError('handshake', `handshake failed: ${e instanceof Error ? e.message : String(e)}`);
       inner.close(`${err.code}: ${err.reason}`);
       throw this.#report(err);

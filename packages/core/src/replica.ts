@@ -13,7 +13,7 @@
 import type { DocKey, Expectation, StoredRecord, WriteOp } from './adapter.js';
 import { ValidationError } from './errors.js';
 import type { Store } from './store.js';
-import { kSystem } from './store.js';
+import { kSystem } from './system.js';
 
 /** One write of a replica commit. */
 export interface ReplicaWrite {

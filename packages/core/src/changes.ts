@@ -8,6 +8,7 @@ import type { Waiter } from './change-feed.js';
 import type { Doc } from './documents.js';
 import { asDoc } from './documents.js';
 import { ResetRequiredError, ValidationError, describeValue } from './errors.js';
+import { optionsOf } from './input-checks.js';
 import { assertCollectionName } from './json.js';
 import type { StoreContext } from './store-context.js';
 
@@ -64,6 +65,19 @@ export interface ChangePage {
 }
 
 const MAX_PAGE = 10_000;
+
+/** Snapshots `ChangesOptions` (`VALIDATION` for `null`, a non-object or a throwing getter). */
+export function changesOptions(options: ChangesOptions | undefined): ChangesOptions {
+  return optionsOf(options, 'changes options', ['collections', 'limit', 'afterCompaction']);
+}
+
+/** Snapshots `WatchOptions` (and `onChanges`'s `onError`), as `changesOptions`. */
+export function watchOptions(options: (WatchOptions & { readonly onError?: (error: unknown) => void }) | undefined): WatchOptions & { readonly onError?: (error: unknown) => void } {
+  const copy = optionsOf(options, 'watch options', ['collections', 'limit', 'afterCompaction', 'signal', 'onError']);
+  checkSignal(copy.signal);
+  if (copy.onError !== undefined && typeof copy.onError !== 'function') throw new ValidationError('onError must be a function');
+  return copy;
+}
 
 /** Validates a cursor and options; returns the page size. */
 export function changesArgs(cursor: number, options: ChangesOptions, allowSystem: boolean): number {

@@ -5,6 +5,7 @@
  */
 import type { DocKey, Expectation, JsonObject, JsonValue, StoredRecord } from './adapter.js';
 import { ValidationError, describeValue } from './errors.js';
+import { optionsOf, readInput } from './input-checks.js';
 import { assertCollectionName, assertId, copyJson } from './json.js';
 import { Field } from './records.js';
 
@@ -63,8 +64,15 @@ export interface BodyOptions {
   readonly collectionChecked?: boolean;
 }
 
-/** Validates a document and returns the user's fields, copied (metadata stripped). */
+/**
+ * Validates a document and returns the user's fields, copied (metadata stripped). A document
+ * whose getters or proxy traps throw while it is read is `VALIDATION` too.
+ */
 export function documentBody(collection: string, doc: unknown, options: BodyOptions): JsonObject {
+  return readInput('the document', () => checkedBody(collection, doc, options));
+}
+
+function checkedBody(collection: string, doc: unknown, options: BodyOptions): JsonObject {
   if (options.collectionChecked !== true) assertCollectionName(collection, options.allowSystem === true);
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ValidationError(`a document must be a plain object, got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}`);
@@ -112,6 +120,11 @@ export function documentKey(collection: string, id: unknown, allowSystem = false
   assertCollectionName(collection, allowSystem);
   assertId(id);
   return { collection, id };
+}
+
+/** Snapshots `WriteOptions` (`VALIDATION` for `null`, a non-object or a throwing getter). */
+export function writeOptions(options: WriteOptions | undefined): WriteOptions {
+  return optionsOf(options, 'write options', ['expectedVersion']);
 }
 
 /** Validates `WriteOptions.expectedVersion`. */

@@ -1,6 +1,6 @@
 export * from './errors.js';
 export * from './adapter.js';
-export { Field, buildRecord, docKeyString, meetsExpectation, planCommit, recordFromDoc } from './records.js';
+export { Field, assertCommitRequest, assertExpectation, buildRecord, docKeyString, meetsExpectation, planCommit, recordFromDoc } from './records.js';
 export {
   ADAPTER_COLLECTION_NAME,
   COLLECTION_NAME,

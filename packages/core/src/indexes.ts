@@ -21,7 +21,7 @@
  * indexed field scans, as it always did.
  */
 import type { JsonObject, JsonValue } from './adapter.js';
-import { ValidationError } from './errors.js';
+import { ValidationError, describeValue } from './errors.js';
 import { assertCollectionName, getPath } from './json.js';
 import type { CompiledQuery } from './query.js';
 
@@ -40,7 +40,7 @@ export function assertIndexSpec(collection: unknown, field: unknown): asserts fi
   assertCollectionName(collection);
   if (typeof field !== 'string' || field.length > MAX_INDEX_FIELD_LENGTH || !INDEX_FIELD.test(field)) {
     throw new ValidationError(
-      `cannot index field ${JSON.stringify(typeof field === 'string' ? field.slice(0, 80) : String(field))}: ` +
+      `cannot index field ${typeof field === 'string' ? JSON.stringify(field.slice(0, 80)) : describeValue(field)}: ` +
         'use a dotted path of up to 8 names of letters, digits and "_" (a letter first, no array positions, no metadata fields), at most 128 characters',
       { details: { collection, field: typeof field === 'string' ? field : undefined } },
     );

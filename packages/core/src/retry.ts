@@ -1,5 +1,6 @@
 /** `withRetry`: runs an optimistic operation again after a lost race. */
 import { ValidationError, describeValue, isCseError } from './errors.js';
+import { optionsOf } from './input-checks.js';
 
 export interface RetryOptions {
   /** Attempts after the first. Default 5. */
@@ -15,7 +16,9 @@ export interface RetryOptions {
  * 10, 20, 40 ... ms (with jitter) in between. Other errors pass through at once. After the last
  * attempt the last `ConflictError` is thrown.
  */
-export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function withRetry<T>(fn: () => Promise<T>, given?: RetryOptions): Promise<T> {
+  if (typeof fn !== 'function') throw new ValidationError(`withRetry takes a function, got ${describeValue(fn)}`);
+  const options = optionsOf(given, 'retry options', ['retries', 'baseDelayMs', 'maxDelayMs']);
   const retries = options.retries ?? 5;
   if (!Number.isSafeInteger(retries) || retries < 0) throw new ValidationError(`retries must be a non-negative integer, got ${describeValue(retries)}`);
   const base = options.baseDelayMs ?? 10;

@@ -8,6 +8,7 @@ import type { CommitFailure, DocKey, JsonObject, StorageAdapter, StoredRecord, W
 import type { ChangeFeed } from './change-feed.js';
 import { ClosedError, ConflictError, NotFoundError, toBackendError } from './errors.js';
 import { documentBody, documentKey } from './documents.js';
+import { assertCommitRequest } from './records.js';
 
 /** How the Store writes: one entry of a commit, before the adapter sees it. */
 export interface PlannedWrite {
@@ -57,7 +58,10 @@ export class StoreContext {
   /** Commits atomically and wakes this store's watchers; a failed precondition becomes its typed error. */
   async commit(writes: readonly PlannedWrite[]): Promise<readonly StoredRecord[]> {
     const now = this.#clock().toISOString();
-    const result = await this.call('commit failed', () => this.adapter.commit({ writes: writes.map((w) => w.op), now }));
+    const request = { writes: writes.map((w) => w.op), now };
+    // The adapter must reject a malformed commit too; checking here keeps that off its write path.
+    assertCommitRequest(request);
+    const result = await this.call('commit failed', () => this.adapter.commit(request));
     if (result.ok) {
       if (result.records.length > 0) this.feed.wake();
       return result.records;

@@ -12,11 +12,12 @@
 import type { AdapterCapabilities, Expectation, JsonObject, StorageAdapter, StoredRecord } from './adapter.js';
 import { ChangeFeed } from './change-feed.js';
 import type { ChangePage, ChangeSubscription, ChangesOptions, WatchOptions } from './changes.js';
-import { changesArgs, checkSignal, readChanges, subscribeChanges, watchChanges } from './changes.js';
+import { changesArgs, changesOptions, readChanges, subscribeChanges, watchChanges, watchOptions } from './changes.js';
 import type { Doc, DocInput, WriteOptions } from './documents.js';
-import { asDoc, checkVersion, expectationFor } from './documents.js';
+import { asDoc, checkVersion, expectationFor, writeOptions } from './documents.js';
 import { UnsupportedError, ValidationError, describeValue, toBackendError } from './errors.js';
 import { findDocuments, indexMember } from './find.js';
+import { optionsOf, readInput } from './input-checks.js';
 import type { IndexSpec } from './index-types.js';
 import { assertIndexSpec } from './indexes.js';
 import { DEFAULT_MAX_DOCUMENT_BYTES, assertCollectionName } from './json.js';
@@ -57,8 +58,9 @@ export class Store {
   readonly adapter: StorageAdapter;
   readonly #ctx: StoreContext;
 
-  constructor(adapter: StorageAdapter, options: StoreOptions = {}) {
+  constructor(adapter: StorageAdapter, given?: StoreOptions) {
     this.adapter = adapter;
+    const options = optionsOf(given, 'store options', ['maxDocumentBytes', 'clock', 'pollIntervalMs']);
     const max: unknown = options.maxDocumentBytes === undefined ? DEFAULT_MAX_DOCUMENT_BYTES : options.maxDocumentBytes;
     // NaN, Infinity or a string would make every size comparison false: no limit at all.
     if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
@@ -118,9 +120,9 @@ export class Store {
     for (let i = 0; i < docs.length; i++) {
       let body: JsonObject;
       try {
-        body = this.#ctx.body(collection, docs[i], false, false, true);
+        body = this.#ctx.body(collection, readInput(`docs[${i}]`, () => docs[i]), false, false, true);
       } catch (e) {
-        if (e instanceof ValidationError) throw new ValidationError(`docs[${i}]: ${e.message}`, { details: { ...e.details, index: i } });
+        if (e instanceof ValidationError) throw new ValidationError(`docs[${i}]: ${e.message}`, { details: { ...e.details, index: i }, cause: e.cause ?? e });
         throw e;
       }
       const id = body.id as string;
@@ -163,10 +165,10 @@ export class Store {
    * @throws `VALIDATION`, `NOT_FOUND` (no live document), `CONFLICT` (`expectedVersion` differs),
    *   `CLOSED`, `BACKEND`.
    */
-  async update<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<NoInfer<T>>> {
+  async update<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options?: WriteOptions): Promise<Doc<NoInfer<T>>> {
     this.#ctx.open();
     const body = this.#ctx.body(collection, doc);
-    const expected = checkVersion(options.expectedVersion);
+    const expected = checkVersion(writeOptions(options).expectedVersion);
     const expect = expectationFor(expected, { kind: 'exists' });
     const [record] = await this.#ctx.commit([
       { op: { collection, id: body.id as string, kind: 'put', body, expect }, onFail: expected === undefined ? 'not-found' : 'conflict' },
@@ -179,10 +181,10 @@ export class Store {
    *
    * @throws `VALIDATION`, `CONFLICT` (`expectedVersion` given and different), `CLOSED`, `BACKEND`.
    */
-  async upsert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options: WriteOptions = {}): Promise<Doc<NoInfer<T>>> {
+  async upsert<T extends object = JsonObject>(collection: string, doc: InputFor<NoInfer<T>>, options?: WriteOptions): Promise<Doc<NoInfer<T>>> {
     this.#ctx.open();
     const body = this.#ctx.body(collection, doc);
-    const expect = expectationFor(checkVersion(options.expectedVersion), undefined);
+    const expect = expectationFor(checkVersion(writeOptions(options).expectedVersion), undefined);
     const [record] = await this.#ctx.commit([{ op: { collection, id: body.id as string, kind: 'put', body, expect }, onFail: 'conflict' }]);
     return asDoc(record as StoredRecord) as Doc<T>;
   }
@@ -194,10 +196,10 @@ export class Store {
    * @returns the tombstone.
    * @throws `VALIDATION`, `NOT_FOUND`, `CONFLICT` (`expectedVersion` differs), `CLOSED`, `BACKEND`.
    */
-  async delete(collection: string, id: string, options: WriteOptions = {}): Promise<Doc> {
+  async delete(collection: string, id: string, options?: WriteOptions): Promise<Doc> {
     this.#ctx.open();
     this.#ctx.key(collection, id);
-    const expected = checkVersion(options.expectedVersion);
+    const expected = checkVersion(writeOptions(options).expectedVersion);
     if (expected === 0) throw new ValidationError('expectedVersion 0 (must not exist) makes no sense for a delete');
     const expect = expectationFor(expected, { kind: 'exists' });
     const [record] = await this.#ctx.commit([{ op: { collection, id, kind: 'delete', expect }, onFail: expected === undefined ? 'not-found' : 'conflict' }]);
@@ -304,9 +306,9 @@ export class Store {
    *   ahead of this store, or older than compacted tombstones: start again from 0 and rebuild),
    *   `CLOSED`, `BACKEND`.
    */
-  async changesSince(cursor: number, options: ChangesOptions = {}): Promise<ChangePage> {
+  async changesSince(cursor: number, options?: ChangesOptions): Promise<ChangePage> {
     this.#ctx.open();
-    return readChanges(this.#ctx, cursor, options, false);
+    return readChanges(this.#ctx, cursor, changesOptions(options), false);
   }
 
   /**
@@ -330,11 +332,11 @@ export class Store {
    * @throws `VALIDATION` (bad cursor, collection, limit or signal; at once, before any read),
    *   `RESET_REQUIRED` (from the iterator, as `changesSince`), `CLOSED`, `BACKEND`.
    */
-  watch(cursor: number, options: WatchOptions = {}): AsyncGenerator<ChangePage, void, undefined> {
+  watch(cursor: number, options?: WatchOptions): AsyncGenerator<ChangePage, void, undefined> {
     this.#ctx.open();
-    changesArgs(cursor, options, false);
-    checkSignal(options.signal);
-    return watchChanges(this.#ctx, cursor, options, false);
+    const read = watchOptions(options);
+    changesArgs(cursor, read, false);
+    return watchChanges(this.#ctx, cursor, read, false);
   }
 
   /**
@@ -347,10 +349,11 @@ export class Store {
   onChanges(
     cursor: number,
     listener: (page: ChangePage) => void | Promise<void>,
-    options: WatchOptions & { readonly onError?: (error: unknown) => void } = {},
+    options?: WatchOptions & { readonly onError?: (error: unknown) => void },
   ): ChangeSubscription {
     if (typeof listener !== 'function') throw new ValidationError('listener must be a function');
-    return subscribeChanges((signal) => this.watch(cursor, { ...options, signal }), cursor, listener, options);
+    const read = watchOptions(options);
+    return subscribeChanges((signal) => this.watch(cursor, { ...read, signal }), cursor, listener, read);
   }
 
   /**
@@ -386,6 +389,7 @@ export class Store {
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     this.#ctx.open();
+    if (typeof fn !== 'function') throw new ValidationError(`transaction takes a function (tx) => Promise, got ${describeValue(fn)}`);
     return runTransaction(this.#ctx, fn);
   }
 
@@ -399,14 +403,15 @@ export class Store {
   /** @internal */
   systemChanges(cursor: number, options: ChangesOptions): Promise<ChangePage> {
     this.#ctx.open();
-    return readChanges(this.#ctx, cursor, options, true);
+    return readChanges(this.#ctx, cursor, changesOptions(options), true);
   }
 
   /** @internal `watch` that may name system collections (for the sync layer in this repo). */
   systemWatch(cursor: number, options: WatchOptions): AsyncGenerator<ChangePage, void, undefined> {
     this.#ctx.open();
-    changesArgs(cursor, options, true);
-    return watchChanges(this.#ctx, cursor, options, true);
+    const read = watchOptions(options);
+    changesArgs(cursor, read, true);
+    return watchChanges(this.#ctx, cursor, read, true);
   }
 
   /** Closes the store and its adapter. Idempotent; later calls throw `CLOSED`. */

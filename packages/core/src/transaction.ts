@@ -5,7 +5,7 @@
  */
 import type { DocKey, Expectation, JsonObject, StoredRecord } from './adapter.js';
 import type { Doc, DocInput, WriteOptions } from './documents.js';
-import { SYSTEM_KEYS, checkVersion } from './documents.js';
+import { SYSTEM_KEYS, checkVersion, writeOptions } from './documents.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { assertCollectionName } from './json.js';
 import type { Query } from './query.js';
@@ -123,27 +123,27 @@ export async function runTransaction<T>(ctx: StoreContext, fn: (tx: Transaction)
       if (isLive(known)) throw new ConflictError(`${collection}/${JSON.stringify(id)} already exists`, liveDoc(known), { details: { ...known.key } });
       known.pending = { kind: 'put', body };
     },
-    update: async (collection, doc, options = {}) => {
+    update: async (collection, doc, options) => {
       guard();
       const body = ctx.body(collection, doc);
-      const expected = checkVersion(options.expectedVersion);
+      const expected = checkVersion(writeOptions(options).expectedVersion);
       const [e] = (await load([{ collection, id: body.id as string }])) as [Entry];
       checkExpected(e, expected);
       if (!isLive(e)) throw new NotFoundError(`${collection}/${JSON.stringify(body.id)} does not exist`, { details: { ...e.key } });
       e.pending = { kind: 'put', body };
     },
-    upsert: async (collection, doc, options = {}) => {
+    upsert: async (collection, doc, options) => {
       guard();
       const body = ctx.body(collection, doc);
-      const expected = checkVersion(options.expectedVersion);
+      const expected = checkVersion(writeOptions(options).expectedVersion);
       const [e] = (await load([{ collection, id: body.id as string }])) as [Entry];
       checkExpected(e, expected);
       e.pending = { kind: 'put', body };
     },
-    delete: async (collection, id, options = {}) => {
+    delete: async (collection, id, options) => {
       guard();
       const key = ctx.key(collection, id);
-      const expected = checkVersion(options.expectedVersion);
+      const expected = checkVersion(writeOptions(options).expectedVersion);
       const [e] = (await load([key])) as [Entry];
       checkExpected(e, expected);
       if (!isLive(e)) throw new NotFoundError(`${collection}/${JSON.stringify(id)} does not exist`, { details: { ...key } });

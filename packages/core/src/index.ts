@@ -18,7 +18,7 @@ export {
 export type { CompiledQuery, Condition, Operator, Query, SortField } from './query.js';
 export { compileQuery, matches, runQuery } from './query.js';
 export type { StoreOptions } from './store.js';
-export { Store } from './store.js';
+export { MAX_INSERT_MANY, Store } from './store.js';
 export type { Doc, DocInput, DocMeta, WriteOptions } from './documents.js';
 export { userFields } from './documents.js';
 export type { Change, ChangePage, ChangeSubscription, ChangesOptions, WatchOptions } from './changes.js';

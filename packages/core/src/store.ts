@@ -47,8 +47,11 @@ export interface StoreOptions {
   readonly pollIntervalMs?: number;
 }
 
-/** Most documents one `insertMany` call takes (a commit is one transaction, script or batch). */
-const MAX_BATCH = 100_000;
+/**
+ * Most documents one `insertMany` call takes: 100 000. Every adapter commits a batch of this size
+ * atomically (a commit is one transaction, script or batch); the conformance suite checks it.
+ */
+export const MAX_INSERT_MANY = 100_000;
 const ABSENT: Expectation = Object.freeze({ kind: 'absent' });
 
 /**
@@ -114,7 +117,7 @@ export class Store {
     this.#ctx.open();
     assertCollectionName(collection);
     if (!Array.isArray(docs)) throw new ValidationError(`docs must be an array of documents, got ${docs === null ? 'null' : typeof docs}`);
-    if (docs.length > MAX_BATCH) throw new ValidationError(`insertMany takes at most ${MAX_BATCH} documents per call, got ${docs.length}`);
+    if (docs.length > MAX_INSERT_MANY) throw new ValidationError(`insertMany takes at most ${MAX_INSERT_MANY} documents per call, got ${docs.length}`);
     const writes: PlannedWrite[] = new Array<PlannedWrite>(docs.length);
     const ids = new Set<string>();
     for (let i = 0; i < docs.length; i++) {

@@ -136,8 +136,11 @@ export class RedisAdapter implements StorageAdapter {
   }
 
   #send(name: 'evalsha' | 'eval', script: string, keys: readonly string[], args: readonly string[], timeoutMs: number | undefined): Promise<unknown> {
-    // What the client's own `evalsha` would build (reply as text, the client's key prefix).
-    const command = new Command(name, [script, keys.length, keys as string[], args as string[]], { replyEncoding: 'utf8', keyPrefix: this.client.options.keyPrefix });
+    // What the client's own `evalsha` would build: reply as text, keys with the client's prefix
+    // (added here: ioredis would find the keys by a spread call that overflows, see ScriptCommand).
+    const prefix = this.client.options.keyPrefix;
+    const prefixed = prefix === undefined || prefix === '' ? (keys as string[]) : keys.map((k) => prefix + k);
+    const command = new ScriptCommand(name, [script, keys.length, prefixed, args as string[]], prefixed[0]);
     // Set first, so the client's own timeout (set only when none is) leaves it alone.
     if (timeoutMs !== undefined) command.setTimeout(timeoutMs);
     return this.client.sendCommand(command) as Promise<unknown>;
@@ -407,6 +410,26 @@ function records(reply: readonly Fields[]): StoredRecord[] {
     if (r !== undefined) out.push(r);
   }
   return out;
+}
+
+/**
+ * EVAL/EVALSHA with the Cluster slot taken from its first key. ioredis would list every key
+ * position in one spread call (`push(...indexes)`), which overflows the stack at about 120 000
+ * keys; a 100 000-write commit has 200 000. Every key of one script shares the namespace's hash
+ * tag, so the first key names the slot.
+ */
+class ScriptCommand extends Command {
+  readonly #firstKey: string | undefined;
+
+  constructor(name: 'evalsha' | 'eval', args: (string | number | string[])[], firstKey: string | undefined) {
+    super(name, args, { replyEncoding: 'utf8' });
+    this.#firstKey = firstKey;
+  }
+
+  override getSlot(): number {
+    // A one-key command computes the slot exactly as ioredis would for the whole script.
+    return this.#firstKey === undefined ? (null as unknown as number) : new Command('get', [this.#firstKey]).getSlot();
+  }
 }
 
 const shas = new Map<string, string>();

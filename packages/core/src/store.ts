@@ -7,7 +7,7 @@
  * backend, so it lives here once. This file is the public class; each part lives in a file of
  * its own name: `documents.ts` (document checks), `store-context.ts` (the commit path),
  * `find.ts`, `changes.ts` (changesSince, watch), `transaction.ts`, `system.ts` (replica and
- * system-collection access), `retry.ts`.
+ * system-collection access), `retry.ts`, `input-checks.ts` (options and throwing getters).
  */
 import type { AdapterCapabilities, Expectation, JsonObject, StorageAdapter, StoredRecord } from './adapter.js';
 import { ChangeFeed } from './change-feed.js';
@@ -29,7 +29,6 @@ import type { SystemAccess } from './system.js';
 import { kSystem, systemAccess } from './system.js';
 import type { Transaction } from './transaction.js';
 import { runTransaction } from './transaction.js';
-
 
 /** What a write takes for type argument `T`: without one, any object with an `id` (checked at run time). */
 type InputFor<T extends object> = JsonObject extends T ? DocInput : DocInput<T>;
@@ -123,7 +122,7 @@ export class Store {
     for (let i = 0; i < docs.length; i++) {
       let body: JsonObject;
       try {
-        body = this.#ctx.body(collection, readInput(`docs[${i}]`, () => docs[i]), false, false, true);
+        body = this.#ctx.body(collection, readInput('the document', () => docs[i]), false, false, true);
       } catch (e) {
         if (e instanceof ValidationError) throw new ValidationError(`docs[${i}]: ${e.message}`, { details: { ...e.details, index: i }, cause: e.cause ?? e });
         throw e;

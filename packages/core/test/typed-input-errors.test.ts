@@ -49,6 +49,8 @@ function badCalls(store: Store): [string, () => unknown][] {
     ["Replica.commit with version '1' (a string)", () => replica.commit([{ collection: 'items', id: 'keep', kind: 'put', body: {}, expect: { kind: 'version', version: '1' } as never }])],
     ['Replica.commit with an unknown expect kind', () => replica.commit([{ collection: 'items', id: 'keep', kind: 'delete', expect: { kind: 'newer' } as never }])],
     ['withRetry(fn, null)', () => withRetry(async () => 1, null as never)],
+    ['Replica.commit with a collection whose toString throws', () => replica.commit([{ collection: throwingToString as never, id: 'r', kind: 'delete' }])],
+    ['Replica.commit with a kind whose toString throws', () => replica.commit([{ collection: 'items', id: 'r', kind: throwingToString as never }])],
   ];
 }
 

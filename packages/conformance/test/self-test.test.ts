@@ -194,3 +194,28 @@ describe('the crash and multi-process groups reject broken adapters (child proce
     for (const r of reports) expect(r).toMatchObject({ status: 'skipped', reason: 'no `module` option (the factory module a child process imports)' });
   });
 });
+
+describe('issue 27: malformed commits and the documented maximum batch', () => {
+  it('bad-input rejects an adapter that writes a commit whose expectation is malformed (reading it as none)', async () => {
+    const { badInputGroupDef } = await import('../src/index.js');
+    const { unvalidatedExpectations } = await import('./broken/commit-wrapper.js');
+    const check = 'a commit with a malformed expectation, fed to the adapter directly, is VALIDATION and writes nothing';
+    const reports = await runGroups([badInputGroupDef], { name: 'broken: unvalidated expectations', open: unvalidatedExpectations, only: [`bad-input/${check}`] });
+    expect(reports.map((r) => [r.check, r.status])).toEqual([[check, 'failed']]);
+    expect(reports[0]?.error instanceof Violation, describeFailures(reports)).toBe(true);
+  });
+
+  it('large-batch rejects an adapter that cannot commit more than 20 000 writes', async () => {
+    const { largeBatchGroupDef } = await import('../src/index.js');
+    const { batchLimit } = await import('./broken/commit-wrapper.js');
+    const reports = await runGroups([largeBatchGroupDef], { name: 'broken: batch limit', open: batchLimit });
+    expect(reports.map((r) => r.status)).toEqual(['failed']);
+    expect((reports[0]?.error as Error).message).toMatch(/BACKEND|Maximum call stack/);
+  });
+
+  it('both pass on the same adapter without the defect', async () => {
+    const { badInputGroupDef, largeBatchGroupDef } = await import('../src/index.js');
+    const reports = await runGroups([badInputGroupDef, largeBatchGroupDef], { name: 'faulty adapter, no faults', open: faultyFactory({}), fc: { numRuns: 5 } });
+    expect(describeFailures(reports)).toBe('');
+  });
+});

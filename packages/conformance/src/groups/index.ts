@@ -9,6 +9,7 @@ import { durabilityGroupDef } from './durability.js';
 import { faithfulDocumentsGroupDef } from './faithful-documents.js';
 import { indexesGroupDef } from './indexes.js';
 import { isolationGroupDef } from './isolation.js';
+import { largeBatchGroupDef } from './large-batch.js';
 import { modelGroupDef } from './model.js';
 import { multiProcessGroupDef } from './multi-process.js';
 import { noLostChangeGroupDef } from './no-lost-change.js';
@@ -32,6 +33,7 @@ export {
   faithfulDocumentsGroupDef,
   indexesGroupDef,
   isolationGroupDef,
+  largeBatchGroupDef,
   modelGroupDef,
   multiProcessGroupDef,
   noLostChangeGroupDef,
@@ -55,6 +57,7 @@ export const STORE_GROUPS: readonly Group[] = [
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   atomicityGroupDef,
+  largeBatchGroupDef,
   durabilityGroupDef,
   tombstonesGroupDef,
   faithfulDocumentsGroupDef,

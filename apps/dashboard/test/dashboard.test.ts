@@ -197,7 +197,23 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       await until('the edit applied on the Edge', async () => (await edgeDesired(edgeStore, 'm02'))?.speed === 2500);
       await until('the edit synced in the page', async () => (await docStatus(page, 'm02', 'desired')) === 'synced');
       await until('the machine reaching the new speed', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('2500 rpm'), 90_000);
+      await page.locator('tr[data-worker="m02"] [data-outcome="applied"]').waitFor({ timeout: 10_000 });
       await shot(page, '02-edited');
+
+      // 2b. Two operators: the form opened on m05's version; another operator's edit reaches the
+      //     page while it is open. Saving is based on what the form showed: a visible conflict,
+      //     not a silent overwrite. "Keep the Edge's value" settles it.
+      const m05 = (await edgeDesired(edgeStore, 'm05')) as Record<string, unknown>;
+      await page.locator('tr[data-worker="m05"] button[data-action="edit"]').click();
+      await page.locator('tr[data-worker="m05"] input[name="speed"]').fill('2900');
+      await new TriangularStore(edgeStore, machineRegistry()).saveDesired(WORKER_TYPE, 'm05', { state: 'stopped', speed: 650 }, { expectedVersion: m05._version as number });
+      await until('the other edit in the page', async () => Number(await page.locator('tr[data-worker="m05"]').getAttribute('data-desired-version')) === (m05._version as number) + 1);
+      await page.locator('tr[data-worker="m05"] button[type="submit"]').click();
+      await until('the conflict on m05', async () => (await docStatus(page, 'm05', 'desired')) === 'conflict');
+      await page.locator('tr[data-worker="m05"] [data-outcome="conflict"]').waitFor({ timeout: 10_000 });
+      expect(await edgeDesired(edgeStore, 'm05'), 'the other operator\'s edit stays').toMatchObject({ speed: 650 });
+      await page.locator('tr[data-conflict="m05"] button[data-action="theirs"]').click();
+      await until('m05 settled', async () => (await docStatus(page, 'm05', 'desired')) === 'synced');
 
       // 3. The relay dies (SIGKILL; the launcher restarts it after 10 s). Meanwhile someone writes
       //    m03's desired state on the Edge, and the user edits m03 and m04 in the page.
@@ -220,6 +236,8 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       await until('m04 applied on the Edge', async () => (await edgeDesired(edgeStore, 'm04'))?.speed === 1250);
       await until('m04 synced', async () => (await docStatus(page, 'm04', 'desired')) === 'synced');
       await until('the conflict on m03', async () => (await docStatus(page, 'm03', 'desired')) === 'conflict');
+      await page.locator('tr[data-worker="m04"] [data-outcome="applied"]').waitFor({ timeout: 10_000 });
+      await page.locator('tr[data-worker="m03"] [data-outcome="conflict"]').waitFor({ timeout: 10_000 });
       const conflict = page.locator('tr[data-conflict="m03"]');
       expect(await conflict.textContent()).toContain('1750 rpm'); // mine
       expect(await conflict.textContent()).toContain('900 rpm'); // the Edge's

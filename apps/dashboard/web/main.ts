@@ -6,7 +6,7 @@
 import { openStore, registerAdapterModule } from '@cse/core';
 import * as indexeddb from '@cse/adapter-indexeddb';
 import { FrontendSync } from '@cse/sync';
-import type { SyncProgress, SyncStatus } from '@cse/sync';
+import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import { databaseName, openLink } from './connection.js';
@@ -26,6 +26,8 @@ export interface DashboardState {
   rendered: number;
   /** The progress bar's texts while catching up (the last 50). */
   progressSeen: string[];
+  /** Outcomes of the edits made in this tab (the last 50). */
+  outcomes: { id: string; kind: WriteOutcome['kind'] }[];
   error: string | undefined;
 }
 
@@ -67,7 +69,7 @@ function oneSyncingTab(name: string, onWaiting: () => void): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, rendered: 0, progressSeen: [], error: undefined };
+  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined };
   (window as unknown as { cseDashboard: DashboardState }).cseDashboard = state;
   const root = document.getElementById('app') as HTMLElement;
 
@@ -79,9 +81,10 @@ async function main(): Promise<void> {
   let frontend: FrontendSync | undefined;
 
   const view = new DashboardView(root, {
-    save: async (id, desired) => {
+    save: async (id, desired, baseVersion) => {
       if (frontend === undefined) throw new Error('this tab does not sync (not paired yet, or the dashboard is open in another tab): edit there');
-      await frontend.saveDesired(WORKER_TYPE, id, { ...desired });
+      if (frontend.status === 'revoked') throw new Error("this browser's pairing was revoked: it cannot send edits");
+      await frontend.saveDesired(WORKER_TYPE, id, { ...desired }, { baseVersion });
     },
     resolve: async (id, choice) => {
       if (frontend === undefined) throw new Error('this tab does not sync (not paired yet, or the dashboard is open in another tab): resolve it there');
@@ -128,6 +131,10 @@ async function main(): Promise<void> {
     if (frontend !== undefined) return;
     const fe = new FrontendSync({ store, registry, connect: link.connect, backoff: { min: 250, max: 2000 } });
     frontend = fe;
+    fe.onOutcome((o) => {
+      state.outcomes = [...state.outcomes.slice(-49), { id: o.id, kind: o.kind }];
+      view.setOutcome(o);
+    });
     fe.onStatus((status, progress) => {
       state.received += progress.applied >= lastApplied ? progress.applied - lastApplied : progress.applied;
       lastApplied = progress.applied;

@@ -12,6 +12,8 @@ export type DocStatus = 'synced' | 'pending' | 'conflict' | 'missing';
 export interface DocView<T> {
   readonly value: T | undefined;
   readonly status: DocStatus;
+  /** The Edge version this replica's copy is (0: not on the Edge yet): an edit form passes it as its base. */
+  readonly edgeVersion: number;
 }
 
 export interface MachineRow {
@@ -31,9 +33,10 @@ function userFields<T>(doc: Doc | undefined): T | undefined {
 }
 
 function view<T>(doc: Doc | undefined): DocView<T> {
-  if (doc === undefined) return { value: undefined, status: 'missing' };
+  if (doc === undefined) return { value: undefined, status: 'missing', edgeVersion: 0 };
   const s = doc._sync_status;
-  return { value: userFields<T>(doc), status: s === 'pending' || s === 'conflict' ? s : 'synced' };
+  const edgeVersion = typeof doc._edge_version === 'number' ? doc._edge_version : 0;
+  return { value: userFields<T>(doc), status: s === 'pending' || s === 'conflict' ? s : 'synced', edgeVersion };
 }
 
 /** Desired fields the observed state differs from (a stopped machine's speed is 0 by definition). */

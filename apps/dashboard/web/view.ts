@@ -5,13 +5,14 @@
  * Plain DOM: rows are keyed by machine id and only redrawn when what they show changed, so an
  * edit form stays open while live updates arrive.
  */
-import type { SyncProgress, SyncStatus } from '@cse/sync';
+import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { MachineDesired, MachineObserved } from '../shared/machines.js';
 import { DESIRED_STATES, MAX_SPEED } from '../shared/machines.js';
 import type { DocStatus, MachineRow } from './model.js';
 
 export interface ViewActions {
-  save(id: string, desired: MachineDesired): Promise<void>;
+  /** Saves an edit based on `baseVersion`, the Edge version the form showed when it opened. */
+  save(id: string, desired: MachineDesired, baseVersion: number): Promise<void>;
   resolve(id: string, choice: 'mine' | 'theirs'): Promise<void>;
   pair(code: string): Promise<void>;
 }
@@ -24,7 +25,16 @@ const STATUS_TEXT: Record<SyncStatus, { label: string; detail: string }> = {
   connecting: { label: 'Reconnecting…', detail: 'trying to reach the Edge' },
   offline: { label: 'Offline', detail: 'the Edge cannot be reached; retrying' },
   stopped: { label: 'Stopped', detail: 'not syncing' },
+  revoked: { label: 'Revoked', detail: "this browser's pairing was revoked on the Edge: it no longer syncs" },
 };
+
+/** The line under a machine's desired state telling what became of the last edit made here. */
+function outcomeText(o: WriteOutcome | undefined): string {
+  if (o === undefined || o.kind === 'superseded') return '';
+  if (o.kind === 'applied') return `<div class="outcome outcome-applied" data-outcome="applied">✓ your edit is on the Edge (version ${esc(o.version)})</div>`;
+  if (o.kind === 'conflict') return `<div class="outcome outcome-conflict" data-outcome="conflict">⚠ your edit was not applied: the Edge's value changed (now version ${esc(o.theirsVersion)})</div>`;
+  return `<div class="outcome outcome-refused" data-outcome="refused">✕ the Edge refused your edit (${esc(o.code)}): ${esc(o.message)}</div>`;
+}
 
 const DOC_ICON: Record<DocStatus, string> = { synced: '✓', pending: '◔', conflict: '⚠', missing: '–' };
 
@@ -52,6 +62,8 @@ export class DashboardView {
   #status: SyncStatus = 'offline';
   #everOnline = false;
   #syncFrom: number | undefined;
+  /** Per machine, the outcome of the last edit made in this tab. */
+  readonly #outcomes = new Map<string, WriteOutcome>();
 
   constructor(root: HTMLElement, actions: ViewActions) {
     this.#root = root;
@@ -84,6 +96,10 @@ export class DashboardView {
       <section id="offline-note" class="panel note" hidden>
         You are looking at the copy saved in this browser. Edits you make now are kept here
         (<b>pending</b>) and sent to the Edge as soon as it is back.
+      </section>
+      <section id="revoked-note" class="panel note bad" hidden>
+        This browser's pairing with the Edge was revoked: it no longer receives changes and cannot
+        send edits. Ask the Edge's operator for a new pairing code.
       </section>
       <section class="explain">
         <p><b>Desired</b> is what you ask a machine to do; <b>Observed</b> is what it reports. Differences are
@@ -142,7 +158,8 @@ export class DashboardView {
     conn.dataset.status = status;
     (conn.querySelector('.conn-label') as HTMLElement).textContent = text.label;
     (conn.querySelector('.conn-detail') as HTMLElement).textContent = pending > 0 ? `${text.detail} · ${pending} edit${pending === 1 ? '' : 's'} waiting to be sent` : text.detail;
-    this.#el('offline-note').hidden = status === 'live' || status === 'syncing';
+    this.#el('offline-note').hidden = status === 'live' || status === 'syncing' || status === 'revoked';
+    this.#el('revoked-note').hidden = status !== 'revoked';
 
     const bar = this.#el('progress');
     if (status === 'syncing') {
@@ -168,7 +185,7 @@ export class DashboardView {
     let prev: HTMLTableRowElement | undefined;
     for (const row of rows) {
       seen.add(row.id);
-      const key = JSON.stringify(row) + (this.#editing === row.id ? ':editing' : '');
+      const key = this.#rowKey(row);
       let entry = this.#rows.get(row.id);
       if (entry === undefined) {
         const tr = document.createElement('tr');
@@ -195,6 +212,21 @@ export class DashboardView {
       this.#rows.delete(id);
     }
     this.#summary(rows);
+  }
+
+  /** Shows what became of an edit (the row redraws with it). */
+  setOutcome(outcome: WriteOutcome): void {
+    if (outcome.kind === 'superseded') return;
+    this.#outcomes.set(outcome.id, outcome);
+    const entry = this.#rows.get(outcome.id);
+    if (entry === undefined) return;
+    entry.key = '';
+    this.#fill(entry.tr, entry.row, Date.now());
+    entry.key = this.#rowKey(entry.row);
+  }
+
+  #rowKey(row: MachineRow): string {
+    return JSON.stringify(row) + (this.#editing === row.id ? ':editing' : '') + JSON.stringify(this.#outcomes.get(row.id) ?? null);
   }
 
   /** Refreshes the "last report" times. */
@@ -224,6 +256,7 @@ export class DashboardView {
     const d = row.desired.value;
     const o = row.observed.value;
     tr.className = [o?.state === 'failed' ? 'failed' : '', row.desired.status === 'conflict' ? 'conflicted' : ''].join(' ').trim();
+    tr.dataset.desiredVersion = String(row.desired.edgeVersion);
     while (tr.cells.length < 5) tr.insertCell();
     const [who, desired, observed, sync, last] = Array.from(tr.cells);
     const editing = this.#editing === row.id && d !== undefined;
@@ -239,13 +272,15 @@ export class DashboardView {
       `<div class="name">${esc(i?.name ?? row.id)}</div>
        <div class="muted small">${esc(row.id)}${i ? ` · ${esc(i.kind)} · ${esc(i.line)} · ${esc(i.serial)}` : ''}</div>`,
     );
-    if (editing) set(desired, 'desired', this.#editForm(row.id, d), `editing:${row.id}`);
+    // The form keeps the base it opened with: live updates while it is open do not move it.
+    if (editing) set(desired, 'desired', this.#editForm(row.id, d, row.desired.edgeVersion), `editing:${row.id}`);
     else {
+      const outcome = row.desired.status === 'pending' ? '' : outcomeText(this.#outcomes.get(row.id));
       set(
         desired,
         'desired',
         `${desiredText(d)}${row.desired.status === 'pending' ? ' <span class="chip chip-pending">◔ pending</span>' : ''}
-         <button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>`,
+         <button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>${outcome}`,
       );
     }
     set(observed, 'observed', this.#observedText(o, row.differs));
@@ -267,9 +302,9 @@ export class DashboardView {
     return `${mark('state', state)}${error} ${mark('speed', `<span class="num">${esc(o.speed)} rpm</span>`)} <span class="muted num">${esc(o.temperature)} °C</span>`;
   }
 
-  #editForm(id: string, d: MachineDesired): string {
+  #editForm(id: string, d: MachineDesired, base: number): string {
     const options = DESIRED_STATES.map((s) => `<option value="${s}" ${s === d.state ? 'selected' : ''}>${s}</option>`).join('');
-    return `<form class="edit-form" data-id="${esc(id)}">
+    return `<form class="edit-form" data-id="${esc(id)}" data-base="${esc(base)}">
       <select name="state" aria-label="desired state">${options}</select>
       <input name="speed" type="number" min="0" max="${MAX_SPEED}" step="50" value="${esc(d.speed)}" aria-label="desired speed (rpm)" /> rpm
       <button type="submit" class="primary">Save</button> <button type="button" data-action="cancel">Cancel</button></form>`;
@@ -286,7 +321,7 @@ export class DashboardView {
     const mine = row.conflict.value as unknown as MachineDesired;
     tr.innerHTML = `<td colspan="5"><div class="conflict">
       <b>⚠ Conflict on ${esc(row.identity.value?.name ?? row.id)}'s desired state.</b>
-      The Edge changed it while your edit was waiting to be sent, so your edit was not applied.
+      ${row.conflict.code === 'CONFLICT' ? 'The Edge changed it after the version your edit was based on, so your edit was not applied.' : `The Edge refused your edit (${esc(row.conflict.code)}: ${esc(row.conflict.message)}).`}
       <div class="choices">
         <div class="choice"><div class="muted small">Your edit</div>${desiredText(mine)}
           <button type="button" class="primary" data-action="mine" data-id="${esc(row.id)}">Keep my edit</button></div>
@@ -317,8 +352,9 @@ export class DashboardView {
     const data = new FormData(form);
     const speed = Math.max(0, Math.min(MAX_SPEED, Math.round(Number(data.get('speed')))));
     const desired: MachineDesired = { state: data.get('state') === 'stopped' ? 'stopped' : 'running', speed: Number.isFinite(speed) ? speed : 0 };
+    const base = Number(form.dataset.base);
     this.#setEditing(undefined);
-    this.#actions.save(id, desired).catch((e: unknown) => alert(`Could not save: ${e instanceof Error ? e.message : String(e)}`));
+    this.#actions.save(id, desired, Number.isSafeInteger(base) && base >= 0 ? base : 0).catch((e: unknown) => alert(`Could not save: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   #setEditing(id: string | undefined): void {
@@ -329,7 +365,7 @@ export class DashboardView {
       if (entry === undefined) continue;
       entry.key = '';
       this.#fill(entry.tr, entry.row, Date.now());
-      entry.key = JSON.stringify(entry.row) + (this.#editing === key ? ':editing' : '');
+      entry.key = this.#rowKey(entry.row);
     }
   }
 

@@ -25,6 +25,8 @@ export interface SaveResult {
    * written now (`doc` is then the current document, `undefined` if it was deleted since).
    */
   readonly duplicate?: boolean;
+  /** With `duplicate`: the stored receipt; its `version` is the version that write produced (receipts written before it was kept have none). */
+  readonly receipt?: JsonObject;
 }
 
 /** The system collection of save receipts (`SaveOptions.receipt`). */
@@ -138,12 +140,15 @@ export class TriangularStore {
     if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
       throw new ValidationError('a save with a receipt needs expectedVersion (a non-negative integer)');
     }
-    const receipt = sys.body(RECEIPT_COLLECTION, { ...options.receipt?.body, id: options.receipt?.id, at: new Date().toISOString() });
-    const receiptKey = { collection: RECEIPT_COLLECTION, id: receipt.id as string };
+    const receiptKey = { collection: RECEIPT_COLLECTION, id: sys.body(RECEIPT_COLLECTION, { id: options.receipt?.id }).id as string };
     const [seen, current] = await sys.getMany([receiptKey, { collection, id }]);
     const live = current && !current.deleted ? (current.doc as Doc) : undefined;
-    if (seen !== undefined && !seen.deleted) return { doc: live as Doc, changed: false, duplicate: true };
+    if (seen !== undefined && !seen.deleted) return { doc: live as Doc, changed: false, duplicate: true, receipt: seen.doc };
     const unchanged = live !== undefined && live._version === expected && jsonEqual(userFields(live), body);
+    // The version this write produces, kept so a duplicate's answer can name it (the commit's
+    // precondition makes the state read here the one it applies to).
+    const version = unchanged ? expected : (current?.version ?? 0) + 1;
+    const receipt = sys.body(RECEIPT_COLLECTION, { ...options.receipt?.body, id: receiptKey.id, at: new Date().toISOString(), version });
     const expect = expected === 0 ? ({ kind: 'absent' } as const) : ({ kind: 'version', version: expected } as const);
     try {
       const records = await sys.commit([
@@ -159,7 +164,7 @@ export class TriangularStore {
       // Lost a race: if the receipt appeared meanwhile, a concurrent copy of this write won.
       const [again, now] = await sys.getMany([receiptKey, { collection, id }]);
       if (again === undefined || again.deleted) throw e;
-      return { doc: (now && !now.deleted ? now.doc : undefined) as Doc, changed: false, duplicate: true };
+      return { doc: (now && !now.deleted ? now.doc : undefined) as Doc, changed: false, duplicate: true, receipt: again.doc };
     }
   }
 

@@ -10,9 +10,9 @@
  */
 import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@cse/core';
 import type { PeerState } from '@cse/core';
-import { ConflictError, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
+import { ConflictError, RECEIPT_COLLECTION, Replica, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
 import type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
-import { DEFAULT_MAX_FRAME, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
+import { DEFAULT_MAX_FRAME, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
 import type { Transport } from './transport.js';
 
 export interface EdgeSyncOptions {
@@ -134,6 +134,9 @@ export class EdgeSession {
   readonly #abort = new AbortController();
   #client: string | undefined;
   #collections = new Set<string>();
+  /** The protocol version this session speaks (the hello's). */
+  #version = 1;
+  readonly #replica: Replica;
   /** Writes are applied one at a time, in the order they came. */
   #writes: Promise<void> = Promise.resolve();
   #pageNo = 0;
@@ -149,6 +152,8 @@ export class EdgeSession {
   #credit: (() => void) | undefined;
   #lastHeard = Date.now();
   #compactedAtStart = 0;
+  /** The newest followed change known (for progress: bookkeeping sync ids are not counted). */
+  #head = 0;
   #ackWaitSince = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
@@ -157,6 +162,7 @@ export class EdgeSession {
 
   constructor(edge: EdgeSync, transport: Transport, onEnd: () => void) {
     this.#edge = edge;
+    this.#replica = new Replica(edge.store);
     this.#t = transport;
     this.#onEnd = onEnd;
     transport.onmessage = (frame) => this.#onFrame(frame);
@@ -285,7 +291,9 @@ export class EdgeSession {
 
   async #serve(hello: Extract<ClientMessage, { t: 'hello' }>): Promise<void> {
     const edge = this.#edge;
-    if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} is not spoken here (this Edge speaks ${PROTOCOL_VERSION})`);
+    if (hello.v < MIN_PROTOCOL_VERSION || hello.v > PROTOCOL_VERSION) {
+      throw new ProtocolError(`protocol version ${hello.v} is not spoken here (this Edge speaks ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION})`);
+    }
     const meta: Record<string, { workerType: string; role: string }> = {};
     for (const c of hello.collections) {
       if (!edge.registry.isRegistered(c)) throw new ProtocolError(`collection ${c} is not registered on this Edge`);
@@ -293,9 +301,10 @@ export class EdgeSession {
       meta[c] = { workerType, role };
     }
     this.#collections = new Set(hello.collections);
+    this.#version = hello.v;
     const epoch = await edge.epoch();
     this.#compactedAtStart = await edge.store.compactedThrough();
-    const head = await edge.store.lastSyncId();
+    const last = await edge.store.lastSyncId();
     const cursors = new Map(hello.collections.map((c) => [c, hello.cursors[c] ?? 0]));
     let reset = hello.epoch !== null && hello.epoch !== epoch;
     if (hello.epoch === null && [...cursors.values()].some((n) => n > 0)) reset = true;
@@ -312,7 +321,9 @@ export class EdgeSession {
     }
     if (reset) for (const c of cursors.keys()) cursors.set(c, 0);
     for (const [c, n] of cursors) this.#ackedCursors.set(c, n);
-    this.#send({ t: 'welcome', v: PROTOCOL_VERSION, epoch, head, reset, collections: meta });
+    const head = cursors.size === 0 ? 0 : await this.#followedHead(hello.collections, Math.min(...cursors.values()), last);
+    this.#head = head;
+    this.#send({ t: 'welcome', v: hello.v, epoch, head, reset, collections: meta });
     if (cursors.size === 0) return;
     await this.#catchUp(cursors);
     let at = [...cursors.values()][0] as number;
@@ -324,7 +335,7 @@ export class EdgeSession {
       const before = await edge.store.lastSyncId();
       const page = await this.#read(at, all);
       const to = page.hasMore ? page.cursor : Math.max(page.cursor, before);
-      await this.#sendPage(all, at, to, page, page.hasMore ? Math.max(to + 1, before) : to);
+      await this.#sendPage(all, at, to, page, page.hasMore ? Math.max(to + 1, this.#head) : to);
       at = to;
       if (!page.hasMore || this.#closed) break;
     }
@@ -332,6 +343,30 @@ export class EdgeSession {
       await this.#sendPage(all, at, page.cursor, page, page.hasMore ? undefined : page.cursor);
       at = page.cursor;
     }
+  }
+
+  /**
+   * The sync id of the newest change of `collections` at or below `last`, so progress counts
+   * only what the Frontend follows (the Edge's own bookkeeping, such as acknowledgement records,
+   * takes sync ids no page carries). One read when the backlog fits a page, else a binary search
+   * of single-change reads.
+   */
+  async #followedHead(collections: readonly string[], from: number, last: number): Promise<number> {
+    const store = this.#edge.store;
+    const first = await store.changesSince(from, { collections, limit: this.#edge.options.pageSize, afterCompaction: true });
+    const within = first.changes.filter((c) => c.syncId <= last);
+    let lo = within.length > 0 ? (within[within.length - 1] as { syncId: number }).syncId : from;
+    if (!first.hasMore || within.length < first.changes.length) return lo;
+    // A followed change is at `lo`; find the last one in (lo, last].
+    let hi = last;
+    while (lo < hi && !this.#closed) {
+      const mid = lo + Math.ceil((hi - lo) / 2);
+      const probe = await store.changesSince(mid - 1, { collections, limit: 1, afterCompaction: true });
+      const next = probe.changes[0]?.syncId;
+      if (next !== undefined && next <= hi) lo = next;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /**
@@ -374,8 +409,8 @@ export class EdgeSession {
   async #sendPage(cs: readonly string[], start: number, to: number, page: ChangePage, knownHead?: number): Promise<void> {
     const edge = this.#edge;
     // `head` tells the Frontend how far behind it is; equal to `to` on the page that caught up.
-    // Read only when the caller does not know it already.
-    const head = knownHead ?? Math.max(to + 1, await edge.store.lastSyncId().catch(() => to + 1));
+    // Otherwise the newest followed change known, at least the next id (bookkeeping ids not counted).
+    const head = knownHead ?? Math.max(to + 1, this.#head);
     let from = start;
     // Each change is serialized once: its text both measures the page and goes into the frame.
     let part: string[] = [];
@@ -423,29 +458,61 @@ export class EdgeSession {
 
   async #write(m: Extract<ClientMessage, { t: 'write' }>): Promise<void> {
     const edge = this.#edge;
-    const refuse = (code: 'FORBIDDEN' | 'VALIDATION', message: string): void => {
+    const refuse = (code: 'FORBIDDEN' | 'VALIDATION', message: string, current: JsonObject | null = null): void => {
       edge.stats.writesRefused++;
-      this.#send({ t: 'result', w: m.w, ok: false, code, message, current: null });
+      this.#send({ t: 'result', w: m.w, ok: false, code, message, current });
+    };
+    const conflict = (message: string, current: JsonObject | null): void => {
+      edge.stats.writesConflict++;
+      this.#send({ t: 'result', w: m.w, ok: false, code: 'CONFLICT', message, current });
     };
     if (!this.#collections.has(m.c)) return refuse('FORBIDDEN', `${m.c} is not in this session's subscription`);
     const { workerType, role } = edge.registry.getMetadata(m.c);
     if (role !== 'desired') return refuse('FORBIDDEN', `${m.c} holds ${role} documents, which only the Edge writes`);
+    const receiptId = `${this.#client as string}/${m.w}`;
+    if (m.bs !== undefined && m.base > 0) {
+      // The base names a document by version and sync id: a document at the same version with
+      // another sync id was deleted and re-created since (after its tombstone was compacted its
+      // versions start again), so the write is stale. A write applied before (its receipt is
+      // there) is answered as a duplicate below instead.
+      const [seen, current] = await this.#replica.getMany([
+        { collection: RECEIPT_COLLECTION, id: receiptId },
+        { collection: m.c, id: m.id },
+      ]);
+      const live = current && !current.deleted ? current : undefined;
+      if ((seen === undefined || seen.deleted) && live !== undefined && live.version === m.base && live.syncId !== m.bs) {
+        return conflict(`${workerType}/${JSON.stringify(m.id)} was re-created since version ${m.base} was read`, live.doc as JsonObject);
+      }
+    }
     try {
       const r = await edge.triangular.saveDesired(workerType, m.id, { ...m.body, id: m.id }, {
         expectedVersion: m.base,
-        receipt: { id: `${this.#client as string}/${m.w}`, body: { client: this.#client as string, collection: m.c, doc: m.id } },
+        receipt: { id: receiptId, body: { client: this.#client as string, collection: m.c, doc: m.id } },
       });
-      if (r.duplicate === true) edge.stats.writesDuplicate++;
-      else edge.stats.writesApplied++;
-      this.#send({ t: 'result', w: m.w, ok: true, version: r.doc?._version ?? 0, sync: r.doc?._sync_id ?? 0, dup: r.duplicate === true });
-    } catch (e) {
-      if (isCseError(e, 'CONFLICT')) {
-        edge.stats.writesConflict++;
-        const current = ((e as ConflictError).current ?? null) as JsonObject | null;
-        this.#send({ t: 'result', w: m.w, ok: false, code: 'CONFLICT', message: e.message, current });
+      if (r.duplicate === true) {
+        edge.stats.writesDuplicate++;
+        // The version that write produced, from its receipt (receipts of older Edges: the current one).
+        const made = typeof r.receipt?.version === 'number' ? r.receipt.version : (r.doc?._version ?? 0);
+        if (r.doc !== undefined && r.doc._version === made) {
+          this.#send({ t: 'result', w: m.w, ok: true, version: made, sync: r.doc._sync_id, dup: true });
+          return;
+        }
+        // Changed since. A v2 Frontend gets the current record: a page may never bring it (a
+        // tombstone compacted away), and its replica must not keep the write's state as the Edge's.
+        const [now] = this.#version >= 2 ? await this.#replica.getMany([{ collection: m.c, id: m.id }]) : [];
+        const current = this.#version >= 2 ? { current: (now?.doc ?? null) as JsonObject | null } : {};
+        this.#send({ t: 'result', w: m.w, ok: true, version: made, sync: 0, dup: true, ...current });
         return;
       }
-      if (isCseError(e, 'VALIDATION')) return refuse('VALIDATION', e.message);
+      edge.stats.writesApplied++;
+      this.#send({ t: 'result', w: m.w, ok: true, version: r.doc._version, sync: r.doc._sync_id, dup: false });
+    } catch (e) {
+      if (isCseError(e, 'CONFLICT')) return conflict(e.message, ((e as ConflictError).current ?? null) as JsonObject | null);
+      if (isCseError(e, 'VALIDATION')) {
+        // The Frontend follows this Desired document: it gets the Edge's state to show beside the refusal.
+        const current = await edge.store.get(m.c, m.id).catch(() => undefined);
+        return refuse('VALIDATION', e.message, (current ?? null) as JsonObject | null);
+      }
       throw e;
     }
   }

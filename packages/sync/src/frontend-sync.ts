@@ -4,32 +4,37 @@
  *
  * Local state, all in the replica's own store so it survives a reload or a crash:
  * - the documents, each with the Edge's `_edge_sync_id`/`_edge_version` and `_sync_status`;
- * - `_cse_replica/state`: the Edge epoch, this replica's client id and a cursor per collection;
- * - `_cse_outbox`: one entry per document with a pending write (latest value, the Edge version it
- *   is based on, a write id the Edge keeps a receipt of);
- * - `_cse_shadow`: the Edge's newest state of a document while a local write to it is pending.
- * A page and the cursors it moves are one local commit (S2); so is a local write and its outbox
- * entry (S3). Every change of local state runs in one queue, so pages, results and writes never
- * interleave.
+ * - `_cse_replica/state`: the Edge epoch, this replica's client id and a cursor per collection
+ *   (`replica-state.ts`);
+ * - `_cse_outbox`: one entry per document with a pending write (`outbox.ts`);
+ * - `_cse_shadow`: the Edge's newest state of a document while a local write to it is pending
+ *   (`apply-page.ts`).
+ * The connection loop, status and progress are in `session.ts`. A page and the cursors it moves
+ * are one local commit (S2); so is a local write and its outbox entry (S3). Every change of local
+ * state runs in one queue, so pages, results and writes never interleave.
  */
 import type { JsonObject, Registry, Store, StoredRecord } from '@cse/core';
-import { CseError, ErrorCode, Replica, ValidationError, isCseError } from '@cse/core';
-import type { EdgeMessage, WireChange } from './protocol.js';
-import { DEFAULT_MAX_FRAME, MAX_WORKER_ID, PROTOCOL_VERSION, ProtocolError, decodeEdge, encode } from './protocol.js';
-import type { Connect, Transport } from './transport.js';
+import { CseError, ErrorCode, ValidationError } from '@cse/core';
+import type { ConflictInfo } from './apply-page.js';
+import { Outbox } from './outbox.js';
+import type { WriteOutcome } from './outcomes.js';
+import { Outcomes } from './outcomes.js';
+import { DEFAULT_MAX_FRAME, MAX_WORKER_ID } from './protocol.js';
+import { OUTBOX_COLLECTION, REPLICA_COLLECTION, ReplicaState, SHADOW_COLLECTION, userPart } from './replica-state.js';
+import type { SyncProgress, SyncStatus } from './session.js';
+import { SessionLoop } from './session.js';
+import type { Connect } from './transport.js';
 
-export const REPLICA_COLLECTION = '_cse_replica';
-export const OUTBOX_COLLECTION = '_cse_outbox';
-export const SHADOW_COLLECTION = '_cse_shadow';
-const STATE_ID = 'state';
+export type { ConflictInfo } from './apply-page.js';
+export type { WriteOutcome } from './outcomes.js';
+export { OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './replica-state.js';
+export type { SyncProgress, SyncStatus } from './session.js';
 
 /** What the Frontend follows: worker types (all three collections of each) and/or collections. Default: every registered collection. */
 export interface Subscription {
   readonly workerTypes?: readonly string[];
   readonly collections?: readonly string[];
 }
-
-export type SyncStatus = 'offline' | 'connecting' | 'syncing' | 'live' | 'stopped';
 
 export interface FrontendSyncOptions {
   /** The local store that holds the replica (IndexedDB in a browser). */
@@ -48,125 +53,73 @@ export interface FrontendSyncOptions {
   readonly maxFrame?: number;
   /** Clock for `_synced_at`. */
   readonly clock?: () => Date;
+  /**
+   * When the relay or Edge refuses this Frontend as revoked: also delete the local replica
+   * (documents, pending writes, cursors) so nothing of the Edge stays on this device. Default false.
+   */
+  readonly wipeOnRevoke?: boolean;
 }
 
-/** What `_conflict` holds on a document the Edge refused a write to. */
-export interface ConflictInfo {
-  /** The value the Edge refused. */
-  readonly value: JsonObject;
-  /** The Edge version it was based on. */
-  readonly base: number;
-  readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION';
-  readonly message: string;
+export interface SaveDesiredOptions {
+  /**
+   * The Edge `_version` the user's edit is based on (what the form showed). Default: the version
+   * the replica holds when `saveDesired` runs. A base the Edge has moved past is a conflict.
+   */
+  readonly baseVersion?: number;
 }
 
-export interface SyncProgress {
-  /** Changes applied since the connection opened. */
-  readonly applied: number;
-  /** The lowest cursor of the followed collections. */
-  readonly cursor: number;
-  /** The Edge's last sync id, as far as known. */
-  readonly head: number;
-}
-
-interface OutboxEntry {
-  readonly key: string;
-  readonly seq: number;
-  readonly w: string;
-  readonly c: string;
-  readonly id: string;
-  readonly body: JsonObject;
-  base: number;
-}
-
-interface Shadow {
-  readonly s: number;
-  readonly v: number;
-  readonly d: boolean;
-  readonly doc: JsonObject;
-}
-
-function docKey(collection: string, id: string): string {
-  return `${collection}:${id}`;
-}
-
-/** The user's fields of a document from the Edge: every `_` key is metadata. */
-function userPart(doc: JsonObject, extra?: Readonly<Record<string, unknown>>): JsonObject {
-  const out: JsonObject = {};
-  for (const k in doc) {
-    // Metadata is dropped; so is any "_" key, "__proto__" included, so a plain assignment is safe.
-    if (k.charCodeAt(0) === 95 /* _ */ || !Object.hasOwn(doc, k)) continue;
-    out[k] = doc[k] as JsonObject[string];
-  }
-  if (extra !== undefined) for (const k in extra) out[k] = extra[k] as JsonObject[string];
-  return out;
-}
-
-/** An outbox entry as stored (its document id apart from the record's own id, the key). */
-function outboxBody(e: OutboxEntry): Record<string, unknown> {
-  return { key: e.key, seq: e.seq, w: e.w, c: e.c, docId: e.id, body: e.body, base: e.base };
-}
-
-function randomId(): string {
-  return globalThis.crypto.randomUUID();
-}
+/** What `saveDesired` resolves to: the local document, plus (not enumerable, so it stays a plain document to spread or compare) its write id and outcome. */
+export type SavedDesired = JsonObject & {
+  /** This write's id (`outcome(writeId)`, `onOutcome` events). */
+  readonly writeId: string;
+  /** Resolves with what became of this write on the Edge. */
+  readonly result: Promise<WriteOutcome>;
+};
 
 export class FrontendSync {
   readonly store: Store;
   readonly registry: Registry;
-  readonly #replica: Replica;
-  readonly #connect: Connect;
-  readonly #opts: Required<Omit<FrontendSyncOptions, 'store' | 'registry' | 'connect' | 'subscription'>>;
-  #collections: string[];
-  #epoch: string | null = null;
-  #client = '';
-  #cursors: Record<string, number> = {};
-  readonly #outbox = new Map<string, OutboxEntry>();
-  /** Per document key, the write id on the wire; per write id, its key and when it went. */
-  readonly #inflight = new Map<string, string>();
-  readonly #sentAt = new Map<string, { key: string; at: number }>();
-  #seq = 0;
-  #queue: Promise<unknown> = Promise.resolve();
-  #transport: Transport | undefined;
-  #welcomed = false;
-  #status: SyncStatus = 'offline';
-  #progress: SyncProgress = { applied: 0, cursor: 0, head: 0 };
-  readonly #listeners = new Set<(status: SyncStatus, progress: SyncProgress) => void>();
-  #running: Promise<void> | undefined;
-  #stopped = false;
-  #wakeRetry: (() => void) | undefined;
+  readonly #state: ReplicaState;
+  readonly #outbox: Outbox;
+  readonly #session: SessionLoop;
+  readonly #outcomes = new Outcomes();
   #loaded: Promise<void> | undefined;
-  #lastError: unknown;
 
   constructor(options: FrontendSyncOptions) {
     this.store = options.store;
     this.registry = options.registry;
-    this.#replica = new Replica(options.store);
-    this.#connect = options.connect;
-    this.#opts = {
+    this.#state = new ReplicaState(options.store, options.registry, options.clock ?? (() => new Date()), this.#resolve(options.subscription));
+    this.#outbox = new Outbox(this.#state);
+    const wipe = options.wipeOnRevoke === true;
+    this.#session = new SessionLoop(this.#state, this.#outbox, this.#outcomes, options.connect, {
       heartbeatMs: options.heartbeatMs ?? 15_000,
       resultTimeoutMs: options.resultTimeoutMs ?? 15_000,
       backoff: options.backoff ?? { min: 200, max: 5000 },
       maxFrame: options.maxFrame ?? DEFAULT_MAX_FRAME,
-      clock: options.clock ?? (() => new Date()),
-    };
-    this.#collections = this.#resolve(options.subscription);
+      onRevoked: async (e) => {
+        if (wipe) await this.#wipe(e);
+      },
+    });
   }
 
   // ---- public API ------------------------------------------------------------------------
 
-  /** Connection state: `offline` (no link, retrying), `connecting`, `syncing` (catching up), `live`, `stopped`. */
+  /**
+   * Connection state: `offline` (no link, retrying), `connecting`, `syncing` (catching up),
+   * `live`, `stopped`, `revoked` (the relay or Edge refused this Frontend for good: no retries;
+   * `lastError` is the `REVOKED` error).
+   */
   get status(): SyncStatus {
-    return this.#status;
+    return this.#session.status;
   }
 
   get progress(): SyncProgress {
-    return this.#progress;
+    return this.#session.progress;
   }
 
   /** Why the last connection was dropped by this side (a `PROTOCOL` error from a broken Edge message), if it was. */
   get lastError(): unknown {
-    return this.#lastError;
+    return this.#session.lastError;
   }
 
   /** Writes not yet acknowledged by the Edge. */
@@ -176,25 +129,28 @@ export class FrontendSync {
 
   /** The followed collections. */
   get collections(): readonly string[] {
-    return [...this.#collections];
+    return [...this.#state.collections];
   }
 
   /** The cursor of each followed collection (a copy). */
   get cursors(): Readonly<Record<string, number>> {
-    return { ...this.#cursors };
+    return { ...this.#state.cursors };
   }
 
   /**
    * Resolves once the replica is live (caught up with the Edge) and every local write has its
-   * result: `await frontend.settled()` before reading what the Edge has. Rejects on `signal` abort.
+   * result: `await frontend.settled()` before reading what the Edge has. Rejects on `signal`
+   * abort, and with the `REVOKED` error once this Frontend is revoked.
    */
   settled(signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const check = (): void => {
-        if (this.#status === 'live' && this.#outbox.size === 0) {
+        const revoked = this.#session.revoked;
+        if (revoked !== undefined || (this.#session.status === 'live' && this.#outbox.size === 0)) {
           off();
           signal?.removeEventListener('abort', abort);
-          resolve();
+          if (revoked !== undefined) reject(revoked);
+          else resolve();
         }
       };
       const abort = (): void => {
@@ -209,42 +165,49 @@ export class FrontendSync {
 
   /** Calls `listener` on every status or progress change; returns the unsubscribe function. */
   onStatus(listener: (status: SyncStatus, progress: SyncProgress) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#session.onStatus(listener);
   }
 
   /** Loads the local state and starts connecting (and reconnecting) until `stop()`. */
   async start(): Promise<void> {
-    if (this.#running) return;
-    this.#stopped = false;
+    if (this.#session.running) return;
     await this.#load();
-    this.#running = this.#run();
+    this.#session.start();
   }
 
   /** Closes the connection and stops reconnecting; local reads and writes keep working. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#transport?.close('stopped');
-    this.#wakeRetry?.();
-    await this.#running;
-    this.#running = undefined;
-    await this.#queue.catch(() => undefined);
-    this.#setStatus('stopped');
+    await this.#session.stop();
   }
 
   /** Drops the current connection (it reconnects at once). For tests and "retry now" buttons. */
   reconnect(): void {
-    this.#transport?.close('reconnect');
-    this.#wakeRetry?.();
+    this.#session.reconnect();
+  }
+
+  /** Calls `listener` with every write's outcome (also for writes made before a reload); returns the unsubscribe function. */
+  onOutcome(listener: (outcome: WriteOutcome) => void): () => void {
+    return this.#outcomes.on(listener);
+  }
+
+  /**
+   * The outcome of write `writeId` (`saveDesired(...).writeId`), once the Edge has answered.
+   * Outcomes of this instance's last 1000 writes are kept; a write still pending at a reload
+   * resolves in the new instance.
+   */
+  outcome(writeId: string): Promise<WriteOutcome> {
+    return this.#outcomes.wait(writeId);
   }
 
   /**
    * Writes a Desired document locally at once (`_sync_status: 'pending'`), queues it durably and
-   * sends it when connected, based on the Edge version the replica holds.
+   * sends it when connected, based on the Edge version the replica holds (or `baseVersion`).
+   * Resolves at the local commit with the local document; its `result` resolves with the write's
+   * outcome on the Edge.
    *
-   * @throws `VALIDATION` (bad document, unknown worker type), `FORBIDDEN` (not followed).
+   * @throws `VALIDATION` (bad document or base version, unknown worker type), `FORBIDDEN` (not followed).
    */
-  async saveDesired(workerType: string, workerId: string, doc: Readonly<Record<string, unknown>>): Promise<JsonObject> {
+  async saveDesired(workerType: string, workerId: string, doc: Readonly<Record<string, unknown>>, options: SaveDesiredOptions = {}): Promise<SavedDesired> {
     const collection = this.#desiredOf(workerType);
     if (typeof workerId !== 'string' || workerId.length === 0 || workerId.length > MAX_WORKER_ID) {
       throw new ValidationError(`a worker id is a string of 1 to ${MAX_WORKER_ID} characters`);
@@ -252,28 +215,21 @@ export class FrontendSync {
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ValidationError('a desired document must be a plain object');
     for (const k of Object.keys(doc)) if (k.startsWith('_')) throw new ValidationError(`field ${JSON.stringify(k)}: fields starting with "_" are reserved`);
     if (doc.id !== undefined && doc.id !== workerId) throw new ValidationError('the document id differs from the worker id');
+    const baseVersion = options.baseVersion;
+    if (baseVersion !== undefined && (typeof baseVersion !== 'number' || !Number.isSafeInteger(baseVersion) || baseVersion < 0)) {
+      throw new ValidationError('baseVersion must be a non-negative integer');
+    }
     await this.#load();
-    return this.#serial(async () => {
-      const key = docKey(collection, workerId);
-      const [local] = await this.#replica.getMany([{ collection, id: workerId }]);
-      const live = local && !local.deleted ? local.doc : undefined;
-      const known = this.#outbox.get(key);
-      const base = known ? known.base : typeof live?._edge_version === 'number' ? live._edge_version : 0;
-      const body = userPart({ ...(doc as JsonObject), id: workerId });
-      const entry: OutboxEntry = { key, seq: ++this.#seq, w: randomId(), c: collection, id: workerId, body, base };
-      const [, saved] = await this.#replica.commit([
-        { collection: OUTBOX_COLLECTION, id: key, kind: 'put', body: outboxBody(entry) },
-        {
-          collection,
-          id: workerId,
-          kind: 'put',
-          body: { ...body, _edge_sync_id: (live?._edge_sync_id as number | undefined) ?? 0, _edge_version: (live?._edge_version as number | undefined) ?? 0, _sync_status: 'pending' },
-        },
-      ]);
-      this.#outbox.set(key, entry);
-      if (this.#welcomed && !this.#inflight.has(key)) this.#sendWrite(entry);
-      return (saved as StoredRecord).doc;
+    const { entry, doc: saved, settled } = await this.#state.serial(async () => {
+      const written = await this.#outbox.write(collection, workerId, doc, baseVersion);
+      this.#session.offer(written.entry);
+      return written;
     });
+    for (const o of settled) this.#outcomes.settle(o);
+    const out = { ...saved };
+    Object.defineProperty(out, 'writeId', { value: entry.w, enumerable: false });
+    Object.defineProperty(out, 'result', { value: this.#outcomes.wait(entry.w), enumerable: false });
+    return out as SavedDesired;
   }
 
   /**
@@ -291,9 +247,14 @@ export class FrontendSync {
       throw new CseError(ErrorCode.NOT_FOUND, `${workerType}/${JSON.stringify(workerId)} has no conflict`);
     }
     if (choice === 'mine') return this.saveDesired(workerType, workerId, conflict.value);
-    return this.#serial(async () => {
-      const [r] = await this.#replica.commit([
-        { collection, id: workerId, kind: 'put', body: { ...userPart(doc), _edge_sync_id: doc._edge_sync_id, _edge_version: doc._edge_version, _sync_status: 'synced', _synced_at: this.#now() } },
+    return this.#state.serial(async () => {
+      // The Edge has no document here: keeping theirs removes the local one, as a page would.
+      if (conflict.edgeDeleted === true) {
+        await this.#state.replica.commit([{ collection, id: workerId, kind: 'delete' }]);
+        return { id: workerId };
+      }
+      const [r] = await this.#state.replica.commit([
+        { collection, id: workerId, kind: 'put', body: { ...userPart(doc), _edge_sync_id: doc._edge_sync_id, _edge_version: doc._edge_version, _sync_status: 'synced', _synced_at: this.#state.now() } },
       ]);
       return (r as StoredRecord).doc;
     });
@@ -309,19 +270,20 @@ export class FrontendSync {
   async setSubscription(subscription: Subscription): Promise<void> {
     const next = this.#resolve(subscription);
     await this.#load();
-    await this.#serial(async () => {
-      const removed = this.#collections.filter((c) => !next.includes(c));
-      for (const e of this.#outbox.values()) {
+    const state = this.#state;
+    await state.serial(async () => {
+      const removed = state.collections.filter((c) => !next.includes(c));
+      for (const e of this.#outbox.entries()) {
         if (removed.includes(e.c)) throw new ValidationError(`${e.c} still has pending writes; wait until they are sent, or keep it in the subscription`);
       }
       const writes: { collection: string; id: string; kind: 'delete' }[] = [];
       for (const c of removed) {
-        for (const r of await this.#replica.scan(c)) if (!r.deleted) writes.push({ collection: c, id: r.id, kind: 'delete' });
+        for (const r of await state.replica.scan(c)) if (!r.deleted) writes.push({ collection: c, id: r.id, kind: 'delete' });
       }
-      const cursors = Object.fromEntries(Object.entries(this.#cursors).filter(([c]) => next.includes(c)));
-      await this.#replica.commit([...writes, this.#stateWrite(this.#epoch, cursors)]);
-      this.#cursors = cursors;
-      this.#collections = next;
+      const cursors = Object.fromEntries(Object.entries(state.cursors).filter(([c]) => next.includes(c)));
+      await state.replica.commit([...writes, state.stateWrite(state.epoch, cursors)]);
+      state.cursors = cursors;
+      state.collections = next;
     });
     this.reconnect();
   }
@@ -348,314 +310,37 @@ export class FrontendSync {
 
   #desiredOf(workerType: string): string {
     const { desired } = this.registry.getTriangularCollections(workerType);
-    if (!this.#collections.includes(desired)) {
+    if (!this.#state.collections.includes(desired)) {
       throw new CseError(ErrorCode.FORBIDDEN, `${desired} is not in this Frontend's subscription`);
     }
     return desired;
   }
 
-  #now(): string {
-    return this.#opts.clock().toISOString();
-  }
-
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
+  /** Deletes the replica: documents, pending writes (their outcomes: refused, `REVOKED`), shadows, cursors. */
+  async #wipe(e: CseError): Promise<void> {
+    const state = this.#state;
+    const writes: { collection: string; id: string; kind: 'delete' }[] = [];
+    for (const c of [...this.registry.collectionNames(), OUTBOX_COLLECTION, SHADOW_COLLECTION, REPLICA_COLLECTION]) {
+      for (const r of await state.replica.scan(c)) if (!r.deleted) writes.push({ collection: c, id: r.id, kind: 'delete' });
+    }
+    await state.replica.commit(writes);
+    const dropped = [...this.#outbox.entries()];
+    for (const entry of dropped) this.#outbox.forget(entry.key);
+    state.cursors = {};
+    state.epoch = null;
+    for (const entry of dropped) {
+      for (const w of entry.prev ? [entry.prev, entry] : [entry]) {
+        this.#outcomes.settle({ kind: 'refused', writeId: w.w, collection: entry.c, id: entry.id, value: w.body, code: 'REVOKED', message: e.message });
+      }
+    }
   }
 
   #load(): Promise<void> {
-    this.#loaded ??= this.#serial(async () => {
-      const [state] = await this.#replica.getMany([{ collection: REPLICA_COLLECTION, id: STATE_ID }]);
-      const doc = state && !state.deleted ? state.doc : undefined;
-      this.#epoch = typeof doc?.epoch === 'string' ? doc.epoch : null;
-      this.#client = typeof doc?.client === 'string' ? doc.client : randomId();
-      this.#cursors = { ...((doc?.cursors as Record<string, number> | undefined) ?? {}) };
-      if (doc === undefined) await this.#replica.commit([this.#stateWrite(null, {})]);
-      for (const r of await this.#replica.scan(OUTBOX_COLLECTION)) {
-        if (r.deleted) continue;
-        const e = r.doc as unknown as OutboxEntry & { docId: string };
-        this.#outbox.set(e.key, { key: e.key, seq: e.seq, w: e.w, c: e.c, id: e.docId, body: e.body, base: e.base });
-        this.#seq = Math.max(this.#seq, e.seq);
-      }
-      this.#updateProgress({});
+    this.#loaded ??= this.#state.serial(async () => {
+      await this.#state.load();
+      await this.#outbox.load();
+      this.#session.updateProgress({});
     });
     return this.#loaded;
-  }
-
-  #stateWrite(epoch: string | null, cursors: Record<string, number>): { collection: string; id: string; kind: 'put'; body: Record<string, unknown> } {
-    return { collection: REPLICA_COLLECTION, id: STATE_ID, kind: 'put', body: { epoch, client: this.#client, cursors } };
-  }
-
-  #setStatus(status: SyncStatus): void {
-    if (this.#status === status) return;
-    this.#status = status;
-    this.#emit();
-  }
-
-  #updateProgress(p: Partial<SyncProgress>): void {
-    const cursor = Math.min(...this.#collections.map((c) => this.#cursors[c] ?? 0));
-    this.#progress = { ...this.#progress, ...p, cursor: Number.isFinite(cursor) ? cursor : 0 };
-    this.#emit();
-  }
-
-  #emit(): void {
-    for (const l of this.#listeners) {
-      try {
-        l(this.#status, this.#progress);
-      } catch {
-        // a UI listener's failure is not the sync's
-      }
-    }
-  }
-
-  // ---- connection ------------------------------------------------------------------------
-
-  async #run(): Promise<void> {
-    let delay = this.#opts.backoff.min;
-    while (!this.#stopped) {
-      this.#setStatus('connecting');
-      let t: Transport | undefined;
-      try {
-        t = await this.#connect();
-      } catch {
-        t = undefined;
-      }
-      if (t !== undefined) {
-        if (this.#stopped) {
-          t.close('stopped');
-          break;
-        }
-        const healthy = await this.#session(t);
-        if (healthy) delay = this.#opts.backoff.min;
-      }
-      if (this.#stopped) break;
-      this.#setStatus('offline');
-      const wait = delay * (0.5 + Math.random() / 2);
-      delay = Math.min(this.#opts.backoff.max, delay * 2);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        this.#wakeRetry = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wakeRetry = undefined;
-    }
-  }
-
-  /** Runs one connection until it closes; true if it got as far as a welcome. */
-  #session(t: Transport): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      this.#transport = t;
-      this.#welcomed = false;
-      this.#inflight.clear();
-      this.#sentAt.clear();
-      let welcomed = false;
-      let lastHeard = Date.now();
-      const beat = this.#opts.heartbeatMs;
-      const opened = Date.now();
-      const timer = setInterval(() => {
-        const now = Date.now();
-        if (now - lastHeard > 3 * beat) t.close('heartbeat timeout');
-        else if (!welcomed && now - opened > this.#opts.resultTimeoutMs) t.close('no welcome in time');
-        else t.send(encode({ t: 'ping' }));
-        for (const { at } of this.#sentAt.values()) {
-          if (now - at > this.#opts.resultTimeoutMs) {
-            t.close('a write result timed out');
-            break;
-          }
-        }
-      }, Math.min(beat, this.#opts.resultTimeoutMs));
-      // A broken Edge message: nothing of it was applied; drop the link, resume from the cursors.
-      const fail = (e: unknown): void => {
-        this.#lastError = e;
-        t.close(isCseError(e) ? e.code : 'INTERNAL');
-      };
-      t.onmessage = (frame) => {
-        lastHeard = Date.now();
-        let m: EdgeMessage;
-        try {
-          m = decodeEdge(frame, this.#opts.maxFrame);
-        } catch (e) {
-          fail(e);
-          return;
-        }
-        if (m.t === 'ping') {
-          t.send(encode({ t: 'pong' }));
-          return;
-        }
-        if (m.t === 'pong') return;
-        if (m.t === 'error') {
-          t.close(`edge error ${m.code}`);
-          return;
-        }
-        if (!welcomed && m.t !== 'welcome') {
-          fail(new ProtocolError(`a ${m.t} before welcome`));
-          return;
-        }
-        if (m.t === 'welcome') {
-          if (welcomed) {
-            fail(new ProtocolError('a second welcome'));
-            return;
-          }
-          welcomed = true;
-        }
-        this.#serial(() => this.#handle(t, m)).catch((e: unknown) => fail(e));
-      };
-      t.onclose = () => {
-        clearInterval(timer);
-        if (this.#transport === t) {
-          this.#transport = undefined;
-          this.#welcomed = false;
-        }
-        resolve(welcomed);
-      };
-      t.send(
-        encode({
-          t: 'hello',
-          v: PROTOCOL_VERSION,
-          client: this.#client,
-          epoch: this.#epoch,
-          collections: this.#collections,
-          cursors: Object.fromEntries(this.#collections.map((c) => [c, this.#cursors[c] ?? 0])),
-        }),
-      );
-    });
-  }
-
-  async #handle(t: Transport, m: EdgeMessage): Promise<void> {
-    if (this.#transport !== t) return; // a message of a connection that is gone
-    switch (m.t) {
-      case 'welcome': {
-        if (m.v !== PROTOCOL_VERSION) throw new ProtocolError(`the Edge speaks protocol ${m.v}, this Frontend ${PROTOCOL_VERSION}`);
-        if (m.reset || (this.#epoch !== null && this.#epoch !== m.epoch)) await this.#rebuild(m.epoch);
-        else if (this.#epoch === null) {
-          await this.#replica.commit([this.#stateWrite(m.epoch, this.#cursors)]);
-          this.#epoch = m.epoch;
-        }
-        this.#welcomed = true;
-        this.#updateProgress({ applied: 0, head: m.head });
-        this.#setStatus(this.#collections.length === 0 ? 'live' : 'syncing');
-        for (const e of [...this.#outbox.values()].sort((a, b) => a.seq - b.seq)) this.#sendWrite(e);
-        return;
-      }
-      case 'page':
-        await this.#applyPage(t, m);
-        return;
-      case 'result':
-        await this.#applyResult(m);
-        return;
-      default:
-        return;
-    }
-  }
-
-  #sendWrite(e: OutboxEntry): void {
-    const t = this.#transport;
-    if (t === undefined || !this.#welcomed) return;
-    this.#inflight.set(e.key, e.w);
-    this.#sentAt.set(e.w, { key: e.key, at: Date.now() });
-    t.send(encode({ t: 'write', w: e.w, c: e.c, id: e.id, base: e.base, body: e.body }));
-  }
-
-  /** A new epoch or an unusable cursor: start again from 0, keeping the pending writes. */
-  async #rebuild(epoch: string): Promise<void> {
-    const writes: { collection: string; id: string; kind: 'delete' }[] = [];
-    for (const c of this.#collections) {
-      for (const r of await this.#replica.scan(c)) {
-        if (!r.deleted && !this.#outbox.has(docKey(c, r.id))) writes.push({ collection: c, id: r.id, kind: 'delete' });
-      }
-    }
-    for (const r of await this.#replica.scan(SHADOW_COLLECTION)) if (!r.deleted) writes.push({ collection: SHADOW_COLLECTION, id: r.id, kind: 'delete' });
-    await this.#replica.commit([...writes, this.#stateWrite(epoch, {})]);
-    this.#epoch = epoch;
-    this.#cursors = {};
-  }
-
-  async #applyPage(t: Transport, p: Extract<EdgeMessage, { t: 'page' }>): Promise<void> {
-    for (const c of p.cs) if (!this.#collections.includes(c)) throw new ProtocolError(`a page of ${c}, which is not followed`);
-    const at = p.cs.map((c) => this.#cursors[c] ?? 0);
-    if (at.every((n) => n >= p.to) && p.from < p.to) return; // a copy of a page already applied
-    if (at.some((n) => n !== p.from)) throw new ProtocolError(`a page from ${p.from}, but the cursors are at ${at.join(', ')}`);
-    const now = this.#now();
-    // Only Desired documents can hold a conflict (only they are written here): read those alone.
-    const roles = new Set(p.cs.filter((c) => this.registry.isRegistered(c) && this.registry.getMetadata(c).role === 'desired'));
-    const desired = roles.size === 0 ? [] : p.changes.filter((ch) => roles.has(ch.c));
-    const found = desired.length === 0 ? [] : await this.#replica.getMany(desired.map((ch) => ({ collection: ch.c, id: ch.id })));
-    const locals = new Map(desired.map((ch, i) => [docKey(ch.c, ch.id), found[i]]));
-    const writes: Parameters<Replica['commit']>[0][number][] = [];
-    p.changes.forEach((ch) => {
-      const key = docKey(ch.c, ch.id);
-      if (this.#outbox.has(key)) {
-        writes.push({ collection: SHADOW_COLLECTION, id: key, kind: 'put', body: { s: ch.s, v: ch.v, d: ch.d, doc: ch.doc } });
-        return;
-      }
-      const local = locals.get(key);
-      const conflict = local && !local.deleted && local.doc._sync_status === 'conflict' ? local.doc._conflict : undefined;
-      writes.push(this.#edgeWrite(ch, now, conflict));
-    });
-    const cursors = { ...this.#cursors };
-    for (const c of p.cs) cursors[c] = p.to;
-    writes.push(this.#stateWrite(this.#epoch, cursors));
-    await this.#replica.commit(writes);
-    this.#cursors = cursors;
-    t.send(encode({ t: 'ack', n: p.n }));
-    this.#updateProgress({ applied: this.#progress.applied + p.changes.length, head: p.head });
-    this.#setStatus(p.head <= p.to ? 'live' : 'syncing');
-  }
-
-  /** The replica write that mirrors an Edge state (keeping an unresolved conflict visible). */
-  #edgeWrite(ch: Pick<WireChange, 'c' | 'id' | 's' | 'v' | 'd' | 'doc'>, now: string, conflict: unknown): Parameters<Replica['commit']>[0][number] {
-    if (conflict !== undefined) {
-      return {
-        collection: ch.c,
-        id: ch.id,
-        kind: 'put',
-        body: { ...(ch.d ? {} : userPart(ch.doc)), _edge_sync_id: ch.s, _edge_version: ch.v, _sync_status: 'conflict', _synced_at: now, _conflict: conflict },
-      };
-    }
-    if (ch.d) return { collection: ch.c, id: ch.id, kind: 'delete' };
-    return { collection: ch.c, id: ch.id, kind: 'put', body: userPart(ch.doc, { _edge_sync_id: ch.s, _edge_version: ch.v, _sync_status: 'synced', _synced_at: now }) };
-  }
-
-  async #applyResult(r: Extract<EdgeMessage, { t: 'result' }>): Promise<void> {
-    const sent = this.#sentAt.get(r.w);
-    if (sent === undefined || this.#inflight.get(sent.key) !== r.w) return; // a copy, or of an older connection
-    this.#sentAt.delete(r.w);
-    this.#inflight.delete(sent.key);
-    const entry = this.#outbox.get(sent.key) as OutboxEntry;
-    const now = this.#now();
-    if (r.ok && entry.w !== r.w) {
-      // Edited again while this write was on the wire: send the newer value on top of it.
-      entry.base = r.version;
-      await this.#replica.commit([{ collection: OUTBOX_COLLECTION, id: entry.key, kind: 'put', body: outboxBody(entry) }]);
-      this.#sendWrite(entry);
-      return;
-    }
-    const [shadowRecord] = await this.#replica.getMany([{ collection: SHADOW_COLLECTION, id: entry.key }]);
-    const sd = shadowRecord && !shadowRecord.deleted ? shadowRecord.doc : undefined;
-    const shadow: Shadow | undefined = sd && { s: sd.s as number, v: sd.v as number, d: sd.d as boolean, doc: sd.doc as JsonObject };
-    const writes: Parameters<Replica['commit']>[0][number][] = [{ collection: OUTBOX_COLLECTION, id: entry.key, kind: 'delete' }];
-    if (shadow) writes.push({ collection: SHADOW_COLLECTION, id: entry.key, kind: 'delete' });
-    if (r.ok) {
-      // A duplicate's result names the Edge's *current* document, which may be newer than this
-      // write: the write itself made version base + 1. A newer Edge state is in the shadow
-      // (seen already) or still to come in a page (its sync id is past the cursors).
-      const mine = r.dup ? entry.base + 1 : r.version;
-      if (shadow && shadow.v > mine) writes.push(this.#edgeWrite({ c: entry.c, id: entry.id, ...shadow }, now, undefined));
-      else writes.push({ collection: entry.c, id: entry.id, kind: 'put', body: { ...entry.body, _edge_sync_id: r.sync, _edge_version: mine, _sync_status: 'synced', _synced_at: now } });
-    } else {
-      const current = r.current && typeof r.current._version === 'number' ? r.current : undefined;
-      const theirs: Shadow | undefined =
-        shadow && (current === undefined || shadow.v >= (current._version as number))
-          ? shadow
-          : current && { s: current._sync_id as number, v: current._version as number, d: current._deleted === true, doc: current };
-      const conflict: ConflictInfo = { value: entry.body, base: entry.base, code: r.code, message: r.message };
-      writes.push(this.#edgeWrite({ c: entry.c, id: entry.id, ...(theirs ?? { s: 0, v: 0, d: true, doc: {} }) }, now, conflict));
-    }
-    await this.#replica.commit(writes);
-    this.#outbox.delete(entry.key);
-    this.#emit();
   }
 }

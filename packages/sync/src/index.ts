@@ -1,10 +1,10 @@
 export type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
-export { DEFAULT_MAX_FRAME, MAX_WORKER_ID, PROTOCOL_VERSION, ProtocolError, decodeClient, decodeEdge, encode } from './protocol.js';
+export { DEFAULT_MAX_FRAME, MAX_WORKER_ID, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolError, decodeClient, decodeEdge, encode } from './protocol.js';
 export type { Connect, ConnectOptions, Transport, WebSocketConnectorOptions, WebSocketLike } from './transport.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS, memoryPair, webSocketConnector, webSocketTransport } from './transport.js';
 export type { EdgeStats, EdgeSyncOptions } from './edge-sync.js';
 export { EdgeSession, EdgeSync } from './edge-sync.js';
-export type { ConflictInfo, FrontendSyncOptions, Subscription, SyncProgress, SyncStatus } from './frontend-sync.js';
+export type { ConflictInfo, FrontendSyncOptions, SaveDesiredOptions, SavedDesired, Subscription, SyncProgress, SyncStatus, WriteOutcome } from './frontend-sync.js';
 export { FrontendSync, OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './frontend-sync.js';
 export type { SecureFailure } from './secure/secure-error.js';
 export { SecureChannelError } from './secure/secure-error.js';

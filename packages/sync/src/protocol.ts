@@ -1,5 +1,5 @@
 /**
- * The sync protocol, version 1 (see `docs/sync-protocol.md`): JSON text frames, each an object
+ * The sync protocol, version 2 (see `docs/sync-protocol.md`; an Edge still serves version 1): JSON text frames, each an object
  * with a type `t`. Every frame a peer receives goes through `decode`, which checks its shape and
  * its limits and throws a `PROTOCOL` error for anything else, so nothing malformed reaches the
  * code that applies it.
@@ -7,7 +7,9 @@
 import type { JsonObject } from '@cse/core';
 import { CseError, ErrorCode, MAX_ID_LENGTH, assertCollectionName, assertId, isCseError } from '@cse/core';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** The oldest protocol version an Edge still serves (a v1 Frontend: no `write.bs`). */
+export const MIN_PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts by default (UTF-16 code units of the JSON text). */
 export const DEFAULT_MAX_FRAME = 8 * 1024 * 1024;
 /** Longest write id and client id. */
@@ -44,7 +46,17 @@ export type ClientMessage =
       /** Per collection, the highest Edge `_sync_id` applied (missing: 0). */
       readonly cursors: Readonly<Record<string, number>>;
     }
-  | { readonly t: 'write'; readonly w: string; readonly c: string; readonly id: string; readonly base: number; readonly body: JsonObject }
+  | {
+      readonly t: 'write';
+      readonly w: string;
+      readonly c: string;
+      readonly id: string;
+      /** The Edge `_version` the write is based on (0: the document did not exist). */
+      readonly base: number;
+      /** v2: the Edge `_sync_id` of that version; a document with the base version but another sync id is another document (re-created after compaction): a conflict. */
+      readonly bs?: number;
+      readonly body: JsonObject;
+    }
   | { readonly t: 'ack'; readonly n: number }
   | { readonly t: 'ping' }
   | { readonly t: 'pong' };
@@ -74,14 +86,25 @@ export type EdgeMessage =
       /** The Edge's last `_sync_id` as far as this page knows (for progress). */
       readonly head: number;
     }
-  | { readonly t: 'result'; readonly w: string; readonly ok: true; readonly version: number; readonly sync: number; readonly dup: boolean }
+  | {
+      readonly t: 'result';
+      readonly w: string;
+      readonly ok: true;
+      /** The version this write produced (for a duplicate too: kept in its receipt). */
+      readonly version: number;
+      /** The sync id of that version; 0 when a duplicate's document has changed since. */
+      readonly sync: number;
+      readonly dup: boolean;
+      /** v2, a duplicate whose document changed since: the Edge's current record (a tombstone included), `null` when it has none (compacted away). */
+      readonly current?: JsonObject | null;
+    }
   | {
       readonly t: 'result';
       readonly w: string;
       readonly ok: false;
       readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION';
       readonly message: string;
-      /** For `CONFLICT`: the Edge's current document, `null` when there is none. */
+      /** The Edge's current document (`CONFLICT`, and `VALIDATION` of a followed Desired document), `null` when there is none or it is not the Frontend's to see. */
       readonly current: JsonObject | null;
     }
   | { readonly t: 'error'; readonly code: string; readonly message: string }
@@ -179,9 +202,10 @@ export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): Clie
       return { t: 'hello', v, client, epoch: m.epoch as string | null, collections: cs, cursors };
     }
     case 'write': {
-      only(m, ['t', 'w', 'c', 'id', 'base', 'body'], 'write');
+      only(m, ['t', 'w', 'c', 'id', 'base', 'bs', 'body'], 'write');
       if (!isObject(m.body)) fail('write.body must be an object');
-      return { t: 'write', w: token(m.w, 'write.w'), c: collection(m.c, 'write.c'), id: docId(m.id, 'write.id'), base: count(m.base, 'write.base'), body: m.body as JsonObject };
+      const write = { t: 'write', w: token(m.w, 'write.w'), c: collection(m.c, 'write.c'), id: docId(m.id, 'write.id'), base: count(m.base, 'write.base'), body: m.body as JsonObject } as const;
+      return m.bs === undefined ? write : { ...write, bs: count(m.bs, 'write.bs') };
     }
     case 'ack':
       only(m, ['t', 'n'], 'ack');
@@ -250,9 +274,12 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
     case 'result': {
       const w = token(m.w, 'result.w');
       if (m.ok === true) {
-        only(m, ['t', 'w', 'ok', 'version', 'sync', 'dup'], 'result');
+        only(m, ['t', 'w', 'ok', 'version', 'sync', 'dup', 'current'], 'result');
         if (typeof m.dup !== 'boolean') fail('result.dup must be a boolean');
-        return { t: 'result', w, ok: true, version: count(m.version, 'result.version'), sync: count(m.sync, 'result.sync'), dup: m.dup };
+        const ok = { t: 'result', w, ok: true, version: count(m.version, 'result.version'), sync: count(m.sync, 'result.sync'), dup: m.dup } as const;
+        if (m.current === undefined) return ok;
+        if (m.current !== null && !isObject(m.current)) fail('result.current must be an object or null');
+        return { ...ok, current: m.current as JsonObject | null };
       }
       only(m, ['t', 'w', 'ok', 'code', 'message', 'current'], 'result');
       if (m.ok !== false) fail('result.ok must be a boolean');

@@ -68,6 +68,8 @@ export async function replicaState(store: Store, collections: readonly string[],
   const out = new Map<string, unknown>();
   for (const c of collections) {
     for (const d of await store.find(c)) {
+      // A refused write to a document the Edge never had: kept visible as a conflict (S4), not an Edge document.
+      if (d._sync_status === 'conflict' && d._edge_version === 0) continue;
       out.set(`${c}:${d.id}`, { s: d._edge_sync_id, v: d._edge_version, body: user(d), status: d._sync_status });
     }
   }

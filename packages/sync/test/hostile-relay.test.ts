@@ -13,7 +13,9 @@ import { MemoryAdapter, TriangularStore, openStore } from '@cse/core';
 import type { Store } from '@cse/core';
 import { EdgeSync, SecureChannelError, SecureEdge, SecureFrontend } from '@cse/sync';
 import type { Connect, FrontendSync, Transport } from '@cse/sync';
-import { edgeState, frontendOn, registry, replicaState, until } from './helpers.js';
+import { frontendOn, registry, until } from './helpers.js';
+import type { EdgeRecord } from './fixtures/faults.js';
+import { checkWrites, converged, recordEdgeWrites, seededRandom } from './fixtures/faults.js';
 import type { Attack } from './hostile-relay-double.js';
 import { ATTACKS, HostileRelay } from './hostile-relay-double.js';
 
@@ -67,7 +69,7 @@ interface World {
   edgeTri: TriangularStore;
   edge: EdgeSync;
   secureEdge: SecureEdge;
-  applied: Map<string, number>;
+  rec: EdgeRecord;
   frontends: { store: Store; fe: FrontendSync; secure: SecureFrontend }[];
 }
 
@@ -76,18 +78,11 @@ async function world(rng: () => number, plan: HostileRelay['plan'], fast = true)
   const edgeStore = openStore(new MemoryAdapter());
   const reg = registry();
   const edgeTri = new TriangularStore(edgeStore, reg);
-  const applied = new Map<string, number>();
-  const saveDesired = edgeTri.saveDesired.bind(edgeTri);
-  edgeTri.saveDesired = async (...args) => {
-    const r = await saveDesired(...args);
-    const nonce = (args[2] as { nonce?: string }).nonce;
-    if (r.changed && nonce !== undefined) applied.set(nonce, (applied.get(nonce) ?? 0) + 1);
-    return r;
-  };
+  const rec = recordEdgeWrites(edgeTri);
   const edge = new EdgeSync({ store: edgeStore, registry: reg, triangular: edgeTri, pageSize: 3, pageBytes: 400, window: 2, heartbeatMs: 50, helloTimeoutMs: 300, ackTimeoutMs: 300 });
   const secureEdge = await SecureEdge.open({ store: edgeStore, handshakeTimeoutMs: 300 });
   const logs: SessionLog[] = [];
-  const w: World = { relay, logs, edgeStore, edgeTri, edge, secureEdge, applied, frontends: [] };
+  const w: World = { relay, logs, edgeStore, edgeTri, edge, secureEdge, rec, frontends: [] };
   for (let i = 0; i < 2; i++) {
     const store = openStore(new MemoryAdapter());
     const secure = await SecureFrontend.open({ store, handshakeTimeoutMs: 300 });
@@ -166,16 +161,9 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 async function scenario(seed: number, steps: Step[], rate: number, kinds: Attack[]): Promise<void> {
-  let s = seed >>> 0 || 1;
-  const rng = (): number => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-  const w = await world(rng, { on: true, rate, kinds });
+  const w = await world(seededRandom(seed), { on: true, rate, kinds });
   await Promise.all(w.frontends.map((f) => f.fe.start()));
-  const lastWrite = new Map<string, { f: number; nonce: string }>();
+  const lastWrite = [new Map<string, string>(), new Map<string, string>()];
   let n = 0;
   for (const st of steps) {
     if (st.k === 'edge') {
@@ -186,7 +174,7 @@ async function scenario(seed: number, steps: Step[], rate: number, kinds: Attack
     } else if (st.k === 'fe') {
       const nonce = `fe${n++}`;
       await (w.frontends[st.f] as World['frontends'][number]).fe.saveDesired(st.type, `${st.type}${st.w}`, { nonce });
-      lastWrite.set(`${st.f}:${st.type}_desired:${st.type}${st.w}`, { f: st.f, nonce });
+      lastWrite[st.f]?.set(`${st.type}_desired:${st.type}${st.w}`, nonce);
     } else {
       await new Promise((r) => setTimeout(r, st.ms));
     }
@@ -195,28 +183,20 @@ async function scenario(seed: number, steps: Step[], rate: number, kinds: Attack
   w.relay.plan.on = false;
   for (const f of w.frontends) f.fe.reconnect();
   const collections = ['pump_desired', 'pump_identity', 'pump_observed', 'valve_desired', 'valve_identity', 'valve_observed'];
-  const strip = (m: Map<string, unknown>): string => JSON.stringify([...m].map(([k, v]) => [k, { ...(v as object), status: undefined }]).sort());
   for (const [i, f] of w.frontends.entries()) {
-    await until(
-      async () => {
-        if (f.fe.pending > 0 || f.fe.status !== 'live') return false;
-        const e = await edgeState(w.edgeStore, collections);
-        return strip(e) === strip(await replicaState(f.store, collections, e));
-      },
+    await converged(
+      f.fe,
+      f.store,
+      w.edgeStore,
+      collections,
       () =>
-        `frontend ${i} to converge (status ${f.fe.status}, pending ${f.fe.pending}, last channel error ${String(f.secure.lastError)}; last sessions: ${JSON.stringify(
+        `, last channel error ${String(f.secure.lastError)}; last sessions: ${JSON.stringify(
           w.relay.sessions.filter((x) => w.logs[x.k]?.f === i).slice(-3).map((x) => ({ k: x.k, ends: [x.frontend.closed, x.edge.closed], fe: w.logs[x.k]?.feSent.length, feGot: w.logs[x.k]?.feGot.length, edgeGot: w.logs[x.k]?.edgeGot.length, terr: w.logs[x.k]?.transports.map((t) => String((t as {error?: unknown}).error)), sent: [x.sent.f2e.length, x.sent.e2f.length], delivered: [x.delivered.f2e.length, x.delivered.e2f.length], attacks: x.attacks, errors: w.logs[x.k]?.errors.map(String) })),
-        )})`,
+        )}`,
       30_000,
     );
   }
-  for (const [nonce, times] of w.applied) expect(times, `write ${nonce}`).toBe(1);
-  for (const [key, { f, nonce }] of lastWrite) {
-    const [, c, id] = key.split(':') as [string, string, string];
-    const local = await (w.frontends[f] as World['frontends'][number]).store.get(c, id);
-    const ok = w.applied.has(nonce) || (local?._sync_status === 'conflict' && (local._conflict as { value: { nonce?: string } }).value.nonce === nonce) || (local?._sync_status === 'synced' && local.nonce !== nonce);
-    expect(ok, `last write ${nonce} to ${key}: neither applied nor marked conflict (local ${JSON.stringify(local)})`).toBe(true);
-  }
+  for (const [i, f] of w.frontends.entries()) await checkWrites(w.rec, lastWrite[i] as Map<string, string>, f.store, collections, true);
   await Promise.all(w.frontends.map((f) => f.fe.stop()));
   await w.edge.close();
   await checkSessions(w);
@@ -308,7 +288,7 @@ describe('each attack on its own', () => {
       await until(async () => (await w.edgeTri.loadDesired('pump', 'p0'))?.nonce === 'x1' && (await w.edgeTri.loadDesired('pump', 'p1'))?.nonce === 'x2', 'both writes applied after recovery');
       await w.edgeTri.saveObserved('pump', 'late', { ok: true });
       for (const f of [a, b]) await until(async () => (await f.store.get('pump_observed', 'late')) !== undefined, 'sync to resume');
-      expect([...w.applied.values()].every((t) => t === 1)).toBe(true);
+      expect([...w.rec.applied.values()].every((t) => t === 1)).toBe(true);
       await Promise.all([a.fe.stop(), b.fe.stop()]);
       await w.edge.close();
       await checkSessions(w);

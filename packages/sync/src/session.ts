@@ -1,0 +1,308 @@
+/**
+ * The connection loop of a Frontend: connect (with backoff), hello, welcome, then pages and
+ * results until the connection closes, and again until stopped. Keeps the status and progress a
+ * UI shows, and drops a connection that is silent, unwelcomed, or holds a write without result
+ * too long (the next one resumes from the cursors and sends the outbox again).
+ */
+import { CseError, ErrorCode, isCseError } from '@cse/core';
+import type { EdgeMessage } from './protocol.js';
+import { PROTOCOL_VERSION, ProtocolError, decodeEdge, encode } from './protocol.js';
+import { applyPage, applyResult, rebuild } from './apply-page.js';
+import type { Outcomes } from './outcomes.js';
+import type { Outbox, OutboxEntry } from './outbox.js';
+import type { ReplicaState } from './replica-state.js';
+import type { Connect, Transport } from './transport.js';
+
+export type SyncStatus = 'offline' | 'connecting' | 'syncing' | 'live' | 'stopped' | 'revoked';
+
+export interface SyncProgress {
+  /** Changes applied since the connection opened. */
+  readonly applied: number;
+  /** The lowest cursor of the followed collections. */
+  readonly cursor: number;
+  /** The Edge's last sync id, as far as known. */
+  readonly head: number;
+}
+
+export interface SessionOptions {
+  readonly heartbeatMs: number;
+  readonly resultTimeoutMs: number;
+  readonly backoff: { readonly min: number; readonly max: number };
+  readonly maxFrame: number;
+  /** Runs once when the Edge or relay refuses this Frontend for good (`REVOKED`), before the status says so. */
+  readonly onRevoked: (error: CseError) => Promise<void>;
+}
+
+/** A close reason or Edge error code that means "revoked" (the transports close with the code as the reason). */
+function revokedBy(reason: string): boolean {
+  return reason === ErrorCode.REVOKED || reason.startsWith(`${ErrorCode.REVOKED}:`) || reason.startsWith(`${ErrorCode.REVOKED} `);
+}
+
+export class SessionLoop {
+  readonly #state: ReplicaState;
+  readonly #outbox: Outbox;
+  readonly #outcomes: Outcomes;
+  readonly #connect: Connect;
+  readonly #opts: SessionOptions;
+  #transport: Transport | undefined;
+  #welcomed = false;
+  #status: SyncStatus = 'offline';
+  #progress: SyncProgress = { applied: 0, cursor: 0, head: 0 };
+  readonly #listeners = new Set<(status: SyncStatus, progress: SyncProgress) => void>();
+  #running: Promise<void> | undefined;
+  #stopped = false;
+  #wakeRetry: (() => void) | undefined;
+  #lastError: unknown;
+
+  #revoked: CseError | undefined;
+
+  constructor(state: ReplicaState, outbox: Outbox, outcomes: Outcomes, connect: Connect, opts: SessionOptions) {
+    this.#state = state;
+    this.#outbox = outbox;
+    this.#outcomes = outcomes;
+    this.#connect = connect;
+    this.#opts = opts;
+  }
+
+  get status(): SyncStatus {
+    return this.#status;
+  }
+
+  get progress(): SyncProgress {
+    return this.#progress;
+  }
+
+  get lastError(): unknown {
+    return this.#lastError;
+  }
+
+  /** The `REVOKED` error that ended this Frontend's sync, if one did. */
+  get revoked(): CseError | undefined {
+    return this.#revoked;
+  }
+
+  get running(): boolean {
+    return this.#running !== undefined;
+  }
+
+  onStatus(listener: (status: SyncStatus, progress: SyncProgress) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  start(): void {
+    if (this.#revoked !== undefined) return;
+    this.#stopped = false;
+    this.#running = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#transport?.close('stopped');
+    this.#wakeRetry?.();
+    await this.#running;
+    this.#running = undefined;
+    await this.#state.idle().catch(() => undefined);
+    if (this.#revoked === undefined) this.#setStatus('stopped');
+  }
+
+  reconnect(): void {
+    this.#transport?.close('reconnect');
+    this.#wakeRetry?.();
+  }
+
+  /** Sends `e` now if a welcomed connection is up and no write of its document is on the wire. */
+  offer(e: OutboxEntry): void {
+    if (this.#welcomed && !this.#outbox.isInflight(e.key)) this.#sendWrite(e);
+  }
+
+  updateProgress(p: Partial<SyncProgress>): void {
+    this.#progress = { ...this.#progress, ...p, cursor: this.#state.lowestCursor() };
+    this.#emit();
+  }
+
+  #setStatus(status: SyncStatus): void {
+    if (this.#status === status) return;
+    this.#status = status;
+    this.#emit();
+  }
+
+  #emit(): void {
+    for (const l of this.#listeners) {
+      try {
+        l(this.#status, this.#progress);
+      } catch {
+        // a UI listener's failure is not the sync's
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    let delay = this.#opts.backoff.min;
+    while (!this.#stopped) {
+      this.#setStatus('connecting');
+      let t: Transport | undefined;
+      try {
+        t = await this.#connect();
+      } catch (e) {
+        if (isCseError(e, 'REVOKED')) {
+          await this.#revoke(e);
+          break;
+        }
+        t = undefined;
+      }
+      if (t !== undefined) {
+        if (this.#stopped) {
+          t.close('stopped');
+          break;
+        }
+        const { healthy, reason } = await this.#session(t);
+        if (healthy) delay = this.#opts.backoff.min;
+        if (revokedBy(reason)) {
+          await this.#revoke(new CseError(ErrorCode.REVOKED, `this Frontend was revoked (${reason})`));
+          break;
+        }
+      }
+      if (this.#stopped) break;
+      this.#setStatus('offline');
+      const wait = delay * (0.5 + Math.random() / 2);
+      delay = Math.min(this.#opts.backoff.max, delay * 2);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.#wakeRetry = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakeRetry = undefined;
+    }
+  }
+
+  /** Terminal: no more connections; the local replica is wiped if the options say so. */
+  async #revoke(e: CseError): Promise<void> {
+    this.#stopped = true;
+    this.#lastError = e;
+    this.#revoked = e;
+    await this.#state.serial(() => this.#opts.onRevoked(e)).catch(() => undefined);
+    this.#setStatus('revoked');
+  }
+
+  /** Runs one connection until it closes: whether it got as far as a welcome, and why it closed. */
+  #session(t: Transport): Promise<{ healthy: boolean; reason: string }> {
+    const state = this.#state;
+    return new Promise<{ healthy: boolean; reason: string }>((resolve) => {
+      this.#transport = t;
+      this.#welcomed = false;
+      this.#outbox.clearWire();
+      let welcomed = false;
+      let lastHeard = Date.now();
+      const beat = this.#opts.heartbeatMs;
+      const opened = Date.now();
+      const timer = setInterval(() => {
+        const now = Date.now();
+        if (now - lastHeard > 3 * beat) t.close('heartbeat timeout');
+        else if (!welcomed && now - opened > this.#opts.resultTimeoutMs) t.close('no welcome in time');
+        else t.send(encode({ t: 'ping' }));
+        if (this.#outbox.overdue(now, this.#opts.resultTimeoutMs)) t.close('a write result timed out');
+      }, Math.min(beat, this.#opts.resultTimeoutMs));
+      // A broken Edge message: nothing of it was applied; drop the link, resume from the cursors.
+      const fail = (e: unknown): void => {
+        this.#lastError = e;
+        t.close(isCseError(e) ? e.code : 'INTERNAL');
+      };
+      t.onmessage = (frame) => {
+        lastHeard = Date.now();
+        let m: EdgeMessage;
+        try {
+          m = decodeEdge(frame, this.#opts.maxFrame);
+        } catch (e) {
+          fail(e);
+          return;
+        }
+        if (m.t === 'ping') {
+          t.send(encode({ t: 'pong' }));
+          return;
+        }
+        if (m.t === 'pong') return;
+        if (m.t === 'error') {
+          t.close(m.code === ErrorCode.REVOKED ? `${ErrorCode.REVOKED}: ${m.message}` : `edge error ${m.code}`);
+          return;
+        }
+        if (!welcomed && m.t !== 'welcome') {
+          fail(new ProtocolError(`a ${m.t} before welcome`));
+          return;
+        }
+        if (m.t === 'welcome') {
+          if (welcomed) {
+            fail(new ProtocolError('a second welcome'));
+            return;
+          }
+          welcomed = true;
+        }
+        state.serial(() => this.#handle(t, m)).catch((e: unknown) => fail(e));
+      };
+      t.onclose = (reason) => {
+        clearInterval(timer);
+        if (this.#transport === t) {
+          this.#transport = undefined;
+          this.#welcomed = false;
+        }
+        resolve({ healthy: welcomed, reason: typeof reason === 'string' ? reason : '' });
+      };
+      t.send(
+        encode({
+          t: 'hello',
+          v: PROTOCOL_VERSION,
+          client: state.client,
+          epoch: state.epoch,
+          collections: state.collections,
+          cursors: Object.fromEntries(state.collections.map((c) => [c, state.cursors[c] ?? 0])),
+        }),
+      );
+    });
+  }
+
+  async #handle(t: Transport, m: EdgeMessage): Promise<void> {
+    if (this.#transport !== t) return; // a message of a connection that is gone
+    const state = this.#state;
+    switch (m.t) {
+      case 'welcome': {
+        if (m.v !== PROTOCOL_VERSION) throw new ProtocolError(`the Edge speaks protocol ${m.v}, this Frontend ${PROTOCOL_VERSION}`);
+        if (m.reset || (state.epoch !== null && state.epoch !== m.epoch)) await rebuild(state, this.#outbox, m.epoch);
+        else if (state.epoch === null) {
+          await state.replica.commit([state.stateWrite(m.epoch, state.cursors)]);
+          state.epoch = m.epoch;
+        }
+        this.#welcomed = true;
+        this.updateProgress({ applied: 0, head: m.head });
+        this.#setStatus(state.collections.length === 0 ? 'live' : 'syncing');
+        for (const e of this.#outbox.inOrder()) this.#sendWrite(e);
+        return;
+      }
+      case 'page': {
+        if (!(await applyPage(state, this.#outbox, m))) return;
+        t.send(encode({ t: 'ack', n: m.n }));
+        this.updateProgress({ applied: this.#progress.applied + m.changes.length, head: m.head });
+        this.#setStatus(m.head <= m.to ? 'live' : 'syncing');
+        return;
+      }
+      case 'result': {
+        const entry = this.#outbox.takeResult(m.w);
+        if (entry === undefined) return; // a copy, or of an older connection
+        const { again, outcomes } = await applyResult(state, this.#outbox, entry, m);
+        if (again) this.#sendWrite(entry);
+        else this.#emit();
+        for (const o of outcomes) this.#outcomes.settle(o);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #sendWrite(e: OutboxEntry): void {
+    const t = this.#transport;
+    if (t === undefined || !this.#welcomed) return;
+    this.#outbox.send(t, e);
+  }
+}

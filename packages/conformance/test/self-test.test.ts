@@ -4,23 +4,27 @@
  * adapter without faults must pass every group.
  */
 import { describe, expect, it } from 'vitest';
+import type { AdapterCapabilities } from '@cse/core';
 import type { CheckReport, Group } from '../src/index.js';
 import {
   ALL_GROUPS,
   STORE_GROUPS,
   capabilitiesGroupDef,
+  changeFeedGroupDef,
   adapterContractGroupDef,
   PropertyFailure,
   Violation,
   atomicityGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
+  indexKeysGroupDef,
   indexesGroupDef,
   isolationGroupDef,
   modelGroupDef,
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   runGroups,
+  sequencedChangesGroupDef,
   syncIdGroupDef,
   tombstonesGroupDef,
   crashGroupDef,
@@ -58,6 +62,46 @@ const BROKEN: [keyof Faults, string, Group[]][] = [
   ['keyBytes', 'backend limits keys to 1024 bytes', [faithfulDocumentsGroupDef]],
   ['indexMissesUpdate', 'index misses an update (entries of an updated document stay at the old value)', [indexesGroupDef]],
 ];
+
+/**
+ * Blind spots of earlier versions of the suite (issue 27): each broken adapter, the capabilities
+ * it declares, the group that must reject it and what the failure must say. Each check is aimed
+ * at its guarantee, so it fails these at default settings, every time.
+ */
+const feedCaps = { persistent: true, multiProcess: true, changeFeed: true };
+const AIMED: [keyof Faults, Partial<AdapterCapabilities>, string, Group, RegExp][] = [
+  ['unsubscribeNoop', feedCaps, 'unsubscribe does nothing', changeFeedGroupDef, /a listener was called \d+ time\(s\) after/],
+  ['unsubscribeKeepsTimer', feedCaps, 'unsubscribe leaves the poll timer running', changeFeedGroupDef, /timer\(s\) created since subscribing are still active/],
+  ['feedTextCompare', feedCaps, 'feed compares counters as text (silent past 9)', changeFeedGroupDef, /the feed went silent/],
+  ['signalEarly', feedCaps, 'feed signals before the commit is visible', changeFeedGroupDef, /signalled before the commit was visible/],
+  ['pageThenCounter', { persistent: true, multiProcess: true, sequencedChanges: true }, 'changesWithSequence reads the counter after the page', sequencedChangesGroupDef, /the counter was read after the page/],
+  ['staleSequence', { persistent: true, multiProcess: true, sequencedChanges: true }, 'changesWithSequence reads the counter before the page', sequencedChangesGroupDef, /the counter was read before the page|no syncId above sequence.lastSyncId/],
+  ['compactDropsLiveIndex', { persistent: true, compaction: true, indexes: true }, 'compaction drops index entries of live documents', indexKeysGroupDef, /after compact/],
+  ['naiveIndexKeys', { persistent: true, indexes: true }, 'index keys are <value>:<id>, a value ending at ;', indexKeysGroupDef, /through the index differs from the scan/],
+  ['foldIndexCase', { persistent: true, indexes: true }, 'index names ignore letter case', indexKeysGroupDef, /listIndexes differs from the MemoryAdapter oracle/],
+  ['tidySystemTombstones', { persistent: true }, 'tombstones of _-collections are tidied away at open', tombstonesGroupDef, /after close and reopen: the tombstone of _cse_probe\/gone/],
+];
+
+describe('aimed checks reject the broken adapters of their blind spot', () => {
+  for (const [fault, caps, what, group, message] of AIMED) {
+    it(`${group.id} rejects an adapter whose ${what} (${fault})`, async () => {
+      const reports = await runGroups([group], { name: `broken: ${fault}`, open: faultyFactory({ [fault]: true }, caps) });
+      const failed = reports.filter((r) => r.status === 'failed');
+      expect(failed.length, `no check of ${group.id} failed; reports: ${JSON.stringify(reports.map((r) => [r.check, r.status, r.reason]))}`).toBeGreaterThan(0);
+      for (const r of failed) {
+        expect(r.error instanceof Violation || r.error instanceof PropertyFailure, `not a verdict:\n${describeFailures([r])}`).toBe(true);
+      }
+      expect(describeFailures(failed)).toMatch(message);
+    });
+  }
+
+  it('the same adapter without faults passes each of these groups with every capability declared', async () => {
+    const caps = { persistent: true, multiProcess: true, changeFeed: true, sequencedChanges: true, compaction: true, indexes: true };
+    const reports = await runGroups([changeFeedGroupDef, sequencedChangesGroupDef, indexKeysGroupDef, tombstonesGroupDef], { name: 'aimed ok', open: faultyFactory({}, caps) });
+    expect(describeFailures(reports)).toBe('');
+    expect(reports.filter((r) => r.status === 'passed').length).toBeGreaterThan(6);
+  });
+});
 
 /** Faults whose failure message must name the adapter member that misbehaved. */
 const NAMED: Partial<Record<keyof Faults, RegExp>> = {

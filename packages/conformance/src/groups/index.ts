@@ -4,9 +4,11 @@ import { adapterContractGroupDef } from './adapter-contract.js';
 import { atomicityGroupDef } from './atomicity.js';
 import { badInputGroupDef } from './bad-input.js';
 import { capabilitiesGroupDef } from './capabilities.js';
+import { changeFeedGroupDef } from './change-feed.js';
 import { crashGroupDef } from './crash.js';
 import { durabilityGroupDef } from './durability.js';
 import { faithfulDocumentsGroupDef } from './faithful-documents.js';
+import { indexKeysGroupDef } from './index-keys.js';
 import { indexesGroupDef } from './indexes.js';
 import { isolationGroupDef } from './isolation.js';
 import { largeBatchGroupDef } from './large-batch.js';
@@ -15,6 +17,7 @@ import { multiProcessGroupDef } from './multi-process.js';
 import { noLostChangeGroupDef } from './no-lost-change.js';
 import { optimisticLockingGroupDef } from './optimistic-locking.js';
 import { replicaGroupDef } from './replica.js';
+import { sequencedChangesGroupDef } from './sequenced-changes.js';
 import { syncIdGroupDef } from './sync-ids.js';
 import { syncStateGroupDef } from './sync-state.js';
 import { triangularStoreGroupDef } from './triangular-store.js';
@@ -28,9 +31,11 @@ export {
   atomicityGroupDef,
   badInputGroupDef,
   capabilitiesGroupDef,
+  changeFeedGroupDef,
   crashGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
+  indexKeysGroupDef,
   indexesGroupDef,
   isolationGroupDef,
   largeBatchGroupDef,
@@ -39,6 +44,7 @@ export {
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   replicaGroupDef,
+  sequencedChangesGroupDef,
   syncIdGroupDef,
   syncStateGroupDef,
   tombstonesGroupDef,
@@ -65,7 +71,10 @@ export const STORE_GROUPS: readonly Group[] = [
   isolationGroupDef,
   typedErrorsGroupDef,
   watchGroupDef,
+  changeFeedGroupDef,
+  sequencedChangesGroupDef,
   indexesGroupDef,
+  indexKeysGroupDef,
 ];
 
 /** The CSE components on top of the adapter. */

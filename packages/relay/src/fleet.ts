@@ -143,7 +143,7 @@ export class Fleet {
     this.#sub = connect(cfg);
     for (const c of [this.#redis, this.#sub]) {
       c.on('error', quiet);
-      c.on('ready', () => this.#check());
+      c.on('ready', () => void this.#check());
       c.on('close', () => this.#setUp(false));
       c.on('end', () => this.#setUp(false));
     }

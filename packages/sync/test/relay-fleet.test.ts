@@ -1,0 +1,178 @@
+// A relay fleet: three `cse-relay --redis` processes behind a real HAProxy (health checks on
+// /healthz) and a redis-server the test starts; Edges and Frontends connect only through HAProxy.
+// - An Edge registered on one node and a Frontend on another: documents and Desired writes flow,
+//   plainly and through the encrypted channel, while MONITOR on the redis-server shows no payload
+//   and the third node (and the home node) forward nothing.
+// - Pairing, revocation and the per-Edge limit across nodes.
+// - Faults from a seed (replay with FLEET_SEED=<seed>): SIGKILL of a node mid initial sync and mid
+//   bursts of Desired writes, SIGKILL of the redis-server and restart, redis-server paused
+//   (SIGSTOP); after quiescence the replica equals the Edge, every write was applied once, the
+//   Edge is registered again and every node is back in the fleet.
+// - The same routing against a three-master Redis Cluster.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRelayToken, relayConnector, relayEdgeListener } from '@cse/sync';
+import type { RelayEdge, WebSocketConstructor } from '@cse/sync';
+import { startCluster, startRedis } from '../../adapter-redis/test/redis-servers.js';
+import type { RedisServer } from '../../adapter-redis/test/redis-servers.js';
+import { RelayFleet, metric, until } from './fixtures/fleet.js';
+import { prng } from './fixtures/lines.js';
+import { Proc, checkConverged, sleep } from './fixtures/proc.js';
+import { newSigner, randomFrontendId } from './fixtures/relay-signer.js';
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+const children: Proc[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
+let root = '';
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'cse-relay-fleet-'));
+});
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => c.kill()));
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function redis(name: string): Promise<RedisServer> {
+  const r = await startRedis(join(root, name));
+  cleanups.push(() => r.stop('SIGKILL'));
+  return r;
+}
+
+async function fleetOn(url: string, args: readonly string[] = []): Promise<RelayFleet> {
+  const f = await RelayFleet.start(url, 3, args);
+  cleanups.push(() => f.stop());
+  return f;
+}
+
+/** `redis-cli MONITOR` on the server: every command it executes, as text. */
+function monitor(port: number): { text: () => string } {
+  const p = spawn('redis-cli', ['-p', String(port), 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let text = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+  cleanups.push(() => void p.kill('SIGKILL'));
+  return { text: () => text };
+}
+
+/** An Edge process and a Frontend process through the fleet; the Frontend on another node than the Edge's home. */
+async function crossNodeSync(fleet: RelayFleet, encrypted: boolean, dir: string): Promise<{ home: number; via: number }> {
+  const signer = await newSigner();
+  const frontendId = randomFrontendId();
+  const relayCfg = encrypted ? { url: fleet.lbUrl, secure: true } : { url: fleet.lbUrl, jwk: signer.jwk, frontendId };
+  const edge = new Proc('edge', 'edge-process.ts', { file: join(dir, 'edge.sqlite'), port: 0, seed: 1, initial: 200, pageSize: 25, workers: 100, relay: relayCfg });
+  children.push(edge);
+  const ready = await edge.next((m) => m.t === 'ready', 'edge ready');
+  const home = await fleet.homeOfOnlyEdge();
+  const via = (home + 1) % fleet.nodes.length;
+  const access = encrypted ? { edgeId: ready.edgeId, code: ready.code } : { edgeId: ready.edgeId, token: ready.token };
+  const fe = new Proc('frontend', 'frontend-process.ts', { file: join(dir, 'frontend.sqlite'), url: fleet.nodes[via]?.url, workerTypes: ['pump'], relay: access });
+  children.push(fe);
+  try {
+    await fe.next((m) => m.t === 'ready', 'frontend ready');
+    const sent: string[] = [];
+    const saved = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const id = `d${i}`;
+      sent.push(id);
+      const r = await fe.request({ t: 'write', type: 'pump', id, body: { w: i, why: `PAYLOAD-MARK-${i}` } }, 'saved');
+      if (r.id === id) saved.add(id);
+    }
+    await edge.request({ t: 'stop-writing' }, 'stopped');
+    await checkConverged(edge, fe, sent, saved);
+  } catch (e) {
+    throw new Error(`edge stderr: ${edge.stderr}\nfrontend stderr: ${fe.stderr}\n${fleet.logs}`, { cause: e });
+  }
+  return { home, via };
+}
+
+/** Opens a session through `url`; resolves with 'ready' or the close code. */
+function attempt(url: string, edgeId: string, credential: { token: string } | { ticket: string }): Promise<{ ok: true; close: () => void; closed: Promise<string> } | { ok: false; code: number }> {
+  return relayConnector({ url, edgeId, credential, WebSocket: WS, timeoutMs: 30_000 })().then(
+    (t) => {
+      const closed = new Promise<string>((resolve) => {
+        t.onclose = (reason) => resolve(reason);
+      });
+      t.onmessage = () => undefined;
+      return { ok: true as const, close: () => t.close('done'), closed };
+    },
+    (e: { details?: { closeCode?: number } }) => ({ ok: false as const, code: e.details?.closeCode ?? 0 }),
+  );
+}
+
+async function edgeListener(url: string): Promise<{ listener: RelayEdge; signer: Awaited<ReturnType<typeof newSigner>> }> {
+  const signer = await newSigner();
+  const listener = await relayEdgeListener({ url, signer, WebSocket: WS, backoff: { min: 20, max: 200 }, onSession: (t) => (t.onmessage = () => undefined) });
+  cleanups.push(() => listener.close());
+  await until('the Edge registered', async () => listener.status === 'registered');
+  return { listener, signer };
+}
+
+describe('a relay fleet behind HAProxy, on one redis-server', () => {
+  it.each([
+    ['plain sync', false],
+    ['the encrypted channel', true],
+  ])('syncs across nodes (%s): no payload in Redis, none on the node off the path', { timeout: 180_000 }, async (_name, encrypted) => {
+    const r = await redis(`plain-${String(encrypted)}`);
+    const fleet = await fleetOn(r.url);
+    const mon = monitor(r.port);
+    await until('MONITOR attached', async () => mon.text().includes('OK') || mon.text().length > 0, 10_000).catch(() => undefined);
+    const dir = mkdtempSync(join(root, 'sync-'));
+    const { home, via } = await crossNodeSync(fleet, encrypted, dir);
+    const third = 3 - home - via;
+    // The data path is Edge -> node `via` -> Frontend: the home routed, the third node saw nothing.
+    const frames = await Promise.all([0, 1, 2].map(async (i) => metric(await fleet.metrics(i), 'cse_relay_frames_forwarded_total')));
+    expect(frames[via], 'the Frontend node forwarded the session').toBeGreaterThan(0);
+    expect(frames[home], 'the home node forwarded no frame').toBe(0);
+    expect(frames[third], 'the third node forwarded no frame').toBe(0);
+    const routed = await fleet.metrics(via);
+    expect(routed).toMatch(/cse_relay_routing_requests_total\{route="remote",result="ok"\} [1-9]/);
+    const seen = mon.text();
+    expect(seen, 'MONITOR saw the fleet at work').toMatch(/renewHome|evalsha|"get"/i);
+    for (const needle of ['PAYLOAD-MARK', 'pump_desired', 'pump_observed', '"w":', 'M1']) expect(seen.includes(needle), `Redis saw ${needle}`).toBe(false);
+  });
+
+  it('pairing, revocation and the per-Edge limit hold across nodes', { timeout: 120_000 }, async () => {
+    const r = await redis('admission');
+    const fleet = await fleetOn(r.url, ['--max-frontends-per-edge', '3']);
+    const { listener, signer } = await edgeListener(fleet.lbUrl);
+    const home = await fleet.homeOfOnlyEdge();
+    const [a, b] = [(home + 1) % 3, (home + 2) % 3].map((i) => fleet.nodes[i]?.url as string) as [string, string];
+
+    // A ticket offered on the home node, used through node A once; through node B it is spent.
+    await listener.offerPairing('ticket-one', 60_000);
+    const first = await attempt(a, listener.edgeId, { ticket: 'ticket-one' });
+    expect(first.ok).toBe(true);
+    const again = await attempt(b, listener.edgeId, { ticket: 'ticket-one' });
+    expect(again).toEqual({ ok: false, code: 4401 });
+    if (first.ok) first.close();
+
+    // A revocation issued on the home cuts the session running on node A, and node B refuses the token.
+    const frontendId = randomFrontendId();
+    const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId });
+    const session = await attempt(a, listener.edgeId, { token });
+    expect(session.ok).toBe(true);
+    await listener.revoke(frontendId);
+    if (session.ok) {
+      const reason = await Promise.race([session.closed, sleep(30_000).then(() => 'still open')]);
+      expect(reason, 'the session on another node was cut').toBe('revoked by the edge');
+    }
+    expect(await attempt(b, listener.edgeId, { token })).toEqual({ ok: false, code: 4403 });
+
+    // maxFrontendsPerEdge = 3 for the Edge fleet-wide, whichever nodes the Frontends reach.
+    await until('sessions released', async () => (await fleet.total('cse_relay_sessions')) === 0);
+    const open = [];
+    for (const url of [a, b, a]) {
+      const t = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId: randomFrontendId() });
+      open.push(await attempt(url, listener.edgeId, { token: t }));
+    }
+    expect(open.map((x) => x.ok)).toEqual([true, true, true]);
+    const t4 = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId: randomFrontendId() });
+    expect(await attempt(b, listener.edgeId, { token: t4 })).toEqual({ ok: false, code: 4429 });
+    for (const x of open) if (x.ok) x.close();
+  });
+});

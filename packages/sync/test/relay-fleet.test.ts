@@ -133,7 +133,7 @@ describe('a relay fleet behind HAProxy, on one redis-server', () => {
     expect(routed).toMatch(/cse_relay_routing_requests_total\{route="remote",result="ok"\} [1-9]/);
     const seen = mon.text();
     expect(seen, 'MONITOR saw the fleet at work').toMatch(/renewHome|evalsha|"get"/i);
-    for (const needle of ['PAYLOAD-MARK', 'pump_desired', 'pump_observed', '"w":', 'M1']) expect(seen.includes(needle), `Redis saw ${needle}`).toBe(false);
+    for (const needle of ['PAYLOAD-MARK', 'pump_desired', 'pump_observed', '"w":', 'model']) expect(seen.includes(needle), `Redis saw ${needle}`).toBe(false);
   });
 
   it('pairing, revocation and the per-Edge limit hold across nodes', { timeout: 120_000 }, async () => {
@@ -174,5 +174,83 @@ describe('a relay fleet behind HAProxy, on one redis-server', () => {
     const t4 = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId: randomFrontendId() });
     expect(await attempt(b, listener.edgeId, { token: t4 })).toEqual({ ok: false, code: 4429 });
     for (const x of open) if (x.ok) x.close();
+  });
+
+  it('converges and applies every write once across SIGKILLs of nodes and of Redis, and Redis paused', { timeout: 300_000 }, async () => {
+    const seed = process.env.FLEET_SEED !== undefined ? Number(process.env.FLEET_SEED) : Math.floor(Math.random() * 2 ** 31);
+    const random = prng(seed);
+    const log: string[] = [`seed ${seed}`];
+    let r = await redis('faults');
+    const redisDir = r.dir;
+    const fleet = await fleetOn(r.url);
+    const dir = mkdtempSync(join(root, 'faults-'));
+    const signer = await newSigner();
+    const frontendId = randomFrontendId();
+    const edge = new Proc('edge', 'edge-process.ts', { file: join(dir, 'edge.sqlite'), port: 0, seed, initial: 1000, pageSize: 25, workers: 300, relay: { url: fleet.lbUrl, jwk: signer.jwk, frontendId } });
+    children.push(edge);
+    const ready = await edge.next((m) => m.t === 'ready', 'edge ready');
+    const fe = new Proc('frontend', 'frontend-process.ts', { file: join(dir, 'frontend.sqlite'), url: fleet.lbUrl, workerTypes: ['pump'], relay: { edgeId: ready.edgeId, token: ready.token } });
+    children.push(fe);
+
+    const sent: string[] = [];
+    const saved = new Set<string>();
+    const write = async (why: string): Promise<void> => {
+      const id = random() < 0.3 ? `c${Math.floor(random() * 4)}` : `d${sent.length}`;
+      sent.push(id);
+      const w = await fe.request({ t: 'write', type: 'pump', id, body: { w: sent.length - 1, why } }, 'saved');
+      if (w.id === id) saved.add(id);
+    };
+    const killNode = async (why: string): Promise<void> => {
+      const i = Math.floor(random() * fleet.nodes.length);
+      await fleet.kill(i);
+      log.push(`kill ${fleet.nodes[i]?.id ?? '?'} ${why}`);
+      await sleep(random() * 400);
+      await fleet.restart(i);
+    };
+    const burst = async (round: string, fault: (why: string) => Promise<void>): Promise<void> => {
+      const n = 10 + Math.floor(random() * 10);
+      const at = Math.floor(random() * n);
+      let pending: Promise<void> | undefined;
+      for (let i = 0; i < n; i++) {
+        if (i === at) pending = fault(`${round} at write ${i}/${n}`);
+        await write(round);
+        if (random() < 0.3) await sleep(random() * 30);
+      }
+      await pending;
+      await sleep(random() * 300);
+    };
+
+    try {
+      const mid = await fe.next((m) => m.t === 'status' && (m.cursor as number) > 0 && (m.cursor as number) < (m.head as number), 'initial sync under way');
+      log.push(`initial sync at ${String(mid.cursor)}/${String(mid.head)}`);
+      await killNode('mid initial sync');
+      await fe.next((m) => m.t === 'status' && m.status === 'live', 'live again', fe.messages.length);
+      await burst('burst 1', killNode);
+      await burst('burst 2', killNode);
+      await burst('burst 3', async (why) => {
+        await r.stop('SIGKILL');
+        log.push(`kill redis-server ${why}`);
+        await sleep(random() * 1000);
+        r = await startRedis(redisDir, [], r.port);
+        cleanups.push(() => r.stop('SIGKILL'));
+      });
+      await burst('burst 4', async (why) => {
+        const pid = r.process.pid as number;
+        process.kill(pid, 'SIGSTOP');
+        const ms = 500 + Math.floor(random() * 3500);
+        log.push(`redis-server paused ${ms} ms ${why}`);
+        await sleep(ms);
+        process.kill(pid, 'SIGCONT');
+      });
+      await write('last');
+      await edge.request({ t: 'stop-writing' }, 'stopped');
+      const { conflicts, edgeDocs } = await checkConverged(edge, fe, sent, saved);
+      log.push(`${sent.length} writes, ${conflicts} conflicts, ${edgeDocs} edge docs`);
+      await until('every node back in the fleet', () => fleet.allHealthy());
+      await until('the Edge registered again, on one node', async () => (await fleet.total('cse_relay_edges')) === 1);
+    } catch (err) {
+      throw new Error(`${log.join('; ')}\n(replay with FLEET_SEED=${seed})\nedge stderr: ${edge.stderr}\nfrontend stderr: ${fe.stderr}\n${fleet.logs}`, { cause: err });
+    }
+    console.log(log.join('; '));
   });
 });

@@ -253,4 +253,57 @@ describe('a relay fleet behind HAProxy, on one redis-server', () => {
     }
     console.log(log.join('; '));
   });
+
+  it('degraded without Redis: serves local pairs, refuses routed ones with 4503, recovers', { timeout: 120_000 }, async () => {
+    const r = await redis('degraded');
+    const fleet = await fleetOn(r.url);
+    const [a, b] = fleet.nodes as [(typeof fleet.nodes)[0], (typeof fleet.nodes)[0]];
+    const { listener, signer } = await edgeListener(a.url);
+    const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId: randomFrontendId() });
+    const pid = r.process.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await until('node b out of the fleet', async () => (await fleet.metrics(1)).includes('cse_relay_fleet_up 0') || (await attempt(b.url, listener.edgeId, { token }).then((x) => (x.ok ? (x.close(), false) : x.code === 4503))));
+      const local = await attempt(a.url, listener.edgeId, { token });
+      expect(local.ok, 'a pair on one node works without Redis').toBe(true);
+      if (local.ok) local.close();
+      expect(await attempt(b.url, listener.edgeId, { token })).toEqual({ ok: false, code: 4503 });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await until('every node back in the fleet', () => fleet.allHealthy());
+    const routed = await until('routed again', async () => {
+      const x = await attempt(b.url, listener.edgeId, { token });
+      return x.ok ? x : undefined;
+    });
+    routed.close();
+  });
+});
+
+describe('a relay fleet on a three-master Redis Cluster', () => {
+  it('routes across nodes: sync, pairing and revocation', { timeout: 240_000 }, async () => {
+    const nodes = await startCluster(join(root, 'cluster'));
+    cleanups.push(async () => void (await Promise.all(nodes.map((n) => n.stop('SIGKILL')))));
+    const fleet = await fleetOn((nodes[0] as RedisServer).url, ['--redis-cluster']);
+    const dir = mkdtempSync(join(root, 'cluster-sync-'));
+    await crossNodeSync(fleet, false, dir);
+    await Promise.all(children.splice(0).map((c) => c.kill()));
+    await until('the Edge process gone', async () => (await fleet.total('cse_relay_edges')) === 0);
+
+    const { listener, signer } = await edgeListener(fleet.lbUrl);
+    const home = await fleet.homeOfOnlyEdge();
+    const [a, b] = [(home + 1) % 3, (home + 2) % 3].map((i) => fleet.nodes[i]?.url as string) as [string, string];
+    await listener.offerPairing('cluster-ticket', 60_000);
+    const first = await attempt(a, listener.edgeId, { ticket: 'cluster-ticket' });
+    expect(first.ok).toBe(true);
+    expect(await attempt(b, listener.edgeId, { ticket: 'cluster-ticket' })).toEqual({ ok: false, code: 4401 });
+    if (first.ok) first.close();
+    const frontendId = randomFrontendId();
+    const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId });
+    const session = await attempt(b, listener.edgeId, { token });
+    expect(session.ok).toBe(true);
+    await listener.revoke(frontendId);
+    if (session.ok) expect(await Promise.race([session.closed, sleep(30_000).then(() => 'still open')])).toBe('revoked by the edge');
+    expect(await attempt(a, listener.edgeId, { token })).toEqual({ ok: false, code: 4403 });
+  });
 });

@@ -112,6 +112,31 @@ async function edgeListener(url: string): Promise<{ listener: RelayEdge; signer:
   return { listener, signer };
 }
 
+/**
+ * An Edge through the balanced address; a ticket offered on its home used through node A once
+ * and refused through node B; a revocation issued on the home cuts the session running on node A,
+ * and node B refuses the token. Returns the Edge and the two other nodes' addresses.
+ */
+async function pairingAndRevocationAcross(fleet: RelayFleet): Promise<{ listener: RelayEdge; signer: Awaited<ReturnType<typeof newSigner>>; a: string; b: string }> {
+  const { listener, signer } = await edgeListener(fleet.lbUrl);
+  const home = await fleet.homeOfOnlyEdge();
+  const [a, b] = [(home + 1) % 3, (home + 2) % 3].map((i) => fleet.nodes[i]?.url as string) as [string, string];
+  await listener.offerPairing('ticket-one', 60_000);
+  const first = await attempt(a, listener.edgeId, { ticket: 'ticket-one' });
+  expect(first.ok).toBe(true);
+  expect(await attempt(b, listener.edgeId, { ticket: 'ticket-one' })).toEqual({ ok: false, code: 4401 });
+  if (first.ok) first.close();
+
+  const frontendId = randomFrontendId();
+  const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId });
+  const session = await attempt(a, listener.edgeId, { token });
+  expect(session.ok).toBe(true);
+  await listener.revoke(frontendId);
+  if (session.ok) expect(await Promise.race([session.closed, sleep(30_000).then(() => 'still open')]), 'the session on another node was cut').toBe('revoked by the edge');
+  expect(await attempt(b, listener.edgeId, { token })).toEqual({ ok: false, code: 4403 });
+  return { listener, signer, a, b };
+}
+
 describe('a relay fleet behind HAProxy, on one redis-server', () => {
   it.each([
     ['plain sync', false],
@@ -139,29 +164,7 @@ describe('a relay fleet behind HAProxy, on one redis-server', () => {
   it('pairing, revocation and the per-Edge limit hold across nodes', { timeout: 120_000 }, async () => {
     const r = await redis('admission');
     const fleet = await fleetOn(r.url, ['--max-frontends-per-edge', '3']);
-    const { listener, signer } = await edgeListener(fleet.lbUrl);
-    const home = await fleet.homeOfOnlyEdge();
-    const [a, b] = [(home + 1) % 3, (home + 2) % 3].map((i) => fleet.nodes[i]?.url as string) as [string, string];
-
-    // A ticket offered on the home node, used through node A once; through node B it is spent.
-    await listener.offerPairing('ticket-one', 60_000);
-    const first = await attempt(a, listener.edgeId, { ticket: 'ticket-one' });
-    expect(first.ok).toBe(true);
-    const again = await attempt(b, listener.edgeId, { ticket: 'ticket-one' });
-    expect(again).toEqual({ ok: false, code: 4401 });
-    if (first.ok) first.close();
-
-    // A revocation issued on the home cuts the session running on node A, and node B refuses the token.
-    const frontendId = randomFrontendId();
-    const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId });
-    const session = await attempt(a, listener.edgeId, { token });
-    expect(session.ok).toBe(true);
-    await listener.revoke(frontendId);
-    if (session.ok) {
-      const reason = await Promise.race([session.closed, sleep(30_000).then(() => 'still open')]);
-      expect(reason, 'the session on another node was cut').toBe('revoked by the edge');
-    }
-    expect(await attempt(b, listener.edgeId, { token })).toEqual({ ok: false, code: 4403 });
+    const { listener, signer, a, b } = await pairingAndRevocationAcross(fleet);
 
     // maxFrontendsPerEdge = 3 for the Edge fleet-wide, whichever nodes the Frontends reach.
     await until('sessions released', async () => (await fleet.total('cse_relay_sessions')) === 0);
@@ -290,20 +293,6 @@ describe('a relay fleet on a three-master Redis Cluster', () => {
     await Promise.all(children.splice(0).map((c) => c.kill()));
     await until('the Edge process gone', async () => (await fleet.total('cse_relay_edges')) === 0);
 
-    const { listener, signer } = await edgeListener(fleet.lbUrl);
-    const home = await fleet.homeOfOnlyEdge();
-    const [a, b] = [(home + 1) % 3, (home + 2) % 3].map((i) => fleet.nodes[i]?.url as string) as [string, string];
-    await listener.offerPairing('cluster-ticket', 60_000);
-    const first = await attempt(a, listener.edgeId, { ticket: 'cluster-ticket' });
-    expect(first.ok).toBe(true);
-    expect(await attempt(b, listener.edgeId, { ticket: 'cluster-ticket' })).toEqual({ ok: false, code: 4401 });
-    if (first.ok) first.close();
-    const frontendId = randomFrontendId();
-    const token = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId });
-    const session = await attempt(b, listener.edgeId, { token });
-    expect(session.ok).toBe(true);
-    await listener.revoke(frontendId);
-    if (session.ok) expect(await Promise.race([session.closed, sleep(30_000).then(() => 'still open')])).toBe('revoked by the edge');
-    expect(await attempt(a, listener.edgeId, { token })).toEqual({ ok: false, code: 4403 });
+    await pairingAndRevocationAcross(fleet);
   });
 });

@@ -2,15 +2,16 @@
 //
 //   node bench/relay-fleet.js [--edges 1000,10000] [--nodes 4] [--frontends 1000] [--rest-ms 15000]
 //
-// For each Edge count: a redis-server of its own, `--nodes` relay nodes (lib/fleet-node.js, one
-// process each, startRelay from dist with `redis`), simulated Edges (lib/fleet-edges.js: own
+// For each Edge count: a redis-server of its own, `--nodes` relay nodes (lib/relay-process.js,
+// one process each, startRelay from dist with `redis`), simulated Edges (lib/fleet-edges.js: own
 // P-256 key each, registered on the nodes in turn, answering session requests), then:
 // - memory per idle connection: each node's heap and RSS after a GC, before and after its Edges
 //   registered, divided by its connections; against one relay without Redis holding as many Edges;
-// - Redis commands at rest over --rest-ms (sent by the nodes, and executed by the server);
-// - --frontends Frontends, 10 at a time, each to a random Edge through a random node: time from
-//   its hello to the Edge's first frame, same node (Edge registered there) vs cross node;
-// - Redis commands per session set-up.
+// - Redis commands at rest over --rest-ms (sent by the nodes, and executed by the server, which
+//   counts the commands inside Lua scripts too);
+// - --frontends Frontends, 10 at a time, each to a random Edge: half through the node the Edge is
+//   registered on (same node), then half through a random other node (cross node); the time from
+//   the hello to the Edge's first frame, and the Redis commands per session besides renewals.
 // The nodes are reached directly (no load balancer) so that only the relays are measured.
 // Prints the figures as JSON and writes nothing; bench/RESULTS.md quotes a run.
 import { fork } from 'node:child_process';
@@ -53,7 +54,7 @@ function child(file, cfg, execArgv = []) {
 }
 
 async function startNode(cfg) {
-  const n = child('fleet-node.js', cfg, ['--expose-gc']);
+  const n = child('relay-process.js', cfg, ['--expose-gc']);
   const ready = await n.next('ready');
   return { ...n, url: ready.url };
 }
@@ -97,8 +98,8 @@ async function scenario(edges) {
   const nodes = [];
   const out = { edges, nodes: nodeCount, frontends: frontendCount };
   try {
-    for (let i = 0; i < nodeCount; i++) nodes.push(await startNode({ redis: redis.url, nodeId: `n${i + 1}` }));
-    const single = await startNode({});
+    for (let i = 0; i < nodeCount; i++) nodes.push(await startNode({ redis: redis.url, nodeId: `n${i + 1}`, maxConnections: 30_000 }));
+    const single = await startNode({ maxConnections: 30_000 });
     const before = await Promise.all([...nodes, single].map(stats));
 
     // Edges: `edges` across the fleet, and as many as one node holds on the single relay.
@@ -130,55 +131,52 @@ async function scenario(edges) {
     single.kill();
 
     // At rest: lease renewals only.
-    const sent0 = (await Promise.all(nodes.map(stats))).reduce((a, s) => a + s.relay.fleet.redisCommands, 0);
+    const fleetCounters = async () => {
+      const all = await Promise.all(nodes.map(stats));
+      return { sent: all.reduce((a, s) => a + s.relay.fleet.redisCommands, 0), renewals: all.reduce((a, s) => a + s.relay.fleet.redisRenewals, 0) };
+    };
+    const rest0 = await fleetCounters();
     const server0 = await serverCommands();
     const t0 = performance.now();
     await sleep(restMs);
     const seconds = (performance.now() - t0) / 1000;
-    const sent1 = (await Promise.all(nodes.map(stats))).reduce((a, s) => a + s.relay.fleet.redisCommands, 0);
+    const rest1 = await fleetCounters();
     const server1 = await serverCommands();
     out.redisAtRest = {
       seconds: round(seconds, 1),
-      sentPerSecond: round((sent1 - sent0) / seconds, 1),
-      sentPerSecondPerEdge: round((sent1 - sent0) / seconds / edges, 3),
+      sentPerSecond: round((rest1.sent - rest0.sent) / seconds, 1),
+      sentPerSecondPerEdge: round((rest1.sent - rest0.sent) / seconds / edges, 3),
+      renewalsOfThose: rest1.renewals - rest0.renewals,
       executedPerSecond: round((server1 - server0 - 2) / seconds, 1),
     };
 
-    // Frontends at random: same node vs cross node, 10 at a time.
+    // Frontends to random Edges, 10 at a time: half through the Edge's node, half through another.
     const { tokens } = await sim.ask({ t: 'tokens', n: frontendCount });
-    const same = [];
-    const cross = [];
-    let failed = 0;
-    let k = 0;
-    const sentBefore = sent1;
-    const tF = performance.now();
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        while (k < tokens.length) {
-          const t = tokens[k++];
-          const node = Math.floor(Math.random() * nodeCount);
-          try {
-            const ms = await frontend(nodes[node].url, t.edgeId, t.token);
-            (node === t.home ? same : cross).push(ms);
-          } catch {
-            failed++;
+    const phase = async (list, pick) => {
+      const times = [];
+      let failed = 0;
+      let k = 0;
+      const before = await fleetCounters();
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          while (k < list.length) {
+            const t = list[k++];
+            try {
+              times.push(await frontend(nodes[pick(t.home)].url, t.edgeId, t.token));
+            } catch {
+              failed++;
+            }
           }
-        }
-      }),
-    );
-    const fSeconds = (performance.now() - tF) / 1000;
-    const sent2 = (await Promise.all(nodes.map(stats))).reduce((a, s) => a + s.relay.fleet.redisCommands, 0);
-    const restRate = (sent1 - sent0) / seconds;
-    out.routing = {
-      sameNode: { n: same.length, medianMs: round(quantile(same, 0.5)), p99Ms: round(quantile(same, 0.99)) },
-      crossNode: { n: cross.length, medianMs: round(quantile(cross, 0.5)), p99Ms: round(quantile(cross, 0.99)) },
-      crossOverSameMedian: round(quantile(cross, 0.5) / quantile(same, 0.5)),
-      failed,
+        }),
+      );
+      const after = await fleetCounters();
+      const perSession = (after.sent - after.renewals - (before.sent - before.renewals)) / times.length;
+      return { n: times.length, failed, medianMs: round(quantile(times, 0.5)), p99Ms: round(quantile(times, 0.99)), redisCommandsPerSession: round(perSession, 2) };
     };
-    out.redisPerSession = {
-      all: round((sent2 - sentBefore - restRate * fSeconds) / (same.length + cross.length), 1),
-      note: 'commands sent by the nodes during the Frontend phase, minus the at-rest rate, per session (same- and cross-node mixed)',
-    };
+    const half = Math.floor(tokens.length / 2);
+    const same = await phase(tokens.slice(0, half), (home) => home);
+    const cross = await phase(tokens.slice(half), (home) => (home + 1 + Math.floor(Math.random() * (nodeCount - 1))) % nodeCount);
+    out.routing = { sameNode: same, crossNode: cross, crossOverSameMedian: round(cross.medianMs / same.medianMs), crossOverSameP99: round(cross.p99Ms / same.p99Ms) };
     sim.kill();
   } finally {
     for (const n of nodes) n.kill();

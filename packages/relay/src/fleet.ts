@@ -132,8 +132,9 @@ export class Fleet {
   readonly #events: FleetEvents;
   #up = false;
   #closed = false;
-  /** Commands sent to Redis (for the bench's "operations per session"). */
+  /** Commands sent to Redis, and how many of them were lease renewals (the load at rest). */
   commands = 0;
+  renewals = 0;
   errors = 0;
 
   constructor(cfg: FleetConfig, events: FleetEvents) {
@@ -242,6 +243,7 @@ export class Fleet {
 
   /** Renews the home lease; false when another node holds the Edge now. */
   async renew(edgeId: string, spki: string): Promise<boolean> {
+    this.renewals++;
     return (await this.#run(1, (r) => r.renewHome(this.#key(edgeId, 'home'), this.#key(edgeId, 'rev'), this.#value(spki), this.#cfg.leaseMs))) === 1;
   }
 
@@ -283,8 +285,9 @@ export class Fleet {
     await this.#run(1, (r) => r.markUsed(this.#key(edgeId, `t:${hash}`), Math.max(1, Math.ceil(ttlMs))));
   }
 
-  /** Takes (or renews) a session's place among the Edge's `max`; false when full. */
-  async lease(edgeId: string, sid: string, max: number): Promise<boolean> {
+  /** Takes (or, with `renewal`, renews) a session's place among the Edge's `max`; false when full. */
+  async lease(edgeId: string, sid: string, max: number, renewal = false): Promise<boolean> {
+    if (renewal) this.renewals++;
     return (await this.#run(1, (r) => r.leaseSession(this.#key(edgeId, 's'), sid, max, this.#cfg.leaseMs))) === 1;
   }
 
@@ -299,6 +302,7 @@ export class Fleet {
   /** A round trip; marks the node degraded when it fails, up again (with `up()`) when it works. */
   async heartbeat(): Promise<void> {
     if (this.#up) {
+      this.renewals++;
       await this.#run(1, (r) => r.ping()).catch(quiet);
     } else await this.#check();
   }

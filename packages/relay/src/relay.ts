@@ -41,7 +41,7 @@ export interface RelayStats {
   readonly bytesForwarded: number;
   readonly memory: NodeJS.MemoryUsage;
   /** In a fleet: this node's id, whether it is in the fleet (Redis reachable) and its Redis commands so far. */
-  readonly fleet?: { readonly nodeId: string; readonly up: boolean; readonly redisCommands: number; readonly redisErrors: number };
+  readonly fleet?: { readonly nodeId: string; readonly up: boolean; readonly redisCommands: number; readonly redisRenewals: number; readonly redisErrors: number };
 }
 
 export interface Relay {
@@ -472,7 +472,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
           for (const s of [...e.sessions]) endSession(s, CloseCode.GONE, 'the edge went away');
         }
       }),
-      ...[...held.values()].flatMap((set) => [...set].map(async (s) => void (s.leased = await fl.lease(s.edgeId, s.sid, 2 ** 31)))),
+      ...[...held.values()].flatMap((set) => [...set].map(async (s) => void (s.leased = await fl.lease(s.edgeId, s.sid, 2 ** 31, true)))),
     ]).catch(() => undefined);
     if (edges.size === 0 && held.size === 0) await fl.heartbeat();
   };
@@ -626,6 +626,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         ['cse_relay_bytes_forwarded_total', 'Bytes forwarded between the two ends of sessions', [[{}, st.bytesForwarded]], 'counter'],
         ['cse_relay_fleet_up', 'In a fleet: 1 when Redis is reachable (the node routes), 0 when degraded', fleet === undefined ? [] : [[{}, fleet.up ? 1 : 0]]],
         ['cse_relay_redis_commands_total', 'Redis commands sent by this node', fleet === undefined ? [] : [[{}, fleet.commands]], 'counter'],
+        ['cse_relay_redis_renewals_total', 'Of those, lease renewals and pings (the load at rest)', fleet === undefined ? [] : [[{}, fleet.renewals]], 'counter'],
         ['cse_relay_redis_errors_total', 'Redis commands that failed or timed out', fleet === undefined ? [] : [[{}, fleet.errors]], 'counter'],
         ['process_resident_memory_bytes', 'Resident set size', [[{}, st.memory.rss]]],
         ['nodejs_heap_used_bytes', 'V8 heap in use', [[{}, st.memory.heapUsed]]],
@@ -650,7 +651,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         framesForwarded,
         bytesForwarded,
         memory: process.memoryUsage(),
-        ...(fleet === undefined ? {} : { fleet: { nodeId: fleet.nodeId, up: fleet.up, redisCommands: fleet.commands, redisErrors: fleet.errors } }),
+        ...(fleet === undefined ? {} : { fleet: { nodeId: fleet.nodeId, up: fleet.up, redisCommands: fleet.commands, redisRenewals: fleet.renewals, redisErrors: fleet.errors } }),
       };
     },
     close: async () => {

@@ -194,6 +194,8 @@ describe('a relay fleet behind HAProxy, on one redis-server', () => {
     const ready = await edge.next((m) => m.t === 'ready', 'edge ready');
     const fe = new Proc('frontend', 'frontend-process.ts', { file: join(dir, 'frontend.sqlite'), url: fleet.lbUrl, workerTypes: ['pump'], relay: { edgeId: ready.edgeId, token: ready.token } });
     children.push(fe);
+    // A second Edge, idle, in this process: it too must be registered again after every fault.
+    const idle = await edgeListener(fleet.lbUrl);
 
     const sent: string[] = [];
     const saved = new Set<string>();
@@ -250,7 +252,16 @@ describe('a relay fleet behind HAProxy, on one redis-server', () => {
       const { conflicts, edgeDocs } = await checkConverged(edge, fe, sent, saved);
       log.push(`${sent.length} writes, ${conflicts} conflicts, ${edgeDocs} edge docs`);
       await until('every node back in the fleet', () => fleet.allHealthy());
-      await until('the Edge registered again, on one node', async () => (await fleet.total('cse_relay_edges')) === 1);
+      await until('both Edges registered again, each on one node', async () => (await fleet.total('cse_relay_edges')) === 2);
+      // The directory is right again: every node routes a Frontend to the idle Edge.
+      const token = await createRelayToken(idle.signer, { edgeId: idle.listener.edgeId, frontendId: randomFrontendId() });
+      for (const node of fleet.nodes) {
+        const x = await until(`a session to the idle Edge through ${node.id}`, async () => {
+          const y = await attempt(node.url, idle.listener.edgeId, { token });
+          return y.ok ? y : undefined;
+        });
+        x.close();
+      }
     } catch (err) {
       throw new Error(`${log.join('; ')}\n(replay with FLEET_SEED=${seed})\nedge stderr: ${edge.stderr}\nfrontend stderr: ${fe.stderr}\n${fleet.logs}`, { cause: err });
     }

@@ -9,9 +9,10 @@
 //   registered, divided by its connections; against one relay without Redis holding as many Edges;
 // - Redis commands at rest over --rest-ms (sent by the nodes, and executed by the server, which
 //   counts the commands inside Lua scripts too);
-// - --frontends Frontends, 10 at a time, each to a random Edge: half through the node the Edge is
-//   registered on (same node), then half through a random other node (cross node); the time from
-//   the hello to the Edge's first frame, and the Redis commands per session besides renewals.
+// - --frontends Frontends, 10 at a time, each to a random Edge, alternately through the node the
+//   Edge is registered on (same node) and through a random other node (cross node), so that load
+//   from elsewhere hits both alike: the time from the hello to the Edge's first frame;
+// - Redis commands per session besides renewals: 100 same-node sessions, then 100 cross-node ones.
 // The nodes are reached directly (no load balancer) so that only the relays are measured.
 // Prints the figures as JSON and writes nothing; bench/RESULTS.md quotes a run.
 import { fork } from 'node:child_process';
@@ -152,6 +153,7 @@ async function scenario(edges) {
 
     // Frontends to random Edges, 10 at a time: half through the Edge's node, half through another.
     const { tokens } = await sim.ask({ t: 'tokens', n: frontendCount });
+    const other = (home) => (home + 1 + Math.floor(Math.random() * (nodeCount - 1))) % nodeCount;
     const phase = async (list, pick) => {
       const times = [];
       let failed = 0;
@@ -160,9 +162,10 @@ async function scenario(edges) {
       await Promise.all(
         Array.from({ length: 10 }, async () => {
           while (k < list.length) {
-            const t = list[k++];
+            const i = k++;
+            const t = list[i];
             try {
-              times.push(await frontend(nodes[pick(t.home)].url, t.edgeId, t.token));
+              times.push([i, await frontend(nodes[pick(t.home, i)].url, t.edgeId, t.token)]);
             } catch {
               failed++;
             }
@@ -171,12 +174,21 @@ async function scenario(edges) {
       );
       const after = await fleetCounters();
       const perSession = (after.sent - after.renewals - (before.sent - before.renewals)) / times.length;
-      return { n: times.length, failed, medianMs: round(quantile(times, 0.5)), p99Ms: round(quantile(times, 0.99)), redisCommandsPerSession: round(perSession, 2) };
+      const summary = (xs) => ({ n: xs.length, medianMs: round(quantile(xs, 0.5)), p99Ms: round(quantile(xs, 0.99)) });
+      return {
+        same: summary(times.filter(([i]) => i % 2 === 0).map(([, ms]) => ms)),
+        cross: summary(times.filter(([i]) => i % 2 === 1).map(([, ms]) => ms)),
+        failed,
+        redisCommandsPerSession: round(perSession, 2),
+      };
     };
-    const half = Math.floor(tokens.length / 2);
-    const same = await phase(tokens.slice(0, half), (home) => home);
-    const cross = await phase(tokens.slice(half), (home) => (home + 1 + Math.floor(Math.random() * (nodeCount - 1))) % nodeCount);
-    out.routing = { sameNode: same, crossNode: cross, crossOverSameMedian: round(cross.medianMs / same.medianMs), crossOverSameP99: round(cross.p99Ms / same.p99Ms) };
+    const mixed = await phase(tokens, (home, i) => (i % 2 === 0 ? home : other(home)));
+    out.routing = { sameNode: mixed.same, crossNode: mixed.cross, failed: mixed.failed, crossOverSameMedian: round(mixed.cross.medianMs / mixed.same.medianMs), crossOverSameP99: round(mixed.cross.p99Ms / mixed.same.p99Ms) };
+    const { tokens: more } = await sim.ask({ t: 'tokens', n: 200 });
+    out.redisCommandsPerSession = {
+      sameNode: (await phase(more.slice(0, 100), (home) => home)).redisCommandsPerSession,
+      crossNode: (await phase(more.slice(100), (home) => other(home))).redisCommandsPerSession,
+    };
     sim.kill();
   } finally {
     for (const n of nodes) n.kill();

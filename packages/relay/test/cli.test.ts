@@ -70,10 +70,13 @@ const until = async (check: () => boolean): Promise<void> => {
 
 describe('cse-relay', () => {
   it('prints usage and refuses bad options with exit code 2', async () => {
-    const [help, ...bad] = await Promise.all([['--help'], ['--nope'], ['--port', 'x'], ['--tls-cert', 'only.pem'], ['--max-frame-bytes', '0']].map((a) => exitOf(run(a))));
+    const [help, ...bad] = await Promise.all(
+      [['--help'], ['--nope'], ['--port', 'x'], ['--tls-cert', 'only.pem'], ['--max-frame-bytes', '0'], ['--log-format', 'xml'], ['--public-url', 'ws://127.0.0.1:1'], ['--redis', 'http://x'], ['--stats-interval', '0']].map((a) => exitOf(run(a))),
+    );
     expect(help?.code).toBe(0);
-    for (const o of ['--port', '--host', '--tls-cert', '--tls-key', '--max-frame-bytes', '--max-frontends-per-edge', '--max-connections', '--idle-timeout-ms', '--heartbeat-ms', '--max-buffered-bytes']) expect(help?.out).toContain(o);
-    expect(bad.map((b) => b.code)).toEqual([2, 2, 2, 2]);
+    for (const o of ['--port', '--host', '--tls-cert', '--tls-key', '--max-frame-bytes', '--max-frontends-per-edge', '--max-connections', '--idle-timeout-ms', '--heartbeat-ms', '--max-buffered-bytes', '--redis', '--public-url', '--stats-interval', '--log-format']) expect(help?.out).toContain(o);
+    expect(bad.map((b) => b.code)).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(bad[6]?.err).toContain('relay option redis must be a redis:// or rediss:// URL');
     expect(bad[3]?.err).toContain('maxFrameBytes must be a positive integer');
   });
 
@@ -114,6 +117,29 @@ describe('cse-relay', () => {
     const exit = new Promise<number | null>((resolve) => p.on('exit', (c) => resolve(c)));
     p.kill('SIGTERM');
     expect(await exit).toBe(0);
+  });
+
+  it('logs JSON lines and a periodic summary without secrets, and serves /metrics and /healthz', async () => {
+    const p = run(['--port', '0', '--verbose', '--log-format', 'json', '--stats-interval', '100']);
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const url = await listening(p);
+    const port = new URL(url).port;
+    const secret = 'SECRET-TOKEN-abcdefghijklmnopqrstuvwxyz0123456789';
+    const edgeId = 'A'.repeat(43);
+    expect(await converse(`${url}/connect`, [JSON.stringify({ t: 'hello', edgeId, token: secret })])).toMatchObject({ code: 4404 });
+    expect(await converse(`${url}/connect`, [JSON.stringify({ t: 'hello', edgeId })])).toMatchObject({ code: 4400 });
+    await until(() => err.includes('"msg":"stats"'));
+    const lines = err.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.msg === 'stats')).toMatchObject({ connections: expect.any(Number), edges: 0, sessions: 0 });
+    expect(err).not.toContain('SECRET-TOKEN');
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('# TYPE cse_relay_frames_forwarded_total counter');
+    expect(metrics).toMatch(/cse_relay_auth_failures_total\{reason="malformed_hello"\} 1/);
+    expect(metrics).toMatch(/cse_relay_routing_requests_total\{route="remote",result="not_found"\} 1/);
+    expect(metrics).not.toContain('SECRET-TOKEN');
   });
 
   it('serves wss:// with --tls-cert and --tls-key', async () => {

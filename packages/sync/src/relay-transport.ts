@@ -283,9 +283,12 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
   const openSession = (m: Record<string, unknown>): void => {
     if (typeof m.sid !== 'string') return;
     const info: RelaySessionInfo = { pairing: m.pairing === true, ...(typeof m.frontendId === 'string' ? { frontendId: m.frontendId } : {}) };
+    // A relay fleet names the node holding the Frontend (its public address; never a downgrade
+    // from wss to ws); one relay does not.
+    const at = typeof m.url === 'string' && /^wss?:\/\/[^/]+\/?$/.test(m.url) && (m.url.startsWith('wss:') || !url.startsWith('wss:')) ? base(m.url) : url;
     let socket: WebSocketLike;
     try {
-      socket = socketOf(options.WebSocket, `${url}/session`);
+      socket = socketOf(options.WebSocket, `${at}/session`);
     } catch {
       return;
     }

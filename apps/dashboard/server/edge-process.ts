@@ -39,6 +39,7 @@ const link = await openEdgeLink({
   edge,
   store,
   relayUrl: values.relay,
+  log: (line) => console.log(`[edge] ${line}`),
   onStatus: (status, detail) => {
     // One line per real change (the listener retries quietly while the relay is away).
     const line = status === 'registered' ? 'connected to the relay' : status === 'disconnected' ? 'lost the relay; reconnecting' : undefined;

@@ -267,6 +267,29 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       const paired = await (await SecureEdge.open({ store: edgeStore })).listPaired();
       expect(paired.map((p) => p.revoked)).toEqual([false]);
       await shot(page, '06-reloaded');
+
+      // 6b. The code npm start printed is an admin grant: this page may pair other browsers. It
+      //     makes a viewer code; another browser pairs with its link and sees the machines, with
+      //     no Edit (the Edge would refuse its writes anyway); this page keeps its Edit buttons.
+      expect(paired[0]?.grant).toMatchObject({ preset: 'admin' });
+      await page.locator('#share').waitFor({ state: 'visible', timeout: 30_000 });
+      await page.locator('#share-viewer').click();
+      const link = await page.locator('#share-result a.share-link').getAttribute('href', { timeout: 30_000 });
+      expect(link).toContain('#pair=cse1.');
+      const other = await browser.newContext({ viewport: { width: 1240, height: 900 } });
+      const viewer = await other.newPage();
+      viewer.on('pageerror', (e) => errors.push(String(e)));
+      await viewer.goto(link as string);
+      await viewer.locator('#connection[data-status="live"]').waitFor({ timeout: 60_000 });
+      await until('the machines in the viewer', async () => (await viewer.locator('tr[data-worker]').count()) === WORKERS);
+      await until('the viewer without Edit', async () => (await viewer.locator('#access').textContent())?.includes('view only'));
+      expect(await viewer.locator('button[data-action="edit"]').count()).toBe(0);
+      expect(await viewer.locator('#share').isHidden()).toBe(true);
+      expect(await page.locator('button[data-action="edit"]').count()).toBe(WORKERS);
+      const both = await (await SecureEdge.open({ store: edgeStore })).listPaired();
+      expect(both.map((p) => p.grant?.preset).sort()).toEqual(['admin', 'viewer']);
+      await shot(viewer, '06b-viewer');
+      await other.close();
       expect(errors).toEqual([]);
 
       // 7. Ctrl-C (SIGINT to the process group) stops every process; a second start resumes on the same data.

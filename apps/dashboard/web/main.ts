@@ -5,7 +5,7 @@
  */
 import { openStore, registerAdapterModule } from '@cse/core';
 import * as indexeddb from '@cse/adapter-indexeddb';
-import { FrontendSync } from '@cse/sync';
+import { FrontendSync, describeGrant } from '@cse/sync';
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
@@ -29,6 +29,8 @@ export interface DashboardState {
   /** Outcomes of the edits made in this tab (the last 50). */
   outcomes: { id: string; kind: WriteOutcome['kind'] }[];
   error: string | undefined;
+  /** This browser's grant (its preset name), once the Edge said. */
+  grant?: string;
 }
 
 const CONFIG_KEY = 'cse-dashboard-config';
@@ -90,6 +92,11 @@ async function main(): Promise<void> {
       if (frontend === undefined) throw new Error('this tab does not sync (not paired yet, or the dashboard is open in another tab): resolve it there');
       await frontend.resolveConflict(WORKER_TYPE, id, choice);
     },
+    share: async (grant) => {
+      if (frontend === undefined) throw new Error('this tab does not sync: make codes in the tab that does');
+      const made = await frontend.admin('pair', { grant, label: `${grant} (from the dashboard)`, ttlMs: 10 * 60_000 });
+      return { code: made.code as string, expiresAt: made.expiresAt as number };
+    },
     pair: async (code) => {
       await link.pair(code);
       view.showPairing(false);
@@ -142,6 +149,11 @@ async function main(): Promise<void> {
       state.progress = progress;
       state.pending = fe.pending;
       const shown = view.setStatus(status, progress, fe.pending);
+      const grant = fe.grant;
+      if (grant !== undefined) {
+        state.grant = grant.preset ?? 'custom';
+        if (view.setAccess({ canWrite: fe.mayWrite(WORKER_TYPE), admin: grant.admin, summary: describeGrant(grant) })) void draw();
+      }
       if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];
     });
     view.setStatus(fe.status, fe.progress, fe.pending);

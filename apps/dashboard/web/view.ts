@@ -15,6 +15,16 @@ export interface ViewActions {
   save(id: string, desired: MachineDesired, baseVersion: number): Promise<void>;
   resolve(id: string, choice: 'mine' | 'theirs'): Promise<void>;
   pair(code: string): Promise<void>;
+  /** With an `admin` grant: a one-time code for another browser. */
+  share(grant: 'viewer' | 'operator'): Promise<{ code: string; expiresAt: number }>;
+}
+
+/** What this browser's grant lets it do (from the Edge's welcome). */
+export interface Access {
+  readonly canWrite: boolean;
+  readonly admin: boolean;
+  /** One line, e.g. "operator: read all; write all". */
+  readonly summary: string;
 }
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -62,6 +72,7 @@ export class DashboardView {
   #status: SyncStatus = 'offline';
   #everOnline = false;
   #syncFrom: number | undefined;
+  #access: Access | undefined;
   /** Per machine, the outcome of the last edit made in this tab. */
   readonly #outcomes = new Map<string, WriteOutcome>();
 
@@ -73,6 +84,7 @@ export class DashboardView {
         <div>
           <h1>CSE dashboard</h1>
           <p class="sub" id="link">Machines on your Edge, synced into this browser.</p>
+          <p class="sub" id="access" hidden></p>
         </div>
         <div id="connection" class="conn" data-status="offline" role="status" aria-live="polite">
           <span class="dot"></span><span class="conn-label">Offline</span>
@@ -97,6 +109,13 @@ export class DashboardView {
         You are looking at the copy saved in this browser. Edits you make now are kept here
         (<b>pending</b>) and sent to the Edge as soon as it is back.
       </section>
+      <section id="share" class="panel" hidden>
+        <h2>Pair another browser</h2>
+        <p>This browser may pair others. Make a one-time code (valid 10 minutes) and open the link on the other device:
+          <button type="button" id="share-viewer" data-grant="viewer">Code for a viewer</button> (sees everything, changes nothing)
+          <button type="button" id="share-operator" data-grant="operator">Code for an operator</button> (may also edit)</p>
+        <p id="share-result" hidden></p>
+      </section>
       <section id="revoked-note" class="panel note bad" hidden>
         This browser's pairing with the Edge was revoked: it no longer receives changes and cannot
         send edits. Ask the Edge's operator for a new pairing code.
@@ -118,6 +137,7 @@ export class DashboardView {
     const tbody = this.#el('rows');
     tbody.addEventListener('click', (ev) => this.#onClick(ev));
     tbody.addEventListener('submit', (ev) => this.#onSubmit(ev));
+    for (const id of ['share-viewer', 'share-operator']) this.#el(id).addEventListener('click', (ev) => this.#onShare(ev));
     this.#el('pair-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const input = this.#el('pair-code') as HTMLInputElement;
@@ -225,8 +245,36 @@ export class DashboardView {
     entry.key = this.#rowKey(entry.row);
   }
 
+  /** Shows what this browser may do: Edit only where it may write; the share panel to an admin. True if that changed (redraw the rows). */
+  setAccess(access: Access): boolean {
+    if (this.#access !== undefined && this.#access.canWrite === access.canWrite && this.#access.admin === access.admin && this.#access.summary === access.summary) return false;
+    this.#access = access;
+    this.#el('share').hidden = !access.admin;
+    const sub = this.#el('access');
+    sub.hidden = false;
+    sub.textContent = `This browser's grant: ${access.summary}${access.canWrite ? '' : ' (view only: editing is off)'}.`;
+    if (!access.canWrite && this.#editing !== undefined) this.#setEditing(undefined);
+    return true;
+  }
+
+  #onShare(ev: Event): void {
+    const grant = (ev.currentTarget as HTMLElement).dataset.grant as 'viewer' | 'operator';
+    const out = this.#el('share-result');
+    out.hidden = false;
+    out.textContent = 'Making a code…';
+    this.#actions.share(grant).then(
+      ({ code, expiresAt }) => {
+        const url = `${location.origin}${location.pathname}#pair=${encodeURIComponent(code)}`;
+        out.innerHTML = `Code for a ${esc(grant)} (one use, until ${esc(new Date(expiresAt).toLocaleTimeString())}): <code class="share-code">${esc(code)}</code><br>Link: <a class="share-link" href="${esc(url)}">${esc(url)}</a>`;
+      },
+      (e: unknown) => {
+        out.textContent = `Could not make a code: ${e instanceof Error ? e.message : String(e)}`;
+      },
+    );
+  }
+
   #rowKey(row: MachineRow): string {
-    return JSON.stringify(row) + (this.#editing === row.id ? ':editing' : '') + JSON.stringify(this.#outcomes.get(row.id) ?? null);
+    return `${this.#access?.canWrite === false ? 'ro:' : ''}${JSON.stringify(row)}` + (this.#editing === row.id ? ':editing' : '') + JSON.stringify(this.#outcomes.get(row.id) ?? null);
   }
 
   /** Refreshes the "last report" times. */
@@ -280,7 +328,7 @@ export class DashboardView {
         desired,
         'desired',
         `${desiredText(d)}${row.desired.status === 'pending' ? ' <span class="chip chip-pending">◔ pending</span>' : ''}
-         <button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>${outcome}`,
+         ${this.#access?.canWrite === false ? '' : `<button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>`}${outcome}`,
       );
     }
     set(observed, 'observed', this.#observedText(o, row.differs));

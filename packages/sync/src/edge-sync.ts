@@ -11,6 +11,10 @@
 import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@cse/core';
 import type { PeerState } from '@cse/core';
 import { ConflictError, RECEIPT_COLLECTION, Replica, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
+import { answerAdmin } from './admin.js';
+import type { SessionAuth } from './edge-grants.js';
+import { SessionGrant } from './edge-grants.js';
+import type { Grant } from './grants.js';
 import type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
 import { DEFAULT_MAX_FRAME, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
 import type { Transport } from './transport.js';
@@ -52,6 +56,8 @@ export interface EdgeStats {
   writesConflict: number;
   writesRefused: number;
   protocolErrors: number;
+  /** Sessions refused because their subscription was outside the Frontend's grant. */
+  subscriptionsRefused: number;
 }
 
 export class EdgeSync {
@@ -59,7 +65,7 @@ export class EdgeSync {
   readonly registry: Registry;
   readonly triangular: TriangularStore;
   readonly options: Required<Omit<EdgeSyncOptions, 'store' | 'registry' | 'triangular'>>;
-  readonly stats: EdgeStats = { sessions: 0, pagesSent: 0, changesSent: 0, writesApplied: 0, writesDuplicate: 0, writesConflict: 0, writesRefused: 0, protocolErrors: 0 };
+  readonly stats: EdgeStats = { sessions: 0, pagesSent: 0, changesSent: 0, writesApplied: 0, writesDuplicate: 0, writesConflict: 0, writesRefused: 0, protocolErrors: 0, subscriptionsRefused: 0 };
   readonly #sessions = new Set<EdgeSession>();
   readonly #syncState: SyncState;
   #epoch: Promise<string> | undefined;
@@ -103,9 +109,12 @@ export class EdgeSync {
     return this.#syncState.listPeers(Tier.Edge);
   }
 
-  /** Serves one Frontend on `transport` until it closes. */
-  accept(transport: Transport): EdgeSession {
-    const session = new EdgeSession(this, transport, () => this.#sessions.delete(session));
+  /**
+   * Serves one Frontend on `transport` until it closes. `auth` (from the encrypted channel: the
+   * Frontend's id and grant) limits the session to the grant; without it nothing is limited.
+   */
+  accept(transport: Transport, auth?: SessionAuth): EdgeSession {
+    const session = new EdgeSession(this, transport, () => this.#sessions.delete(session), auth);
     if (this.#closed) {
       void session.close('the edge is closing');
       return session;
@@ -113,6 +122,15 @@ export class EdgeSync {
     this.#sessions.add(session);
     this.stats.sessions++;
     return session;
+  }
+
+  /**
+   * Applies a changed grant to the live sessions of `frontendId` at once: each learns it (a
+   * `grant` message); one that follows a collection the grant no longer lets it read ends (the
+   * Frontend drops those documents and comes back narrowed); later writes are checked against it.
+   */
+  setGrant(frontendId: string, grant: Grant): void {
+    for (const s of this.#sessions) if (s.frontendId === frontendId) s.setGrant(grant);
   }
 
   /** Live sessions. */
@@ -159,12 +177,19 @@ export class EdgeSession {
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #stream: Promise<void> = Promise.resolve();
+  readonly #auth: SessionAuth | undefined;
+  readonly #grant: SessionGrant;
+  #ended: (reason: string) => void = () => undefined;
+  /** Resolves with the reason when the session ends. */
+  readonly ended = new Promise<string>((resolve) => (this.#ended = resolve));
 
-  constructor(edge: EdgeSync, transport: Transport, onEnd: () => void) {
+  constructor(edge: EdgeSync, transport: Transport, onEnd: () => void, auth?: SessionAuth) {
     this.#edge = edge;
     this.#replica = new Replica(edge.store);
     this.#t = transport;
     this.#onEnd = onEnd;
+    this.#auth = auth;
+    this.#grant = new SessionGrant(edge.registry, auth?.grant, () => this.setGrant(this.#grant.grant as Grant));
     transport.onmessage = (frame) => this.#onFrame(frame);
     transport.onclose = () => void this.close('peer closed');
     this.#helloTimer = setTimeout(() => this.#fail(new ProtocolError('no hello in time')), edge.options.helloTimeoutMs);
@@ -184,13 +209,34 @@ export class EdgeSession {
       this.#credit?.();
       clearInterval(this.#timer);
       clearTimeout(this.#helloTimer);
+      this.#grant.stop();
       this.#t.close(reason);
       this.#onEnd();
+      this.#ended(reason);
       this.#recordAck(true);
     }
     await this.#stream.catch(() => undefined);
     await this.#writes.catch(() => undefined);
     await this.#recording;
+  }
+
+  /** The Frontend's key id, for a session of the encrypted channel. */
+  get frontendId(): string | undefined {
+    return this.#auth?.frontendId;
+  }
+
+  /** The grant the session is held to (undefined: not limited). */
+  get grant(): Grant | undefined {
+    return this.#grant.grant;
+  }
+
+  /** See `EdgeSync.setGrant`. */
+  setGrant(grant: Grant): void {
+    if (this.#closed) return;
+    this.#grant.set(grant);
+    if (this.#client === undefined) return; // the hello is checked against it when it comes
+    this.#send({ t: 'grant', grant });
+    if (this.#grant.unreadable(this.#collections).length > 0) void this.close('FORBIDDEN: the grant no longer covers the subscription');
   }
 
   /**
@@ -281,6 +327,9 @@ export class EdgeSession {
         this.#credit?.();
         this.#recordAck(false);
         return;
+      case 'admin':
+        void answerAdmin(m, this.#grant.grant, this.#auth?.admin, this.#auth?.frontendId).then((r) => this.#send(r));
+        return;
       case 'ping':
         this.#send({ t: 'pong' });
         return;
@@ -299,6 +348,13 @@ export class EdgeSession {
       if (!edge.registry.isRegistered(c)) throw new ProtocolError(`collection ${c} is not registered on this Edge`);
       const { workerType, role } = edge.registry.getMetadata(c);
       meta[c] = { workerType, role };
+    }
+    const forbidden = this.#grant.checkSubscription(hello.collections);
+    if (forbidden !== undefined) {
+      // Nothing of the store is sent: the Frontend learns its grant (to narrow) and the reason.
+      edge.stats.subscriptionsRefused++;
+      this.#send({ t: 'grant', grant: this.#grant.grant as Grant });
+      throw forbidden;
     }
     this.#collections = new Set(hello.collections);
     this.#version = hello.v;
@@ -323,7 +379,8 @@ export class EdgeSession {
     for (const [c, n] of cursors) this.#ackedCursors.set(c, n);
     const head = cursors.size === 0 ? 0 : await this.#followedHead(hello.collections, Math.min(...cursors.values()), last);
     this.#head = head;
-    this.#send({ t: 'welcome', v: hello.v, epoch, head, reset, collections: meta });
+    const grant = this.#grant.grant;
+    this.#send({ t: 'welcome', v: hello.v, epoch, head, reset, collections: meta, ...(grant === undefined ? {} : { grant }) });
     if (cursors.size === 0) return;
     await this.#catchUp(cursors);
     let at = [...cursors.values()][0] as number;
@@ -469,6 +526,13 @@ export class EdgeSession {
     if (!this.#collections.has(m.c)) return refuse('FORBIDDEN', `${m.c} is not in this session's subscription`);
     const { workerType, role } = edge.registry.getMetadata(m.c);
     if (role !== 'desired') return refuse('FORBIDDEN', `${m.c} holds ${role} documents, which only the Edge writes`);
+    const denied = this.#grant.refuseWrite(m.c);
+    if (denied !== undefined) {
+      // The Edge's document goes with the refusal when the grant lets the Frontend read it, so the
+      // replica shows the Edge's state beside the refused value (S4), not nothing.
+      const current = this.#grant.unreadable([m.c]).length === 0 ? (((await edge.store.get(m.c, m.id)) ?? null) as JsonObject | null) : null;
+      return refuse('FORBIDDEN', denied, current);
+    }
     const receiptId = `${this.#client as string}/${m.w}`;
     if (m.bs !== undefined && m.base > 0) {
       // The base names a document by version and sync id: a document at the same version with

@@ -15,7 +15,11 @@
  */
 import type { JsonObject, Registry, Store, StoredRecord } from '@cse/core';
 import { CseError, ErrorCode, ValidationError } from '@cse/core';
+import type { AdminOp } from './admin.js';
+import { AdminClient } from './admin.js';
 import type { ConflictInfo } from './apply-page.js';
+import type { Grant } from './grants.js';
+import { canRead, canWrite } from './grants.js';
 import { Outbox } from './outbox.js';
 import type { WriteOutcome } from './outcomes.js';
 import { Outcomes } from './outcomes.js';
@@ -84,6 +88,8 @@ export class FrontendSync {
   readonly #session: SessionLoop;
   readonly #outcomes = new Outcomes();
   #loaded: Promise<void> | undefined;
+  #grant: Grant | undefined;
+  readonly #admin = new AdminClient();
 
   constructor(options: FrontendSyncOptions) {
     this.store = options.store;
@@ -99,6 +105,8 @@ export class FrontendSync {
       onRevoked: async (e) => {
         if (wipe) await this.#wipe(e);
       },
+      onGrant: (grant) => this.#applyGrant(grant),
+      admin: this.#admin,
     });
   }
 
@@ -125,6 +133,32 @@ export class FrontendSync {
   /** Writes not yet acknowledged by the Edge. */
   get pending(): number {
     return this.#outbox.size;
+  }
+
+  /**
+   * What the Edge lets this Frontend read and write, as it last said (in `welcome` or when it
+   * changed); undefined before the first welcome and from an Edge that does not limit it. The
+   * Edge enforces it: this copy is for the application (hide what it may not do).
+   */
+  get grant(): Grant | undefined {
+    return this.#grant;
+  }
+
+  /** False when the grant, as last heard, does not let this Frontend write the Desired of `workerType`. */
+  mayWrite(workerType: string): boolean {
+    const { desired } = this.registry.getTriangularCollections(workerType);
+    return this.#grant === undefined || canWrite(this.#grant, { collection: desired, ...this.registry.getMetadata(desired) });
+  }
+
+  /**
+   * Administration through the sync channel, for a Frontend with an `admin` grant (the Edge
+   * checks): `'pair'` `{ grant: 'viewer' | 'operator' | 'admin' | Grant, types?, label?, ttlMs? }`
+   * resolves to `{ code, expiresAt, grant }` (a one-time code for another device); `'grant'`
+   * `{ frontendId, grant, types? }`; `'revoke'` `{ frontendId }`; `'list'` resolves to `{ paired }`.
+   * @throws `FORBIDDEN` (not an admin), `CLOSED` (no live session), `VALIDATION`, `NOT_FOUND`.
+   */
+  admin(op: AdminOp, args: JsonObject = {}): Promise<JsonObject> {
+    return this.#admin.request(this.#session.liveTransport, op, args);
   }
 
   /** The followed collections. */
@@ -314,6 +348,41 @@ export class FrontendSync {
       throw new CseError(ErrorCode.FORBIDDEN, `${desired} is not in this Frontend's subscription`);
     }
     return desired;
+  }
+
+  /**
+   * A grant from the Edge. Collections it no longer lets this Frontend read leave the
+   * subscription at once (the next hello leaves them out), and their documents, pending writes
+   * (outcome: refused, `FORBIDDEN`) and cursors leave the replica in one commit, as for a
+   * narrowed subscription. Writes it may still read but no longer write come back refused from
+   * the Edge.
+   */
+  #applyGrant(grant: Grant): void {
+    this.#grant = grant;
+    const state = this.#state;
+    const removed = new Set(state.collections.filter((c) => !canRead(grant, { collection: c, ...this.registry.getMetadata(c) })));
+    if (removed.size > 0) {
+      state.collections = state.collections.filter((c) => !removed.has(c));
+      state
+        .serial(async () => {
+          const writes: { collection: string; id: string; kind: 'delete' }[] = [];
+          for (const c of removed) for (const r of await state.replica.scan(c)) if (!r.deleted) writes.push({ collection: c, id: r.id, kind: 'delete' });
+          const dropped = [...this.#outbox.entries()].filter((e) => removed.has(e.c));
+          for (const e of dropped) writes.push({ collection: OUTBOX_COLLECTION, id: e.key, kind: 'delete' }, { collection: SHADOW_COLLECTION, id: e.key, kind: 'delete' });
+          const cursors = Object.fromEntries(Object.entries(state.cursors).filter(([c]) => !removed.has(c)));
+          await state.replica.commit([...writes, state.stateWrite(state.epoch, cursors)]);
+          state.cursors = cursors;
+          for (const entry of dropped) {
+            this.#outbox.forget(entry.key);
+            for (const w of entry.prev ? [entry.prev, entry] : [entry]) {
+              this.#outcomes.settle({ kind: 'refused', writeId: w.w, collection: entry.c, id: entry.id, value: w.body, code: 'FORBIDDEN', message: `this Frontend's grant no longer covers ${entry.c}` });
+            }
+          }
+          this.#session.updateProgress({});
+        })
+        .catch(() => undefined); // a closing store: the next welcome narrows again
+    }
+    this.#session.updateProgress({});
   }
 
   /** Deletes the replica: documents, pending writes (their outcomes: refused, `REVOKED`), shadows, cursors. */

@@ -109,3 +109,6 @@ export function nodeServeSecureRelay(options: Omit<SecureRelayEdgeOptions, 'WebS
 export function nodeRelayDial(url: string, options: { readonly timeoutMs?: number } = {}): Dial {
   return relayDial(url, WebSocket as unknown as WebSocketConstructor, options);
 }
+
+export type { EdgeService, EdgeServiceOptions, EdgeStatus, FrontendStatus } from './edge-service.js';
+export { EDGE_SERVICE_COLLECTION, checkRelayTls, edgeStatus, saveServedRegistry, servedRegistry, startEdgeService } from './edge-service.js';

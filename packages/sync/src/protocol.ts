@@ -6,6 +6,10 @@
  */
 import type { JsonObject } from '@cse/core';
 import { CseError, ErrorCode, MAX_ID_LENGTH, assertCollectionName, assertId, isCseError } from '@cse/core';
+import type { AdminOp } from './admin.js';
+import { ADMIN_OPS } from './admin.js';
+import type { Grant } from './grants.js';
+import { normalizeGrant } from './grants.js';
 
 export const PROTOCOL_VERSION = 2;
 /** The oldest protocol version an Edge still serves (a v1 Frontend: no `write.bs`). */
@@ -58,6 +62,8 @@ export type ClientMessage =
       readonly body: JsonObject;
     }
   | { readonly t: 'ack'; readonly n: number }
+  /** Administration (pair, grant, revoke, list other Frontends): only with an `admin` grant. */
+  | { readonly t: 'admin'; readonly n: number; readonly op: AdminOp; readonly args: JsonObject }
   | { readonly t: 'ping' }
   | { readonly t: 'pong' };
 
@@ -73,7 +79,11 @@ export type EdgeMessage =
       readonly reset: boolean;
       /** What each followed collection is on the Edge. */
       readonly collections: Readonly<Record<string, { readonly workerType: string; readonly role: string }>>;
+      /** What this Frontend may read and write (absent from an Edge that does not know: a direct, unauthenticated link). */
+      readonly grant?: Grant;
     }
+  /** The Frontend's grant changed during the session (sent before the Edge ends a session the grant no longer covers). */
+  | { readonly t: 'grant'; readonly grant: Grant }
   | {
       readonly t: 'page';
       /** Page number in this session, from 1. */
@@ -108,6 +118,8 @@ export type EdgeMessage =
       readonly current: JsonObject | null;
     }
   | { readonly t: 'error'; readonly code: string; readonly message: string }
+  | { readonly t: 'admin-result'; readonly n: number; readonly ok: true; readonly value: JsonObject }
+  | { readonly t: 'admin-result'; readonly n: number; readonly ok: false; readonly code: string; readonly message: string }
   | { readonly t: 'ping' }
   | { readonly t: 'pong' };
 
@@ -207,6 +219,11 @@ export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): Clie
       const write = { t: 'write', w: token(m.w, 'write.w'), c: collection(m.c, 'write.c'), id: docId(m.id, 'write.id'), base: count(m.base, 'write.base'), body: m.body as JsonObject } as const;
       return m.bs === undefined ? write : { ...write, bs: count(m.bs, 'write.bs') };
     }
+    case 'admin':
+      only(m, ['t', 'n', 'op', 'args'], 'admin');
+      if (!(ADMIN_OPS as readonly unknown[]).includes(m.op)) fail(`admin.op must be one of ${ADMIN_OPS.join(', ')}`);
+      if (!isObject(m.args)) fail('admin.args must be an object');
+      return { t: 'admin', n: count(m.n, 'admin.n'), op: m.op as AdminOp, args: m.args as JsonObject };
     case 'ack':
       only(m, ['t', 'n'], 'ack');
       return { t: 'ack', n: count(m.n, 'ack.n') };
@@ -239,12 +256,21 @@ function wireChange(v: unknown, i: number): WireChange {
   return change;
 }
 
+function wireGrant(v: unknown, what: string): Grant {
+  try {
+    return normalizeGrant(v);
+  } catch (e) {
+    if (isCseError(e, 'VALIDATION')) fail(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Checks a frame the Frontend received. */
 export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMessage {
   const m = parse(frame, maxFrame);
   switch (m.t) {
     case 'welcome': {
-      only(m, ['t', 'v', 'epoch', 'head', 'reset', 'collections'], 'welcome');
+      only(m, ['t', 'v', 'epoch', 'head', 'reset', 'collections', 'grant'], 'welcome');
       if (typeof m.reset !== 'boolean') fail('welcome.reset must be a boolean');
       if (!isObject(m.collections)) fail('welcome.collections must be an object');
       const cs: Record<string, { workerType: string; role: string }> = {};
@@ -253,8 +279,12 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
         if (!isObject(meta) || typeof meta.workerType !== 'string' || typeof meta.role !== 'string') fail(`welcome.collections.${c} must be { workerType, role }`);
         cs[c] = { workerType: meta.workerType, role: meta.role };
       }
-      return { t: 'welcome', v: count(m.v, 'welcome.v'), epoch: token(m.epoch, 'welcome.epoch'), head: count(m.head, 'welcome.head'), reset: m.reset, collections: cs };
+      const welcome = { t: 'welcome' as const, v: count(m.v, 'welcome.v'), epoch: token(m.epoch, 'welcome.epoch'), head: count(m.head, 'welcome.head'), reset: m.reset, collections: cs };
+      return m.grant === undefined ? welcome : { ...welcome, grant: wireGrant(m.grant, 'welcome.grant') };
     }
+    case 'grant':
+      only(m, ['t', 'grant'], 'grant');
+      return { t: 'grant', grant: wireGrant(m.grant, 'grant.grant') };
     case 'page': {
       only(m, ['t', 'n', 'cs', 'from', 'to', 'changes', 'head'], 'page');
       const from = count(m.from, 'page.from');
@@ -287,6 +317,17 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
       if (typeof m.message !== 'string') fail('result.message must be a string');
       if (m.current !== null && !isObject(m.current)) fail('result.current must be an object or null');
       return { t: 'result', w, ok: false, code: m.code, message: m.message.slice(0, 1000), current: m.current as JsonObject | null };
+    }
+    case 'admin-result': {
+      const n = count(m.n, 'admin-result.n');
+      if (m.ok === true) {
+        only(m, ['t', 'n', 'ok', 'value'], 'admin-result');
+        if (!isObject(m.value)) fail('admin-result.value must be an object');
+        return { t: 'admin-result', n, ok: true, value: m.value as JsonObject };
+      }
+      only(m, ['t', 'n', 'ok', 'code', 'message'], 'admin-result');
+      if (m.ok !== false || typeof m.code !== 'string' || typeof m.message !== 'string') fail('admin-result is { ok: true, value } or { ok: false, code, message }');
+      return { t: 'admin-result', n, ok: false, code: m.code.slice(0, 40), message: m.message.slice(0, 1000) };
     }
     case 'error':
       only(m, ['t', 'code', 'message'], 'error');

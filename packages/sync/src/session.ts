@@ -5,6 +5,8 @@
  * too long (the next one resumes from the cursors and sends the outbox again).
  */
 import { CseError, ErrorCode, isCseError } from '@cse/core';
+import type { AdminClient } from './admin.js';
+import type { Grant } from './grants.js';
 import type { EdgeMessage } from './protocol.js';
 import { PROTOCOL_VERSION, ProtocolError, decodeEdge, encode } from './protocol.js';
 import { applyPage, applyResult, rebuild } from './apply-page.js';
@@ -31,6 +33,10 @@ export interface SessionOptions {
   readonly maxFrame: number;
   /** Runs once when the Edge or relay refuses this Frontend for good (`REVOKED`), before the status says so. */
   readonly onRevoked: (error: CseError) => Promise<void>;
+  /** Runs at once (before later frames) with each grant the Edge sends, in `welcome` or on its own. */
+  readonly onGrant?: (grant: Grant) => void;
+  /** Answers to administration requests, and the end of the connection they were on. */
+  readonly admin?: AdminClient;
 }
 
 /** A close reason or Edge error code that means "revoked" (the transports close with the code as the reason). */
@@ -109,6 +115,11 @@ export class SessionLoop {
   reconnect(): void {
     this.#transport?.close('reconnect');
     this.#wakeRetry?.();
+  }
+
+  /** The connection, once welcomed (for administration requests). */
+  get liveTransport(): Transport | undefined {
+    return this.#welcomed ? this.#transport : undefined;
   }
 
   /** Sends `e` now if a welcomed connection is up and no write of its document is on the wire. */
@@ -228,6 +239,12 @@ export class SessionLoop {
           t.close(m.code === ErrorCode.REVOKED ? `${ErrorCode.REVOKED}: ${m.message}` : `edge error ${m.code}`);
           return;
         }
+        if (m.t === 'grant' || (m.t === 'welcome' && m.grant !== undefined)) this.#opts.onGrant?.(m.grant as Grant);
+        if (m.t === 'grant') return;
+        if (m.t === 'admin-result') {
+          this.#opts.admin?.answer(m);
+          return;
+        }
         if (!welcomed && m.t !== 'welcome') {
           fail(new ProtocolError(`a ${m.t} before welcome`));
           return;
@@ -243,6 +260,7 @@ export class SessionLoop {
       };
       t.onclose = (reason) => {
         clearInterval(timer);
+        this.#opts.admin?.closed();
         if (this.#transport === t) {
           this.#transport = undefined;
           this.#welcomed = false;

@@ -6,10 +6,14 @@
  */
 import type { Store } from '@cse/core';
 import { Replica, isCseError } from '@cse/core';
-import type { EdgeSync } from '../edge-sync.js';
+import { secureAdmin } from '../admin.js';
+import type { EdgeSession, EdgeSync } from '../edge-sync.js';
+import type { Grant } from '../grants.js';
+import { grantPreset, normalizeGrant, sameGrant } from '../grants.js';
 import { createRelayToken } from '../relay-transport.js';
 import type { Transport } from '../transport.js';
 import { b64u, concat, equalBytes, fromB64u, fromUtf8, randomBytes, utf8 } from './bytes.js';
+import { signGrant, verifiedGrant } from './grant-record.js';
 import { Identity, keyId, verifySignature } from './identity.js';
 import { derivePairing, formatPairingCode, hmac, newPairingSecret } from './pairing-code.js';
 import { E2F, F2E, Opener, Sealer } from './records.js';
@@ -45,6 +49,26 @@ export interface PairingOffer {
   readonly expiresAt: number;
   /** For the relay: `relayEdge.offerPairing(relayTicket, ttlMs)` admits one pairing connection. */
   readonly relayTicket: string;
+  /** What the Frontend that pairs with this code may do. */
+  readonly grant: Grant;
+}
+
+export interface PairingCodeOptions {
+  /** Default 10 minutes. */
+  readonly ttlMs?: number;
+  /** Shown in `listPaired()` and in logs. Default: the grant's label. */
+  readonly label?: string;
+  /** What the Frontend that pairs may read and write. Default `grantPreset('operator')` (read all, write all Desired). */
+  readonly grant?: Grant;
+}
+
+/** A pairing code waiting in the store (made by this process or another one on the same store). */
+export interface PendingPairing {
+  /** The code's derived id (not the code). */
+  readonly id: string;
+  readonly relayTicket: string | undefined;
+  readonly expiresAt: number;
+  readonly label: string | undefined;
 }
 
 export interface PairedFrontend {
@@ -53,6 +77,8 @@ export interface PairedFrontend {
   readonly pairedAt: number;
   readonly revoked: boolean;
   readonly revokedAt: number | undefined;
+  /** What it may read and write (checked against the Edge's signature; `undefined` if the stored grant fails the check: the Frontend is refused). */
+  readonly grant: Grant | undefined;
 }
 
 export interface SecureEdgeStats {
@@ -70,6 +96,9 @@ export interface SecureSessionInfo {
   readonly frontendId: string;
   /** True for the connection that paired the Frontend (it carries no sync session after the pairing). */
   readonly pairing: boolean;
+  /** Its grant, as the Edge's store holds it when the session began. */
+  readonly grant: Grant;
+  readonly label: string | undefined;
 }
 
 type ErrorListener = (e: SecureChannelError, frontendId: string | undefined) => void;
@@ -86,6 +115,10 @@ export class SecureEdge {
   readonly #revokedHere = new Set<string>();
   readonly #revokeListeners = new Set<(frontendId: string) => void>();
   readonly #errorListeners = new Set<ErrorListener>();
+  readonly #grantListeners = new Set<(frontendId: string, grant: Grant) => void>();
+  readonly #sessionListeners = new Set<(session: EdgeSession, info: SecureSessionInfo) => void>();
+  /** The EdgeSyncs `serve` handed sessions to: a grant change reaches their live sessions. */
+  readonly #edges = new Set<EdgeSync>();
 
   private constructor(options: SecureEdgeOptions, identity: Identity) {
     this.identity = identity;
@@ -108,9 +141,11 @@ export class SecureEdge {
    * A one-time pairing code, valid for `ttlMs` (default 10 minutes), kept (as derived keys, not
    * the secret) in the Edge's store. The first Frontend that proves it pairs; then it is gone.
    */
-  async createPairingCode(options: { ttlMs?: number; label?: string } = {}): Promise<PairingOffer> {
+  async createPairingCode(options: PairingCodeOptions = {}): Promise<PairingOffer> {
     const ttlMs = options.ttlMs ?? 10 * 60_000;
     if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new SecureChannelError('malformed', 'ttlMs is a positive number of milliseconds');
+    const grant = normalizeGrant(options.grant ?? grantPreset('operator'));
+    const label = options.label ?? grant.label;
     const secret = newPairingSecret();
     const derived = await derivePairing({ edgeId: this.edgeId, secret });
     const expiresAt = Date.now() + ttlMs;
@@ -118,24 +153,125 @@ export class SecureEdge {
     const stale = (await this.#replica.scan(PAIRING_COLLECTION)).filter((r) => !r.deleted && !((r.doc.expiresAt as number) > now));
     await this.#replica.commit([
       ...stale.map((r) => ({ collection: PAIRING_COLLECTION, id: r.id, kind: 'delete' as const })),
-      { collection: PAIRING_COLLECTION, id: derived.id, kind: 'put', body: { proofKey: b64u(derived.proofKey), expiresAt, ...(options.label === undefined ? {} : { label: options.label }) } },
+      // The relay ticket is kept too, so a serving process can offer a code another process made
+      // (it opens nothing on the Edge: the proof key does, and that is here already).
+      {
+        collection: PAIRING_COLLECTION,
+        id: derived.id,
+        kind: 'put',
+        body: { proofKey: b64u(derived.proofKey), expiresAt, relayTicket: derived.relayTicket, grant, ...(label === undefined ? {} : { label }) },
+      },
     ]);
     const code = formatPairingCode(this.edgeId, secret);
     secret.fill(0);
-    return { code, edgeId: this.edgeId, expiresAt, relayTicket: derived.relayTicket };
+    return { code, edgeId: this.edgeId, expiresAt, relayTicket: derived.relayTicket, grant };
   }
 
-  /** Every Frontend ever paired, revoked ones included (marked). */
-  async listPaired(): Promise<PairedFrontend[]> {
-    return (await this.#replica.scan(PAIRED_COLLECTION))
-      .filter((r) => !r.deleted)
+  /** Pairing codes not used yet and not expired (those of other processes on this store too). */
+  async pendingPairings(): Promise<PendingPairing[]> {
+    const now = Date.now();
+    return (await this.#replica.scan(PAIRING_COLLECTION))
+      .filter((r) => !r.deleted && (r.doc.expiresAt as number) > now)
       .map((r) => ({
+        id: r.id,
+        relayTicket: typeof r.doc.relayTicket === 'string' ? r.doc.relayTicket : undefined,
+        expiresAt: r.doc.expiresAt as number,
+        label: typeof r.doc.label === 'string' ? r.doc.label : undefined,
+      }));
+  }
+
+  /**
+   * Changes what a paired Frontend may do, at once: stored (signed by the Edge key), then applied
+   * to its live sessions (`EdgeSync.setGrant`) and `onGrant` listeners run. False if it was never
+   * paired. @throws `VALIDATION` for a malformed grant.
+   */
+  async grant(frontendId: string, grant: Grant): Promise<boolean> {
+    const g = normalizeGrant(grant);
+    const [r] = await this.#replica.getMany([{ collection: PAIRED_COLLECTION, id: frontendId }]);
+    if (r === undefined || r.deleted) return false;
+    await this.#replica.commit([{ collection: PAIRED_COLLECTION, id: frontendId, kind: 'put', body: { ...r.doc, ...(await signGrant(this.identity, frontendId, g)) } }]);
+    this.#grantChanged(frontendId, g);
+    return true;
+  }
+
+  #grantChanged(frontendId: string, grant: Grant): void {
+    for (const edge of this.#edges) edge.setGrant(frontendId, grant);
+    for (const l of this.#grantListeners) {
+      try {
+        l(frontendId, grant);
+      } catch {
+        // a listener's failure does not undo the change
+      }
+    }
+  }
+
+  /** Runs `listener(session, info)` for each sync session `serve` starts (`session.ended` tells its end). Returns an unsubscribe function. */
+  onSession(listener: (session: EdgeSession, info: SecureSessionInfo) => void): () => void {
+    this.#sessionListeners.add(listener);
+    return () => this.#sessionListeners.delete(listener);
+  }
+
+  /** Runs `listener(frontendId, grant)` after each grant change. Returns an unsubscribe function. */
+  onGrant(listener: (frontendId: string, grant: Grant) => void): () => void {
+    this.#grantListeners.add(listener);
+    return () => this.#grantListeners.delete(listener);
+  }
+
+  /**
+   * Picks up what other processes did to this store (a second process running `cse-edge pair`,
+   * `grant` or `revoke` while this one serves): every `intervalMs` (default 250) it calls
+   * `onPairing` once for each new pending pairing code, and applies grant changes and
+   * revocations made elsewhere as if they were made here. Returns the stop function.
+   */
+  followStore(options: { intervalMs?: number; onPairing?: (p: PendingPairing) => void | Promise<void>; onError?: (e: unknown) => void } = {}): () => void {
+    const seenCodes = new Set<string>();
+    const known = new Map<string, { revoked: boolean; grant: Grant | undefined }>();
+    let first = true;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async (): Promise<void> => {
+      for (const p of await this.pendingPairings()) {
+        if (seenCodes.has(p.id)) continue;
+        seenCodes.add(p.id);
+        await options.onPairing?.(p);
+      }
+      for (const f of await this.listPaired()) {
+        const before = known.get(f.frontendId);
+        known.set(f.frontendId, { revoked: f.revoked, grant: f.grant });
+        if (first || before === undefined) continue;
+        if (f.revoked && !before.revoked) await this.revoke(f.frontendId);
+        else if (f.grant !== undefined && (before.grant === undefined || !sameGrant(before.grant, f.grant))) this.#grantChanged(f.frontendId, f.grant);
+      }
+      first = false;
+    };
+    const loop = (): void => {
+      if (stopped) return;
+      tick()
+        .catch((e: unknown) => options.onError?.(e))
+        .finally(() => {
+          if (!stopped) timer = setTimeout(loop, options.intervalMs ?? 250);
+        });
+    };
+    loop();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
+  /** Every Frontend ever paired, revoked ones included (marked), with its grant. */
+  async listPaired(): Promise<PairedFrontend[]> {
+    const records = (await this.#replica.scan(PAIRED_COLLECTION)).filter((r) => !r.deleted);
+    return Promise.all(
+      records.map(async (r) => ({
         frontendId: r.id,
         label: typeof r.doc.label === 'string' ? r.doc.label : undefined,
         pairedAt: r.doc.pairedAt as number,
         revoked: r.doc.revoked === true,
         revokedAt: typeof r.doc.revokedAt === 'number' ? r.doc.revokedAt : undefined,
-      }));
+        grant: await verifiedGrant(this.identity, r.id, r.doc).catch(() => undefined),
+      })),
+    );
   }
 
   /** The ids of revoked Frontends (for the relay, which refuses their tokens). */
@@ -215,12 +351,13 @@ export class SecureEdge {
       frontendId = await keyId(auth.spki);
       const pairing = hello.mode === MODE_PAIRING;
       let token: string | undefined;
+      let paired: { grant: Grant; label: string | undefined };
       if (pairing) {
         if (auth.pair === undefined) throw new SecureChannelError('pairing-refused', 'a pairing handshake without a pairing proof');
-        await this.#pair(auth.pair, frontendId, th, auth.spki);
+        paired = await this.#pair(auth.pair, frontendId, th, auth.spki);
         token = await this.#issue(frontendId);
       } else {
-        await this.#checkPaired(frontendId);
+        paired = await this.#checkPaired(frontendId);
       }
       await finish({ ok: true, frontendId, ...(token === undefined ? {} : { token }) });
       const secure = new SecureTransport(transport, sealer, opener, reader.drain(), (e) => this.#report(e, frontendId, true));
@@ -231,7 +368,7 @@ export class SecureEdge {
         this.#track(frontendId, secure);
         if (this.#revokedHere.has(frontendId)) secure.abort(new SecureChannelError('revoked', 'this Frontend was revoked'));
       }
-      return { transport: secure, info: { frontendId, pairing } };
+      return { transport: secure, info: { frontendId, pairing, ...paired } };
     } catch (e) {
       const err = e instanceof SecureChannelError ? e : new SecureChannelError('handshake', `handshake failed: ${e instanceof Error ? e.message : String(e)}`);
       // Tell the Frontend why (inside the channel, when it got that far), then hang up.
@@ -244,9 +381,18 @@ export class SecureEdge {
 
   /** `accept`, then hands the session to `edge` (a pairing connection is closed once paired). Failures go to `onError`. */
   serve(edge: EdgeSync, transport: Transport): void {
+    this.#edges.add(edge);
     this.accept(transport).then(
       ({ transport: t, info }) => {
-        if (!info.pairing) edge.accept(t);
+        if (info.pairing) return;
+        const session = edge.accept(t, { frontendId: info.frontendId, grant: info.grant, admin: secureAdmin(this, edge.registry) });
+        for (const l of this.#sessionListeners) {
+          try {
+            l(session, info);
+          } catch {
+            // a listener's failure changes nothing
+          }
+        }
       },
       () => undefined,
     );
@@ -262,25 +408,30 @@ export class SecureEdge {
     });
   }
 
-  async #checkPaired(frontendId: string): Promise<void> {
+  async #checkPaired(frontendId: string): Promise<{ grant: Grant; label: string | undefined }> {
     const [r] = await this.#replica.getMany([{ collection: PAIRED_COLLECTION, id: frontendId }]);
     if (r === undefined || r.deleted) throw new SecureChannelError('unpaired', 'this Frontend is not paired with this Edge');
     if (r.doc.revoked === true) throw new SecureChannelError('revoked', 'this Frontend was revoked');
+    return { grant: await verifiedGrant(this.identity, frontendId, r.doc), label: typeof r.doc.label === 'string' ? r.doc.label : undefined };
   }
 
-  async #pair(pair: { id: string; mac: Uint8Array }, frontendId: string, th: Uint8Array, spki: Uint8Array): Promise<void> {
+  async #pair(pair: { id: string; mac: Uint8Array }, frontendId: string, th: Uint8Array, spki: Uint8Array): Promise<{ grant: Grant; label: string | undefined }> {
     const [r] = await this.#replica.getMany([{ collection: PAIRING_COLLECTION, id: pair.id }]);
     const refused = (why: string): SecureChannelError => new SecureChannelError('pairing-refused', `pairing refused: ${why}`);
     if (r === undefined || r.deleted) throw refused('unknown or used pairing code');
     if (!((r.doc.expiresAt as number) > Date.now())) throw refused('the pairing code expired');
     const key = fromB64u(r.doc.proofKey as string);
     if (key === undefined || !equalBytes(await hmac(key, pairingProofInput(th, spki)), pair.mac)) throw refused('wrong pairing proof');
+    // A code from before grants carries none: what every Frontend could do then.
+    const grant = r.doc.grant === undefined ? grantPreset('operator') : normalizeGrant(r.doc.grant);
+    const label = typeof r.doc.label === 'string' ? r.doc.label : undefined;
+    const signed = await signGrant(this.identity, frontendId, grant);
     try {
       // Single use: consuming the code and recording the Frontend are one commit; of two
       // concurrent pairings with one code, one wins.
       await this.#replica.commit([
         { collection: PAIRING_COLLECTION, id: pair.id, kind: 'delete', expect: { kind: 'version', version: r.version } },
-        { collection: PAIRED_COLLECTION, id: frontendId, kind: 'put', body: { pairedAt: Date.now(), revoked: false, ...(typeof r.doc.label === 'string' ? { label: r.doc.label } : {}) } },
+        { collection: PAIRED_COLLECTION, id: frontendId, kind: 'put', body: { pairedAt: Date.now(), revoked: false, ...signed, ...(label === undefined ? {} : { label }) } },
       ]);
     } catch (e) {
       if (isCseError(e, 'CONFLICT')) throw refused('the pairing code was used concurrently');
@@ -288,6 +439,7 @@ export class SecureEdge {
     }
     this.#revokedHere.delete(frontendId); // paired again with a new code: the operator let it back in
     this.stats.pairings++;
+    return { grant, label };
   }
 
   #report(e: SecureChannelError, frontendId: string | undefined, integrity: boolean): void {

@@ -1,7 +1,9 @@
 /**
  * The suite tests itself: every deliberately broken adapter must be rejected by the group of the
  * guarantee it violates (with a real violation, not a crash of the harness), and the same
- * adapter without faults must pass every group.
+ * adapter without faults must pass every group. The groups that run child processes (crash,
+ * multi-process) are in self-test-processes.test.ts, a file of their own so that the two run side
+ * by side: those checks mostly wait for their children.
  */
 import { describe, expect, it } from 'vitest';
 import type { AdapterCapabilities } from '@cse/core';
@@ -27,20 +29,12 @@ import {
   sequencedChangesGroupDef,
   syncIdGroupDef,
   tombstonesGroupDef,
-  crashGroupDef,
-  multiProcessGroupDef,
   txCacheGroupDef,
   watchGroupDef,
 } from '../src/index.js';
-import { fileURLToPath } from 'node:url';
-import type { FileFault } from './broken/file-adapter.js';
-import { fileFactory } from './broken/file-adapter.js';
 import type { Faults } from './broken/faulty-adapter.js';
 import { faultyFactory } from './broken/faulty-adapter.js';
-import { open as racySqlite } from './broken/sqlite-racy.js';
-import { brokenSqlite } from './broken/sqlite-broken.js';
-
-const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+import { describeFailures } from './reports.js';
 
 /** Each broken adapter, and the groups that must each reject it. */
 const BROKEN: [keyof Faults, string, Group[]][] = [
@@ -107,13 +101,6 @@ describe('aimed checks reject the broken adapters of their blind spot', () => {
 const NAMED: Partial<Record<keyof Faults, RegExp>> = {
   changesUndefined: /adapter\.changes\(.*\) returned a malformed value: expected an array of records.*got undefined/,
 };
-
-function describeFailures(reports: readonly CheckReport[]): string {
-  return reports
-    .filter((r) => r.status === 'failed')
-    .map((r) => `${r.group} / ${r.check}: ${(r.error as Error).message.split('\n').slice(0, 6).join('\n    ')}`)
-    .join('\n');
-}
 
 describe('the suite rejects every broken adapter', () => {
   for (const [fault, what, groups] of BROKEN) {
@@ -195,47 +182,6 @@ describe('the watch group and the change feed', () => {
       expect(describeFailures(reports)).toBe('');
       expect(reports.filter((r) => r.status === 'passed').length).toBeGreaterThan(1);
     }
-  });
-});
-
-describe('the crash and multi-process groups reject broken adapters (child processes)', { timeout: 300_000 }, () => {
-  const FILE: [FileFault, string, string][] = [
-    ['ackEarly', './broken/file-ack-early.ts', 'acknowledges commits before writing them'],
-    ['torn', './broken/file-torn.ts', 'writes a commit in pieces'],
-  ];
-  for (const [fault, module, what] of FILE) {
-    it(`crash rejects a file adapter that ${what} (${fault})`, async () => {
-      const reports = await runGroups([crashGroupDef], { name: `file: ${fault}`, open: fileFactory(fault), module: here(module) });
-      expect(reports.map((r) => r.status)).toContain('failed');
-    });
-  }
-
-  it('crash rejects a SQLite adapter that writes a batch as one autocommit per record, declared crashSafe (default settings)', async () => {
-    const reports = await runGroups([crashGroupDef], { name: 'sqlite: torn', open: brokenSqlite('torn'), module: here('./broken/sqlite-torn.ts') });
-    expect(reports.map((r) => r.status)).toEqual(['failed']);
-    expect((reports[0]?.error as Error).message).toMatch(/torn|below a stored _sync_id|is gone/);
-  });
-
-  it('multi-process rejects a SQLite adapter that allocates ids and writes records in two transactions (default settings)', async () => {
-    const reports = await runGroups([multiProcessGroupDef], { name: 'sqlite: split', open: brokenSqlite('split'), module: here('./broken/sqlite-split.ts') });
-    expect(reports.map((r) => r.status)).toEqual(['failed']);
-    expect((reports[0]?.error as Error).message).toMatch(/became visible after a larger one|a lost change/);
-  });
-
-  it('crash accepts the file adapter without faults', async () => {
-    const reports = await runGroups([crashGroupDef], { name: 'file: none', open: fileFactory('none'), module: here('./broken/file-ok.ts') });
-    expect(describeFailures(reports)).toBe('');
-    expect(reports.map((r) => r.status)).toEqual(['passed']);
-  });
-
-  it('multi-process rejects a SQLite adapter whose version check is not atomic across processes', async () => {
-    const reports = await runGroups([multiProcessGroupDef], { name: 'racy sqlite', open: racySqlite, module: here('./broken/sqlite-racy.ts') });
-    expect(reports.map((r) => r.status)).toEqual(['failed']);
-  });
-
-  it('without `module` the child-process groups are skipped with that reason', async () => {
-    const reports = await runGroups([crashGroupDef, multiProcessGroupDef], { name: 'no module', open: racySqlite });
-    for (const r of reports) expect(r).toMatchObject({ status: 'skipped', reason: 'no `module` option (the factory module a child process imports)' });
   });
 });
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EDGE_REGISTER_DOMAIN, edgeIdOf } from '@cse/relay';
+import { until } from '../../../test-support/until.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -64,9 +65,6 @@ function converse(url: string, frames: (string | ((got: string[]) => Promise<str
   });
 }
 
-const until = async (check: () => boolean): Promise<void> => {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-};
 
 describe('cse-relay', () => {
   it('prints usage and refuses bad options with exit code 2', async () => {
@@ -96,7 +94,7 @@ describe('cse-relay', () => {
     const pair = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
     const spki = new Uint8Array(await subtle.exportKey('spki', pair.publicKey));
     const sign = async (got: string[], key = pair.privateKey): Promise<string> => {
-      await until(() => got.length > 0);
+      await until('the first frame', () => got.length > 0);
       const { nonce } = JSON.parse(got[0] as string) as { nonce: string };
       const sig = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, new TextEncoder().encode(EDGE_REGISTER_DOMAIN + nonce)));
       return JSON.stringify({ t: 'register', publicKey: Buffer.from(spki).toString('base64url'), signature: Buffer.from(sig).toString('base64url') });
@@ -106,7 +104,7 @@ describe('cse-relay', () => {
     ws.on('message', (d) => got.push(String(d)));
     await new Promise((r) => ws.on('open', r));
     ws.send(await sign(got));
-    await until(() => got.length > 1);
+    await until('the second frame', () => got.length > 1);
     expect(JSON.parse(got[1] as string)).toEqual({ t: 'registered', edgeId: await edgeIdOf(spki) });
     ws.close();
     // A signature by another key, or one that is not a signature.

@@ -127,7 +127,7 @@ describe('cse-relay', () => {
     const edgeId = 'A'.repeat(43);
     expect(await converse(`${url}/connect`, [JSON.stringify({ t: 'hello', edgeId, token: secret })])).toMatchObject({ code: 4404 });
     expect(await converse(`${url}/connect`, [JSON.stringify({ t: 'hello', edgeId })])).toMatchObject({ code: 4400 });
-    await until(() => err.includes('"msg":"stats"'));
+    await until('the periodic stats line', () => err.includes('"msg":"stats"'));
     const lines = err.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.find((l) => l.msg === 'stats')).toMatchObject({ connections: expect.any(Number), edges: 0, sessions: 0 });
     expect(err).not.toContain('SECRET-TOKEN');

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AdapterCapabilities } from '@cse/core';
-import type { CheckReport, Group } from '../src/index.js';
+import type { Group } from '../src/index.js';
 import {
   ALL_GROUPS,
   STORE_GROUPS,

@@ -26,6 +26,8 @@ export const ErrorCode = {
   PROTOCOL: 'PROTOCOL',
   /** A sync peer asked for what it may not do: write Identity or Observed, or outside its subscription. */
   FORBIDDEN: 'FORBIDDEN',
+  /** The stored data is damaged (e.g. committed changes lost); the store refuses to open rather than serve it silently. */
+  CORRUPT: 'CORRUPT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

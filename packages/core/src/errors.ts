@@ -28,6 +28,8 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   /** This Frontend was revoked by its Edge (refused by the Edge or the relay): retrying will not help. */
   REVOKED: 'REVOKED',
+  /** The stored data is damaged (e.g. committed changes lost); the store refuses to open rather than serve it silently. */
+  CORRUPT: 'CORRUPT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

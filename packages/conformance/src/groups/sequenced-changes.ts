@@ -32,6 +32,8 @@ async function readPages(adapter: StorageAdapter, done: () => boolean, what: str
     }
     if (last !== previous) moving++;
     previous = last;
+    // A synchronous backend resolves at once: let timers and I/O (a child's exit) run.
+    await new Promise((r) => setTimeout(r, 0));
   }
   return moving;
 }

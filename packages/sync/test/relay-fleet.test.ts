@@ -177,6 +177,24 @@ describe('a relay fleet behind HAProxy, on one redis-server', () => {
     const t4 = await createRelayToken(signer, { edgeId: listener.edgeId, frontendId: randomFrontendId() });
     expect(await attempt(b, listener.edgeId, { token: t4 })).toEqual({ ok: false, code: 4429 });
     for (const x of open) if (x.ok) x.close();
+
+    // The home dies: the Edge registers on another node and offers its tickets again; the used
+    // one stays used fleet-wide, a new one works.
+    const home = await fleet.homeOfOnlyEdge();
+    await listener.offerPairing('ticket-two', 60_000);
+    await fleet.kill(home);
+    const moved = await fleet.homeOfOnlyEdge();
+    expect(moved).not.toBe(home);
+    await until('registered again', async () => listener.status === 'registered');
+    // Acknowledged after the offers sent again at registration (one connection, in order).
+    await listener.offerPairing('ticket-three', 60_000);
+    const elsewhere = fleet.nodes.findIndex((_n, i) => i !== home && i !== moved);
+    const via = fleet.nodes[elsewhere]?.url as string;
+    expect(await attempt(via, listener.edgeId, { ticket: 'ticket-one' })).toEqual({ ok: false, code: 4401 });
+    const fresh = await attempt(via, listener.edgeId, { ticket: 'ticket-two' });
+    expect(fresh.ok, 'a ticket offered before the move works once after it').toBe(true);
+    if (fresh.ok) fresh.close();
+    await fleet.restart(home);
   });
 
   it('converges and applies every write once across SIGKILLs of nodes and of Redis, and Redis paused', { timeout: 300_000 }, async () => {

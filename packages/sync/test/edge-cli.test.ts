@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { MemoryAdapter, Registry, TriangularStore, openStore } from '@cse/core';
 import { FrontendSync, SecureFrontend } from '@cse/sync';
 import { nodeRelayDial } from '@cse/sync/node';
@@ -231,5 +232,23 @@ describe('cse-edge with real processes', () => {
     await until(() => withEnv.out().includes('connected to the relay'), () => `serve with NODE_EXTRA_CA_CERTS: ${withEnv.out()} ${withEnv.err()}`);
     withEnv.child.kill('SIGTERM');
     expect(await withEnv.exited).toBe(0);
+  });
+
+  it('a relay that refuses the Edge key: serve exits 1 with one line naming the key', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'registry.json'), JSON.stringify({ workerTypes: ['pump'] }));
+    // A relay stand-in on loopback that refuses every Edge registration, as a relay that does not admit this key would.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    wss.on('connection', (socket) => socket.close(4401, 'edge key not admitted'));
+    try {
+      const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+      const r = await run(['serve', '--store', `sqlite:${join(dir, 'edge.db')}`, '--relay', url, '--registry', join(dir, 'registry.json')]);
+      expect(r.code).toBe(1);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/the relay refused this Edge \(edge key not admitted\); check that the relay admits this Edge key \([\w-]{43}\)/);
+    } finally {
+      await new Promise((r) => wss.close(r));
+    }
   });
 });

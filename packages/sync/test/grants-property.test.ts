@@ -178,7 +178,7 @@ describe('grants (property)', () => {
   it('no Frontend receives a document outside its read grant, no write outside its write grant is applied, grant changes converge', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(grantArb, { minLength: FRONTENDS, maxLength: FRONTENDS }), fc.array(step, { minLength: 5, maxLength: 30 }), async (initial, steps) => scenario(initial, steps)),
-      { numRuns: Number(process.env.CSE_GRANTS_RUNS ?? 10), endOnFailure: true, ...replay },
+      { numRuns: Number(process.env.CSE_GRANTS_RUNS ?? 20), endOnFailure: true, ...replay },
     );
   }, 300_000);
 });

@@ -9,7 +9,7 @@ import { Replica, isCseError } from '@cse/core';
 import { secureAdmin } from '../admin.js';
 import type { EdgeSession, EdgeSync } from '../edge-sync.js';
 import type { Grant } from '../grants.js';
-import { grantPreset, normalizeGrant, sameGrant } from '../grants.js';
+import { canonicalGrant, grantPreset, normalizeGrant, sameGrant } from '../grants.js';
 import { createRelayToken } from '../relay-transport.js';
 import type { Transport } from '../transport.js';
 import { b64u, concat, equalBytes, fromB64u, fromUtf8, randomBytes, utf8 } from './bytes.js';
@@ -119,6 +119,8 @@ export class SecureEdge {
   readonly #sessionListeners = new Set<(session: EdgeSession, info: SecureSessionInfo) => void>();
   /** The EdgeSyncs `serve` handed sessions to: a grant change reaches their live sessions. */
   readonly #edges = new Set<EdgeSync>();
+  /** The last grant applied to live sessions, per Frontend. */
+  readonly #appliedGrants = new Map<string, string>();
 
   private constructor(options: SecureEdgeOptions, identity: Identity) {
     this.identity = identity;
@@ -195,6 +197,10 @@ export class SecureEdge {
   }
 
   #grantChanged(frontendId: string, grant: Grant): void {
+    // Made here and then seen again by followStore: applied once.
+    const text = canonicalGrant(grant);
+    if (this.#appliedGrants.get(frontendId) === text) return;
+    this.#appliedGrants.set(frontendId, text);
     for (const edge of this.#edges) edge.setGrant(frontendId, grant);
     for (const l of this.#grantListeners) {
       try {
@@ -239,7 +245,9 @@ export class SecureEdge {
         const before = known.get(f.frontendId);
         known.set(f.frontendId, { revoked: f.revoked, grant: f.grant });
         if (first || before === undefined) continue;
-        if (f.revoked && !before.revoked) await this.revoke(f.frontendId);
+        if (f.revoked && !before.revoked) {
+          if (!this.#revokedHere.has(f.frontendId)) await this.revoke(f.frontendId); // not when it was this process
+        }
         else if (f.grant !== undefined && (before.grant === undefined || !sameGrant(before.grant, f.grant))) this.#grantChanged(f.frontendId, f.grant);
       }
       first = false;

@@ -107,7 +107,7 @@ const read = (page: Page): Promise<PageState | undefined> =>
   });
 
 describe('a Frontend in headless Chromium, replica on IndexedDB', () => {
-  it('resumes the initial sync from its cursor after a reload, converges, then follows live changes', { timeout: 180_000 }, async () => {
+  it('resumes the initial sync from its cursor after a reload, converges, then follows live changes', { timeout: 600_000 }, async () => {
     const store = openStore(new SqliteAdapter({ path: join(dir, 'edge.sqlite') }));
     const registry = new Registry();
     registry.registerWorkerType('pump');

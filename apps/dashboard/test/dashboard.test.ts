@@ -123,7 +123,7 @@ afterAll(() => {
 });
 
 describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
-  it('pairs, shows the machines, edits, works offline, resolves a conflict, reloads without a full resync, stops and resumes', { timeout: 240_000 }, async () => {
+  it('pairs, shows the machines, edits, works offline, resolves a conflict, reloads without a full resync, stops and resumes', { timeout: 600_000 }, async () => {
     const data = join(dir, 'data');
     const ports = { port: await freePort(), relay: await freePort() };
     const args = ['--data', data, '--port', String(ports.port), '--relay-port', String(ports.relay), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--restart-delay-ms', '10000', '--web', web];
@@ -153,7 +153,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       // A second tab does not start a second sync on the same replica: it shows it, read-only.
       const second = await context.newPage();
       await second.goto(run.url.replace(/#.*$/, ''));
-      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 30_000 });
+      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 60_000 });
       await until('the machines in the second tab', async () => (await second.locator('tr[data-worker]').count()) === WORKERS);
       expect(await second.locator('#connection').getAttribute('data-status')).toBe('other-tab');
       await second.close();
@@ -229,7 +229,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       // 6. Reload: no pairing again; the replica loads from IndexedDB and resumes from its cursors.
       const documents = WORKERS * 3;
       await page.reload();
-      await page.locator('tr[data-worker]').first().waitFor({ timeout: 30_000 });
+      await page.locator('tr[data-worker]').first().waitFor({ timeout: 60_000 });
       const after = await until('the reloaded page live', async () => {
         const s = await pageState(page);
         return s?.status === 'live' && Object.keys(s.startCursors).length > 0 && s;

@@ -87,7 +87,7 @@ async function problems(store: Store, page: Page): Promise<string[]> {
 }
 
 describe('a Frontend in headless Chromium through a cse-relay process, behind the encrypted channel', () => {
-  it('pairs, syncs, writes once, survives a reload and a relay SIGKILL, and is cut off when revoked', { timeout: 180_000 }, async () => {
+  it('pairs, syncs, writes once, survives a reload and a relay SIGKILL, and is cut off when revoked', { timeout: 600_000 }, async () => {
     const store = openStore(new SqliteAdapter({ path: join(dir, 'edge.sqlite') }));
     const registry = new Registry();
     registry.registerWorkerType('pump');

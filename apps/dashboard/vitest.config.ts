@@ -5,6 +5,6 @@ import { sourceConditions } from '../../vitest.shared.js';
 export default mergeConfig(
   sourceConditions,
   defineProject({
-    test: { name: 'dashboard', include: ['test/**/*.test.ts'], testTimeout: 240_000, hookTimeout: 120_000 },
+    test: { name: 'dashboard', include: ['test/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 300_000 },
   }),
 );

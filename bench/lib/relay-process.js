@@ -1,9 +1,12 @@
-// The relay of S2 in its own process (what `cse-relay` runs: startRelay from @cse/relay's dist),
-// started with --expose-gc. On { t: 'stats' } it reports its own CPU time (process.cpuUsage),
-// its memory after a GC, and the relay's counters, so S2 reads them from the relay process.
+// The relay of S2 (and a node of the fleet bench, relay-fleet.js) in its own process (what
+// `cse-relay` runs: startRelay from @cse/relay's dist), started with --expose-gc. An optional
+// JSON argument adds relay options (the fleet bench: `redis`, `nodeId`, `maxConnections`). On
+// { t: 'stats' } it reports its own CPU time (process.cpuUsage), its memory after a GC, and the
+// relay's counters, so the bench reads them from the relay process.
 import { startRelay } from '@cse/relay';
 
-const relay = await startRelay({ host: '127.0.0.1', port: 0, idleTimeoutMs: 600_000, maxFrontendsPerEdge: 1000 });
+const extra = process.argv[2] === undefined ? {} : JSON.parse(process.argv[2]);
+const relay = await startRelay({ host: '127.0.0.1', port: 0, idleTimeoutMs: 600_000, maxFrontendsPerEdge: 1000, ...extra });
 process.send({ t: 'ready', url: relay.url });
 process.on('message', async (m) => {
   if (m.t !== 'stats') return;

@@ -8,18 +8,17 @@
 //     replica share this process): the peak above the heap after a GC at the start, at a small
 //     and a large N — it must not grow with N;
 //   - commit-to-replica latency at a steady rate of single-change commits (median, p99), over
-//     the WebSocket, the Edge and its writer in their own process (lib/sync-edge.js): from the
+//     the WebSocket, the Edge and its writer in their own process (lib/edge-child.js): from the
 //     Edge commit's return to the replica's commit of that change (seen by a watch on the
 //     replica's store).
-import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Registry, TriangularStore, openStore } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { EdgeSync, FrontendSync, memoryPair } from '@cse/sync';
 import { nodeWebSocketConnector, serveEdge } from '@cse/sync/node';
 import { COLLECTION, WORKER_TYPE, batch } from '../lib/docs.js';
+import { quantile, startEdgeChild } from '../lib/edge-child.js';
 
 const SEED_CHUNK = 1000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -143,52 +142,19 @@ async function initialSync(env, tag, edge, docs, via, pageSize = 200) {
 
 /**
  * Single-change commits at `rate` per second for `seconds`, by an Edge in its own process
- * (lib/sync-edge.js) on the store at `path`; the replica here follows over a WebSocket.
+ * (lib/edge-child.js) on the store at `path`; the replica here follows over a WebSocket.
  */
 async function latency(env, path, docs, rate, seconds) {
-  const child = fork(fileURLToPath(new URL('../lib/sync-edge.js', import.meta.url)), [JSON.stringify({ path, rate, seconds })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const committed = new Map();
-  const seen = new Map();
-  let done;
-  const finished = new Promise((resolve) => {
-    child.on('message', (m) => {
-      if (m.t === 'committed') for (const [id, at] of m.batch) committed.set(id, at);
-      if (m.t === 'done') {
-        done = m;
-        resolve();
-      }
-    });
-  });
-  const ready = await new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`the Edge process exited (${code})`)));
-  });
-  const fe = frontend(join(env.dir, 'sync-latency-replica.db'), nodeWebSocketConnector(ready.url));
+  const edge = await startEdgeChild({ path, rate, seconds });
+  const fe = frontend(join(env.dir, 'sync-latency-replica.db'), nodeWebSocketConnector(edge.ready.url));
   await fe.start();
   await untilLive(fe, docs, () => undefined);
-  const abort = new AbortController();
-  const local = fe.store;
-  const watching = (async () => {
-    for await (const page of local.watch(await local.lastSyncId(), { collections: [COLLECTION], signal: abort.signal })) {
-      const now = performance.timeOrigin + performance.now();
-      for (const c of page.changes) if (!c.deleted && c.doc.uptimeSec === -1) seen.set(c.id, now);
-    }
-  })();
-  child.send({ t: 'go' });
-  await finished;
-  const total = done.total;
-  const end = performance.now() + 10_000;
-  while (seen.size < total && performance.now() < end) await sleep(10);
-  abort.abort();
-  await watching;
+  const { done, seen, latencies } = await edge.follow(fe.store);
   await fe.stop();
   await fe.store.close();
-  child.kill('SIGKILL');
-  const latencies = [];
-  for (const [id, at] of seen) if (committed.has(id)) latencies.push(at - committed.get(id));
-  latencies.sort((a, b) => a - b);
-  const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { targetRate: rate, achievedRate: done.achievedRate, changes: total, seen: seen.size, lost: total - seen.size, medianMs: q(0.5), p99Ms: q(0.99), maxMs: latencies[latencies.length - 1] };
+  edge.kill();
+  const total = done.total;
+  return { targetRate: rate, achievedRate: done.achievedRate, changes: total, seen, lost: total - seen, medianMs: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), maxMs: latencies[latencies.length - 1] };
 }
 
 export default {

@@ -6,7 +6,7 @@
 //     through the relay + channel, alternating, the median of the runs: ratio relay ÷ direct
 //     (goal ≥ 0.7);
 //   - commit-to-replica latency at a steady rate of single-change commits, the Edge in its own
-//     process (lib/relay-edge.js), direct/relay/relay/direct: median relay ÷ median direct (goal ≤ 1.3);
+//     process (lib/edge-child.js), direct/relay/relay/direct: median relay ÷ median direct (goal ≤ 1.3);
 //   - relay CPU per MB forwarded: the relay process's CPU time (process.cpuUsage, user+system)
 //     during the relay runs ÷ the bytes it forwarded (every frame both ways, counted at the
 //     Frontend: what went through the relay);
@@ -24,6 +24,7 @@ import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { EdgeSync, FrontendSync, SecureEdge, SecureFrontend, createRelayToken } from '@cse/sync';
 import { nodeRelayConnector, nodeRelayDial, nodeRelayEdgeListener, nodeServeSecureRelay, nodeWebSocketConnector, serveEdge } from '@cse/sync/node';
 import { COLLECTION, WORKER_TYPE, batch } from '../lib/docs.js';
+import { quantile, startEdgeChild } from '../lib/edge-child.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -136,58 +137,26 @@ async function viaRelay(env, edge, served, relay, docs, kind, tag) {
   return { seconds, docsPerSec: docs / seconds, bytes: counter.bytes, relayCpuSec: cpuSec };
 }
 
-/** Commit-to-replica latency, the Edge in its own process, direct or through the relay. */
+/** Commit-to-replica latency, the Edge in its own process (lib/edge-child.js), direct or through the relay. */
 async function latency(env, tag, mode, relay, rate, seconds) {
   const path = join(env.dir, `relay-latency-${tag}.db`);
-  const child = fork(fileURLToPath(new URL('../lib/relay-edge.js', import.meta.url)), [JSON.stringify({ path, rate, seconds, mode, relayUrl: relay.url })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const committed = new Map();
-  const seen = new Map();
-  let done;
-  const finished = new Promise((resolve) => {
-    child.on('message', (m) => {
-      if (m.t === 'committed') for (const [id, at] of m.batch) committed.set(id, at);
-      if (m.t === 'done') {
-        done = m;
-        resolve();
-      }
-    });
-  });
-  const ready = await new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`the Edge process exited (${code})`)));
-  });
+  const edge = await startEdgeChild({ path, rate, seconds, mode, relayUrl: relay.url });
   const store = openStore(new SqliteAdapter({ path: join(env.dir, `relay-latency-${tag}-replica.db`), synchronous: 'FULL' }));
   let connect;
-  if (mode === 'direct') connect = nodeWebSocketConnector(ready.url);
+  if (mode === 'direct') connect = nodeWebSocketConnector(edge.ready.url);
   else {
     const secure = await SecureFrontend.open({ store });
-    await secure.pair(ready.code, nodeRelayDial(relay.url));
+    await secure.pair(edge.ready.code, nodeRelayDial(relay.url));
     connect = secure.connector(nodeRelayDial(relay.url));
   }
   const fe = new FrontendSync({ store, registry: registry(), connect, subscription: { collections: [COLLECTION] } });
   await fe.start();
   await untilLive(fe, 0);
-  const abort = new AbortController();
-  const watching = (async () => {
-    for await (const page of store.watch(await store.lastSyncId(), { collections: [COLLECTION], signal: abort.signal })) {
-      const t = performance.timeOrigin + performance.now();
-      for (const c of page.changes) if (!c.deleted && c.doc.uptimeSec === -1) seen.set(c.id, t);
-    }
-  })();
-  child.send({ t: 'go' });
-  await finished;
-  const end = performance.now() + 10_000;
-  while (seen.size < done.total && performance.now() < end) await sleep(10);
-  abort.abort();
-  await watching;
+  const { done, seen, latencies } = await edge.follow(store);
   await fe.stop();
   await store.close();
-  child.kill('SIGKILL');
-  const lat = [];
-  for (const [id, at] of seen) if (committed.has(id)) lat.push(at - committed.get(id));
-  lat.sort((a, b) => a - b);
-  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  return { mode, targetRate: rate, achievedRate: done.achievedRate, changes: done.total, seen: seen.size, medianMs: q(0.5), p99Ms: q(0.99), latencies: lat };
+  edge.kill();
+  return { mode, targetRate: rate, achievedRate: done.achievedRate, changes: done.total, seen, medianMs: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), latencies };
 }
 
 /** Median round trip of a 300-byte frame echoed by the Edge side, `n` times one after another. */

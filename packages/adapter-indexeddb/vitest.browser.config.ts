@@ -1,7 +1,7 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineProject, mergeConfig } from 'vitest/config';
 import { sourceConditions } from '../../vitest.shared.js';
-import { chromiumPath } from './test/chromium-path.js';
+import { CHROMIUM_ARGS, chromiumPath } from '../../test-support/chromium.js';
 
 // The real run: the same test files in headless Chromium (Debian's, not a Playwright download).
 export default mergeConfig(
@@ -22,15 +22,7 @@ export default mergeConfig(
         provider: playwright({
           launchOptions: {
             executablePath: chromiumPath(),
-            args: [
-              '--no-sandbox',
-              '--disable-gpu',
-              '--disable-background-networking',
-              '--disable-component-update',
-              '--disable-sync',
-              '--no-first-run',
-              '--disable-dev-shm-usage',
-            ],
+            args: [...CHROMIUM_ARGS],
           },
         }),
         instances: [{ browser: 'chromium' }],

@@ -4,6 +4,7 @@ import { sourceConditions } from '../../vitest.shared.js';
 export default mergeConfig(
   sourceConditions,
   defineProject({
-    test: { name: 'conformance', include: ['test/**/*.test.ts'], testTimeout: 120_000 },
+    // A test here may be a whole `cse-conformance` run (Node, tsx, Vitest): bounds that only end a hung run.
+    test: { name: 'conformance', include: ['test/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 120_000 },
   }),
 );

@@ -6,6 +6,6 @@ import { sourceConditions } from '../../vitest.shared.js';
 export default mergeConfig(
   sourceConditions,
   defineProject({
-    test: { name: 'sync-browser', include: ['test/browser/**/*.spec.ts'], testTimeout: 180_000, hookTimeout: 120_000 },
+    test: { name: 'sync-browser', include: ['test/browser/**/*.spec.ts'], testTimeout: 600_000, hookTimeout: 300_000 },
   }),
 );

@@ -14,15 +14,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright';
 import type { Browser, Page } from 'playwright';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TriangularStore, openStore } from '@cse/core';
 import { SecureEdge } from '@cse/sync';
 import type { Store } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
+import { buildPage, launchChromium } from '../../../test-support/chromium.js';
+import { until as waitUntil } from '../../../test-support/until.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const app = resolve(here, '..');
@@ -33,10 +33,6 @@ let dir = '';
 let web = '';
 const running = new Set<ChildProcess>();
 
-function chromiumPath(): string {
-  return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-}
-
 async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -45,20 +41,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The dashboard's waits: its processes and the page may answer with an error while they start. */
+const until = <T>(what: string, f: () => Promise<T | undefined | false>): Promise<T> => waitUntil(what, f, { everyMs: 100, retryErrors: true });
 
 interface Started {
   proc: ChildProcess;
@@ -119,14 +103,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cse-dashboard-'));
   mkdirSync(artifacts, { recursive: true });
   web = join(dir, 'web');
-  await build({
-    root: join(app, 'web'),
-    base: './',
-    logLevel: 'warn',
-    configFile: false,
-    resolve: { conditions: ['@cse/source', 'browser', 'module', 'import', 'default'] },
-    build: { outDir: web, emptyOutDir: true, minify: false, target: 'es2022' },
-  });
+  await buildPage(join(app, 'web'), web, { base: './' });
 }, 120_000);
 
 /** What Ctrl-C in the terminal does: SIGINT to the launcher and its children. */
@@ -146,7 +123,7 @@ afterAll(() => {
 });
 
 describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
-  it('pairs, shows the machines, edits, works offline, resolves a conflict, reloads without a full resync, stops and resumes', { timeout: 240_000 }, async () => {
+  it('pairs, shows the machines, edits, works offline, resolves a conflict, reloads without a full resync, stops and resumes', { timeout: 600_000 }, async () => {
     const data = join(dir, 'data');
     const ports = { port: await freePort(), relay: await freePort() };
     const args = ['--data', data, '--port', String(ports.port), '--relay-port', String(ports.relay), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--restart-delay-ms', '10000', '--web', web];
@@ -154,10 +131,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
     const edgeStore = openStore(new SqliteAdapter({ path: join(data, 'edge.db') }));
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: chromiumPath(),
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'],
-      });
+      browser = await launchChromium();
       const context = await browser.newContext({ viewport: { width: 1240, height: 900 } });
       const page = await context.newPage();
       const errors: string[] = [];
@@ -179,7 +153,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       // A second tab does not start a second sync on the same replica: it shows it, read-only.
       const second = await context.newPage();
       await second.goto(run.url.replace(/#.*$/, ''));
-      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 30_000 });
+      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 60_000 });
       await until('the machines in the second tab', async () => (await second.locator('tr[data-worker]').count()) === WORKERS);
       expect(await second.locator('#connection').getAttribute('data-status')).toBe('other-tab');
       await second.close();
@@ -191,12 +165,12 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       // The machine reports while the user types (a report written on the Edge here, so it surely
       // comes): the open form keeps the typed value.
       await new TriangularStore(edgeStore, machineRegistry()).saveObserved(WORKER_TYPE, 'm02', { state: 'running', speed: 977, temperature: 99.5, reportedAt: new Date().toISOString() });
-      await until('the report of m02 while its form is open', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('99.5 °C'), 30_000);
+      await until('the report of m02 while its form is open', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('99.5 °C'));
       expect(await page.locator('tr[data-worker="m02"] input[name="speed"]').inputValue()).toBe('2500');
       await page.locator('tr[data-worker="m02"] button[type="submit"]').click();
       await until('the edit applied on the Edge', async () => (await edgeDesired(edgeStore, 'm02'))?.speed === 2500);
       await until('the edit synced in the page', async () => (await docStatus(page, 'm02', 'desired')) === 'synced');
-      await until('the machine reaching the new speed', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('2500 rpm'), 90_000);
+      await until('the machine reaching the new speed', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('2500 rpm'));
       await page.locator('tr[data-worker="m02"] [data-outcome="applied"]').waitFor({ timeout: 10_000 });
       await shot(page, '02-edited');
 
@@ -225,7 +199,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
         await page.locator(`tr[data-worker="${id}"] button[data-action="edit"]`).click();
         await page.locator(`tr[data-worker="${id}"] input[name="speed"]`).fill(speed);
         await page.locator(`tr[data-worker="${id}"] button[type="submit"]`).click();
-        await until(`${id} pending at once`, async () => (await docStatus(page, id, 'desired')) === 'pending', 10_000);
+        await until(`${id} pending at once`, async () => (await docStatus(page, id, 'desired')) === 'pending');
       }
       expect(['offline', 'connecting'], 'the edits were made while offline').toContain(await page.locator('#connection').getAttribute('data-status'));
       await expect.poll(() => page.locator('#summary').textContent()).toContain('2 edits pending');
@@ -255,7 +229,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       // 6. Reload: no pairing again; the replica loads from IndexedDB and resumes from its cursors.
       const documents = WORKERS * 3;
       await page.reload();
-      await page.locator('tr[data-worker]').first().waitFor({ timeout: 30_000 });
+      await page.locator('tr[data-worker]').first().waitFor({ timeout: 60_000 });
       const after = await until('the reloaded page live', async () => {
         const s = await pageState(page);
         return s?.status === 'live' && Object.keys(s.startCursors).length > 0 && s;

@@ -1,4 +1,2 @@
-/** The Chromium the browser tests drive: `CHROMIUM_PATH`, or Debian's `/usr/bin/chromium`. */
-export function chromiumPath(): string {
-  return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-}
+// The Chromium of the browser tests: one definition for every suite, in test-support/chromium.js.
+export { chromiumPath } from '../../../test-support/chromium.js';

@@ -3,6 +3,7 @@ import { openStore } from '@cse/core';
 import type { CommitRequest, Store } from '@cse/core';
 import type { IndexedDbAdapter } from '@cse/adapter-indexeddb';
 import { freshName, openAdapter } from './env.js';
+import { until } from '../../../test-support/until.js';
 
 const now = '2026-01-01T00:00:00.000Z';
 const insert = (id: string): CommitRequest => ({ writes: [{ collection: 'c', id, kind: 'put', body: { id } }], now });
@@ -22,14 +23,6 @@ function store(adapter: IndexedDbAdapter): Store {
 afterEach(async () => {
   await Promise.all(open.splice(0).map((x) => x.close()));
 });
-
-/** Waits until `predicate` holds; fails after a generous bound instead of hanging. */
-async function until(predicate: () => boolean, what: string, boundMs = 10_000): Promise<void> {
-  for (let waited = 0; !predicate(); waited += 10) {
-    if (waited > boundMs) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Counts the listener's calls. */
 function counter(adapter: IndexedDbAdapter): { calls: number; stop: () => void } {
@@ -70,10 +63,10 @@ describe('IndexedDbAdapter change feed', () => {
     const [a, b] = [await connection(name), await connection(name)];
     const watcher = follow(store(a));
     await b.commit(insert('from-b-1'));
-    await until(() => watcher.ids.length === 1, 'the first commit of the other connection');
+    await until('the first commit of the other connection', () => watcher.ids.length === 1);
     await b.commit(insert('from-b-2'));
     await b.commit(insert('from-b-3'));
-    await until(() => watcher.ids.length === 3, 'the later commits of the other connection');
+    await until('the later commits of the other connection', () => watcher.ids.length === 3);
     expect(watcher.ids).toEqual(['from-b-1', 'from-b-2', 'from-b-3']);
     await watcher.stop();
   });
@@ -87,7 +80,7 @@ describe('IndexedDbAdapter change feed', () => {
       const c = counter(a);
       const watcher = follow(store(a));
       await b.commit(insert('polled'));
-      await until(() => watcher.ids.length === 1, 'the poll to see the other connection’s commit');
+      await until('the poll to see the other connection’s commit', () => watcher.ids.length === 1);
       expect(watcher.ids).toEqual(['polled']);
       await watcher.stop();
       c.stop();
@@ -105,7 +98,7 @@ describe('IndexedDbAdapter change feed', () => {
     const [a, b] = [await connection(name), await connection(name)];
     const c = counter(a);
     await b.commit(insert('heard'));
-    await until(() => c.calls > 0, 'the first signal');
+    await until('the first signal', () => c.calls > 0);
     await a.close();
     const calls = c.calls;
     await b.commit(insert('after-close'));

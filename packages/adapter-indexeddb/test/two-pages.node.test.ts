@@ -4,14 +4,10 @@
  * Chromium with Playwright; the page is test/two-pages/page.ts bundled by esbuild and served on
  * loopback. Runs in the Node project (the browser project runs one page only).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium } from 'playwright';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chromiumPath } from './chromium-path.js';
+import { bundleScript, launchChromium, serveScript } from '../../../test-support/chromium.js';
 
 type Cse = { seen: string[]; open(name: string): Promise<void>; watch(): void; write(id: string): Promise<void> };
 declare const cse: Cse;
@@ -21,29 +17,9 @@ let close: (() => Promise<void>) | undefined;
 let url = '';
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('./two-pages/page.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['@cse/source'],
-    write: false,
-  });
-  const script = bundle.outputFiles[0]?.text ?? '';
-  const server = createServer((req, res) => {
-    if (req.url === '/page.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-    } else {
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>');
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  close = () => new Promise((resolve) => server.close(() => resolve()));
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const script = await bundleScript(fileURLToPath(new URL('./two-pages/page.ts', import.meta.url)), { conditions: ['@cse/source'] });
+  ({ url, close } = await serveScript(script));
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -66,11 +42,11 @@ it('a write in one page appears in the other page’s watch', async () => {
   await watcher.evaluate(() => cse.watch());
   for (const id of ['one', 'two', 'three']) await writer.evaluate((i) => cse.write(i), id);
   // A bounded wait: a feed that drops signals fails here instead of hanging.
-  await watcher.waitForFunction(() => cse.seen.length >= 3, undefined, { timeout: 10_000 });
+  await watcher.waitForFunction(() => cse.seen.length >= 3, undefined, { timeout: 60_000 });
   expect(await watcher.evaluate(() => cse.seen)).toEqual(['one', 'two', 'three']);
   // And the other way round.
   await writer.evaluate(() => cse.watch());
   await watcher.evaluate(() => cse.write('back'));
-  await writer.waitForFunction(() => cse.seen.includes('back'), undefined, { timeout: 10_000 });
+  await writer.waitForFunction(() => cse.seen.includes('back'), undefined, { timeout: 60_000 });
   await context.close();
 }, 60_000);

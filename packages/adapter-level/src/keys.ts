@@ -31,6 +31,8 @@ const SYNC_WIDTH = 16;
 
 export const COUNTER_KEY = 'm!last';
 export const WATERMARK_KEY = 'm!compacted';
+/** Set while the store is known damaged (see `LevelAdapter`'s integrity check at open). */
+export const CORRUPT_KEY = 'm!corrupt';
 /** Bounds of all document keys (for `listCollections`). */
 export const DOCS_RANGE: { readonly gt: string; readonly lt: string } = { gt: 'd!', lt: 'd"' };
 

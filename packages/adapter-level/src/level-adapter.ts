@@ -2,8 +2,9 @@ import { Mutex } from 'async-mutex';
 import type { AbstractSnapshot } from 'abstract-level';
 import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, IndexProbe, IndexSpec, JsonObject, SequenceState, StorageAdapter, StoredRecord } from '@cse/core';
 import type { CseError } from '@cse/core';
-import { BackendError, ClosedError, CommitListeners, ValidationError, isCseError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
+import { BackendError, ClosedError, CommitListeners, CseError as CseErrorClass, ValidationError, isCseError, assertCollectionName, defineCapabilities, planCommit, recordFromDoc, toBackendError } from '@cse/core';
 import {
+  CORRUPT_KEY,
   COUNTER_KEY,
   DOCS_RANGE,
   WATERMARK_KEY,
@@ -92,6 +93,44 @@ function openError(e: unknown, where: string): CseError {
   return new BackendError(`level: opening ${where} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
+/** What an open found lost, kept in the store (`CORRUPT_KEY`) until a repair. */
+interface Damage {
+  /** Bytes of the write-ahead log LevelDB's recovery dropped as corrupt. */
+  readonly droppedBytes: number;
+  /** The counter after recovery. */
+  readonly lastSyncId: number;
+  /** The highest `_sync_id` of any record after recovery. */
+  readonly highestRecord: number;
+}
+
+/** Bytes LevelDB's recovery dropped as corrupt at this open, from its info log (`LOG`, rotated at every open). */
+async function droppedAtOpen(location: string): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let text: string;
+  try {
+    text = await readFile(join(location, 'LOG'), 'utf8');
+  } catch {
+    return 0;
+  }
+  let bytes = 0;
+  // A log torn at its end by a killed process is not reported: only real damage is.
+  for (const m of text.matchAll(/\.log: dropping (\d+) bytes; Corruption/g)) bytes += Number(m[1]);
+  return bytes;
+}
+
+function damageMessage(where: string, d: Damage): string {
+  const lost =
+    d.droppedBytes > 0
+      ? `LevelDB's recovery dropped ${d.droppedBytes} corrupt bytes of the write-ahead log (.log), which held committed changes`
+      : `the counter stands at ${d.lastSyncId} but the newest record has _sync_id ${d.highestRecord}`;
+  return (
+    `level: ${where} is damaged: ${lost}. The commits after _sync_id ${d.highestRecord} may be lost, and a reader that received ` +
+    `them would never see the ids handed out again. Restore a backup, or open with { repair: true } to accept the loss ` +
+    `(readers then reset and rebuild)`
+  );
+}
+
 const NO_SEQUENCE: SequenceState = Object.freeze({ lastSyncId: 0, compactedThrough: 0 });
 
 function sequenceOf(last: string | undefined, compacted: string | undefined): SequenceState {
@@ -159,7 +198,7 @@ export class LevelAdapter implements StorageAdapter {
     }
     this.#batchOptions = { ...ENC, sync: options.sync ?? true };
     this.#ready = opened.then(
-      () => undefined,
+      () => this.#checkIntegrity(where, location, options.repair === true),
       (e: unknown) => {
         throw openError(e, where);
       },
@@ -169,7 +208,38 @@ export class LevelAdapter implements StorageAdapter {
     this.#attached.catch(() => undefined);
   }
 
-  /** Resolves once the database is open; rejects with a `BACKEND` error if it cannot be (e.g. locked). */
+  /**
+   * At open: finds committed changes that are gone (LevelDB dropped corrupt log bytes, or the
+   * counter is above every record, which no commit leaves behind: the newest record always
+   * holds the counter, unless compaction removed it). Refuses with `CORRUPT` until repaired.
+   */
+  async #checkIntegrity(where: string, location: string | undefined, repair: boolean): Promise<void> {
+    const dropped = location === undefined ? 0 : await droppedAtOpen(location);
+    // Not under the commit lock: a call waiting for the open may hold it. The counter is read
+    // before the records, so a commit of another adapter landing between cannot look like damage.
+    const [counter, watermark, marker] = await this.#db.getMany([COUNTER_KEY, WATERMARK_KEY, CORRUPT_KEY], ENC);
+    const { lastSyncId, compactedThrough } = sequenceOf(counter, watermark);
+    const top: string[] = await this.#db.keys({ ...syncRangeAfter(0), ...ENC, reverse: true, limit: 1 }).all();
+    const highestRecord = top[0] === undefined ? 0 : Number(top[0].slice(2));
+    let damage = marker === undefined ? undefined : (JSON.parse(marker) as Damage);
+    if (damage === undefined && (dropped > 0 || lastSyncId > Math.max(highestRecord, compactedThrough))) {
+      damage = { droppedBytes: dropped, lastSyncId, highestRecord };
+      // Kept, so the next open refuses too (LevelDB rewrites its log and rotates LOG now).
+      await this.#batch([{ type: 'put', key: CORRUPT_KEY, value: JSON.stringify(damage) }]);
+    }
+    if (damage === undefined) return;
+    if (!repair) throw new CseErrorClass('CORRUPT', damageMessage(where, damage));
+    // Every lost commit took at least one id and far more than one byte of log: the counter
+    // moves past any id that may have been handed out, and the watermark with it.
+    const floor = Math.max(lastSyncId, highestRecord) + damage.droppedBytes;
+    await this.#batch([
+      { type: 'put', key: COUNTER_KEY, value: String(floor) },
+      { type: 'put', key: WATERMARK_KEY, value: String(Math.max(compactedThrough, floor)) },
+      { type: 'del', key: CORRUPT_KEY },
+    ]);
+  }
+
+  /** Resolves once the database is open; rejects with a `BACKEND` error if it cannot be (e.g. locked), `CORRUPT` if it is damaged. */
   ready(): Promise<void> {
     return this.#ready;
   }

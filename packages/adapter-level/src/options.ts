@@ -35,6 +35,16 @@ export interface LevelAdapterOptions {
    * power cut can lose the last commits (never half of one). Only classic-level uses it.
    */
   readonly sync?: boolean;
+  /**
+   * What to do with a store found damaged at open (LevelDB recovery dropped corrupt bytes of
+   * its write-ahead log, or the counter is above every record: committed changes are gone).
+   * `false` (the default): the open fails with a `CORRUPT` `CseError` saying what was lost,
+   * every time, until the store is repaired. `true`: accept the loss and open; the counter and
+   * the compaction watermark move above every id that may have been handed out, so no id is
+   * ever reused and every reader whose cursor could have seen a lost change must reset
+   * (`RESET_REQUIRED`) and rebuild.
+   */
+  readonly repair?: boolean;
 }
 
 const NAMESPACE = /^[\x23-\x7e]{1,64}$/;
@@ -56,4 +66,5 @@ export function checkOptions(options: LevelAdapterOptions): void {
     throw new ValidationError(`invalid namespace ${JSON.stringify(namespace)}: use 1-64 ASCII characters from "#" to "~"`);
   }
   if (sync !== undefined && typeof sync !== 'boolean') throw new ValidationError('LevelAdapter `sync` must be a boolean');
+  if (options.repair !== undefined && typeof options.repair !== 'boolean') throw new ValidationError('LevelAdapter `repair` must be a boolean');
 }

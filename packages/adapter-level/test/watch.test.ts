@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '@cse/core';
 import { collect } from '../../../test-support/watch.js';
+import { until } from '../../../test-support/until.js';
 import { LevelAdapter } from '@cse/adapter-level';
 import { commitOk, put, tempDir } from './helpers.js';
 
@@ -30,7 +31,7 @@ describe('LevelAdapter change feed', () => {
     await commitOk(adapter, put('a', '2'), put('a', '3'));
     const failed = await adapter.commit({ now: new Date().toISOString(), writes: [put('a', '1', {}, { kind: 'absent' })] });
     expect(failed.ok).toBe(false);
-    await new Promise((r) => setTimeout(r, 10));
+    await until('the listener calls to read the counter', () => seenAtCall.length >= 2);
     expect(seenAtCall).toEqual([1, 3]);
     off();
     off();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Command, Redis } from 'ioredis';
 import type {
   AdapterCapabilities,
   CommitFailure,
@@ -14,7 +14,7 @@ import type {
   StoredRecord,
   WriteOp,
 } from '@cse/core';
-import { BackendError, ClosedError, CommitListeners, ValidationError, defineCapabilities, planCommit, toBackendError } from '@cse/core';
+import { BackendError, ClosedError, CommitListeners, ValidationError, assertCommitRequest, defineCapabilities, isCseError, planCommit, toBackendError } from '@cse/core';
 import { Keys } from './keys.js';
 import type { RedisAdapterOptions } from './options.js';
 import { clientOptions, clusterOptions } from './options.js';
@@ -115,22 +115,55 @@ export class RedisAdapter implements StorageAdapter {
     if (this.#closed) throw new ClosedError('the Redis adapter is closed');
   }
 
-  /** Runs a script by EVALSHA, loading it with EVAL when the server does not know it yet. */
-  async #run(script: string, keys: readonly string[], args: readonly string[], what: string): Promise<unknown> {
+  /**
+   * Runs a script by EVALSHA, loading it with EVAL when the server does not know it yet. Keys and
+   * arguments travel as arrays (ioredis flattens them without a call per element): a commit of
+   * 100 000 writes has about a million, far more than one call can take as spread arguments.
+   * `timeoutMs` replaces the client's command timeout for this command.
+   */
+  async #run(script: string, keys: readonly string[], args: readonly string[], what: string, timeoutMs?: number): Promise<unknown> {
     this.#open();
     try {
       try {
-        return await this.client.evalsha(sha1(script), keys.length, ...keys, ...args);
+        return await this.#send('evalsha', sha1(script), keys, args, timeoutMs);
       } catch (e) {
         if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-        return await this.client.eval(script, keys.length, ...keys, ...args);
+        return await this.#send('eval', script, keys, args, timeoutMs);
       }
     } catch (e) {
       throw toBackendError(e, `redis ${what} failed`);
     }
   }
 
+  #send(name: 'evalsha' | 'eval', script: string, keys: readonly string[], args: readonly string[], timeoutMs: number | undefined): Promise<unknown> {
+    // What the client's own `evalsha` would build: reply as text, keys with the client's prefix
+    // (added here: ioredis would find the keys by a spread call that overflows, see ScriptCommand).
+    const prefix = this.client.options.keyPrefix;
+    const prefixed = prefix === undefined || prefix === '' ? (keys as string[]) : keys.map((k) => prefix + k);
+    const command = new ScriptCommand(name, [script, keys.length, prefixed, args as string[]], prefixed[0]);
+    // Set first, so the client's own timeout (set only when none is) leaves it alone.
+    if (timeoutMs !== undefined) command.setTimeout(timeoutMs);
+    return this.client.sendCommand(command) as Promise<unknown>;
+  }
+
+  /**
+   * The timeout of a commit of `writes` writes: the client's command timeout, longer for a large
+   * batch (a 100 000-document script runs for seconds on a busy server); none when the client
+   * has none.
+   */
+  #commitTimeout(writes: number): number | undefined {
+    const base = this.client instanceof Cluster ? this.client.options.redisOptions?.commandTimeout : this.client.options.commandTimeout;
+    return base === undefined ? undefined : Math.ceil(base * (1 + writes / 2000));
+  }
+
+  /**
+   * @throws `VALIDATION` for a malformed request (nothing sent); `BACKEND` with
+   *   `details.outcome: 'unknown'` when the script may have run although no reply came (a
+   *   timeout, a lost connection): read the documents to learn whether it was applied.
+   */
   async commit(request: CommitRequest): Promise<CommitResult> {
+    // The script trusts its arguments: a malformed expectation must never reach it.
+    assertCommitRequest(request);
     const keys = [this.#keys.meta, this.#keys.index, this.#keys.collections];
     const args = [request.now, String(request.writes.length)];
     for (const w of request.writes) {
@@ -146,7 +179,11 @@ export class RedisAdapter implements StorageAdapter {
     for (;;) {
       const state = (this.#indexState ??= await this.#readIndexes());
       const ix = request.writes.map((w) => entriesArg(state, w.collection, this.#keys.member(w.collection, w.id), w.kind === 'put' ? w.body : undefined));
-      reply = (await this.#run(COMMIT, keys, [...args, state.epoch, ...ix], 'commit')) as unknown[];
+      try {
+        reply = (await this.#run(COMMIT, keys, args.concat(state.epoch, ix), 'commit', this.#commitTimeout(request.writes.length))) as unknown[];
+      } catch (e) {
+        throw outcomeUnknown(e);
+      }
       if (reply[0] !== 2) break;
       this.#indexState = undefined; // another client declared or dropped an index: compute again
     }
@@ -347,6 +384,25 @@ export class RedisAdapter implements StorageAdapter {
   }
 }
 
+/** Failures that show the command never reached the server (ioredis messages): nothing was applied. */
+const NOT_SENT = /max retries per request|isn't writeable|Connection in subscriber mode/;
+
+/**
+ * A commit that failed without an answer from Redis (a timeout, a connection lost after the
+ * command went out) may have been applied: say so instead of reporting a plain failure.
+ */
+function outcomeUnknown(e: unknown): unknown {
+  if (!isCseError(e, 'BACKEND')) return e;
+  const cause = e.cause;
+  // An error reply is the server's answer (a refused command or a script that stopped; the
+  // commit script checks everything before its first write), not a lost one.
+  if (cause instanceof Error && (cause.name === 'ReplyError' || NOT_SENT.test(cause.message))) return e;
+  return new BackendError(`${e.message} (outcome unknown: the commit may have been applied; read its documents to find out)`, {
+    cause,
+    details: { ...e.details, outcome: 'unknown' },
+  });
+}
+
 function records(reply: readonly Fields[]): StoredRecord[] {
   const out: StoredRecord[] = [];
   for (const f of reply) {
@@ -354,6 +410,26 @@ function records(reply: readonly Fields[]): StoredRecord[] {
     if (r !== undefined) out.push(r);
   }
   return out;
+}
+
+/**
+ * EVAL/EVALSHA with the Cluster slot taken from its first key. ioredis would list every key
+ * position in one spread call (`push(...indexes)`), which overflows the stack at about 120 000
+ * keys; a 100 000-write commit has 200 000. Every key of one script shares the namespace's hash
+ * tag, so the first key names the slot.
+ */
+class ScriptCommand extends Command {
+  readonly #firstKey: string | undefined;
+
+  constructor(name: 'evalsha' | 'eval', args: (string | number | string[])[], firstKey: string | undefined) {
+    super(name, args, { replyEncoding: 'utf8' });
+    this.#firstKey = firstKey;
+  }
+
+  override getSlot(): number {
+    // A one-key command computes the slot exactly as ioredis would for the whole script.
+    return this.#firstKey === undefined ? (null as unknown as number) : new Command('get', [this.#firstKey]).getSlot();
+  }
 }
 
 const shas = new Map<string, string>();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '@cse/core';
 import { collect } from '../../../test-support/watch.js';
+import { until } from '../../../test-support/until.js';
 import { RedisAdapter } from '@cse/adapter-redis';
 import { startRedis } from './redis-servers.js';
 import { adapterOn, freshNamespace, targets } from './targets.js';
@@ -15,14 +16,6 @@ afterEach(async () => {
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe.each(targets)('RedisAdapter change feed on $name', (target) => {
   it('a watcher sees its own commits and another client’s, once each and ascending', async () => {

@@ -18,13 +18,35 @@ import type { DocRow } from './statements.js';
  * Names are spliced into the SQL because a partial index is used only when the query names its
  * collection literally: both come from core's checks (`assertCollectionName`, `INDEX_FIELD`:
  * letters, digits, `_`, `-`, `.`), so neither can hold a quote.
+ *
+ * SQLite identifiers ignore letter case, while collections and fields are case-sensitive: an
+ * index is named `"cse_ix^:<collection>:<field>"` with every capital letter written as `^` and
+ * the small one (`Cat` → `^cat`), so names that differ only in case stay apart. Indexes of
+ * stores made before that are named `"cse_ix:<collection>:<field>"` as they are; they are read
+ * and dropped under their own names.
  */
-const PREFIX = 'cse_ix:';
+const PREFIX = 'cse_ix^:';
+const LEGACY_PREFIX = 'cse_ix:';
 const COLUMNS = 'collection, id, sync_id, version, deleted, doc';
 
+const escapeCase = (name: string): string => name.replace(/[A-Z]/g, (c) => `^${c.toLowerCase()}`);
+const unescapeCase = (name: string): string => name.replace(/\^([a-z])/g, (_, c: string) => c.toUpperCase());
+
 function indexName(collection: string, field: string): string {
-  return `"${PREFIX}${collection}:${field}"`;
+  return `${PREFIX}${escapeCase(collection)}:${escapeCase(field)}`;
 }
+
+/** The spec an index name stands for, or `undefined` for other indexes. */
+function specOf(name: string): IndexSpec | undefined {
+  const legacy = name.startsWith(LEGACY_PREFIX);
+  if (!legacy && !name.startsWith(PREFIX)) return undefined;
+  const rest = name.slice(legacy ? LEGACY_PREFIX.length : PREFIX.length);
+  const at = rest.indexOf(':');
+  const [collection, field] = [rest.slice(0, at), rest.slice(at + 1)];
+  return legacy ? { collection, field } : { collection: unescapeCase(collection), field: unescapeCase(field) };
+}
+
+const quoted = (name: string): string => `"${name}"`;
 
 /** Two units in the last place below and above `n`, so a differently rounded parse still falls inside. */
 function widen(n: number, dir: -1 | 1): number {
@@ -88,43 +110,50 @@ export class SqliteIndexes {
   /** Prepared once: `db.pragma()` compiles its statement on every call. */
   readonly #schemaVersionNow: Statement<[], number>;
   readonly #statements = new Map<string, Statement<(string | number)[], DocRow>>();
-  /** `collection` → indexed fields, as of `#schemaVersion`. */
-  #known = new Map<string, Set<string>>();
+  /** `collection` → indexed field → index name, as of `#schemaVersion`. */
+  #known = new Map<string, Map<string, string>>();
   #schemaVersion = -1;
 
   constructor(db: Database) {
     this.#db = db;
-    this.#list = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '${PREFIX}%' ORDER BY name`);
+    this.#list = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND substr(name, 1, 6) = 'cse_ix'`);
     this.#schemaVersionNow = db.prepare<[], number>('PRAGMA schema_version').pluck();
   }
 
   /** One DDL statement: atomic, and it builds the index over every row already stored. */
   create(collection: string, field: string): void {
+    if (this.#fields(collection)?.has(field)) return; // kept under a legacy name
     const path = `'$.${field}'`;
-    this.#db.exec(`CREATE INDEX IF NOT EXISTS ${indexName(collection, field)} ON cse_docs (json_type(doc, ${path}), json_extract(doc, ${path})) WHERE collection = '${collection}'`);
+    this.#db.exec(`CREATE INDEX IF NOT EXISTS ${quoted(indexName(collection, field))} ON cse_docs (json_type(doc, ${path}), json_extract(doc, ${path})) WHERE collection = '${collection}'`);
   }
 
   drop(collection: string, field: string): void {
-    this.#db.exec(`DROP INDEX IF EXISTS ${indexName(collection, field)}`);
+    const name = this.#fields(collection)?.get(field);
+    if (name !== undefined) this.#db.exec(`DROP INDEX IF EXISTS ${quoted(name)}`);
   }
 
   list(): IndexSpec[] {
-    return this.#list.all().map(({ name }) => {
-      const rest = name.slice(PREFIX.length);
-      const at = rest.indexOf(':');
-      return { collection: rest.slice(0, at), field: rest.slice(at + 1) };
+    return this.#named()
+      .map(([spec]) => spec)
+      .sort((a, b) => (a.collection === b.collection ? (a.field < b.field ? -1 : 1) : a.collection < b.collection ? -1 : 1));
+  }
+
+  #named(): [IndexSpec, string][] {
+    return this.#list.all().flatMap(({ name }) => {
+      const spec = specOf(name);
+      return spec === undefined ? [] : [[spec, name] as [IndexSpec, string]];
     });
   }
 
-  /** The indexed fields of `collection`, read again only when the schema changed (another connection may have added one). */
-  #fields(collection: string): Set<string> | undefined {
+  /** The indexed fields of `collection` and their index names, read again only when the schema changed (another connection may have added one). */
+  #fields(collection: string): Map<string, string> | undefined {
     const version = this.#schemaVersionNow.get() as number;
     if (version !== this.#schemaVersion) {
-      const known = new Map<string, Set<string>>();
-      for (const { collection: c, field } of this.list()) {
-        let set = known.get(c);
-        if (set === undefined) known.set(c, (set = new Set()));
-        set.add(field);
+      const known = new Map<string, Map<string, string>>();
+      for (const [{ collection: c, field }, name] of this.#named()) {
+        let fields = known.get(c);
+        if (fields === undefined) known.set(c, (fields = new Map()));
+        fields.set(field, name);
       }
       this.#known = known;
       this.#schemaVersion = version;
@@ -137,6 +166,7 @@ export class SqliteIndexes {
     const fields = this.#fields(collection);
     const probe = probes.find((p) => fields?.has(p.field));
     if (probe === undefined) return undefined;
+    const name = quoted(fields?.get(probe.field) as string);
     const path = `'$.${probe.field}'`;
     const type = `json_type(doc, ${path})`;
     const value = `json_extract(doc, ${path})`;
@@ -144,7 +174,7 @@ export class SqliteIndexes {
     for (const selector of probe.selectors) {
       const sql = selectorSql(selector, type, value);
       if (sql === undefined) continue;
-      const text = `SELECT ${COLUMNS} FROM cse_docs INDEXED BY ${indexName(collection, probe.field)} WHERE collection = '${collection}' AND ${sql.where}`;
+      const text = `SELECT ${COLUMNS} FROM cse_docs INDEXED BY ${name} WHERE collection = '${collection}' AND ${sql.where}`;
       let statement = this.#statements.get(text);
       if (statement === undefined) {
         statement = this.#db.prepare(text);

@@ -60,6 +60,12 @@ function whileBusy(timeoutMs: number, fn: () => void): void {
   }
 }
 
+/** True when the tables, the sync_id index and the counter row are all there (reads only). */
+function schemaReady(db: Database): boolean {
+  const names = db.prepare<[], number>("SELECT count(*) FROM sqlite_master WHERE name IN ('cse_meta', 'cse_docs', 'cse_docs_sync_id')").pluck().get();
+  return names === 3 && db.prepare<[], number>('SELECT count(*) FROM cse_meta WHERE singleton = 1').pluck().get() === 1;
+}
+
 function openDatabase(path: string): Database {
   try {
     return new BetterSqlite3(path);
@@ -109,7 +115,11 @@ export class SqliteAdapter implements StorageAdapter {
         if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
       });
       db.pragma(`synchronous = ${opts.synchronous}`);
-      whileBusy(opts.busyTimeout, () => db.transaction(() => db.exec(SCHEMA)).immediate());
+      // A store that exists needs no write: opening it beside busy writers takes no write lock
+      // (the schema statements would, even when they change nothing).
+      whileBusy(opts.busyTimeout, () => {
+        if (!schemaReady(db)) db.transaction(() => db.exec(SCHEMA)).immediate();
+      });
       this.#sql = prepareStatements(db);
     } catch (e) {
       if (this.#ownsDatabase) db.close();

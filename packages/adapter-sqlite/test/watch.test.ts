@@ -1,11 +1,29 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openStore } from '@cse/core';
 import { collect } from '../../../test-support/watch.js';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { childScript, rejection, runChild, tempDb } from './helpers.js';
 
-/** Live timers of this process (vitest's own included: tests compare counts). */
-const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+/** An interval no one else in this process uses: the adapter's check timer is told apart by it. */
+const CHECK_MS = 4321;
+
+/**
+ * The adapter's live check timers: intervals of `CHECK_MS` started and not yet cleared. Counted
+ * from the calls themselves, not from the process's active handles, so Vitest's own timers (its
+ * RPC timeouts come and go with the load) never enter the count.
+ */
+function checkTimers(): () => number {
+  const set = vi.spyOn(globalThis, 'setInterval');
+  const clear = vi.spyOn(globalThis, 'clearInterval');
+  return () => {
+    const cleared = new Set(clear.mock.calls.map(([handle]) => handle));
+    return set.mock.calls.filter(([, ms], i) => ms === CHECK_MS && !cleared.has(set.mock.results[i]?.value as NodeJS.Timeout)).length;
+  };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 function expectEveryIdOnce(ids: readonly number[], last: number): void {
   expect(ids).toEqual(Array.from({ length: last }, (_, i) => i + 1));
@@ -66,36 +84,39 @@ describe('SqliteAdapter change feed', () => {
 
   it('runs its timer only while someone listens, and close ends watchers and releases it', async () => {
     const path = tempDb();
-    const store = openStore(new SqliteAdapter({ path }));
-    const before = timers();
+    const timers = checkTimers();
+    const store = openStore(new SqliteAdapter({ path, watchIntervalMs: CHECK_MS }));
+    expect(timers()).toBe(0);
     const controller = new AbortController();
-    const first = collect(store.watch(0, { signal: controller.signal }), 1_000);
-    const second = collect(store.watch(0), 1_000);
+    const [seenFirst, seenSecond]: number[][] = [[], []];
+    const first = collect(store.watch(0, { signal: controller.signal }), 1_000, seenFirst);
+    const second = collect(store.watch(0), 1_000, seenSecond);
     await store.insert('a', { id: '1' });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(timers()).toBe(before + 1); // one check timer, shared by both watchers
+    await vi.waitFor(() => expect([seenFirst, seenSecond]).toEqual([[1], [1]]), { timeout: 30_000 });
+    expect(timers()).toBe(1); // one check timer, shared by both watchers
     controller.abort();
     expect(await first).toEqual([1]);
+    expect(timers()).toBe(1); // the second watcher still listens
     await store.close();
     expect(await second).toEqual([1]);
-    expect(timers()).toBe(before);
+    expect(timers()).toBe(0);
     // a subscription after close is a no-op, not a new timer
     const off = store.adapter.subscribe!(() => undefined);
     off();
-    expect(timers()).toBe(before);
+    expect(timers()).toBe(0);
     expect((await rejection(store.adapter.sequence())).code).toBe('CLOSED');
   });
 
   it('the last unsubscribe stops the check timer', async () => {
-    const adapter = new SqliteAdapter({ path: tempDb() });
-    const before = timers();
+    const timers = checkTimers();
+    const adapter = new SqliteAdapter({ path: tempDb(), watchIntervalMs: CHECK_MS });
     const offA = adapter.subscribe(() => undefined);
     const offB = adapter.subscribe(() => undefined);
-    expect(timers()).toBe(before + 1);
+    expect(timers()).toBe(1);
     offA();
-    expect(timers()).toBe(before + 1);
+    expect(timers()).toBe(1);
     offB();
-    expect(timers()).toBe(before);
+    expect(timers()).toBe(0);
     await adapter.close();
   });
 });

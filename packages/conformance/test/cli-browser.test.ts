@@ -17,9 +17,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const HINT = "install Debian's chromium: apt-get install chromium (or pass --chromium / CHROMIUM_PATH)";
 
 describe('cse-conformance in headless Chromium', () => {
-  it('--adapter indexeddb runs the suite on the page’s IndexedDB, with the same table and JSON report', () => {
+  it('--adapter indexeddb runs the suite on the page’s IndexedDB, with the same table and JSON report', async () => {
     const json = join(tmp, 'indexeddb.json');
-    const r = cli(['--adapter', 'indexeddb', '--runs', '3', '--seed', '11', '--only', 'sync-ids,atomicity,multi-process', '--json', json]);
+    const r = await cli(['--adapter', 'indexeddb', '--runs', '3', '--seed', '11', '--only', 'sync-ids,atomicity,multi-process', '--json', json]);
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toContain('cse-conformance: indexeddb in headless Chromium (seed 11, base 3 runs per property');
     expect(r.out).toMatch(/✓ 1\. Sync ids › every accepted write takes a new, larger id/);
@@ -35,9 +35,9 @@ describe('cse-conformance in headless Chromium', () => {
     expect(report.groups[2]?.checks[0]).toMatchObject({ status: 'skipped', reason: 'needs Node child processes' });
   });
 
-  it('--browser certifies a factory module in Chromium; a failure prints a replay command that keeps --browser', () => {
+  it('--browser certifies a factory module in Chromium; a failure prints a replay command that keeps --browser', async () => {
     const json = join(tmp, 'broken.json');
-    const r = cli(['--adapter', 'test/broken/restart-ids.ts', '--browser', '--runs', '5', '--only', 'sync-ids/3', '--json', json]);
+    const r = await cli(['--adapter', 'test/broken/restart-ids.ts', '--browser', '--runs', '5', '--only', 'sync-ids/3', '--json', json]);
     expect(r.code, r.out + r.err).toBe(1);
     expect(r.out).toContain('in headless Chromium');
     expect(r.out).toMatch(/counterexample: /);
@@ -47,12 +47,12 @@ describe('cse-conformance in headless Chromium', () => {
     expect(failed?.replay).toMatch(/^cse-conformance --adapter test\/broken\/restart-ids\.ts --browser --only sync-ids\/3 --seed -?\d+ --path \S+ --runs 5$/);
   });
 
-  it('exits 2 with the install hint when Chromium is missing (--chromium or CHROMIUM_PATH)', () => {
-    for (const [args, env] of [
-      [['--chromium', '/nonexistent/chromium'], {}],
-      [[], { CHROMIUM_PATH: '/nonexistent/chromium' }],
-    ] as const) {
-      const r = cli(['--adapter', 'indexeddb', ...args], env);
+  it('exits 2 with the install hint when Chromium is missing (--chromium or CHROMIUM_PATH)', async () => {
+    const runs = await Promise.all([
+      cli(['--adapter', 'indexeddb', '--chromium', '/nonexistent/chromium']),
+      cli(['--adapter', 'indexeddb'], { CHROMIUM_PATH: '/nonexistent/chromium' }),
+    ]);
+    for (const r of runs) {
       expect(r.code, r.out + r.err).toBe(2);
       expect(r.err).toContain('no Chromium at /nonexistent/chromium');
       expect(r.err).toContain(HINT);

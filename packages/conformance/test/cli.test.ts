@@ -1,28 +1,22 @@
 /**
  * The command itself: exit codes 0 / 1 / 2, the table, the JSON report, and that the printed
- * replay command reproduces a failure.
+ * replay command reproduces a failure (one group here, the others in cli-replay.test.ts, so the
+ * two files run side by side). The runs of this file are independent: they run concurrently.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import type { Report } from '../src/cli/report.js';
-import { cli } from './spawn-cli.js';
-
-/** Splits a command line as a POSIX shell does for the quoting `quoteArg` produces. */
-function shellWords(line: string): string[] {
-  const out: string[] = [];
-  for (const m of line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)) out.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : (m[2] as string));
-  return out;
-}
+import { cli, shellWords, violation } from './spawn-cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cse-cli-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('cse-conformance', () => {
-  it('exits 0 on a passing adapter, prints the table and writes the JSON report', () => {
+describe.concurrent('cse-conformance', () => {
+  it('exits 0 on a passing adapter, prints the table and writes the JSON report', async ({ expect }) => {
     const json = join(tmp, 'pass.json');
-    const r = cli(['--adapter', 'memory', '--runs', '3', '--only', 'sync-ids', '--seed', '7', '--json', json]);
+    const r = await cli(['--adapter', 'memory', '--runs', '3', '--only', 'sync-ids', '--seed', '7', '--json', json]);
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toMatch(/1\. Sync ids\s+passed\s+3\s+0\s+1/);
     expect(r.out).toContain('adapter does not declare persistent');
@@ -34,9 +28,11 @@ describe('cse-conformance', () => {
     expect(skipped).toMatchObject({ number: 3, reason: 'adapter does not declare persistent' });
   });
 
-  it('exits 1 on a broken adapter, with the counterexample and a replay command that reproduces it', () => {
+  // One run checked for everything a failure prints, and its replay for what a replay must do
+  // (this is also the sync-ids row of cli-replay.test.ts).
+  it('exits 1 on a broken adapter, with the counterexample and a replay command that reproduces it exactly as printed', async ({ expect }) => {
     const json = join(tmp, 'fail.json');
-    const r = cli(['--adapter', 'test/broken/restart-ids.ts', '--runs', '10', '--only', 'sync-ids', '--json', json]);
+    const r = await cli(['--adapter', 'test/broken/restart-ids.ts', '--runs', '10', '--only', 'sync-ids', '--json', json]);
     expect(r.code, r.out + r.err).toBe(1);
     expect(r.out).toContain('Failures:');
     expect(r.out).toMatch(/counterexample: /);
@@ -47,47 +43,24 @@ describe('cse-conformance', () => {
     expect(failed?.error?.counterexample).toBeTruthy();
     expect(failed?.replay).toMatch(/^cse-conformance --adapter test\/broken\/restart-ids\.ts --only sync-ids\/3 --seed -?\d+ --path \S+ --runs 10$/);
     expect(r.out).toContain(`replay: ${failed?.replay ?? '?'}`);
-    const again = cli((failed?.replay ?? '').split(' ').slice(1));
-    expect(again.code, again.out).toBe(1);
+    const json2 = join(tmp, 'fail-again.json');
+    const again = await cli([...shellWords(failed?.replay ?? '').slice(1), '--json', json2]);
+    expect(again.code, again.out + again.err).toBe(1);
+    expect(again.out).not.toContain('Unable to replay');
     expect(again.out).toContain(`seed: ${failed?.error?.seed ?? '?'}`);
     expect(again.out).toContain('1 failed');
+    const failedAgain = (JSON.parse(readFileSync(json2, 'utf8')) as Report).groups.flatMap((g) => g.checks).find((c) => c.status === 'failed');
+    expect(violation(failedAgain?.error?.message ?? '')).toBe(violation(failed?.error?.message ?? ''));
+    expect(failedAgain?.error?.counterexample).toBe(failed?.error?.counterexample);
   });
 
-  // One broken adapter per group: the printed replay command, run as printed, fails the same way.
-  const REPLAYS: [string, string, string][] = [
-    ['model', 'test/broken/derive-counter.ts', 'model/1'],
-    ['adapter-contract', 'test/broken/scan-drops-tombstones.ts', 'adapter-contract/2'],
-    ['faithful-documents', 'test/broken/empty-arrays.ts', 'faithful-documents/1'],
-    ['sync-ids', 'test/broken/restart-ids.ts', 'sync-ids/3'],
-  ];
-  for (const [group, module, check] of REPLAYS) {
-    it(`the replay command of a ${group} failure reproduces it exactly as printed`, () => {
-      const json = join(tmp, `replay-${group}.json`);
-      const r = cli(['--adapter', module, '--only', check, '--json', json]);
-      expect(r.code, r.out + r.err).toBe(1);
-      const failed = (JSON.parse(readFileSync(json, 'utf8')) as Report).groups.flatMap((g) => g.checks).find((c) => c.status === 'failed');
-      const replay = failed?.replay ?? '';
-      expect(replay).toMatch(new RegExp(`^cse-conformance --adapter ${module.replace(/[./]/g, '\\$&')} --only ${check} --seed -?\\d+ --path \\S+`));
-      if (group === 'model') expect(replay).toMatch(/ --commands-path \S+/);
-      expect(r.out).toContain(`replay: ${replay}`);
-      const violation = (m: string): string => /violation: (.*)/.exec(m)?.[1] ?? m;
-      const json2 = join(tmp, `replay-${group}-again.json`);
-      const third = cli([...shellWords(replay).slice(1), '--json', json2]);
-      const failedAgain = (JSON.parse(readFileSync(json2, 'utf8')) as Report).groups.flatMap((g) => g.checks).find((c) => c.status === 'failed');
-      expect(third.code, third.out + third.err).toBe(1);
-      expect(third.out).not.toContain('Unable to replay');
-      expect(violation(failedAgain?.error?.message ?? '')).toBe(violation(failed?.error?.message ?? ''));
-      expect(failedAgain?.error?.counterexample).toBe(failed?.error?.counterexample);
-    }, 300_000);
-  }
-
-  it('a factory module without `open` is a usage error (exit 2)', () => {
-    const r = cli(['--adapter', 'test/broken/sqlite-broken.ts', '--only', 'sync-ids']);
+  it('a factory module without `open` is a usage error (exit 2)', async ({ expect }) => {
+    const r = await cli(['--adapter', 'test/broken/sqlite-broken.ts', '--only', 'sync-ids']);
     expect(r.code, r.out + r.err).toBe(2);
     expect(r.err).toMatch(/exports no function "open"/);
   });
 
-  it('exits 2 on usage errors, saying what is wrong', () => {
+  it('exits 2 on usage errors, saying what is wrong', async ({ expect }) => {
     const cases: [string[], RegExp, Record<string, string | undefined>?][] = [
       [[], /--adapter is required/],
       [['--adapter', 'memory', '--bogus'], /Unknown option '--bogus'/],
@@ -102,16 +75,18 @@ describe('cse-conformance', () => {
       [['--adapter', 'memory', '--fake'], /--fake applies to --adapter indexeddb/],
       [['--adapter', 'indexeddb', '--fake', '--browser'], /pass one of them/],
     ];
-    for (const [args, message, env] of cases) {
-      const r = cli(args, env);
+    // Each case is a process of its own (the command exits on the first error); they run at once.
+    const runs = await Promise.all(cases.map(([args, , env]) => cli(args, env)));
+    cases.forEach(([args, message], i) => {
+      const r = runs[i] as Awaited<ReturnType<typeof cli>>;
       expect(r.code, `${args.join(' ')}: ${r.out}${r.err}`).toBe(2);
       expect(r.err).toMatch(message);
       expect(r.err).toContain('Usage: cse-conformance');
-    }
+    });
   });
 
-  it('--list names every group and numbers its checks', () => {
-    const r = cli(['--list']);
+  it('--list names every group and numbers its checks', async ({ expect }) => {
+    const r = await cli(['--list']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('sync-ids  (1. Sync ids)');
     expect(r.out).toContain('crash/1');

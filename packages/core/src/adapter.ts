@@ -24,7 +24,7 @@
  * records it writes, so an adapter's `commit` is: read, plan, write, inside one atomic unit.
  */
 
-import type { IndexProbe, IndexSpec } from './indexes.js';
+import type { IndexProbe, IndexSpec } from './index-types.js';
 
 /** A JSON value as CSE stores it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;

@@ -26,8 +26,10 @@ export const ErrorCode = {
   PROTOCOL: 'PROTOCOL',
   /** A sync peer asked for what it may not do: write Identity or Observed, or outside its subscription. */
   FORBIDDEN: 'FORBIDDEN',
-  /** The peer's pairing was revoked: the relay or Edge refuses it for good (no retry helps). */
+  /** This Frontend was revoked by its Edge (refused by the Edge or the relay): retrying will not help. */
   REVOKED: 'REVOKED',
+  /** The stored data is damaged (e.g. committed changes lost); the store refuses to open rather than serve it silently. */
+  CORRUPT: 'CORRUPT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

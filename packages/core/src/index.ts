@@ -1,6 +1,6 @@
 export * from './errors.js';
 export * from './adapter.js';
-export { Field, buildRecord, docKeyString, meetsExpectation, planCommit, recordFromDoc } from './records.js';
+export { Field, assertCommitRequest, assertExpectation, buildRecord, docKeyString, meetsExpectation, planCommit, recordFromDoc } from './records.js';
 export {
   ADAPTER_COLLECTION_NAME,
   COLLECTION_NAME,
@@ -17,12 +17,18 @@ export {
 } from './json.js';
 export type { CompiledQuery, Condition, Operator, Query, SortField } from './query.js';
 export { compileQuery, matches, runQuery } from './query.js';
-export type { Change, ChangePage, ChangeSubscription, ChangesOptions, Doc, DocInput, DocMeta, RetryOptions, StoreOptions, Transaction, WatchOptions, WriteOptions } from './store.js';
-export { Store, userFields, withRetry } from './store.js';
+export type { StoreOptions } from './store.js';
+export { MAX_INSERT_MANY, Store } from './store.js';
+export type { Doc, DocInput, DocMeta, WriteOptions } from './documents.js';
+export { userFields } from './documents.js';
+export type { Change, ChangePage, ChangeSubscription, ChangesOptions, WatchOptions } from './changes.js';
+export type { Transaction } from './transaction.js';
+export type { RetryOptions } from './retry.js';
+export { withRetry } from './retry.js';
 export type { AdapterModule } from './open-store.js';
 export { ADAPTER_PACKAGES, openStore, registerAdapterModule } from './open-store.js';
 export { MemoryAdapter } from './memory-adapter.js';
-export type { IndexBound, IndexProbe, IndexScalar, IndexSelector, IndexSpec } from './indexes.js';
+export type { IndexBound, IndexProbe, IndexScalar, IndexSelector, IndexSpec } from './index-types.js';
 export {
   INDEX_FIELD,
   INDEX_KEY_SEPARATOR,

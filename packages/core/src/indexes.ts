@@ -21,50 +21,12 @@
  * indexed field scans, as it always did.
  */
 import type { JsonObject, JsonValue } from './adapter.js';
-import { ValidationError } from './errors.js';
+import { ValidationError, describeValue } from './errors.js';
 import { assertCollectionName, getPath } from './json.js';
 import type { CompiledQuery } from './query.js';
 
-/** One declared index. */
-export interface IndexSpec {
-  readonly collection: string;
-  /** A dotted path of field names, e.g. `status.phase`. */
-  readonly field: string;
-}
-
-/** A value an index entry can hold. */
-export type IndexScalar = null | boolean | number | string;
-
-/** One bound of a range selector. */
-export interface IndexBound {
-  readonly value: IndexScalar;
-  readonly inclusive: boolean;
-}
-
-/**
- * One set of index entries. A document is selected when its entry belongs to the set.
- *
- * - `eq`: entries equal to `value` (by `compareJson`: `1` and `1.0` are one value).
- * - `range`: entries of one type (`null`, `boolean`, `number`, `string`) between the bounds,
- *   in `compareJson` order (false < true; numbers by value; strings by code point). A missing
- *   bound is open.
- * - `arrays`: every "array" entry.
- */
-export type IndexSelector =
-  | { readonly kind: 'eq'; readonly value: IndexScalar }
-  | {
-      readonly kind: 'range';
-      readonly type: 'null' | 'boolean' | 'number' | 'string';
-      readonly lower?: IndexBound;
-      readonly upper?: IndexBound;
-    }
-  | { readonly kind: 'arrays' };
-
-/** One condition of a query an index on `field` can answer: the union of `selectors` holds every match. */
-export interface IndexProbe {
-  readonly field: string;
-  readonly selectors: readonly IndexSelector[];
-}
+export type { IndexBound, IndexProbe, IndexScalar, IndexSelector, IndexSpec } from './index-types.js';
+import type { IndexBound, IndexProbe, IndexScalar, IndexSelector } from './index-types.js';
 
 /** Longest indexed field path, in characters. */
 export const MAX_INDEX_FIELD_LENGTH = 128;
@@ -78,7 +40,7 @@ export function assertIndexSpec(collection: unknown, field: unknown): asserts fi
   assertCollectionName(collection);
   if (typeof field !== 'string' || field.length > MAX_INDEX_FIELD_LENGTH || !INDEX_FIELD.test(field)) {
     throw new ValidationError(
-      `cannot index field ${JSON.stringify(typeof field === 'string' ? field.slice(0, 80) : String(field))}: ` +
+      `cannot index field ${typeof field === 'string' ? JSON.stringify(field.slice(0, 80)) : describeValue(field)}: ` +
         'use a dotted path of up to 8 names of letters, digits and "_" (a letter first, no array positions, no metadata fields), at most 128 characters',
       { details: { collection, field: typeof field === 'string' ? field : undefined } },
     );

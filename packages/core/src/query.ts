@@ -25,6 +25,7 @@
  */
 import type { JsonObject, JsonValue } from './adapter.js';
 import { ValidationError } from './errors.js';
+import { readInput } from './input-checks.js';
 import { checkJson, compareJson, getPath } from './json.js';
 
 export type Operator = '$eq' | '$ne' | '$gt' | '$gte' | '$lt' | '$lte' | '$in' | '$nin' | '$exists';
@@ -83,8 +84,15 @@ function isOperatorObject(v: unknown): v is Record<string, unknown> {
   return dollar.length > 0;
 }
 
-/** Validates a query and prepares it for `matches`/`runQuery`. Throws `VALIDATION`. */
+/**
+ * Validates a query and prepares it for `matches`/`runQuery`. Throws `VALIDATION` (also when a
+ * getter or proxy trap of the query throws while it is read).
+ */
 export function compileQuery(query: Query | undefined): CompiledQuery {
+  return readInput('the query', () => compile(query));
+}
+
+function compile(query: Query | undefined): CompiledQuery {
   if (query === undefined) return { conditions: [], sort: [], skip: 0, limit: Infinity };
   if (query === null || typeof query !== 'object' || Array.isArray(query)) {
     throw new ValidationError('a query must be an object like { filter, sort, skip, limit }');

@@ -1,4 +1,5 @@
 import type { CommitFailure, CommitRequest, CommitResult, Expectation, JsonObject, StoredRecord, WriteOp } from './adapter.js';
+import { ValidationError, describeValue } from './errors.js';
 
 /** Metadata field names, as in the original package. */
 export const Field = {
@@ -18,6 +19,54 @@ export const Field = {
   /** Replica documents only: a write the Edge rejected, kept for the application to resolve. */
   conflict: '_conflict',
 } as const;
+
+/**
+ * Throws `VALIDATION` unless `expect` is a well-formed `Expectation` (or `undefined`): an object
+ * `{ kind: 'absent' }`, `{ kind: 'exists' }` or `{ kind: 'version', version }` with `version` a
+ * non-negative integer. A malformed one is never read as "no precondition" or as a mismatch.
+ */
+export function assertExpectation(expect: unknown, where = 'expect'): asserts expect is Expectation | undefined {
+  if (expect === undefined) return;
+  if (expect === null || typeof expect !== 'object' || Array.isArray(expect)) {
+    throw new ValidationError(`${where} must be { kind: 'absent' | 'exists' | 'version', version? }, got ${expect === null ? 'null' : describeValue(expect)}`);
+  }
+  const { kind, version } = expect as { kind?: unknown; version?: unknown };
+  if (kind === 'absent' || kind === 'exists') return;
+  if (kind !== 'version') throw new ValidationError(`${where}.kind must be "absent", "exists" or "version", got ${describeValue(kind)}`);
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+    throw new ValidationError(`${where}.version must be a non-negative integer, got ${describeValue(version)}`);
+  }
+}
+
+const KINDS = new Set(['put', 'delete', 'check']);
+
+/**
+ * Throws `VALIDATION` unless `request` is a well-formed commit: `writes` an array of objects with
+ * string `collection` and `id`, `kind` one of `put`/`delete`/`check`, an object `body` for a
+ * `put`, and a well-formed `expect` (see `assertExpectation`). `planCommit` calls it, so an
+ * adapter that plans with it rejects a malformed commit before it writes; an adapter that does
+ * not (a script, a stored procedure) calls it first thing in `commit`.
+ */
+export function assertCommitRequest(request: CommitRequest): void {
+  const writes: unknown = request?.writes;
+  if (!Array.isArray(writes)) throw new ValidationError(`a commit's writes must be an array, got ${describeValue(writes)}`);
+  for (let i = 0; i < writes.length; i++) {
+    const w: unknown = writes[i];
+    if (w === null || typeof w !== 'object') throw new ValidationError(`writes[${i}] must be an object, got ${w === null ? 'null' : describeValue(w)}`, { details: { index: i } });
+    const { collection, id, kind, body, expect } = w as Record<string, unknown>;
+    if (typeof collection !== 'string' || typeof id !== 'string') throw new ValidationError(`writes[${i}]: collection and id must be strings`, { details: { index: i } });
+    if (typeof kind !== 'string' || !KINDS.has(kind)) throw new ValidationError(`writes[${i}].kind must be "put", "delete" or "check", got ${describeValue(kind)}`, { details: { index: i } });
+    if (kind === 'put' && (body === null || typeof body !== 'object' || Array.isArray(body))) {
+      throw new ValidationError(`writes[${i}]: a put needs an object body`, { details: { index: i } });
+    }
+    try {
+      assertExpectation(expect, `writes[${i}].expect`);
+    } catch (e) {
+      if (e instanceof ValidationError) throw new ValidationError(e.message, { details: { index: i } });
+      throw e;
+    }
+  }
+}
 
 /** True when `prev` satisfies `expect`. */
 export function meetsExpectation(prev: StoredRecord | undefined, expect: Expectation | undefined): boolean {
@@ -71,12 +120,15 @@ export function buildRecord(prev: StoredRecord | undefined, write: WriteOp, sync
  * order as `request.writes`) and the last id of the counter, returns either the failures or the
  * records to store and the new counter value. An adapter calls it inside its atomic unit, then
  * writes `records` and `lastSyncId`.
+ *
+ * @throws `VALIDATION` for a malformed request (`assertCommitRequest`), before anything is planned.
  */
 export function planCommit(
   request: CommitRequest,
   prevs: readonly (StoredRecord | undefined)[],
   lastSyncId: number,
 ): { result: CommitResult; lastSyncId: number } {
+  assertCommitRequest(request);
   const failures: CommitFailure[] = [];
   const writes = request.writes;
   for (let index = 0; index < writes.length; index++) {

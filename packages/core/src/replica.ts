@@ -11,9 +11,12 @@
  * cursor and the outbox of pending writes land in one atomic local commit.
  */
 import type { DocKey, Expectation, StoredRecord, WriteOp } from './adapter.js';
-import { ValidationError } from './errors.js';
+import { ValidationError, describeValue } from './errors.js';
+import { optionsOf, readInput } from './input-checks.js';
+import { assertCollectionName, assertId } from './json.js';
+import { assertExpectation } from './records.js';
 import type { Store } from './store.js';
-import { kSystem } from './store.js';
+import { kSystem } from './system.js';
 
 /** One write of a replica commit. */
 export interface ReplicaWrite {
@@ -48,7 +51,13 @@ export class Replica {
     if (!Array.isArray(writes)) throw new ValidationError('writes must be an array');
     const sys = this.#store[kSystem];
     const seen = new Set<string>();
-    const ops: WriteOp[] = writes.map((w) => {
+    const ops: WriteOp[] = writes.map((write: unknown, i) => {
+      if (write === null || typeof write !== 'object') throw new ValidationError(`writes[${i}] must be an object, got ${write === null ? 'null' : describeValue(write)}`);
+      // One read of each member: a getter cannot answer differently later, nor throw past VALIDATION.
+      const w = optionsOf(write as ReplicaWrite, `writes[${i}]`, ['collection', 'id', 'kind', 'body', 'expect']);
+      assertExpectation(w.expect, `writes[${i}].expect`);
+      assertCollectionName(w.collection, true);
+      assertId(w.id);
       const key = `${w.collection}\u0000${w.id}`;
       if (seen.has(key)) throw new ValidationError(`a replica commit names ${w.collection}/${JSON.stringify(w.id)} twice`);
       seen.add(key);
@@ -56,8 +65,8 @@ export class Replica {
         sys.body(w.collection, { id: w.id }); // validates the name and the id
         return { collection: w.collection, id: w.id, kind: 'delete', ...(w.expect ? { expect: w.expect } : {}) };
       }
-      if (w.kind !== 'put') throw new ValidationError(`a replica write is "put" or "delete", got ${String(w.kind)}`);
-      const body = sys.body(w.collection, { ...w.body, id: w.id }, true);
+      if (w.kind !== 'put') throw new ValidationError(`a replica write is "put" or "delete", got ${describeValue(w.kind)}`);
+      const body = sys.body(w.collection, readInput(`writes[${i}].body`, () => ({ ...w.body, id: w.id })), true);
       return { collection: w.collection, id: w.id, kind: 'put', body, ...(w.expect ? { expect: w.expect } : {}) };
     });
     if (ops.length === 0) return [];

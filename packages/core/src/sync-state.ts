@@ -19,8 +19,9 @@ import type { JsonObject, StoredRecord, WriteOp } from './adapter.js';
 import { ValidationError, describeValue, isCseError } from './errors.js';
 import type { Registry } from './registry.js';
 import { Tier, assertTier } from './registry.js';
-import type { Change, Store } from './store.js';
-import { kSystem } from './store.js';
+import type { Change } from './changes.js';
+import type { Store } from './store.js';
+import { kSystem } from './system.js';
 
 /** The system collection holding the state documents. */
 export const SYNC_COLLECTION = '_cse_sync';

@@ -8,8 +8,11 @@ import { ConflictError, ValidationError, isCseError } from './errors.js';
 import { assertId, jsonEqual } from './json.js';
 import { docKeyString } from './records.js';
 import type { Registry, TriangularCollections } from './registry.js';
-import type { Doc, DocInput, Store, WriteOptions } from './store.js';
-import { kSystem, userFields, withRetry } from './store.js';
+import type { Doc, DocInput, WriteOptions } from './documents.js';
+import { userFields } from './documents.js';
+import { withRetry } from './retry.js';
+import type { Store } from './store.js';
+import { kSystem } from './system.js';
 
 /** What a save did. */
 export interface SaveResult {

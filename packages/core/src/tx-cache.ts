@@ -18,7 +18,7 @@ import { ConflictError, NotFoundError, ValidationError, isCseError } from './err
 import { assertCollectionName, assertId, checkJson } from './json.js';
 import { docKeyString } from './records.js';
 import type { Store } from './store.js';
-import { kSystem } from './store.js';
+import { kSystem } from './system.js';
 
 /** The system collection holding the journal. */
 export const TX_COLLECTION = '_cse_tx';

@@ -3,8 +3,11 @@
  *
  *   cse-relay --port 8443 --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
  *
+ *   cse-relay --redis redis://10.0.0.5:6379 --public-url wss://relay-2.example.net:8443 ...
+ *
  * Prints one line when listening (`cse-relay listening on ws://127.0.0.1:8443`), then one line
- * per connection event on stderr with --verbose. Exit codes: 0 stopped, 2 usage error.
+ * per connection event on stderr with --verbose (JSON lines with --log-format json), and a
+ * one-line summary every --stats-interval ms. Exit codes: 0 stopped, 2 usage error.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,8 +26,17 @@ const USAGE = `usage: cse-relay [options]
   --idle-timeout-ms <n>         close a connection silent this long (default ${DEFAULTS.idleTimeoutMs})
   --heartbeat-ms <n>            ping interval, 0 = off (default ${DEFAULTS.heartbeatMs})
   --max-buffered-bytes <n>      per-socket queue above which the other end is paused (default ${DEFAULTS.maxBufferedBytes})
+  --redis <url>                 join the fleet whose state is in this Redis (redis://host:port)
+  --redis-cluster               --redis names a node of a Redis Cluster
+  --redis-prefix <text>         prefix of the fleet's keys and channels (default ${DEFAULTS.redisPrefix})
+  --public-url <url>            in a fleet: where Edges reach this node (default: its own ws:// address)
+  --node-id <name>              in a fleet: this node's name (default: random)
+  --lease-ms <n>                in a fleet: lease of directory entries, renewed every third (default ${DEFAULTS.leaseMs})
+  --stats-interval <ms>         print a one-line summary to stderr this often (default: never)
+  --log-format <text|json>      log lines as text (default) or JSON objects
   --verbose                     log connection events (never payloads, keys or tokens) to stderr
-  --help`;
+  --help
+GET /metrics (Prometheus text) and GET /healthz (200 once in the fleet) on the same port.`;
 
 function fail(message: string): never {
   process.stderr.write(`cse-relay: ${message}\n${USAGE}\n`);
@@ -51,6 +63,14 @@ try {
       'idle-timeout-ms': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'max-buffered-bytes': { type: 'string' },
+      redis: { type: 'string' },
+      'redis-cluster': { type: 'boolean' },
+      'redis-prefix': { type: 'string' },
+      'public-url': { type: 'string' },
+      'node-id': { type: 'string' },
+      'lease-ms': { type: 'string' },
+      'stats-interval': { type: 'string' },
+      'log-format': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -64,6 +84,17 @@ if (args.help === true) {
   process.exit(0);
 }
 if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) fail('--tls-cert and --tls-key go together');
+const format = args['log-format'] ?? 'text';
+if (format !== 'text' && format !== 'json') fail('--log-format is text or json');
+if (args.redis === undefined && (args['redis-cluster'] === true || args['public-url'] !== undefined || args['node-id'] !== undefined)) fail('--redis-cluster, --public-url and --node-id need --redis');
+const statsInterval = int('stats-interval', args['stats-interval']);
+if (statsInterval === 0) fail('--stats-interval must be positive');
+
+/** One line on stderr; the relay's lines never hold a payload, key, token or ticket. */
+const line = (msg: string, fields: Record<string, unknown> = {}): void => {
+  const time = new Date().toISOString();
+  process.stderr.write(format === 'json' ? `${JSON.stringify({ time, msg, ...fields })}\n` : `${time} ${msg}\n`);
+};
 
 const options: RelayOptions = {
   host: args.host,
@@ -75,7 +106,13 @@ const options: RelayOptions = {
   idleTimeoutMs: int('idle-timeout-ms', args['idle-timeout-ms']),
   heartbeatMs: int('heartbeat-ms', args['heartbeat-ms']),
   maxBufferedBytes: int('max-buffered-bytes', args['max-buffered-bytes']),
-  log: args.verbose === true ? (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined,
+  redis: args.redis,
+  redisCluster: args['redis-cluster'],
+  redisPrefix: args['redis-prefix'],
+  publicUrl: args['public-url'],
+  nodeId: args['node-id'],
+  leaseMs: int('lease-ms', args['lease-ms']),
+  log: args.verbose === true ? (msg) => line(msg) : undefined,
 };
 
 let relay;
@@ -85,6 +122,24 @@ try {
   fail(e instanceof Error ? e.message : String(e));
 }
 process.stdout.write(`cse-relay listening on ${relay.url}\n`);
+if (statsInterval !== undefined) {
+  const r = relay;
+  setInterval(() => {
+    const s = r.stats();
+    const fields = {
+      connections: s.connections,
+      edges: s.edges,
+      sessions: s.sessions,
+      pending: s.pendingSessions,
+      frames: s.framesForwarded,
+      bytes: s.bytesForwarded,
+      paused: s.pausedReaders,
+      rssMiB: Math.round(s.memory.rss / 1048576),
+      ...(s.fleet === undefined ? {} : { fleet: s.fleet.up ? 'up' : 'degraded', redisCommands: s.fleet.redisCommands }),
+    };
+    line(format === 'json' ? 'stats' : `stats ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`, format === 'json' ? fields : {});
+  }, statsInterval).unref();
+}
 const stop = (): void => {
   void relay.close().then(() => process.exit(0));
 };

@@ -32,6 +32,26 @@ export interface RelayOptions {
   /** One line per connection event (no payload, no key, no token). Default: nothing is logged. */
   readonly log?: (line: string) => void;
   /**
+   * Joins a fleet: `redis://host:port` of the Redis (or of one Cluster node, with `redisCluster`)
+   * that holds the fleet's routing and admission state. Default: a single relay, no Redis.
+   */
+  readonly redis?: string;
+  /** `redis` names one node of a Redis Cluster. Default false. */
+  readonly redisCluster?: boolean;
+  /** Prefix of the fleet's Redis keys and channels (one fleet per prefix). Default `cse-relay:`. */
+  readonly redisPrefix?: string;
+  /**
+   * In a fleet: the address at which Edges reach this node for their data connections (what the
+   * load balancer or DNS gives this node). Default: `url`.
+   */
+  readonly publicUrl?: string;
+  /** In a fleet: this node's name (routing id). Default: random. */
+  readonly nodeId?: string;
+  /** In a fleet: the lease of an Edge's directory entry and of a session's place; renewed every third of it. Default 15 000 ms. */
+  readonly leaseMs?: number;
+  /** In a fleet: a Redis command taking longer counts as Redis unavailable. Default 2000 ms. */
+  readonly redisTimeoutMs?: number;
+  /**
    * For tests only (no CLI flag): sees every frame the relay receives and sends, after WebSocket
    * unmasking, auth frames included.
    */
@@ -49,6 +69,9 @@ export const DEFAULTS = {
   maxBufferedBytes: 1024 * 1024,
   handshakeTimeoutMs: 10_000,
   maxTicketsPerEdge: 16,
+  redisPrefix: 'cse-relay:',
+  leaseMs: 15_000,
+  redisTimeoutMs: 2000,
 } as const;
 
 /**
@@ -74,6 +97,8 @@ export const CloseCode = {
   LIMIT: 4429,
   /** The Edge did not open the session in time. */
   EDGE_UNAVAILABLE: 4502,
+  /** In a fleet: Redis is unreachable, so this node cannot route to an Edge registered on another node. */
+  FLEET_UNAVAILABLE: 4503,
   /** The relay is shutting down. */
   SHUTDOWN: 1001,
 } as const;

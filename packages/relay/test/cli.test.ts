@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EDGE_REGISTER_DOMAIN, edgeIdOf } from '@cse/relay';
+import { until } from '../../../test-support/until.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -64,16 +65,16 @@ function converse(url: string, frames: (string | ((got: string[]) => Promise<str
   });
 }
 
-const until = async (check: () => boolean): Promise<void> => {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-};
 
 describe('cse-relay', () => {
   it('prints usage and refuses bad options with exit code 2', async () => {
-    const [help, ...bad] = await Promise.all([['--help'], ['--nope'], ['--port', 'x'], ['--tls-cert', 'only.pem'], ['--max-frame-bytes', '0']].map((a) => exitOf(run(a))));
+    const [help, ...bad] = await Promise.all(
+      [['--help'], ['--nope'], ['--port', 'x'], ['--tls-cert', 'only.pem'], ['--max-frame-bytes', '0'], ['--log-format', 'xml'], ['--public-url', 'ws://127.0.0.1:1'], ['--redis', 'http://x'], ['--stats-interval', '0']].map((a) => exitOf(run(a))),
+    );
     expect(help?.code).toBe(0);
-    for (const o of ['--port', '--host', '--tls-cert', '--tls-key', '--max-frame-bytes', '--max-frontends-per-edge', '--max-connections', '--idle-timeout-ms', '--heartbeat-ms', '--max-buffered-bytes']) expect(help?.out).toContain(o);
-    expect(bad.map((b) => b.code)).toEqual([2, 2, 2, 2]);
+    for (const o of ['--port', '--host', '--tls-cert', '--tls-key', '--max-frame-bytes', '--max-frontends-per-edge', '--max-connections', '--idle-timeout-ms', '--heartbeat-ms', '--max-buffered-bytes', '--redis', '--public-url', '--stats-interval', '--log-format']) expect(help?.out).toContain(o);
+    expect(bad.map((b) => b.code)).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(bad[6]?.err).toContain('relay option redis must be a redis:// or rediss:// URL');
     expect(bad[3]?.err).toContain('maxFrameBytes must be a positive integer');
   });
 
@@ -93,7 +94,7 @@ describe('cse-relay', () => {
     const pair = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
     const spki = new Uint8Array(await subtle.exportKey('spki', pair.publicKey));
     const sign = async (got: string[], key = pair.privateKey): Promise<string> => {
-      await until(() => got.length > 0);
+      await until('the first frame', () => got.length > 0);
       const { nonce } = JSON.parse(got[0] as string) as { nonce: string };
       const sig = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, new TextEncoder().encode(EDGE_REGISTER_DOMAIN + nonce)));
       return JSON.stringify({ t: 'register', publicKey: Buffer.from(spki).toString('base64url'), signature: Buffer.from(sig).toString('base64url') });
@@ -103,7 +104,7 @@ describe('cse-relay', () => {
     ws.on('message', (d) => got.push(String(d)));
     await new Promise((r) => ws.on('open', r));
     ws.send(await sign(got));
-    await until(() => got.length > 1);
+    await until('the second frame', () => got.length > 1);
     expect(JSON.parse(got[1] as string)).toEqual({ t: 'registered', edgeId: await edgeIdOf(spki) });
     ws.close();
     // A signature by another key, or one that is not a signature.
@@ -114,6 +115,29 @@ describe('cse-relay', () => {
     const exit = new Promise<number | null>((resolve) => p.on('exit', (c) => resolve(c)));
     p.kill('SIGTERM');
     expect(await exit).toBe(0);
+  });
+
+  it('logs JSON lines and a periodic summary without secrets, and serves /metrics and /healthz', async () => {
+    const p = run(['--port', '0', '--verbose', '--log-format', 'json', '--stats-interval', '100']);
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const url = await listening(p);
+    const port = new URL(url).port;
+    const secret = 'SECRET-TOKEN-abcdefghijklmnopqrstuvwxyz0123456789';
+    const edgeId = 'A'.repeat(43);
+    expect(await converse(`${url}/connect`, [JSON.stringify({ t: 'hello', edgeId, token: secret })])).toMatchObject({ code: 4404 });
+    expect(await converse(`${url}/connect`, [JSON.stringify({ t: 'hello', edgeId })])).toMatchObject({ code: 4400 });
+    await until('the periodic stats line', () => err.includes('"msg":"stats"'));
+    const lines = err.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.msg === 'stats')).toMatchObject({ connections: expect.any(Number), edges: 0, sessions: 0 });
+    expect(err).not.toContain('SECRET-TOKEN');
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('# TYPE cse_relay_frames_forwarded_total counter');
+    expect(metrics).toMatch(/cse_relay_auth_failures_total\{reason="malformed_hello"\} 1/);
+    expect(metrics).toMatch(/cse_relay_routing_requests_total\{route="remote",result="not_found"\} 1/);
+    expect(metrics).not.toContain('SECRET-TOKEN');
   });
 
   it('serves wss:// with --tls-cert and --tls-key', async () => {

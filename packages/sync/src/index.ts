@@ -1,7 +1,7 @@
 export type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
 export { DEFAULT_MAX_FRAME, MAX_WORKER_ID, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolError, decodeClient, decodeEdge, encode } from './protocol.js';
-export type { Connect, Transport, WebSocketLike } from './transport.js';
-export { memoryPair, webSocketConnector, webSocketTransport } from './transport.js';
+export type { Connect, ConnectOptions, Transport, WebSocketConnectorOptions, WebSocketLike } from './transport.js';
+export { DEFAULT_CONNECT_TIMEOUT_MS, memoryPair, webSocketConnector, webSocketTransport } from './transport.js';
 export type { EdgeStats, EdgeSyncOptions } from './edge-sync.js';
 export type { AdminHandler, AdminOp } from './admin.js';
 export { ADMIN_OPS } from './admin.js';

@@ -14,7 +14,7 @@ import type { SecureRelayEdge, SecureRelayEdgeOptions } from './secure/secure-re
 import { relayDial, serveSecureRelay } from './secure/secure-relay.js';
 import type { RelayConnectorOptions, RelayEdge, RelayEdgeListenerOptions, WebSocketConstructor } from './relay-transport.js';
 import { relayConnector, relayEdgeListener } from './relay-transport.js';
-import type { Connect, WebSocketLike } from './transport.js';
+import type { Connect, WebSocketConnectorOptions, WebSocketLike } from './transport.js';
 import { webSocketConnector, webSocketTransport } from './transport.js';
 
 export interface EdgeServerOptions {
@@ -60,9 +60,9 @@ export async function serveEdge(edge: EdgeSync, options: EdgeServerOptions = {})
   };
 }
 
-/** `webSocketConnector` with the `ws` package's client. */
-export function nodeWebSocketConnector(url: string): Connect {
-  return webSocketConnector(url, WebSocket as unknown as new (url: string) => WebSocketLike);
+/** `webSocketConnector` with the `ws` package's client (`timeoutMs`: time to open, default 10 000 ms). */
+export function nodeWebSocketConnector(url: string, options: Omit<WebSocketConnectorOptions, 'WebSocket'> = {}): Connect {
+  return webSocketConnector(url, { ...options, WebSocket: WebSocket as unknown as new (url: string) => WebSocketLike });
 }
 
 /**
@@ -105,9 +105,9 @@ export function nodeServeSecureRelay(options: Omit<SecureRelayEdgeOptions, 'WebS
   return serveSecureRelay({ ...options, WebSocket: WebSocket as unknown as WebSocketConstructor });
 }
 
-/** `relayDial` with the `ws` package's client. */
-export function nodeRelayDial(url: string): Dial {
-  return relayDial(url, WebSocket as unknown as WebSocketConstructor);
+/** `relayDial` with the `ws` package's client (`timeoutMs`: time for the relay to admit the session, default 20 000 ms). */
+export function nodeRelayDial(url: string, options: { readonly timeoutMs?: number } = {}): Dial {
+  return relayDial(url, WebSocket as unknown as WebSocketConstructor, options);
 }
 
 export type { EdgeService, EdgeServiceOptions, EdgeStatus, FrontendStatus } from './edge-service.js';

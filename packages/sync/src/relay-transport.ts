@@ -14,7 +14,7 @@
  */
 import { CseError, ErrorCode } from '@cse/core';
 import type { Connect, Transport, WebSocketLike } from './transport.js';
-import { webSocketTransport } from './transport.js';
+import { attempt, dropSocket, webSocketTransport } from './transport.js';
 
 /** An Edge's signing key: what the relay client needs of it (the Edge identity satisfies it). */
 export interface RelaySigner {
@@ -39,7 +39,14 @@ export type RelayStatus = 'connecting' | 'registered' | 'disconnected' | 'closed
 
 export interface RelayEdge {
   readonly edgeId: string;
+  /** `registered` only while the control connection is registered and answers (see `pingIntervalMs`). */
   readonly status: RelayStatus;
+  /**
+   * Resolves at the first registration (Frontends can connect from then on); rejects (`CLOSED`)
+   * if the listener is closed first. `relayEdgeListener` itself resolves at once and keeps
+   * retrying in the background: await `ready` where a Frontend should connect right away.
+   */
+  readonly ready: Promise<void>;
   /** Called on every status change, with the relay's close reason when it refused or dropped us. */
   onStatus: ((status: RelayStatus, detail?: string) => void) | undefined;
   /**
@@ -66,8 +73,17 @@ export interface RelayEdgeListenerOptions {
   readonly WebSocket?: WebSocketConstructor;
   /** Reconnect delays, doubling from `min` to `max` with jitter. Default 100 to 5000 ms. */
   readonly backoff?: { readonly min: number; readonly max: number };
-  /** Time for a connection attempt to be registered before it is dropped and retried. Default 20 000 ms. */
+  /** Time for a connection attempt to be registered (or a session socket to open) before it is dropped and retried. Default 20 000 ms. */
   readonly timeoutMs?: number;
+  /**
+   * Liveness of the registered control connection: a ping every `pingIntervalMs` (a WebSocket
+   * ping with the `ws` client, which the relay answers by itself; elsewhere a no-op control
+   * request the relay acknowledges). When nothing at all came back for a whole interval after a
+   * ping, the connection is dropped and the Edge registers again: a dead relay link (the host
+   * gone without a FIN or RST, a NAT mapping dropped) is noticed within 2 x `pingIntervalMs`.
+   * 0 disables. Default 10 000 ms.
+   */
+  readonly pingIntervalMs?: number;
 }
 
 export interface RelayConnectorOptions {
@@ -75,11 +91,17 @@ export interface RelayConnectorOptions {
   readonly edgeId: string;
   readonly credential: RelayCredential;
   readonly WebSocket?: WebSocketConstructor;
-  /** Time for the relay to admit the session (it waits for the Edge too). Default 20 000 ms. */
+  /** Time for the relay to admit the session (TCP, upgrade, and the Edge's answer). Default 20 000 ms. */
   readonly timeoutMs?: number;
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** What the `ws` client adds to the WebSocket API: control-frame pings, answered by the relay's `ws` on its own. */
+interface WsExtras {
+  ping?(): void;
+  on?(event: 'pong', listener: () => void): unknown;
+}
 
 /** The relay's close codes a client can see (see `@cse/relay`'s `CloseCode`). */
 export const RelayCloseCode = {
@@ -180,43 +202,42 @@ function holdingTransport(socket: WebSocketLike, onEnd?: () => void): Transport 
   return t;
 }
 
-/** The Frontend's side: a `Connect` that opens a session to `edgeId` through the relay. */
+/**
+ * The Frontend's side: a `Connect` that opens a session to `edgeId` through the relay. Rejects
+ * with `REVOKED` when the relay refuses a revoked Frontend (close 4403), `FORBIDDEN` for a bad
+ * credential or request, `BACKEND` otherwise (`details.closeCode`, `details.reason`), and after
+ * `timeoutMs` or on abort as every connector does.
+ */
 export function relayConnector(options: RelayConnectorOptions): Connect {
   const timeoutMs = options.timeoutMs ?? 20_000;
-  return () =>
-    new Promise<Transport>((resolve, reject) => {
-      let socket: WebSocketLike;
-      try {
-        socket = socketOf(options.WebSocket, `${base(options.url)}/connect`);
-      } catch (e) {
-        reject(e as Error);
-        return;
-      }
-      const timer = setTimeout(() => {
-        socket.onclose = null;
-        socket.close(1000, 'timeout');
-        reject(new CseError(ErrorCode.BACKEND, `relay: no session within ${timeoutMs} ms`, { details: { closeCode: undefined, reason: 'timeout' } }));
-      }, timeoutMs);
-      socket.onopen = () => {
-        socket.send(JSON.stringify({ t: 'hello', edgeId: options.edgeId, ...options.credential }));
+  return (co) => {
+    let socket: WebSocketLike | undefined;
+    const giveUp = (why: string): void => {
+      if (socket !== undefined) dropSocket(socket, why);
+    };
+    return attempt<Transport>('relay', timeoutMs, co?.signal, giveUp, (resolve, reject) => {
+      const s = socketOf(options.WebSocket, `${base(options.url)}/connect`);
+      socket = s;
+      s.onopen = () => {
+        s.send(JSON.stringify({ t: 'hello', edgeId: options.edgeId, ...options.credential }));
       };
-      socket.onmessage = (ev) => {
-        clearTimeout(timer);
-        if (parse(ev.data)?.t === 'ready') resolve(holdingTransport(socket));
+      s.onmessage = (ev) => {
+        if (parse(ev.data)?.t === 'ready') resolve(holdingTransport(s));
         else {
-          socket.close(RelayCloseCode.BAD_REQUEST, 'unexpected frame from the relay');
+          s.close(RelayCloseCode.BAD_REQUEST, 'unexpected frame from the relay');
           reject(new CseError(ErrorCode.PROTOCOL, 'the relay sent something other than ready'));
         }
       };
-      socket.onerror = () => undefined; // onclose follows with the code
-      socket.onclose = (ev) => {
-        clearTimeout(timer);
+      s.onerror = () => undefined; // onclose follows with the code
+      s.onclose = (ev) => {
         const code = ev.code ?? 1006;
         const reason = ev.reason ?? '';
-        const refused = code === RelayCloseCode.UNAUTHORIZED || code === RelayCloseCode.REVOKED || code === RelayCloseCode.BAD_REQUEST;
-        reject(new CseError(refused ? ErrorCode.FORBIDDEN : ErrorCode.BACKEND, `relay: ${reason || `cannot connect (${code})`}`, { details: { closeCode: code, reason } }));
+        const refused = code === RelayCloseCode.UNAUTHORIZED || code === RelayCloseCode.BAD_REQUEST;
+        const errorCode = code === RelayCloseCode.REVOKED ? ErrorCode.REVOKED : refused ? ErrorCode.FORBIDDEN : ErrorCode.BACKEND;
+        reject(new CseError(errorCode, `relay: ${reason || `cannot connect (${code})`}`, { details: { closeCode: code, reason } }));
       };
     });
+  };
 }
 
 /** The Edge's side: registers with the relay (reconnecting with backoff) and hands over each Frontend session. */
@@ -235,6 +256,19 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
   let closed = false;
   let delay = backoff.min;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const pingIntervalMs = options.pingIntervalMs ?? 10_000;
+  let registerTimer: ReturnType<typeof setTimeout> | undefined;
+  let liveness: ReturnType<typeof setInterval> | undefined;
+  /** A ping went out and nothing came back since. */
+  let awaiting = false;
+  let markReady: () => void = () => undefined;
+  let failReady: (e: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  ready.catch(() => undefined); // nobody has to await it
 
   let status: RelayStatus = 'connecting';
   const setStatus = (next: RelayStatus, detail?: string): void => {
@@ -249,20 +283,81 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
   const openSession = (m: Record<string, unknown>): void => {
     if (typeof m.sid !== 'string') return;
     const info: RelaySessionInfo = { pairing: m.pairing === true, ...(typeof m.frontendId === 'string' ? { frontendId: m.frontendId } : {}) };
+    // A relay fleet names the node holding the Frontend (its public address; never a downgrade
+    // from wss to ws); one relay does not.
+    const at = typeof m.url === 'string' && /^wss?:\/\/[^/]+\/?$/.test(m.url) && (m.url.startsWith('wss:') || !url.startsWith('wss:')) ? base(m.url) : url;
     let socket: WebSocketLike;
     try {
-      socket = socketOf(options.WebSocket, `${url}/session`);
+      socket = socketOf(options.WebSocket, `${at}/session`);
     } catch {
       return;
     }
     const sid = m.sid;
+    // A relay that stops answering while the session opens: give the socket up (the relay
+    // gives up on its side after its own handshake timeout).
+    const openTimer = setTimeout(() => dropSocket(socket, 'session open timeout'), timeoutMs);
     socket.onerror = () => undefined;
+    socket.onclose = () => clearTimeout(openTimer);
     socket.onopen = () => {
+      clearTimeout(openTimer);
       socket.send(JSON.stringify({ t: 'accept', sid }));
       const t: Transport = holdingTransport(socket, () => sessions.delete(t));
       sessions.add(t);
       options.onSession(t, info);
     };
+  };
+
+  /** The control connection `socket` is over (closed, or given up on): reconnect after a backoff delay. */
+  const lost = (socket: WebSocketLike, detail: string): void => {
+    if (control !== socket) return;
+    control = undefined;
+    registered = false;
+    stopTimers();
+    // The relay ends a registration's sessions with its control connection: so do we, at once.
+    for (const t of [...sessions]) t.close('relay connection lost');
+    if (closed) return;
+    setStatus('disconnected', detail);
+    const wait = delay * (0.5 + Math.random() / 2);
+    delay = Math.min(backoff.max, delay * 2);
+    timer = setTimeout(connect, wait);
+  };
+
+  /** Gives up on a control connection that stopped answering (no FIN or RST needed). */
+  const abandon = (socket: WebSocketLike, detail: string): void => {
+    dropSocket(socket, detail);
+    lost(socket, detail);
+  };
+
+  const startLiveness = (socket: WebSocketLike & WsExtras): void => {
+    if (pingIntervalMs <= 0) return;
+    const nativePing = typeof socket.ping === 'function' && typeof socket.on === 'function';
+    if (nativePing) {
+      socket.on?.('pong', () => {
+        awaiting = false;
+      });
+    }
+    awaiting = false;
+    liveness = setInterval(() => {
+      if (awaiting) {
+        abandon(socket, `no answer from the relay within ${pingIntervalMs} ms`);
+        return;
+      }
+      awaiting = true;
+      try {
+        if (nativePing) socket.ping?.();
+        // Without a ping API (a browser), an offer of an unguessable ticket for 1 ms: the relay acks it.
+        else socket.send(JSON.stringify({ t: 'offer', id: nextId++, ticketHash: toBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(32))), ttlMs: 1 }));
+      } catch {
+        abandon(socket, 'cannot ping the relay');
+      }
+    }, pingIntervalMs);
+  };
+
+  const stopTimers = (): void => {
+    if (liveness !== undefined) clearInterval(liveness);
+    if (registerTimer !== undefined) clearTimeout(registerTimer);
+    liveness = undefined;
+    registerTimer = undefined;
   };
 
   const connect = (): void => {
@@ -276,11 +371,13 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
       return;
     }
     control = socket;
-    const registerTimer = setTimeout(() => {
-      if (!registered && control === socket) socket.close(1000, 'registration timeout');
-    }, options.timeoutMs ?? 20_000);
+    // Covers the TCP connection, the upgrade and the registration: a relay that accepts and never answers is given up.
+    registerTimer = setTimeout(() => {
+      if (!registered && control === socket) abandon(socket, 'registration timeout');
+    }, timeoutMs);
     socket.onerror = () => undefined;
     socket.onmessage = (ev) => {
+      awaiting = false;
       const m = parse(ev.data);
       if (m === undefined) return;
       if (m.t === 'challenge' && typeof m.nonce === 'string') {
@@ -291,9 +388,13 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
           if (socket.readyState === 1) socket.send(JSON.stringify({ t: 'register', publicKey: toBase64Url(options.signer.publicKey), signature: toBase64Url(sig), revoked: revokedNow }));
         })().catch(() => socket.close(1000, 'cannot sign'));
       } else if (m.t === 'registered') {
+        if (control !== socket) return;
         registered = true;
         delay = backoff.min;
+        stopTimers();
+        startLiveness(socket as WebSocketLike & WsExtras);
         setStatus('registered');
+        markReady();
         const now = Date.now();
         for (const [hash, exp] of offers) {
           if (exp <= now) offers.delete(hash);
@@ -308,16 +409,7 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
         else w?.fail(new CseError(ErrorCode.BACKEND, `relay: ${String(m.reason)}`));
       }
     };
-    socket.onclose = (ev) => {
-      clearTimeout(registerTimer);
-      if (control === socket) control = undefined;
-      registered = false;
-      if (closed) return;
-      setStatus('disconnected', ev.reason || `closed (${ev.code ?? 'no code'})`);
-      const wait = delay * (0.5 + Math.random() / 2);
-      delay = Math.min(backoff.max, delay * 2);
-      timer = setTimeout(connect, wait);
-    };
+    socket.onclose = (ev) => lost(socket, ev.reason || `closed (${ev.code ?? 'no code'})`);
   };
 
   const request = (frame: Record<string, unknown>): Promise<void> =>
@@ -333,6 +425,7 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
 
   const relay: RelayEdge = {
     edgeId,
+    ready,
     get status() {
       return status;
     },
@@ -353,6 +446,8 @@ export async function relayEdgeListener(options: RelayEdgeListenerOptions): Prom
       if (closed) return;
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
+      stopTimers();
+      failReady(new CseError(ErrorCode.CLOSED, 'the relay listener was closed before it registered'));
       for (const w of waiting.values()) w.fail(new CseError(ErrorCode.CLOSED, 'the relay listener is closed'));
       waiting.clear();
       control?.close(1000, 'edge closing');

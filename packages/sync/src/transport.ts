@@ -3,6 +3,7 @@
  * reliable connection of text frames (a WebSocket, an in-process pair, later an encrypted channel
  * through the relay, which wraps any transport). The protocol knows nothing else about it.
  */
+import { CseError, ErrorCode } from '@cse/core';
 
 /** One connection. Set the handlers before the first frame can arrive (right after connecting). */
 export interface Transport {
@@ -16,8 +17,21 @@ export interface Transport {
   onclose: ((reason: string) => void) | undefined;
 }
 
-/** Opens a new connection to the Edge (the Frontend calls it again after every disconnect). */
-export type Connect = () => Promise<Transport>;
+/** What a caller may pass to a `Connect`. */
+export interface ConnectOptions {
+  /** Aborting it gives the attempt up at once (the promise rejects with `CLOSED`). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Opens a new connection to the Edge (the Frontend calls it again after every disconnect). Every
+ * connector of this package gives up after its timeout (it rejects, and the caller retries), and
+ * at once when `options.signal` aborts.
+ */
+export type Connect = (options?: ConnectOptions) => Promise<Transport>;
+
+/** Default time for a connection to open (TCP, TLS, the HTTP upgrade). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 class PairEnd implements Transport {
   peer: PairEnd | undefined;
@@ -87,6 +101,79 @@ export interface WebSocketLike {
   onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code?: number; reason?: string }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
+  /** The `ws` package's hard close (no closing handshake): used when a peer stopped answering. */
+  terminate?(): void;
+}
+
+/**
+ * Gives up on a socket whose peer may be gone: no more events reach its handlers, and it is
+ * destroyed at once where the API allows (`ws`), instead of waiting for a closing handshake
+ * that a dead peer never answers.
+ */
+export function dropSocket(socket: WebSocketLike, reason: string): void {
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  // `ws` emits 'error' when a connecting socket is aborted: keep a listener so it is not thrown.
+  socket.onerror = () => undefined;
+  try {
+    if (typeof socket.terminate === 'function') socket.terminate();
+    else socket.close(1000, reason.slice(0, 100));
+  } catch {
+    // already closed
+  }
+}
+
+/**
+ * Runs one connection attempt with a deadline: `body` opens it and calls `resolve` or `reject`;
+ * after `timeoutMs`, or when `signal` aborts, `giveUp` runs (close what was opened, so nothing
+ * resolves later) and the promise rejects (`BACKEND` with `details.reason` `'timeout'`, or
+ * `CLOSED` on abort).
+ */
+export function attempt<T>(
+  what: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  giveUp: (reason: string) => void,
+  body: (resolve: (value: T) => void, reject: (e: unknown) => void) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
+      return true;
+    };
+    const fail = (e: CseError): void => {
+      if (!finish()) return;
+      giveUp(e.message);
+      reject(e);
+    };
+    const abort = (): void => fail(new CseError(ErrorCode.CLOSED, `${what}: the connection attempt was aborted`, { details: { reason: 'aborted' } }));
+    const timer = setTimeout(() => fail(new CseError(ErrorCode.BACKEND, `${what}: no answer within ${timeoutMs} ms`, { details: { reason: 'timeout' } })), timeoutMs);
+    if (signal?.aborted === true) {
+      abort();
+      return;
+    }
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      body(
+        (v) => {
+          if (finish()) resolve(v);
+        },
+        (e) => {
+          if (finish()) reject(e);
+        },
+      );
+    } catch (e) {
+      if (finish()) {
+        giveUp('failed');
+        reject(e);
+      }
+    }
+  });
 }
 
 /** Wraps an open WebSocket (either API) as a transport. Binary frames close it (the protocol is text). */
@@ -129,21 +216,33 @@ export function webSocketTransport(socket: WebSocketLike): Transport {
   return t;
 }
 
+export interface WebSocketConnectorOptions {
+  /** WebSocket constructor; default the global `WebSocket` (on Node: `nodeWebSocketConnector`). */
+  readonly WebSocket?: new (url: string) => WebSocketLike;
+  /** Time for the socket to open before the attempt is given up (and retried). Default 10 000 ms. */
+  readonly timeoutMs?: number;
+}
+
 /**
  * Connects to `url` with the browser's `WebSocket` (or the constructor given, e.g. the `ws`
- * package's on Node: see `@cse/sync/node`). Rejects when the connection cannot be opened.
+ * package's on Node: see `@cse/sync/node`). Rejects when the connection cannot be opened, when
+ * it is not open within `timeoutMs` (a peer that accepts TCP and never answers), or on abort.
  */
-export function webSocketConnector(url: string, WebSocketImpl?: new (url: string) => WebSocketLike): Connect {
-  return () =>
-    new Promise<Transport>((resolve, reject) => {
-      const Impl = WebSocketImpl ?? (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
-      if (Impl === undefined) {
-        reject(new Error('no WebSocket here: on Node use nodeWebSocketConnector from @cse/sync/node'));
-        return;
-      }
-      const socket = new Impl(url);
-      socket.onopen = () => resolve(webSocketTransport(socket));
-      socket.onerror = () => reject(new Error(`cannot connect to ${url}`));
-      socket.onclose = () => reject(new Error(`cannot connect to ${url}`));
+export function webSocketConnector(url: string, options?: WebSocketConnectorOptions | (new (url: string) => WebSocketLike)): Connect {
+  const o: WebSocketConnectorOptions = typeof options === 'function' ? { WebSocket: options } : (options ?? {});
+  const timeoutMs = o.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  return (co) => {
+    let socket: WebSocketLike | undefined;
+    return attempt<Transport>(`cannot connect to ${url}`, timeoutMs, co?.signal, (why) => {
+      if (socket !== undefined) dropSocket(socket, why);
+    }, (resolve, reject) => {
+      const Impl = o.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+      if (Impl === undefined) throw new Error('no WebSocket here: on Node use nodeWebSocketConnector from @cse/sync/node');
+      const s = new Impl(url);
+      socket = s;
+      s.onopen = () => resolve(webSocketTransport(s));
+      s.onerror = () => reject(new CseError(ErrorCode.BACKEND, `cannot connect to ${url}`));
+      s.onclose = () => reject(new CseError(ErrorCode.BACKEND, `cannot connect to ${url}`));
     });
+  };
 }

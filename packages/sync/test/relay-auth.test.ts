@@ -137,14 +137,14 @@ describe('relay authentication', () => {
     await until(() => closed !== '', 'revoked frontend cut off');
     expect(closed).toBe('revoked by the edge');
     expect(await roundTrip(u, 'still here')).toBe('still here');
-    expect(await refusal(connect())).toEqual({ code: 'FORBIDDEN', closeCode: 4403, reason: 'revoked by the edge' });
+    expect(await refusal(connect())).toEqual({ code: 'REVOKED', closeCode: 4403, reason: 'revoked by the edge' });
 
     // A new relay (a restart loses the registration): the Edge sends its revoked list again.
     const port = r.port;
     await r.close();
     const r2 = await relay({ port });
     await until(() => a.listener.status === 'registered' && r2.stats().edges === 1, 'edge registered again');
-    expect(await refusal(connect())).toEqual({ code: 'FORBIDDEN', closeCode: 4403, reason: 'revoked by the edge' });
+    expect(await refusal(connect())).toEqual({ code: 'REVOKED', closeCode: 4403, reason: 'revoked by the edge' });
   });
 
   it('gives up on a server that never admits the session, and retries registering with one that never answers', async () => {

@@ -67,14 +67,14 @@ describe('the channel through a relay on loopback', () => {
     await until(() => bad.sync.status !== 'live', 'the revoked Frontend to be cut');
     await edge.triangular.saveObserved('pump', 'after', { x: 1 });
     await until(async () => (await good.store.get('pump_observed', 'after')) !== undefined, 'the good Frontend to follow');
-    // The relay refuses its token now (FORBIDDEN from the relay connector) ...
-    await expect(nodeRelayDial(relay.url)({ edgeId: secure.edgeId, credential: { token: bad.fe.pairing?.token ?? '' } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // The relay refuses its token now (REVOKED from the relay connector) ...
+    await expect(nodeRelayDial(relay.url)({ edgeId: secure.edgeId, credential: { token: bad.fe.pairing?.token ?? '' } })).rejects.toMatchObject({ code: 'REVOKED' });
     // ... and behind a relay that was never told (a listener without the revoked list), the
     // Edge's handshake still refuses it: the authoritative check.
     const forgetful = await startRelay({});
     const plain = await nodeRelayEdgeListener({ url: forgetful.url, signer: secure.identity, onSession: (tr) => secure.serve(edge.sync, tr) });
     await until(() => plain.status === 'registered', 'the Edge registered at the second relay');
-    await expect(bad.fe.connector(nodeRelayDial(forgetful.url))()).rejects.toMatchObject({ code: 'FORBIDDEN', reason: 'revoked' });
+    await expect(bad.fe.connector(nodeRelayDial(forgetful.url))()).rejects.toMatchObject({ code: 'REVOKED', reason: 'revoked' });
     await plain.close();
     await Promise.all([bad.sync.stop(), good.sync.stop()]);
     expect(await bad.store.get('pump_observed', 'after')).toBeUndefined();

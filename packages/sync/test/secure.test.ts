@@ -276,7 +276,7 @@ describe('revocation', () => {
     expect(await edge.secure.revokedIds()).toEqual([bad.secure.frontendId]);
     const [rec] = await new (await import('@cse/core')).Replica(edge.store).getMany([{ collection: PAIRED_COLLECTION, id: bad.secure.frontendId }]);
     expect(rec?.doc.revoked).toBe(true);
-    expect(isCseError(bad.secure.lastError, 'FORBIDDEN')).toBe(true);
+    expect(isCseError(bad.secure.lastError, 'REVOKED')).toBe(true);
     await Promise.all([badFe.stop(), goodFe.stop()]);
   });
 });

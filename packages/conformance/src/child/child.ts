@@ -146,6 +146,16 @@ async function writer(store: Store, tag: string, commits: number): Promise<void>
   send({ t: 'done' });
 }
 
+/** One commit per step, each when the parent says so; reports the ids of every commit. */
+async function steps(store: Store, tag: string, batches: readonly number[], stepFile: string): Promise<void> {
+  for (const [n, size] of batches.entries()) {
+    await waitForFile(`${stepFile}-${n}`);
+    const docs = await store.insertMany('steps', Array.from({ length: size }, (_, k) => ({ id: `${tag}-${n}-${k}` })));
+    send({ t: 'commit', n, ids: docs.map((d) => d._sync_id) });
+  }
+  send({ t: 'done' });
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
   const open = await loadOpen(config.module);
@@ -155,6 +165,11 @@ async function main(): Promise<void> {
   if (config.mode === 'index') await indexWriter(store, config.tag);
   if (config.mode === 'reader') {
     await reader(store, config.stopFile as string);
+    await store.close();
+    return;
+  }
+  if (config.mode === 'steps') {
+    await steps(store, config.tag, config.batches ?? [], config.stepFile as string);
     await store.close();
     return;
   }

@@ -8,8 +8,10 @@ export interface ChildConfig {
    * `crash`: write until killed. `writer`: a fixed number of commits, then exit 0. `reader`:
    * follow `changesSince` until `stopFile` exists, then report what it saw. `index`: declare an
    * index on `ixcrash.v`, then commit updates and deletes of indexed documents until killed.
+   * `steps`: one commit of `batches[n]` new documents at a time, each after `${stepFile}-${n}`
+   * exists (the parent's go), then exit 0.
    */
-  readonly mode: 'crash' | 'writer' | 'reader' | 'index';
+  readonly mode: 'crash' | 'writer' | 'reader' | 'index' | 'steps';
   /** Absolute path or `file:` URL of the factory module (exports `open`). */
   readonly module: string;
   readonly storeName: string;
@@ -23,6 +25,10 @@ export interface ChildConfig {
    * writers start together and really race (process start-up times differ by hundreds of ms).
    */
   readonly startFile?: string;
+  /** `steps` mode: documents per commit, in order. */
+  readonly batches?: readonly number[];
+  /** `steps` mode: commit `n` waits for the file `${stepFile}-${n}`. */
+  readonly stepFile?: string;
   /** `reader` mode: stop following once this file exists. */
   readonly stopFile?: string;
 }

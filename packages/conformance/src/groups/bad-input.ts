@@ -4,8 +4,8 @@
  * Redis metacharacters, `__proto__` ...) is stored and read back faithfully. Never another
  * error, never a changed unrelated document, never prototype pollution.
  */
-import type { Store } from '@cse/core';
-import { DEFAULT_MAX_DOCUMENT_BYTES, userFields } from '@cse/core';
+import type { Store, WriteOp } from '@cse/core';
+import { DEFAULT_MAX_DOCUMENT_BYTES, Replica, userFields } from '@cse/core';
 import fc from 'fast-check';
 import { equal, fail, ok, rejects, show } from '../assert.js';
 import type { Dump } from '../fixtures.js';
@@ -120,6 +120,60 @@ export const INVALID_DOCS: [string, () => unknown][] = [
   ['a document without id', () => ({ v: 1 })],
 ];
 
+/** An object whose `x` getter throws: the Store reading it must not let that error out raw. */
+function throwingGetter(): object {
+  return Object.defineProperty({}, 'x', {
+    enumerable: true,
+    get() {
+      throw new Error('a getter that throws');
+    },
+  });
+}
+
+/**
+ * Calls with malformed arguments beyond names, ids and values (issue 27): `null` options, a
+ * transaction without a function, throwing getters and proxies, malformed replica writes. Each
+ * must be `VALIDATION` (never a raw `TypeError`/`Error`) with nothing written. `sentinel/keep` exists.
+ */
+export function hostileCalls(store: Store): [string, () => unknown][] {
+  const replica = new Replica(store);
+  const throwingOptions = Object.defineProperty({}, 'limit', { enumerable: true, get: () => { throw new Error('a getter that throws'); } });
+  return [
+    ['changesSince(0, null)', () => store.changesSince(0, null as never)],
+    ['changesSince with options whose getter throws', () => store.changesSince(0, throwingOptions)],
+    ['watch(0, null)', () => store.watch(0, null as never).next()],
+    ['onChanges(0, listener, null)', () => store.onChanges(0, () => undefined, null as never)],
+    ['update with options null', () => store.update('sentinel', { id: 'keep' }, null as never)],
+    ['upsert with options null', () => store.upsert('sentinel', { id: 'keep' }, null as never)],
+    ['delete with options null', () => store.delete('sentinel', 'keep', null as never)],
+    ['transaction(null)', () => store.transaction(null as never)],
+    ['tx.update with options null', () => store.transaction(async (tx) => tx.update('sentinel', { id: 'keep' }, null as never))],
+    ['createIndex with a field whose toString throws', () => store.createIndex('items', { toString: () => { throw new Error('toString throws'); } } as never)],
+    ['insert of a document with a throwing getter', () => store.insert('items', { id: 'getter', nested: throwingGetter() })],
+    ['update of a document with a throwing getter', () => store.update('sentinel', { id: 'keep', nested: throwingGetter() })],
+    ['insert of a proxy whose ownKeys trap throws', () => store.insert('items', new Proxy({ id: 'proxy' }, { ownKeys: () => { throw new Error('trap throws'); } }))],
+    ['insertMany with a throwing getter in the second document', () => store.insertMany('items', [{ id: 'b1' }, { id: 'b2', nested: throwingGetter() }])],
+    ['find with a filter operand whose getter throws', () => store.find('sentinel', { filter: { v: throwingGetter() as never } })],
+    ['find with a throwing $in element', () => store.find('sentinel', { filter: { v: { $in: [throwingGetter() as never] } } })],
+    ['Replica.commit([null])', () => replica.commit([null as never])],
+    ['Replica.commit of a body with a throwing getter', () => replica.commit([{ collection: 'items', id: 'r', kind: 'put', body: throwingGetter() as never }])],
+    ...MALFORMED_EXPECTATIONS.map(([what, expect]): [string, () => unknown] => [
+      `Replica.commit with ${what}`,
+      () => replica.commit([{ collection: 'sentinel', id: 'keep', kind: 'put', body: { v: 'changed' }, expect: expect as never }]),
+    ]),
+  ];
+}
+
+/** Expectations no adapter may read as "none" or as a mismatch: each is `VALIDATION` before anything is written. */
+export const MALFORMED_EXPECTATIONS: [string, unknown][] = [
+  ['an unknown expect kind', { kind: 'newer' }],
+  ["expect: 'absent' as a string", 'absent'],
+  ["a version given as the string '1'", { kind: 'version', version: '1' }],
+  ['a version of 1.5', { kind: 'version', version: 1.5 }],
+  ['a version without a number', { kind: 'version' }],
+  ['expect: null', null],
+];
+
 type Op = 'insert' | 'upsert' | 'update' | 'delete' | 'get' | 'getMany' | 'find' | 'changes';
 const ops: Op[] = ['insert', 'upsert', 'update', 'delete', 'get', 'getMany', 'find', 'changes'];
 
@@ -200,10 +254,32 @@ export const badInputGroupDef: Group = {
           cases.push(['limit 10 001', () => store.changesSince(0, { limit: 10_001 })]);
           cases.push(['an unknown query operator', () => store.find('sentinel', { filter: { v: { $where: 'x' } } } as never)]);
           cases.push(['a negative query limit', () => store.find('sentinel', { limit: -1 })]);
+          cases.push(...hostileCalls(store).map(([what, call]): [string, () => Promise<unknown>] => [what, async () => call()]));
           for (const [what, run] of cases) await rejects(run, 'VALIDATION', what);
           equal(await dump(store, SENTINELS), before, 'after all the rejected calls, nothing changed');
           equal(await store.listCollections(), SENTINELS, 'no collection appeared');
           ok(({} as Record<string, unknown>).polluted === undefined, 'Object.prototype was polluted');
+        }),
+    },
+    {
+      name: 'a commit with a malformed expectation, fed to the adapter directly, is VALIDATION and writes nothing',
+      run: (scope) =>
+        scope.child(async (s) => {
+          const adapter = await s.adapter(s.storeName('malformed-commit'));
+          const now = new Date(Date.UTC(2026, 0, 1)).toISOString();
+          const seeded = await adapter.commit({ now, writes: [{ collection: 'items', id: 'a', kind: 'put', body: { id: 'a', v: 1 } }] });
+          ok(seeded.ok, 'a plain put commits');
+          const before = { sequence: await adapter.sequence(), records: await adapter.scanCollection('items') };
+          for (const [what, expect] of MALFORMED_EXPECTATIONS) {
+            // A valid write first: an adapter that writes as it goes would have written it.
+            const writes = [
+              { collection: 'items', id: 'b', kind: 'put', body: { id: 'b' } },
+              { collection: 'items', id: 'a', kind: 'put', body: { id: 'a', v: 2 }, expect },
+            ] as unknown as WriteOp[];
+            await rejects(() => adapter.commit({ now, writes }), 'VALIDATION', `adapter.commit with ${what}`);
+            equal(await adapter.sequence(), before.sequence, `after the rejected commit with ${what}, the counter is unchanged`);
+            equal(await adapter.scanCollection('items'), before.records, `after the rejected commit with ${what}, the documents are unchanged`);
+          }
         }),
     },
     {

@@ -4,16 +4,20 @@ import { adapterContractGroupDef } from './adapter-contract.js';
 import { atomicityGroupDef } from './atomicity.js';
 import { badInputGroupDef } from './bad-input.js';
 import { capabilitiesGroupDef } from './capabilities.js';
+import { changeFeedGroupDef } from './change-feed.js';
 import { crashGroupDef } from './crash.js';
 import { durabilityGroupDef } from './durability.js';
 import { faithfulDocumentsGroupDef } from './faithful-documents.js';
+import { indexKeysGroupDef } from './index-keys.js';
 import { indexesGroupDef } from './indexes.js';
 import { isolationGroupDef } from './isolation.js';
+import { largeBatchGroupDef } from './large-batch.js';
 import { modelGroupDef } from './model.js';
 import { multiProcessGroupDef } from './multi-process.js';
 import { noLostChangeGroupDef } from './no-lost-change.js';
 import { optimisticLockingGroupDef } from './optimistic-locking.js';
 import { replicaGroupDef } from './replica.js';
+import { sequencedChangesGroupDef } from './sequenced-changes.js';
 import { syncIdGroupDef } from './sync-ids.js';
 import { syncStateGroupDef } from './sync-state.js';
 import { triangularStoreGroupDef } from './triangular-store.js';
@@ -27,16 +31,20 @@ export {
   atomicityGroupDef,
   badInputGroupDef,
   capabilitiesGroupDef,
+  changeFeedGroupDef,
   crashGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
+  indexKeysGroupDef,
   indexesGroupDef,
   isolationGroupDef,
+  largeBatchGroupDef,
   modelGroupDef,
   multiProcessGroupDef,
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   replicaGroupDef,
+  sequencedChangesGroupDef,
   syncIdGroupDef,
   syncStateGroupDef,
   tombstonesGroupDef,
@@ -55,6 +63,7 @@ export const STORE_GROUPS: readonly Group[] = [
   noLostChangeGroupDef,
   optimisticLockingGroupDef,
   atomicityGroupDef,
+  largeBatchGroupDef,
   durabilityGroupDef,
   tombstonesGroupDef,
   faithfulDocumentsGroupDef,
@@ -62,7 +71,10 @@ export const STORE_GROUPS: readonly Group[] = [
   isolationGroupDef,
   typedErrorsGroupDef,
   watchGroupDef,
+  changeFeedGroupDef,
+  sequencedChangesGroupDef,
   indexesGroupDef,
+  indexKeysGroupDef,
 ];
 
 /** The CSE components on top of the adapter. */

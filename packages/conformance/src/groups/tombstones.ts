@@ -5,15 +5,49 @@
 import fc from 'fast-check';
 import { equal, ok, rejects, show } from '../assert.js';
 import { COLLECTIONS, IDS, applyWrite, drain, plainWriteArb } from '../fixtures.js';
+import type { StorageAdapter, StoredRecord } from '@cse/core';
 import type { Group } from '../group.js';
 import { checkProperty } from '../property.js';
 
 const TOMBSTONE_KEYS = ['_created_at', '_deleted', '_deleted_at', '_sync_id', '_updated_at', '_version', 'id'];
 
+const SYSTEM = '_cse_probe';
+
+/** The tombstone of `SYSTEM`/`gone` at `syncId` is still there: in `changes`, `scanCollection` and `getMany`. */
+async function systemTombstoneKept(adapter: StorageAdapter, syncId: number, where: string): Promise<void> {
+  const isIt = (r: StoredRecord | undefined): boolean => r !== undefined && r.id === 'gone' && r.deleted && r.syncId === syncId;
+  ok((await adapter.changes(0, { limit: 1000 })).some(isIt), `${where}: the tombstone of ${SYSTEM}/gone (_sync_id ${syncId}) is missing from changes(0)`);
+  ok((await adapter.scanCollection(SYSTEM)).some(isIt), `${where}: the tombstone of ${SYSTEM}/gone is missing from scanCollection`);
+  ok(isIt((await adapter.getMany([{ collection: SYSTEM, id: 'gone' }]))[0]), `${where}: getMany does not return the tombstone of ${SYSTEM}/gone`);
+  equal((await adapter.sequence()).compactedThrough, 0, `${where}: nothing was compacted, the watermark stays 0`);
+}
+
 export const tombstonesGroupDef: Group = {
   id: 'tombstones',
   title: '6. Tombstones',
   checks: [
+    {
+      name: 'tombstones of system (_-prefixed) collections stay until compaction, across reopen',
+      run: (scope) =>
+        scope.child(async (s) => {
+          const name = s.storeName('systomb');
+          const store = await s.store(name);
+          const now = new Date().toISOString();
+          const put = (id: string) => ({ collection: SYSTEM, id, kind: 'put' as const, body: { id, n: 1 } });
+          const first = await store.adapter.commit({ writes: [put('gone'), put('kept')], now });
+          ok(first.ok, 'a commit to a system collection');
+          const del = await store.adapter.commit({ writes: [{ collection: SYSTEM, id: 'gone', kind: 'delete' }], now });
+          ok(del.ok, 'a delete in a system collection');
+          const syncId = del.ok ? (del.records[0] as StoredRecord).syncId : 0;
+          await systemTombstoneKept(store.adapter, syncId, 'right after the delete');
+          if (s.caps.multiProcess) await systemTombstoneKept(await s.adapter(name), syncId, 'from a second instance');
+          if (s.caps.persistent) {
+            await s.closeOne(store);
+            await systemTombstoneKept(await s.adapter(name), syncId, 'after close and reopen');
+            await systemTombstoneKept(await s.adapter(name), syncId, 'after a second reopen');
+          }
+        }),
+    },
     {
       name: 'a deleted document is hidden from get, getMany, find and transactions, and synced as a tombstone',
       run: (scope) =>

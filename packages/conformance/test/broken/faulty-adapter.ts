@@ -4,8 +4,8 @@
  * with one fault it violates one guarantee, and the suite must reject it. This is how the suite
  * tests itself.
  */
-import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, IndexProbe, IndexSpec, SequenceState, StorageAdapter, StoredRecord, WriteOp } from '@cse/core';
-import { ClosedError, MemoryIndexes, defineCapabilities, docKeyString, planCommit, toBackendError } from '@cse/core';
+import type { AdapterCapabilities, CommitRequest, CommitResult, DocKey, IndexProbe, IndexSelector, IndexSpec, SequenceState, StorageAdapter, StoredRecord, WriteOp } from '@cse/core';
+import { ClosedError, MemoryIndexes, defineCapabilities, docKeyString, getPath, planCommit, toBackendError } from '@cse/core';
 import type { OpenAdapter } from '../../src/index.js';
 
 export interface Faults {
@@ -47,6 +47,24 @@ export interface Faults {
   readonly staleSequence?: boolean;
   /** An update of a live document leaves its index entries as they were (inserts and deletes are kept right). */
   readonly indexMissesUpdate?: boolean;
+  /** The function `subscribe` returns does nothing: the listener keeps being called. */
+  readonly unsubscribeNoop?: boolean;
+  /** Unsubscribing removes the listener but leaves its poll timer running until `close`. */
+  readonly unsubscribeKeepsTimer?: boolean;
+  /** `compact(through)` also drops the index entries of live documents with `syncId <= through`. */
+  readonly compactDropsLiveIndex?: boolean;
+  /** `changesWithSequence` reads the page, lets commits land, then reads the counter (two states). */
+  readonly pageThenCounter?: boolean;
+  /** At reopen, tombstones of `_`-collections are tidied away (the watermark stays). */
+  readonly tidySystemTombstones?: boolean;
+  /** String index lookups go through keys `<value>:<id>`, a value's keys ending at `;`. */
+  readonly naiveIndexKeys?: boolean;
+  /** The feed tells other instances only of counters above the last one told, compared as text. */
+  readonly feedTextCompare?: boolean;
+  /** Other instances are signalled before the commit is stored (it lands a moment later). */
+  readonly signalEarly?: boolean;
+  /** Index names ignore letter case (as SQLite identifiers do): `Cat` beside `cat` is a no-op. */
+  readonly foldIndexCase?: boolean;
 }
 
 interface State {
@@ -56,7 +74,7 @@ interface State {
   undo: { lastSyncId: number; previous: [string, StoredRecord | undefined][] } | undefined;
   compactedThrough: number;
   /** `subscribe` listeners of every open instance on this store, with the instance. */
-  listeners: Set<{ owner: FaultyAdapter; listener: () => void }>;
+  listeners: Set<{ owner: FaultyAdapter; listener: () => void; told?: string }>;
   /** Secondary indexes, changed together with `records`. */
   indexes: MemoryIndexes;
 }
@@ -111,7 +129,7 @@ export class FaultyAdapter implements StorageAdapter {
     else this.#state.lastSyncId = v;
   }
 
-  #store(records: readonly StoredRecord[], before: number): void {
+  #store(records: readonly StoredRecord[], before: number, signalOthers = true): void {
     const previous: [string, StoredRecord | undefined][] = [];
     for (const r of records) {
       const key = this.#key(r.collection, r.id);
@@ -124,8 +142,18 @@ export class FaultyAdapter implements StorageAdapter {
     }
     this.#state.undo = { lastSyncId: before, previous };
     if (this.capabilities.changeFeed) {
-      for (const { owner, listener } of [...this.#state.listeners]) if (owner === this || !this.#faults.deafFeed) listener();
+      for (const entry of [...this.#state.listeners]) {
+        if (entry.owner === this) entry.listener();
+        else if (signalOthers && !this.#faults.deafFeed) this.#tellOther(entry);
+      }
     }
+  }
+
+  #tellOther(entry: { listener: () => void; told?: string }): void {
+    const now = String(this.#last);
+    if (this.#faults.feedTextCompare && entry.told !== undefined && !(now > entry.told)) return;
+    entry.told = now;
+    entry.listener();
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -162,6 +190,16 @@ export class FaultyAdapter implements StorageAdapter {
     const prevs = writes.map((w) => this.#state.records.get(this.#key(w.collection, w.id)));
     const { result, lastSyncId } = planCommit({ ...request, writes }, prevs, this.#last);
     if (!result.ok) return { ok: false, failures: result.failures.map((f) => ({ ...f, current: f.current && copy(f.current) })) };
+    if (this.#faults.signalEarly && this.capabilities.changeFeed && result.records.length > 0) {
+      for (const entry of [...this.#state.listeners]) if (entry.owner !== this) entry.listener();
+      await sleep(1);
+      // Planned again: another commit may have landed meanwhile.
+      const again = planCommit({ ...request, writes }, writes.map((w) => this.#state.records.get(this.#key(w.collection, w.id))), this.#last);
+      if (!again.result.ok) return again.result;
+      this.#store(again.result.records, this.#last, false);
+      this.#last = again.lastSyncId;
+      return { ok: true, records: again.result.records.map(copy) };
+    }
     this.#store(result.records, before);
     this.#last = lastSyncId;
     return { ok: true, records: result.records.map(copy) };
@@ -188,6 +226,11 @@ export class FaultyAdapter implements StorageAdapter {
   /** Only used where the test declares `sequencedChanges`: page and counter read in one synchronous step. */
   async changesWithSequence(after: number, options: { readonly limit: number; readonly collections?: readonly string[] }): Promise<{ records: StoredRecord[]; sequence: SequenceState }> {
     this.#open();
+    if (this.#faults.pageThenCounter) {
+      const records = this.#changes(after, options);
+      await sleep(1);
+      return { records, sequence: { lastSyncId: this.#last, compactedThrough: this.#state.compactedThrough } };
+    }
     const sequence = { lastSyncId: this.#last, compactedThrough: this.#state.compactedThrough };
     if (this.#faults.staleSequence) await new Promise((resolve) => setTimeout(resolve, 2));
     return { records: this.#changes(after, options), sequence };
@@ -220,6 +263,8 @@ export class FaultyAdapter implements StorageAdapter {
       if (r.deleted && r.syncId <= through) {
         this.#state.records.delete(key);
         removed++;
+      } else if (this.#faults.compactDropsLiveIndex && r.syncId <= through) {
+        this.#state.indexes.update(r, undefined);
       }
     }
     this.#state.compactedThrough = Math.max(this.#state.compactedThrough, through);
@@ -228,11 +273,23 @@ export class FaultyAdapter implements StorageAdapter {
 
   async createIndex(collection: string, field: string): Promise<void> {
     this.#open();
+    if (this.#faults.foldIndexCase && this.#foldedIndexes(collection, field).length > 0) return;
     this.#state.indexes.create(collection, field, [...this.#state.records.values()].filter((r) => r.collection === collection));
+  }
+
+  /** Declared indexes whose names equal these when letter case is ignored. */
+  #foldedIndexes(collection: string, field: string): IndexSpec[] {
+    const c = collection.toLowerCase();
+    const f = field.toLowerCase();
+    return this.#state.indexes.list().filter((s) => s.collection.toLowerCase() === c && s.field.toLowerCase() === f);
   }
 
   async dropIndex(collection: string, field: string): Promise<void> {
     this.#open();
+    if (this.#faults.foldIndexCase) {
+      for (const s of this.#foldedIndexes(collection, field)) this.#state.indexes.drop(s.collection, s.field);
+      return;
+    }
     this.#state.indexes.drop(collection, field);
   }
 
@@ -244,23 +301,58 @@ export class FaultyAdapter implements StorageAdapter {
   async findIndexed(collection: string, probes: readonly IndexProbe[]): Promise<StoredRecord[] | undefined> {
     this.#open();
     for (const { field, selectors } of probes) {
-      const ids = this.#state.indexes.lookup(collection, field, selectors);
+      const ids = this.#faults.naiveIndexKeys && selectors.every((s) => s.kind === 'range' ? s.type === 'string' : s.kind === 'eq' && typeof s.value === 'string')
+        ? this.#naiveLookup(collection, field, selectors)
+        : this.#state.indexes.lookup(collection, field, selectors);
       if (ids === undefined) continue;
       return ids.map((id) => this.#out(this.#state.records.get(this.#key(collection, id)) as StoredRecord));
     }
     return undefined;
   }
 
+  /** String lookups over keys `<value>:<id>`, each value's keys ending at `;` (wrong for values holding `:`, `;` or less). */
+  #naiveLookup(collection: string, field: string, selectors: readonly IndexSelector[]): string[] | undefined {
+    if (!this.#state.indexes.has(collection, field)) return undefined;
+    const keys: [string, string][] = [];
+    for (const r of this.#state.records.values()) {
+      const v = r.collection === collection && !r.deleted ? getPath(r.doc, field) : undefined;
+      if (typeof v === 'string') keys.push([`${v}:${r.id}`, r.id]);
+    }
+    const ids: string[] = [];
+    for (const s of selectors) {
+      let gte = '';
+      let lt = '\uffff\uffff';
+      if (s.kind === 'eq') [gte, lt] = [`${s.value as string}:`, `${s.value as string};`];
+      else if (s.kind === 'range') {
+        if (s.lower) gte = `${s.lower.value as string}${s.lower.inclusive ? ':' : ';'}`;
+        if (s.upper) lt = `${s.upper.value as string}${s.upper.inclusive ? ';' : ':'}`;
+      }
+      for (const [key, id] of keys) if (key >= gte && key < lt) ids.push(id);
+    }
+    return ids;
+  }
+
   subscribe(listener: () => void): () => void {
     const entry = { owner: this, listener };
     this.#state.listeners.add(entry);
+    let timer: ReturnType<typeof setInterval> | undefined;
+    if (this.#faults.unsubscribeKeepsTimer) {
+      // A polling feed: one timer per subscription, cleared only by close.
+      timer = setInterval(() => undefined, 50);
+      this.#timers.add(timer);
+    }
     return () => {
+      if (this.#faults.unsubscribeNoop) return;
       this.#state.listeners.delete(entry);
     };
   }
 
+  readonly #timers = new Set<ReturnType<typeof setInterval>>();
+
   async close(): Promise<void> {
     this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers.clear();
     for (const entry of [...this.#state.listeners]) if (entry.owner === this) this.#state.listeners.delete(entry);
   }
 }
@@ -290,6 +382,9 @@ export function faultyFactory(faults: Faults = {}, capabilities: Partial<Adapter
         }
         state.lastSyncId = state.undo.lastSyncId;
         state.undo = undefined;
+      }
+      if (faults.tidySystemTombstones) {
+        for (const [k, r] of state.records) if (r.collection.startsWith('_') && r.deleted) state.records.delete(k);
       }
       if (faults.dropSystemOnReopen) {
         for (const [k, r] of state.records) {

@@ -17,12 +17,16 @@ import { SqliteAdapter } from '@cse/adapter-sqlite';
 
 export type SqliteFault = 'split' | 'torn';
 
+const BUSY_TIMEOUT_MS = 120_000;
+
 export function brokenSqlite(fault: SqliteFault): (storeName: string, ctx: { dir: string }) => StorageAdapter {
   return (storeName, { dir }) => {
     const path = join(dir, `${storeName}.db`);
-    const inner = new SqliteAdapter({ path }); // creates the schema, serves the reads
+    // Lock waits bounded generously: on a busy machine a writer may hold the lock for seconds,
+    // and a BUSY error would fail the run for the wrong reason (the fault is the split, not a timeout).
+    const inner = new SqliteAdapter({ path, busyTimeout: BUSY_TIMEOUT_MS }); // creates the schema, serves the reads
     const db = new BetterSqlite3(path);
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('synchronous = FULL');
     const meta = db.prepare<[], { last_sync_id: number }>('SELECT last_sync_id FROM cse_meta WHERE singleton = 1');
     const setLast = db.prepare('UPDATE cse_meta SET last_sync_id = ? WHERE singleton = 1');

@@ -2,7 +2,11 @@ import { join } from 'node:path';
 import type { StorageAdapter } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 
-/** One SQLite file per store name in the run's directory. Child processes import this module too. */
+/**
+ * One SQLite file per store name in the run's directory. Child processes import this module too.
+ * Lock waits are bounded generously (the multi-process group's writers contend for the lock, and
+ * on a busy machine one may hold it for seconds): a BUSY error there would be the load, not the adapter.
+ */
 export function open(storeName: string, ctx: { dir: string }): StorageAdapter {
-  return new SqliteAdapter({ path: join(ctx.dir, `${storeName}.db`) });
+  return new SqliteAdapter({ path: join(ctx.dir, `${storeName}.db`), busyTimeout: 120_000 });
 }

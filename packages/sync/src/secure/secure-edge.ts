@@ -334,7 +334,7 @@ export class SecureEdge {
    * Runs the handshake on `transport` and resolves to the decrypted transport and who is on it.
    * A pairing connection resolves too (`pairing: true`), already closing: it carries no session.
    *
-   * @throws `FORBIDDEN` (`unpaired`, `revoked`, `bad-signature`, `pairing-refused`) or `PROTOCOL`
+   * @throws `REVOKED` (`revoked`), `FORBIDDEN` (`unpaired`, `bad-signature`, `pairing-refused`) or `PROTOCOL`
    *   (`handshake`, `tampered`, ...): the transport is closed.
    */
   async accept(transport: Transport): Promise<{ transport: Transport; info: SecureSessionInfo }> {
@@ -380,7 +380,7 @@ export class SecureEdge {
     } catch (e) {
       const err = e instanceof SecureChannelError ? e : new SecureChannelError('handshake', `handshake failed: ${e instanceof Error ? e.message : String(e)}`);
       // Tell the Frontend why (inside the channel, when it got that far), then hang up.
-      if (finish !== undefined && err.code === 'FORBIDDEN') await finish({ ok: false, reason: err.reason, message: err.message }).catch(() => undefined);
+      if (finish !== undefined && (err.code === 'FORBIDDEN' || err.code === 'REVOKED')) await finish({ ok: false, reason: err.reason, message: err.message }).catch(() => undefined);
       transport.close(`${err.code}: ${err.reason}`);
       this.#report(err, frontendId, false);
       throw err;

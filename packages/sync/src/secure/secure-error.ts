@@ -4,8 +4,10 @@
  *
  * - `PROTOCOL`: a frame failed authentication or arrived out of sequence (`tampered`, `replayed`,
  *   `gap`, `malformed`, `handshake`): the session is torn down, the Frontend reconnects.
- * - `FORBIDDEN`: the other end is not who it must be (`unpaired`, `revoked`, `edge-key-mismatch`,
+ * - `FORBIDDEN`: the other end is not who it must be (`unpaired`, `edge-key-mismatch`,
  *   `bad-signature`, `pairing-refused`): the session is refused.
+ * - `REVOKED` (reason `revoked`): the Edge revoked this Frontend (the Edge's handshake or the
+ *   relay refused it): retrying will not help.
  */
 import { CseError, ErrorCode } from '@cse/core';
 
@@ -22,13 +24,13 @@ export type SecureFailure =
   | 'pairing-refused'
   | 'not-paired';
 
-const FORBIDDEN_REASONS = new Set<SecureFailure>(['unpaired', 'revoked', 'edge-key-mismatch', 'bad-signature', 'pairing-refused', 'not-paired']);
+const FORBIDDEN_REASONS = new Set<SecureFailure>(['unpaired', 'edge-key-mismatch', 'bad-signature', 'pairing-refused', 'not-paired']);
 
 export class SecureChannelError extends CseError {
   readonly reason: SecureFailure;
 
   constructor(reason: SecureFailure, message: string) {
-    super(FORBIDDEN_REASONS.has(reason) ? ErrorCode.FORBIDDEN : ErrorCode.PROTOCOL, message, { details: { reason } });
+    super(reason === 'revoked' ? ErrorCode.REVOKED : FORBIDDEN_REASONS.has(reason) ? ErrorCode.FORBIDDEN : ErrorCode.PROTOCOL, message, { details: { reason } });
     this.reason = reason;
   }
 

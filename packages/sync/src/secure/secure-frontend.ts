@@ -6,8 +6,8 @@
  * key must be the one the code named, or the connection is refused.
  */
 import type { Store } from '@cse/core';
-import { Replica } from '@cse/core';
-import type { Connect, Transport } from '../transport.js';
+import { CseError, ErrorCode, Replica, isCseError } from '@cse/core';
+import type { Connect, ConnectOptions, Transport } from '../transport.js';
 import { b64u, fromB64u, fromUtf8, randomBytes, utf8 } from './bytes.js';
 import { Identity, SECURE_COLLECTION, keyId, verifySignature } from './identity.js';
 import { derivePairing, hmac, parsePairingCode } from './pairing-code.js';
@@ -23,15 +23,18 @@ export interface RelayAccess {
   readonly credential: { readonly token: string } | { readonly ticket: string };
 }
 
-/** Opens a raw connection to the Edge (e.g. `(a) => relayConnector({ url, ...a })()`, or any `Connect`). */
-export type Dial = (access: RelayAccess) => Promise<Transport>;
+/**
+ * Opens a raw connection to the Edge (e.g. `(a) => relayConnector({ url, ...a })(a)`, or any
+ * `Connect`); gives up when `access.signal` aborts.
+ */
+export type Dial = (access: RelayAccess & ConnectOptions) => Promise<Transport>;
 
 export interface SecureFrontendOptions {
   /** The Frontend's local store (the replica's): the identity and the pairing live in it. */
   readonly store: Store;
   /** The Frontend's identity. Default: the one kept in `store` (`_cse_secure/identity`), created on first use. */
   readonly identity?: Identity;
-  /** Time the Edge has to complete the handshake. Default 10 000 ms. */
+  /** Time the Edge has for each step of the handshake (after `dial`'s own timeout). Default 10 000 ms. */
   readonly handshakeTimeoutMs?: number;
 }
 
@@ -89,7 +92,10 @@ export class SecureFrontend {
     return this.#lastError;
   }
 
-  /** Runs `listener` for every refused handshake and every session torn down by an integrity failure. */
+  /**
+   * Runs `listener` for every refused handshake, every session torn down by an integrity failure,
+   * and a refusal by the relay because this Frontend is revoked (`REVOKED`, reason `revoked`).
+   */
   onError(listener: (e: SecureChannelError) => void): () => void {
     this.#errorListeners.add(listener);
     return () => this.#errorListeners.delete(listener);
@@ -129,14 +135,22 @@ export class SecureFrontend {
   /**
    * A `Connect` for `FrontendSync`: each call dials (with the relay token) and runs a new
    * authenticated session (new keys per connection). Rejects with a typed error (`not-paired`,
-   * `edge-key-mismatch`, `unpaired`, `revoked`, ...) and closes the raw connection.
+   * `edge-key-mismatch`, `unpaired`, ...; `REVOKED` when the Edge or the relay refuses this
+   * Frontend as revoked) and closes the raw connection; gives up when `signal` aborts.
    */
   connector(dial: Dial): Connect {
-    return async () => {
+    return async (co) => {
+      const signal = co?.signal;
       const p = this.#pairing;
       if (p === undefined) throw this.#report(new SecureChannelError('not-paired', 'this Frontend is not paired: call pair(code, dial) first'));
-      const inner = await dial({ edgeId: p.edgeId, credential: { token: p.token ?? '' } });
-      return (await this.#handshake(inner, MODE_SESSION, p.edgeId, undefined)).transport;
+      let inner: Transport;
+      try {
+        inner = await dial({ edgeId: p.edgeId, credential: { token: p.token ?? '' }, ...(signal === undefined ? {} : { signal }) });
+      } catch (e) {
+        if (isCseError(e, ErrorCode.REVOKED)) throw this.#report(new SecureChannelError('revoked', e.message));
+        throw e;
+      }
+      return (await this.#handshake(inner, MODE_SESSION, p.edgeId, undefined, signal)).transport;
     };
   }
 
@@ -145,8 +159,13 @@ export class SecureFrontend {
     mode: number,
     edgeId: string,
     proof: ((th: Uint8Array, spki: Uint8Array) => Promise<{ id: string; mac: string }>) | undefined,
+    signal?: AbortSignal,
   ): Promise<{ transport: SecureTransport; finish: Record<string, unknown>; edgeKey: Uint8Array }> {
     const reader = new FrameReader(inner);
+    // An abort closes the raw connection: the reader's next wait ends with it.
+    const abort = (): void => inner.close('aborted');
+    if (signal?.aborted === true) abort();
+    signal?.addEventListener('abort', abort, { once: true });
     try {
       const eph = await ephemeral();
       const hello = encodeHello(mode, eph.raw, randomBytes(32));
@@ -176,9 +195,13 @@ export class SecureFrontend {
       const transport = new SecureTransport(inner, sealer, opener, reader.drain(), (e) => this.#report(e));
       return { transport, finish, edgeKey: server.spki };
     } catch (e) {
+      // An abort is the caller's choice, not a failure of the channel: not reported.
+      if (signal?.aborted === true) throw new CseError(ErrorCode.CLOSED, 'the connection attempt was aborted', { details: { reason: 'aborted' } });
       const err = e instanceof SecureChannelError ? e : new SecureChannelError('handshake', `handshake failed: ${e instanceof Error ? e.message : String(e)}`);
       inner.close(`${err.code}: ${err.reason}`);
       throw this.#report(err);
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
   }
 

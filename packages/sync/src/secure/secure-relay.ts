@@ -19,9 +19,14 @@ export interface SecureRelayEdgeOptions {
   readonly WebSocket?: WebSocketConstructor;
   /** The relay listener's reconnect delays. Default 100 to 5000 ms. */
   readonly backoff?: { readonly min: number; readonly max: number };
+  /** The relay listener's registration timeout (`RelayEdgeListenerOptions.timeoutMs`). Default 20 000 ms. */
+  readonly timeoutMs?: number;
+  /** The relay listener's liveness ping (`RelayEdgeListenerOptions.pingIntervalMs`). Default 10 000 ms, 0 disables. */
+  readonly pingIntervalMs?: number;
 }
 
 export interface SecureRelayEdge {
+  /** The relay listener; `relay.ready` resolves once the Edge is registered. */
   readonly relay: RelayEdge;
   /** `secure.createPairingCode(...)`, its ticket offered to the relay for the code's lifetime. */
   createPairingCode(options?: { ttlMs?: number; label?: string }): Promise<PairingOffer>;
@@ -41,6 +46,8 @@ export async function serveSecureRelay(options: SecureRelayEdgeOptions): Promise
     onSession: (transport) => secure.serve(edge, transport),
     ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
   });
   const stop = secure.onRevoke((frontendId) => {
     revoked = [...revoked, frontendId];
@@ -60,7 +67,11 @@ export async function serveSecureRelay(options: SecureRelayEdgeOptions): Promise
   };
 }
 
-/** A `Dial` through the relay at `url` (pairing ticket or token, as the channel asks). */
-export function relayDial(url: string, WebSocket?: WebSocketConstructor): Dial {
-  return (access) => relayConnector({ url, edgeId: access.edgeId, credential: access.credential, ...(WebSocket === undefined ? {} : { WebSocket }) })();
+/**
+ * A `Dial` through the relay at `url` (pairing ticket or token, as the channel asks).
+ * `timeoutMs`: time for the relay to admit the session (default 20 000 ms).
+ */
+export function relayDial(url: string, WebSocket?: WebSocketConstructor, options: { readonly timeoutMs?: number } = {}): Dial {
+  return (access) =>
+    relayConnector({ url, edgeId: access.edgeId, credential: access.credential, ...(WebSocket === undefined ? {} : { WebSocket }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) })(access);
 }

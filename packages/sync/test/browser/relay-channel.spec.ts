@@ -6,30 +6,26 @@
 // lost); and a revocation that cuts the page off.
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright';
 import type { Browser, Page } from 'playwright';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry, TriangularStore, openStore } from '@cse/core';
 import type { Store } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { EdgeSync, SecureEdge } from '@cse/sync';
 import { nodeServeSecureRelay } from '@cse/sync/node';
-import { chromiumPath } from '../../../adapter-indexeddb/test/chromium-path.js';
+import { buildPage, launchChromium, serveDir } from '../../../../test-support/chromium.js';
+import { until } from '../../../../test-support/until.js';
 
 const DOCS = 1000;
 const MARKER = 'zq-browser-marker';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const RELAY_CLI = fileURLToPath(new URL('../../../relay/src/cli.ts', import.meta.url));
 let dir = '';
-let http: Server;
+let site: Awaited<ReturnType<typeof serveDir>> | undefined;
 let pageUrl = '';
 const children: ChildProcessWithoutNullStreams[] = [];
 
@@ -52,42 +48,16 @@ function startRelayProcess(port: number): Promise<{ url: string; port: number; c
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cse-relay-browser-'));
-  const out = join(dir, 'page');
-  await build({
-    root: join(here, 'relay-page'),
-    logLevel: 'warn',
-    configFile: false,
-    resolve: { conditions: ['@cse/source', 'browser', 'module', 'import', 'default'] },
-    build: { outDir: out, emptyOutDir: true, minify: false, target: 'es2022' },
-  });
-  http = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    try {
-      const body = readFileSync(join(out, path === '/' ? 'index.html' : path));
-      res.writeHead(200, { 'content-type': extname(path) === '.js' ? 'text/javascript' : 'text/html' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/index.html`;
+  await buildPage(join(here, 'relay-page'), join(dir, 'page'));
+  site = await serveDir(join(dir, 'page'));
+  pageUrl = site.url;
 }, 120_000);
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
-  await new Promise((r) => http?.close(r));
+  await site?.close();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 type PageState = { status: string; frontendId?: string; edgeId?: string; pairedOnThisLoad: boolean; channelErrors: string[]; error?: string };
 const read = (page: Page): Promise<PageState | undefined> =>
@@ -117,7 +87,7 @@ async function problems(store: Store, page: Page): Promise<string[]> {
 }
 
 describe('a Frontend in headless Chromium through a cse-relay process, behind the encrypted channel', () => {
-  it('pairs, syncs, writes once, survives a reload and a relay SIGKILL, and is cut off when revoked', { timeout: 180_000 }, async () => {
+  it('pairs, syncs, writes once, survives a reload and a relay SIGKILL, and is cut off when revoked', { timeout: 600_000 }, async () => {
     const store = openStore(new SqliteAdapter({ path: join(dir, 'edge.sqlite') }));
     const registry = new Registry();
     registry.registerWorkerType('pump');
@@ -141,10 +111,7 @@ describe('a Frontend in headless Chromium through a cse-relay process, behind th
 
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: chromiumPath(),
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage();
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(String(e)));

@@ -4,16 +4,12 @@
 // documents in all) and converge, then follow live changes and tombstones.
 // Driven by Playwright from Node (a reload inside Vitest browser mode would restart the runner);
 // the page is bundled with Vite from test/browser/page.
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright';
 import type { Browser, Page } from 'playwright';
-import { build } from 'vite';
 import { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry, TriangularStore, openStore } from '@cse/core';
@@ -21,12 +17,13 @@ import type { Store } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { EdgeSync, webSocketTransport } from '@cse/sync';
 import type { Transport, WebSocketLike } from '@cse/sync';
-import { chromiumPath } from '../../../adapter-indexeddb/test/chromium-path.js';
+import { buildPage, launchChromium, serveDir } from '../../../../test-support/chromium.js';
+import { until } from '../../../../test-support/until.js';
 
 const DOCS = 5000;
 const here = fileURLToPath(new URL('.', import.meta.url));
 let dir = '';
-let http: Server;
+let site: Awaited<ReturnType<typeof serveDir>> | undefined;
 let pageUrl = '';
 
 /** Delays every frame the Edge sends by `ms` (in order), so the initial sync lasts long enough to be interrupted. */
@@ -57,29 +54,13 @@ function slow(t: Transport, ms: number): Transport {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cse-sync-browser-'));
-  const out = join(dir, 'page');
-  await build({
-    root: join(here, 'page'),
-    logLevel: 'warn',
-    configFile: false,
-    resolve: { conditions: ['@cse/source', 'browser', 'module', 'import', 'default'] },
-    build: { outDir: out, emptyOutDir: true, minify: false, target: 'es2022' },
-  });
-  http = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    try {
-      const body = readFileSync(join(out, path === '/' ? 'index.html' : path));
-      res.writeHead(200, { 'content-type': extname(path) === '.js' ? 'text/javascript' : 'text/html' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/index.html`;
+  await buildPage(join(here, 'page'), join(dir, 'page'));
+  site = await serveDir(join(dir, 'page'));
+  pageUrl = site.url;
 }, 120_000);
 
 afterAll(async () => {
-  await new Promise((r) => http?.close(r));
+  await site?.close();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
@@ -100,18 +81,8 @@ const read = (page: Page): Promise<PageState | undefined> =>
     return s && { status: s.status, applied: s.applied, cursor: s.cursor, head: s.head, startCursors: s.startCursors, error: s.error };
   });
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('a Frontend in headless Chromium, replica on IndexedDB', () => {
-  it('resumes the initial sync from its cursor after a reload, converges, then follows live changes', { timeout: 180_000 }, async () => {
+  it('resumes the initial sync from its cursor after a reload, converges, then follows live changes', { timeout: 600_000 }, async () => {
     const store = openStore(new SqliteAdapter({ path: join(dir, 'edge.sqlite') }));
     const registry = new Registry();
     registry.registerWorkerType('pump');
@@ -130,10 +101,7 @@ describe('a Frontend in headless Chromium, replica on IndexedDB', () => {
 
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: chromiumPath(),
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));

@@ -1,0 +1,5 @@
+import { fileURLToPath } from 'node:url';
+import { runConformance } from '@cse/conformance';
+import { open } from './factory-cluster.js';
+
+runConformance({ name: 'redis-cluster', open, module: fileURLToPath(new URL('./factory-cluster.ts', import.meta.url)) });

@@ -1,7 +1,8 @@
 /**
  * `cse-edge` end to end with real processes: a `cse-relay` process, `cse-edge serve` in another,
  * `cse-edge pair` from a third while serve runs; a Node Frontend pairs with the printed code
- * through the relay, syncs within its grant, and is cut off by `cse-edge revoke`. Also: bad input
+ * through the relay, syncs within its grant, and is cut off by `cse-edge revoke` (its status says
+ * `revoked`). Also: bad input
  * exits non-zero with one line and changes nothing, and a relay certificate that does not
  * verify says so (then `--ca` makes it work). Runs the built CLIs (`npm run build` first).
  */
@@ -149,7 +150,7 @@ describe('cse-edge with real processes', () => {
     const after = JSON.parse((await run(['status', '--store', store, '--json'])).out) as typeof s;
     expect(after.frontends).toEqual([expect.objectContaining({ label: 'Line A tablet', live: false, revoked: true })]);
     // The Frontend side: no more changes reach it.
-    await until(() => fe.status !== 'live', 'the Frontend to lose its session');
+    await until(() => fe.status === 'revoked', () => `the Frontend to say revoked (it says ${fe.status})`);
     expect((await feStore.get('pump_observed', 'p1'))?.rpm).toBe(10);
     await fe.stop();
     await edgeStore.close();

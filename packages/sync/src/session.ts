@@ -57,6 +57,10 @@ export class SessionLoop {
   readonly #listeners = new Set<(status: SyncStatus, progress: SyncProgress) => void>();
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Aborts the connection attempt under way (stop, reconnect): a silent peer must not hold them. */
+  #abortConnect: ((reason: string) => void) | undefined;
+  /** A reconnect() during a connection attempt: try again at once, without the backoff wait. */
+  #retryNow = false;
   #wakeRetry: (() => void) | undefined;
   #lastError: unknown;
 
@@ -105,6 +109,7 @@ export class SessionLoop {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#transport?.close('stopped');
+    this.#abortConnect?.('stopped');
     this.#wakeRetry?.();
     await this.#running;
     this.#running = undefined;
@@ -114,6 +119,10 @@ export class SessionLoop {
 
   reconnect(): void {
     this.#transport?.close('reconnect');
+    if (this.#abortConnect !== undefined) {
+      this.#retryNow = true;
+      this.#abortConnect('reconnect');
+    }
     this.#wakeRetry?.();
   }
 
@@ -153,14 +162,18 @@ export class SessionLoop {
     while (!this.#stopped) {
       this.#setStatus('connecting');
       let t: Transport | undefined;
+      const attempt = new AbortController();
+      this.#abortConnect = (reason) => attempt.abort(new CseError(ErrorCode.CLOSED, `connection attempt aborted (${reason})`));
       try {
-        t = await this.#connect();
+        t = await this.#connect({ signal: attempt.signal });
       } catch (e) {
         if (isCseError(e, 'REVOKED')) {
           await this.#revoke(e);
           break;
         }
         t = undefined;
+      } finally {
+        this.#abortConnect = undefined;
       }
       if (t !== undefined) {
         if (this.#stopped) {
@@ -175,6 +188,10 @@ export class SessionLoop {
         }
       }
       if (this.#stopped) break;
+      if (this.#retryNow) {
+        this.#retryNow = false;
+        continue;
+      }
       this.#setStatus('offline');
       const wait = delay * (0.5 + Math.random() / 2);
       delay = Math.min(this.#opts.backoff.max, delay * 2);

@@ -94,6 +94,33 @@ describe('a peer that accepts TCP and never answers', () => {
     expect(hung.status).toBe('stopped');
   });
 
+  it('stop() and reconnect() abort an attempt that hangs on a silent peer, whatever the timeout', async () => {
+    const { edge, port } = await servedEdge();
+    await edge.triangular.saveObserved('pump', 'p1', { rpm: 1 });
+    const proxy = await tcpProxy(port);
+    cleanup.push(() => proxy.close());
+    proxy.blackhole();
+    // A timeout far beyond the test's: only the abort can end these attempts.
+    const fe = frontendOn(openStore(new MemoryAdapter()), nodeWebSocketConnector(proxy.url, { timeoutMs: 3_600_000 }));
+    cleanup.push(() => fe.stop());
+    await fe.start();
+    await until(() => proxy.accepted >= 1, 'the first attempt to reach the proxy');
+    expect(fe.status).toBe('connecting');
+    // reconnect() gives the hung attempt up and tries again at once.
+    fe.reconnect();
+    await until(() => proxy.accepted >= 2, 'a new attempt after reconnect()');
+    proxy.restore();
+    fe.reconnect();
+    await fe.settled();
+    expect((await fe.store.get('pump_observed', 'p1'))?.rpm).toBe(1);
+    proxy.blackhole();
+    fe.reconnect();
+    const before = proxy.accepted;
+    await until(() => proxy.accepted > before, 'an attempt hanging again');
+    await fe.stop();
+    expect(fe.status).toBe('stopped');
+  });
+
   it('relayConnector gives up on a relay that accepts TCP and never answers, and on abort', async () => {
     const silent = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => silent.once('listening', r));

@@ -265,10 +265,13 @@ describe('revocation', () => {
     expect(await edge.secure.revoke(bad.secure.frontendId)).toBe(true);
     expect(edge.secure.sessions(bad.secure.frontendId)).toBe(0);
     expect(told).toEqual([bad.secure.frontendId]);
-    await until(() => badFe.status !== 'live', 'the revoked Frontend to drop');
+    // The cut session tells the Frontend it is revoked: it stops for good (no retries).
+    await until(() => badFe.status === 'revoked', 'the revoked Frontend to stop as revoked');
     await edge.triangular.saveObserved('pump', 'after', { x: 1 });
     await badFe.saveDesired('pump', 'p1', { rpm: 666 });
-    await until(() => bad.secure.lastError?.reason === 'revoked', 'the revoked Frontend to be refused');
+    // A new attempt with the same key is refused by the Edge's handshake, and the hooks hear it.
+    await expect(bad.secure.connector(secureDial(() => edge))()).rejects.toMatchObject({ code: 'REVOKED' });
+    expect(bad.secure.lastError?.reason).toBe('revoked');
     await until(async () => (await good.store.get('pump_observed', 'after')) !== undefined, 'the good Frontend to follow');
     await new Promise((r) => setTimeout(r, 100));
     expect(await bad.store.get('pump_observed', 'after')).toBeUndefined();

@@ -14,7 +14,7 @@ export default mergeConfig(
       include: ['test/**/*.test.ts'],
       exclude: ['test/**/*.node.test.ts'],
       globalSetup: ['test/check-chromium.ts'],
-      testTimeout: 30_000,
+      testTimeout: 600_000, hookTimeout: 300_000,
       browser: {
         enabled: true,
         headless: true,

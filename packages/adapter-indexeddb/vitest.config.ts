@@ -9,7 +9,7 @@ export default mergeConfig(
       name: 'adapter-indexeddb',
       include: ['test/**/*.test.ts'],
       setupFiles: ['test/setup-node.ts'],
-      testTimeout: 30_000,
+      testTimeout: 600_000, hookTimeout: 300_000,
     },
   }),
 );

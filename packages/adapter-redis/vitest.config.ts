@@ -4,6 +4,6 @@ import { sourceConditions } from '../../vitest.shared.js';
 export default mergeConfig(
   sourceConditions,
   defineProject({
-    test: { name: 'adapter-redis', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 60_000 },
+    test: { name: 'adapter-redis', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 600_000, hookTimeout: 300_000 },
   }),
 );

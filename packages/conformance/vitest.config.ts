@@ -5,6 +5,6 @@ export default mergeConfig(
   sourceConditions,
   defineProject({
     // A test here may be a whole `cse-conformance` run (Node, tsx, Vitest): bounds that only end a hung run.
-    test: { name: 'conformance', include: ['test/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 120_000 },
+    test: { name: 'conformance', include: ['test/**/*.test.ts'], testTimeout: 1_200_000, hookTimeout: 300_000 },
   }),
 );

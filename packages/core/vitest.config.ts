@@ -4,6 +4,6 @@ import { sourceConditions } from '../../vitest.shared.js';
 export default mergeConfig(
   sourceConditions,
   defineProject({
-    test: { name: 'core', include: ['test/**/*.test.ts'], testTimeout: 30_000 },
+    test: { name: 'core', include: ['test/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 300_000 },
   }),
 );

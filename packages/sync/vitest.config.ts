@@ -4,6 +4,6 @@ import { sourceConditions } from '../../vitest.shared.js';
 export default mergeConfig(
   sourceConditions,
   defineProject({
-    test: { name: 'sync', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
+    test: { name: 'sync', include: ['test/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 300_000 },
   }),
 );

@@ -37,6 +37,6 @@ describe('cse-conformance replays', () => {
       expect(third.out).not.toContain('Unable to replay');
       expect(violation(failedAgain?.error?.message ?? '')).toBe(violation(failed?.error?.message ?? ''));
       expect(failedAgain?.error?.counterexample).toBe(failed?.error?.counterexample);
-    }, 300_000);
+    });
   }
 });

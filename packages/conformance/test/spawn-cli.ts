@@ -25,7 +25,7 @@ export function cli(args: string[], env: Record<string, string | undefined> = {}
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   // A hung run is ended by the test's own timeout; this one only keeps it from outliving it.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 1_100_000);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {

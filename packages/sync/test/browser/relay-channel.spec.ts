@@ -146,7 +146,7 @@ describe('a Frontend in headless Chromium through a cse-relay process, behind th
       relay.child.kill('SIGKILL');
       await triangular.saveObserved('pump', 'during-outage', { note: MARKER });
       relay = await startRelayProcess(relay.port);
-      await until('convergence after the relay restart', async () => (await problems(store, page)).length === 0);
+      await until('convergence after the relay restart', async () => (await problems(store, page)).length === 0, { timeoutMs: 300_000 });
       expect([...applied.values()]).toEqual([1]);
 
       // Revocation: the page is cut off at once and refused afterwards.

@@ -134,14 +134,14 @@ describe('a Frontend in headless Chromium, replica on IndexedDB', () => {
         for (const k of r.keys()) if (!e.has(k)) problems.push(`${k} only in the replica`);
         return problems;
       };
-      await until('convergence after the reload', async () => (await converged()).length === 0);
+      await until('convergence after the reload', async () => (await converged()).length === 0, { timeoutMs: 300_000 });
       expect(edge.stats.sessions).toBeGreaterThanOrEqual(2);
       expect(edge.stats.changesSent, `${edge.stats.changesSent} changes sent for ${DOCS} documents`).toBeLessThan(DOCS * 1.5);
 
       // Live: an update and a tombstone arrive in the (resumed) page.
       await triangular.saveObserved('pump', 'p7', { rpm: -7, label: 'changed' });
       await store.delete('pump_observed', 'p8');
-      await until('live changes', async () => (await converged()).length === 0);
+      await until('live changes', async () => (await converged()).length === 0, { timeoutMs: 300_000 });
       expect(errors).toEqual([]);
       console.log(`reload at ${before.applied}/${DOCS} applied; resumed from cursor ${Math.min(...Object.values(after.startCursors))}; ${edge.stats.changesSent} changes sent in ${edge.stats.sessions} sessions`);
     } finally {

@@ -12,6 +12,7 @@ import type { Child } from '../child/spawn.js';
 import type { Scope } from '../context.js';
 import { drain } from '../fixtures.js';
 import type { Group } from '../group.js';
+import { checkSequencedPage } from './sequenced-changes.js';
 import { all, needs, needsChildren } from '../group.js';
 
 /** Writer processes per round: enough that commits of several processes interleave all the time. */
@@ -52,6 +53,9 @@ async function round(s: Scope, r: number): Promise<void> {
       running = false;
     });
     while (running) {
+      // Where declared, a sequenced page read directly is one state too, while processes commit.
+      // (A missing method is the capabilities group's verdict, not this group's.)
+      if (s.caps.sequencedChanges && store.adapter.changesWithSequence) await checkSequencedPage(store.adapter, Math.max(0, cursor - 8), `round ${r}, writer processes commit`);
       const page = await store.changesSince(cursor, { limit: 7 });
       for (const c of page.changes) {
         ok(c.syncId > cursor, `round ${r}: the reader got _sync_id ${c.syncId} at cursor ${cursor}`);

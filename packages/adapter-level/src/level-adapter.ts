@@ -103,10 +103,16 @@ interface Damage {
   readonly highestRecord: number;
 }
 
+const NODE_FS = 'node:fs/promises';
+const NODE_PATH = 'node:path';
+
 /** Bytes LevelDB's recovery dropped as corrupt at this open, from its info log (`LOG`, rotated at every open). */
 async function droppedAtOpen(location: string): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  // Loaded at run time through variables (only with `location`, so on Node): bundles for the browser stay free of them.
+  const [{ readFile }, { join }] = (await Promise.all([import(/* @vite-ignore */ NODE_FS), import(/* @vite-ignore */ NODE_PATH)])) as [
+    typeof import('node:fs/promises'),
+    typeof import('node:path'),
+  ];
   let text: string;
   try {
     text = await readFile(join(location, 'LOG'), 'utf8');

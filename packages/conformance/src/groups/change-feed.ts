@@ -27,7 +27,11 @@ const ownTimers = new WeakSet<object>();
 async function until(condition: () => boolean, what: () => string): Promise<void> {
   for (let waited = 0; !condition(); waited += 2) {
     if (waited > BOUND_MS) fail(what());
-    await new Promise((r) => ownTimers.add(setTimeout(r, 2)));
+    await new Promise<void>((r) => {
+      const t: unknown = setTimeout(r, 2);
+      // Node's timers are objects (what the timer watch sees); a browser's are numbers.
+      if (typeof t === 'object' && t !== null) ownTimers.add(t);
+    });
   }
 }
 

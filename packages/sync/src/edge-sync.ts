@@ -161,8 +161,14 @@ export class EdgeSession {
   /** The protocol version this session speaks (the hello's). */
   #version = 1;
   readonly #replica: Replica;
-  /** Writes are applied one at a time, in the order they came. */
-  #writes: Promise<void> = Promise.resolve();
+  /**
+   * Writes in flight, by document: the writes of one document apply one at a time in the order
+   * they came; writes of different documents start in arrival order without waiting for each
+   * other, so a burst shares the store's group commit (one transaction, one fsync on SQLite)
+   * while each keeps its own receipt, precondition and result.
+   */
+  readonly #writeChains = new Map<string, Promise<void>>();
+  readonly #writesInFlight = new Set<Promise<void>>();
   #pageNo = 0;
   #acked = 0;
   /** Where each followed collection stands once the Frontend has acknowledged what was sent. */
@@ -222,7 +228,7 @@ export class EdgeSession {
       this.#recordAck(true);
     }
     await this.#stream.catch(() => undefined);
-    await this.#writes.catch(() => undefined);
+    await Promise.all(this.#writesInFlight);
     await this.#recording;
   }
 
@@ -315,9 +321,17 @@ export class EdgeSession {
         clearTimeout(this.#helloTimer);
         this.#stream = this.#serve(m).catch((e: unknown) => this.#fail(e));
         return;
-      case 'write':
-        this.#writes = this.#writes.then(() => this.#write(m)).catch((e: unknown) => this.#fail(e));
+      case 'write': {
+        const key = JSON.stringify([m.c, m.id]);
+        const next = (this.#writeChains.get(key) ?? Promise.resolve()).then(() => this.#write(m)).catch((e: unknown) => this.#fail(e));
+        this.#writeChains.set(key, next);
+        this.#writesInFlight.add(next);
+        void next.then(() => {
+          this.#writesInFlight.delete(next);
+          if (this.#writeChains.get(key) === next) this.#writeChains.delete(key);
+        });
         return;
+      }
       case 'ack':
         if (m.n > this.#pageNo || m.n <= this.#acked) {
           this.#fail(new ProtocolError(`ack of page ${m.n}, but pages ${this.#acked + 1}..${this.#pageNo} are outstanding`));

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ADAPTERS } from './adapters.js';
 import { markdown, judge, relayMarkdown, syncMarkdown, textTable } from './report.js';
 import { PARAMS, SYNC_WORKLOADS, WORKLOADS } from './workloads/index.js';
+import { commitsMarkdown } from './lib/commits-report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -32,7 +33,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`node bench/run.js [--quick] [--only sqlite,redis] [--workloads W1,W5] [--runs 5] [--duration 400]
   [--writers 4] [--redis-persistence none|aof-everysec|aof-always] [--cpu-prof] [--no-save]
-Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')} (S1, the sync layer, and S2, the relay with the encrypted channel, run once, not per adapter).\n`);
+Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')} (S1, the sync layer, S2, the relay with the encrypted channel, and S3, commits at the default durability, run once, not per adapter).\n`);
   process.exit(0);
 }
 
@@ -171,6 +172,7 @@ for (const [name, entry] of Object.entries(ADAPTERS)) {
 }
 const sync = await runOnceSuite('S1', 'sync-suite.js', ['@cse/sync']);
 const relay = await runOnceSuite('S2', 'relay-suite.js', ['@cse/sync', '@cse/relay']);
+const commits = await runOnceSuite('S3', 'commit-suite.js', ['@cse/adapter-sqlite']);
 environment.loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
 const command = `node bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -184,10 +186,12 @@ const report = {
   results: results.map((a) => ({ ...a, workloads: a.workloads.map((w) => judge(w, args.quick)) })),
   ...(sync ? { sync } : {}),
   ...(relay ? { relay } : {}),
+  ...(commits ? { commits } : {}),
 };
 
 if (sync) process.stdout.write(`\n${syncMarkdown(sync, report.command, report.date, args.quick).join('\n')}\n`);
 if (relay) process.stdout.write(`\n${relayMarkdown(relay, report.command, report.date, args.quick).join('\n')}\n`);
+if (commits) process.stdout.write(`\n${commitsMarkdown(commits, report.command, report.date).join('\n')}\n`);
 process.stdout.write(`\n${textTable(report.results, args.quick)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
 
 if (!args['no-save']) {
@@ -223,5 +227,5 @@ if (!args['no-save']) {
   }
 }
 
-const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined || relay?.error !== undefined;
+const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined || relay?.error !== undefined || commits?.error !== undefined;
 process.exitCode = failed ? 1 : 0;

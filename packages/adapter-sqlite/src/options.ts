@@ -32,6 +32,12 @@ interface CommonOptions {
    * watchers at once. Default 10, from 1 to 60 000.
    */
   readonly watchIntervalMs?: number;
+  /**
+   * Group commit: commits called while the adapter is busy (concurrent writers) share one
+   * transaction, so one fsync at `FULL`; each keeps its own preconditions and outcome, and a
+   * CONFLICT or error of one never fails the others. Default true; false commits each alone.
+   */
+  readonly groupCommit?: boolean;
 }
 
 /** Open (or create) the database file at `path`. The adapter closes it on `close()`. */
@@ -62,6 +68,7 @@ export interface ResolvedOptions {
   readonly synchronous: Synchronous;
   readonly busyTimeout: number;
   readonly watchIntervalMs: number;
+  readonly groupCommit: boolean;
 }
 
 /** Validates `options` and fills defaults; throws `VALIDATION` for anything wrong. */
@@ -91,5 +98,9 @@ export function resolveOptions(options: SqliteAdapterOptions): ResolvedOptions {
   if (!Number.isSafeInteger(watchIntervalMs) || watchIntervalMs < 1 || watchIntervalMs > 60_000) {
     throw new ValidationError(`SqliteAdapter \`watchIntervalMs\` must be an integer from 1 to 60000 (ms), got ${String(watchIntervalMs)}`);
   }
-  return { path, database, synchronous, busyTimeout, watchIntervalMs };
+  const groupCommit = options.groupCommit ?? true;
+  if (typeof groupCommit !== 'boolean') {
+    throw new ValidationError(`SqliteAdapter \`groupCommit\` must be true or false, got ${JSON.stringify(groupCommit)}`);
+  }
+  return { path, database, synchronous, busyTimeout, watchIntervalMs, groupCommit };
 }

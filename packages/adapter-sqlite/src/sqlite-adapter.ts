@@ -32,6 +32,20 @@ function toRecord(row: DocRow): StoredRecord {
 
 type ChangesArgs = { readonly limit: number; readonly collections?: readonly string[] };
 
+/** A commit waiting for the next group. */
+interface QueuedCommit {
+  readonly request: CommitRequest;
+  readonly resolve: (result: CommitResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** A request of a group that threw (its savepoint rolled back; the others commit). */
+class Failed {
+  constructor(readonly error: unknown) {}
+}
+
+type Outcome = CommitResult | Failed;
+
 /** Thrown inside a commit transaction (rolling it back) when an optimistic insert met an existing row. */
 const TAKEN = new Error('a document of the batch exists: commit again with reads');
 /** Reads as "no stored record" for every write (`planCommit` indexes it). */
@@ -87,6 +101,9 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #ownsDatabase: boolean;
   readonly #sql: Statements;
   readonly #commitTx: Transaction<(request: CommitRequest, optimistic: boolean) => CommitResult>;
+  readonly #groupTx: Transaction<(requests: readonly CommitRequest[]) => Outcome[]>;
+  readonly #groupCommit: boolean;
+  #queue: QueuedCommit[] = [];
   readonly #readTx: Transaction<(keys: readonly DocKey[]) => (StoredRecord | undefined)[]>;
   readonly #compactTx: Transaction<(through: number) => number>;
   readonly #pageTx: Transaction<(after: number, options: ChangesArgs) => { records: StoredRecord[]; sequence: SequenceState }>;
@@ -128,6 +145,8 @@ export class SqliteAdapter implements StorageAdapter {
     this.#db = db;
     this.#watchIntervalMs = opts.watchIntervalMs;
     this.#commitTx = db.transaction((request: CommitRequest, optimistic: boolean) => this.#commitInside(request, optimistic));
+    this.#groupTx = db.transaction((requests: readonly CommitRequest[]) => this.#groupInside(requests));
+    this.#groupCommit = opts.groupCommit;
     this.#readTx = db.transaction((keys: readonly DocKey[]) => keys.map((k) => this.#get(k)));
     this.#compactTx = db.transaction((through: number) => this.#compactInside(through));
     this.#pageTx = db.transaction((after: number, options: ChangesArgs) => {
@@ -205,6 +224,19 @@ export class SqliteAdapter implements StorageAdapter {
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
+    if (!this.#groupCommit) return this.#commitAlone(request);
+    if (this.#closed) throw new ClosedError('the SQLite adapter is closed');
+    // Group commit: the commits called before the event loop turns share one transaction (and
+    // one fsync at FULL). better-sqlite3 blocks the thread while it commits, so the commits of
+    // concurrent writers pile up behind each group and go together in the next one.
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      if (this.#queue.length === 1) setImmediate(this.#flush);
+    });
+  }
+
+  /** One commit in its own transaction (a group of one, or `groupCommit: false`). */
+  #commitAlone(request: CommitRequest): CommitResult {
     // IMMEDIATE takes the write lock before the counter is read, so two processes can never
     // plan from the same counter value; the busy timeout makes the second one wait its turn.
     const result = this.#run('commit', () => {
@@ -215,13 +247,68 @@ export class SqliteAdapter implements StorageAdapter {
         return this.#commitTx.immediate(request, false);
       }
     });
-    if (result.ok && result.records.length > 0) {
-      // Committed and visible: wake at once. Our id is the highest so far, so the next check
-      // only fires for commits that come after it.
-      this.#seenSyncId = Math.max(this.#seenSyncId, result.records[result.records.length - 1]!.syncId);
-      this.#listeners.notify();
-    }
+    this.#committed([result]);
     return result;
+  }
+
+  /**
+   * Commits the queued requests in one IMMEDIATE transaction. Each runs in its own savepoint
+   * (a nested better-sqlite3 transaction) and plans against the counter and records as the
+   * earlier ones left them, so each keeps its own preconditions and outcome: a CONFLICT writes
+   * nothing and fails no other, an error rolls back only its own savepoint. An error of the
+   * transaction itself (the lock, the fsync) fails every request of the group.
+   */
+  readonly #flush = (): void => {
+    const group = this.#queue;
+    this.#queue = [];
+    if (group.length === 1) {
+      const only = group[0] as QueuedCommit;
+      try {
+        only.resolve(this.#commitAlone(only.request));
+      } catch (e) {
+        only.reject(e);
+      }
+      return;
+    }
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.#run('commit', () => this.#groupTx.immediate(group.map((q) => q.request)));
+    } catch (e) {
+      for (const q of group) q.reject(e);
+      return;
+    }
+    this.#committed(outcomes.filter((o): o is CommitResult => !(o instanceof Failed)));
+    group.forEach((q, i) => {
+      const o = outcomes[i] as Outcome;
+      if (o instanceof Failed) q.reject(toBackendError(o.error, 'SQLite commit failed'));
+      else q.resolve(o);
+    });
+  };
+
+  #groupInside(requests: readonly CommitRequest[]): Outcome[] {
+    return requests.map((request) => {
+      try {
+        try {
+          return this.#commitTx(request, true);
+        } catch (e) {
+          if (e !== TAKEN) throw e;
+          return this.#commitTx(request, false);
+        }
+      } catch (e) {
+        return new Failed(e);
+      }
+    });
+  }
+
+  /** Committed and visible: wake at once. Our ids are the highest so far, so the next check only fires for commits after them. */
+  #committed(results: readonly CommitResult[]): void {
+    let woke = false;
+    for (const r of results) {
+      if (!r.ok || r.records.length === 0) continue;
+      this.#seenSyncId = Math.max(this.#seenSyncId, r.records[r.records.length - 1]!.syncId);
+      woke = true;
+    }
+    if (woke) this.#listeners.notify();
   }
 
   async getMany(keys: readonly DocKey[]): Promise<(StoredRecord | undefined)[]> {

@@ -51,8 +51,23 @@ describe('SqliteAdapter change feed', () => {
     await store.close();
   });
 
-  it('an adapter commit notifies its listeners synchronously, after the transaction committed', async () => {
+  it('a grouped commit notifies its listeners once its group committed, before the commit resolves', async () => {
     const adapter = new SqliteAdapter({ path: tempDb(), watchIntervalMs: 60_000 });
+    const seen: number[] = [];
+    const off = adapter.subscribe(() => seen.push(0));
+    const a = adapter.commit({ now: new Date().toISOString(), writes: [{ collection: 'a', id: 'x', kind: 'put', body: {} }] });
+    const b = adapter.commit({ now: new Date().toISOString(), writes: [{ collection: 'a', id: 'y', kind: 'put', body: {} }] });
+    await a;
+    expect(seen).toEqual([0]); // one notification for the group, already given
+    await b;
+    expect(seen).toEqual([0]);
+    expect((await adapter.sequence()).lastSyncId).toBe(2);
+    off();
+    await adapter.close();
+  });
+
+  it('an adapter commit without group commit notifies its listeners synchronously, after the transaction committed', async () => {
+    const adapter = new SqliteAdapter({ path: tempDb(), watchIntervalMs: 60_000, groupCommit: false });
     let calls = 0;
     const off = adapter.subscribe(() => calls++);
     const pending = adapter.commit({ now: new Date().toISOString(), writes: [{ collection: 'a', id: 'x', kind: 'put', body: {} }] });

@@ -12,6 +12,8 @@ import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@
 import type { PeerState } from '@cse/core';
 import { ConflictError, RECEIPT_COLLECTION, Replica, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
 import { answerAdmin } from './admin.js';
+import type { FeedWaiter } from './edge-feed.js';
+import { SessionFeed } from './edge-feed.js';
 import type { SessionAuth } from './edge-grants.js';
 import { SessionGrant } from './edge-grants.js';
 import type { Grant } from './grants.js';
@@ -68,6 +70,8 @@ export class EdgeSync {
   readonly stats: EdgeStats = { sessions: 0, pagesSent: 0, changesSent: 0, writesApplied: 0, writesDuplicate: 0, writesConflict: 0, writesRefused: 0, protocolErrors: 0, subscriptionsRefused: 0 };
   readonly #sessions = new Set<EdgeSession>();
   readonly #syncState: SyncState;
+  /** @internal The live sessions' shared wake-up (see `edge-feed.ts`). */
+  readonly feed: SessionFeed;
   #epoch: Promise<string> | undefined;
   #closed = false;
 
@@ -86,6 +90,7 @@ export class EdgeSync {
       ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
       ackRecordMs: options.ackRecordMs ?? 1_000,
     };
+    this.feed = new SessionFeed(options.store, this.options.pageSize);
   }
 
   /** The Edge store's epoch (created with the store's first sync). */
@@ -141,6 +146,7 @@ export class EdgeSync {
   /** Closes every session (the store stays open: it is the caller's). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.feed.close();
     await Promise.all([...this.#sessions].map((s) => s.close('the edge is closing')));
   }
 }
@@ -155,8 +161,14 @@ export class EdgeSession {
   /** The protocol version this session speaks (the hello's). */
   #version = 1;
   readonly #replica: Replica;
-  /** Writes are applied one at a time, in the order they came. */
-  #writes: Promise<void> = Promise.resolve();
+  /**
+   * Writes in flight, by document: the writes of one document apply one at a time in the order
+   * they came; writes of different documents start in arrival order without waiting for each
+   * other, so a burst shares the store's group commit (one transaction, one fsync on SQLite)
+   * while each keeps its own receipt, precondition and result.
+   */
+  readonly #writeChains = new Map<string, Promise<void>>();
+  readonly #writesInFlight = new Set<Promise<void>>();
   #pageNo = 0;
   #acked = 0;
   /** Where each followed collection stands once the Frontend has acknowledged what was sent. */
@@ -216,7 +228,7 @@ export class EdgeSession {
       this.#recordAck(true);
     }
     await this.#stream.catch(() => undefined);
-    await this.#writes.catch(() => undefined);
+    await Promise.all(this.#writesInFlight);
     await this.#recording;
   }
 
@@ -309,9 +321,17 @@ export class EdgeSession {
         clearTimeout(this.#helloTimer);
         this.#stream = this.#serve(m).catch((e: unknown) => this.#fail(e));
         return;
-      case 'write':
-        this.#writes = this.#writes.then(() => this.#write(m)).catch((e: unknown) => this.#fail(e));
+      case 'write': {
+        const key = JSON.stringify([m.c, m.id]);
+        const next = (this.#writeChains.get(key) ?? Promise.resolve()).then(() => this.#write(m)).catch((e: unknown) => this.#fail(e));
+        this.#writeChains.set(key, next);
+        this.#writesInFlight.add(next);
+        void next.then(() => {
+          this.#writesInFlight.delete(next);
+          if (this.#writeChains.get(key) === next) this.#writeChains.delete(key);
+        });
         return;
+      }
       case 'ack':
         if (m.n > this.#pageNo || m.n <= this.#acked) {
           this.#fail(new ProtocolError(`ack of page ${m.n}, but pages ${this.#acked + 1}..${this.#pageNo} are outstanding`));
@@ -396,9 +416,49 @@ export class EdgeSession {
       at = to;
       if (!page.hasMore || this.#closed) break;
     }
-    for await (const page of edge.store.watch(at, { collections: all, limit: edge.options.pageSize, signal: this.#abort.signal })) {
-      await this.#sendPage(all, at, page.cursor, page, page.hasMore ? undefined : page.cursor);
-      at = page.cursor;
+    await this.#follow(at, all);
+  }
+
+  /**
+   * The live phase: a page whenever the Edge's shared feed says a followed collection changed
+   * (bookkeeping commits wake no session), read by the session itself from its cursor.
+   */
+  async #follow(from: number, all: string[]): Promise<void> {
+    const edge = this.#edge;
+    const waiter: FeedWaiter = { collections: new Set(all), dirty: true, wake: undefined };
+    const onAbort = (): void => {
+      const wake = waiter.wake;
+      waiter.wake = undefined;
+      wake?.();
+    };
+    const over = (): boolean => this.#closed || edge.feed.closed;
+    edge.feed.attach(waiter);
+    this.#abort.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      let at = from;
+      while (!over()) {
+        if (!waiter.dirty) {
+          await new Promise<void>((resolve) => (waiter.wake = resolve));
+          continue;
+        }
+        // Cleared before the read: a commit that lands during the read wakes the session again.
+        waiter.dirty = false;
+        let page: ChangePage;
+        try {
+          page = await edge.store.changesSince(at, { collections: all, limit: edge.options.pageSize });
+        } catch (e) {
+          if (over()) return;
+          throw e;
+        }
+        if (over()) return;
+        if (page.hasMore) waiter.dirty = true;
+        if (page.changes.length === 0) continue;
+        await this.#sendPage(all, at, page.cursor, page, page.hasMore ? undefined : page.cursor);
+        at = page.cursor;
+      }
+    } finally {
+      edge.feed.detach(waiter);
+      this.#abort.signal.removeEventListener('abort', onAbort);
     }
   }
 

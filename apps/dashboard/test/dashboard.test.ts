@@ -150,12 +150,16 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(first.progressSeen.at(-1)).toMatch(/^First sync with the Edge: \d+ changes? received, \d+% \(change \d+ of \d+\)$/);
       await shot(page, '01-live');
 
-      // A second tab does not start a second sync on the same replica: it shows it, read-only.
+      // A second tab joins the same sync (the SharedWorker that holds the replica): live at once,
+      // with the same machines, and it may edit too (no second sync on the same replica).
       const second = await context.newPage();
+      second.on('pageerror', (e) => errors.push(String(e)));
       await second.goto(run.url.replace(/#.*$/, ''));
-      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 60_000 });
+      await second.locator('#connection[data-status="live"]').waitFor({ timeout: 60_000 });
       await until('the machines in the second tab', async () => (await second.locator('tr[data-worker]').count()) === WORKERS);
-      expect(await second.locator('#connection').getAttribute('data-status')).toBe('other-tab');
+      expect(await second.locator('#other-tab').isHidden()).toBe(true);
+      expect(await second.locator('#pairing').isHidden()).toBe(true);
+      expect(await second.locator('tr[data-worker="m01"] button[data-action="edit"]').isEnabled()).toBe(true);
       await second.close();
 
       // 2. An edit: applied on the Edge, then the machine gets there (the observed speed follows).

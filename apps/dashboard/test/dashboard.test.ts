@@ -6,11 +6,7 @@
 // replica without pairing again or a full resync. Then Ctrl-C (SIGINT) stops every process and a
 // second start resumes on the same data (same Edge id, same machines). A screenshot of each state
 // goes to test-artifacts/ (gitignored).
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,58 +18,14 @@ import type { Store } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import { buildPage, launchChromium } from '../../../test-support/chromium.js';
-import { until as waitUntil } from '../../../test-support/until.js';
+import { ctrlC, freePort, killAll, start, until } from './launcher.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const app = resolve(here, '..');
-const repo = resolve(app, '../..');
 const artifacts = join(app, 'test-artifacts');
 const WORKERS = 12;
 let dir = '';
 let web = '';
-const running = new Set<ChildProcess>();
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** The dashboard's waits: its processes and the page may answer with an error while they start. */
-const until = <T>(what: string, f: () => Promise<T | undefined | false>): Promise<T> => waitUntil(what, f, { everyMs: 100, retryErrors: true });
-
-interface Started {
-  proc: ChildProcess;
-  out: () => string;
-  url: string;
-  edgePid: number;
-  relayPid: number;
-  edgeId: string;
-  exited: Promise<number | null>;
-}
-
-/** Runs the launcher from source (as `npm start` runs its build) and waits for its banner. */
-async function start(args: string[]): Promise<Started> {
-  // Its own process group, as in a terminal: Ctrl-C is a SIGINT to the whole group.
-  const proc = spawn(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', join(app, 'server/start.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running.add(proc);
-  let out = '';
-  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  void exited.then(() => running.delete(proc));
-  const banner = await until('the launcher to print the dashboard URL', async () => {
-    if (proc.exitCode !== null) throw new Error(`the launcher exited: ${out}`);
-    const url = /Open the dashboard: (\S+)/.exec(out)?.[1];
-    const edgePid = /1\. Edge .* pid (\d+)/.exec(out)?.[1];
-    const relayPid = /2\. Relay\s+pid (\d+)/.exec(out)?.[1];
-    const edgeId = /CSE is running\. Edge (\S+)/.exec(out)?.[1];
-    return url !== undefined && edgePid !== undefined && relayPid !== undefined && edgeId !== undefined && { url, edgePid: Number(edgePid), relayPid: Number(relayPid), edgeId };
-  });
-  return { proc, out: () => out, ...banner, exited };
-}
 
 function alive(pid: number): boolean {
   try {
@@ -106,19 +58,8 @@ beforeAll(async () => {
   await buildPage(join(app, 'web'), web, { base: './' });
 }, 120_000);
 
-/** What Ctrl-C in the terminal does: SIGINT to the launcher and its children. */
-function ctrlC(proc: ChildProcess): void {
-  process.kill(-(proc.pid as number), 'SIGINT');
-}
-
 afterAll(() => {
-  for (const p of running) {
-    try {
-      process.kill(-(p.pid as number), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killAll();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
@@ -126,7 +67,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
   it('pairs, shows the machines, edits, works offline, resolves a conflict, reloads without a full resync, stops and resumes', { timeout: 600_000 }, async () => {
     const data = join(dir, 'data');
     const ports = { port: await freePort(), relay: await freePort() };
-    const args = ['--data', data, '--port', String(ports.port), '--relay-port', String(ports.relay), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--restart-delay-ms', '10000', '--web', web];
+    const args = ['--data', data, '--port', String(ports.port), '--relay-port', String(ports.relay), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--hmi-rate', '0', '--restart-delay-ms', '10000', '--web', web];
     let run = await start(args);
     const edgeStore = openStore(new SqliteAdapter({ path: join(data, 'edge.db') }));
     let browser: Browser | undefined;

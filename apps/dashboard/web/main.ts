@@ -7,6 +7,8 @@
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
 import { databaseName } from './connection.js';
+import type { StatusFilter } from './find.js';
+import { selectRows } from './find.js';
 import type { MachineRow } from './model.js';
 import { DashboardView } from './view.js';
 import type { Call, ToPage, ToWorker } from './worker-protocol.js';
@@ -21,6 +23,8 @@ export interface DashboardState {
   /** The replica's cursors when this page loaded (before anything arrived). */
   startCursors: Record<string, number>;
   pending: number;
+  /** Machines in the replica (the table draws only those near the viewport). */
+  machines: number;
   rendered: number;
   /** The progress bar's texts while catching up (the last 50). */
   progressSeen: string[];
@@ -65,7 +69,7 @@ function syncWorker(config: LinkConfig): WorkerPort {
 }
 
 async function main(): Promise<void> {
-  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined };
+  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined };
   (window as unknown as { cseDashboard: DashboardState }).cseDashboard = state;
   const root = document.getElementById('app') as HTMLElement;
   const config = await loadConfig();
@@ -80,7 +84,29 @@ async function main(): Promise<void> {
       port.postMessage({ type: 'call', seq, call: c });
     });
 
+  // The page's compact copy of the rows: only what changed arrives, and only that is redrawn.
+  const rows = new Map<string, MachineRow>();
+  let all: MachineRow[] = [];
+  let find: { query: string; filter: StatusFilter } = { query: '', filter: 'all' };
+  let drawQueued = false;
+  const draw = (): void => {
+    drawQueued = false;
+    const now = Date.now();
+    view.render(selectRows(all, find.query, find.filter, now), now, all);
+    state.machines = all.length;
+    state.rendered++;
+  };
+  const queueDraw = (): void => {
+    if (drawQueued) return;
+    drawQueued = true;
+    setTimeout(draw, 0);
+  };
+
   const view = new DashboardView(root, {
+    find: (query, filter) => {
+      find = { query, filter };
+      draw();
+    },
     save: (id, desired, baseVersion) => call({ method: 'save', id, desired, baseVersion }),
     resolve: (id, choice) => call({ method: 'resolve', id, choice }),
     share: (grant) => call({ method: 'share', grant }),
@@ -90,16 +116,9 @@ async function main(): Promise<void> {
     },
   });
 
-  // The page's compact copy of the rows: only what changed arrives, and only that is redrawn.
-  const rows = new Map<string, MachineRow>();
-  let sorted: MachineRow[] = [];
-  let drawQueued = false;
-  const draw = (): void => {
-    drawQueued = false;
-    view.render(sorted);
-    state.rendered++;
-  };
   setInterval(() => view.tick(), 1000);
+  // Staleness changes with time alone: the filter and the summary follow it.
+  setInterval(queueDraw, 5000);
 
   const onMessage = (msg: ToPage): void => {
     switch (msg.type) {
@@ -109,11 +128,8 @@ async function main(): Promise<void> {
       case 'rows': {
         for (const id of msg.removed) rows.delete(id);
         for (const row of msg.changed) rows.set(row.id, row);
-        sorted = [...rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-        if (!drawQueued) {
-          drawQueued = true;
-          setTimeout(draw, 0);
-        }
+        all = [...rows.values()];
+        queueDraw();
         return;
       }
       case 'role':

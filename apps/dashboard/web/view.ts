@@ -8,6 +8,8 @@
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { MachineDesired, MachineObserved } from '../shared/machines.js';
 import { DESIRED_STATES, MAX_SPEED } from '../shared/machines.js';
+import type { StatusFilter } from './find.js';
+import { FILTERS, isStale } from './find.js';
 import type { DocStatus, MachineRow } from './model.js';
 
 export interface ViewActions {
@@ -15,6 +17,8 @@ export interface ViewActions {
   save(id: string, desired: MachineDesired, baseVersion: number): Promise<void>;
   resolve(id: string, choice: 'mine' | 'theirs'): Promise<void>;
   pair(code: string): Promise<void>;
+  /** The search box or the status filter changed. */
+  find(query: string, filter: StatusFilter): void;
   /** With an `admin` grant: a one-time code for another browser. */
   share(grant: 'viewer' | 'operator'): Promise<{ code: string; expiresAt: number }>;
 }
@@ -46,6 +50,9 @@ function outcomeText(o: WriteOutcome | undefined): string {
   return `<div class="outcome outcome-refused" data-outcome="refused">✕ the Edge refused your edit (${esc(o.code)}): ${esc(o.message)}</div>`;
 }
 
+/** Rows drawn above and below the viewport. */
+const OVERSCAN = 12;
+
 const DOC_ICON: Record<DocStatus, string> = { synced: '✓', pending: '◔', conflict: '⚠', missing: '–' };
 
 function ago(iso: string | undefined, now: number): string {
@@ -75,6 +82,13 @@ export class DashboardView {
   #access: Access | undefined;
   /** Per machine, the outcome of the last edit made in this tab. */
   readonly #outcomes = new Map<string, WriteOutcome>();
+  /** Every row (the page draws only those near the viewport). */
+  #all: readonly MachineRow[] = [];
+  #spacers: [HTMLTableRowElement, HTMLTableRowElement] | undefined;
+  /** Estimated height of a row (measured once rows are drawn). */
+  #rowHeight = 56;
+  #measured = false;
+  #paintQueued = false;
 
   constructor(root: HTMLElement, actions: ViewActions) {
     this.#root = root;
@@ -129,14 +143,25 @@ export class DashboardView {
           <span class="chip chip-conflict">⚠ conflict</span> the Edge changed it meanwhile: pick a value</p>
       </section>
       <p id="summary" class="summary"></p>
+      <form id="find" class="find" role="search">
+        <input id="search" type="search" placeholder="Search name, serial, line" aria-label="search machines by name, serial or line" autocomplete="off" />
+        <select id="filter" aria-label="show machines">${FILTERS.map((f) => `<option value="${f.value}">${esc(f.label)}</option>`).join('')}</select>
+        <span id="shown" class="muted small"></span>
+      </form>
       <table class="machines">
         <thead><tr><th>Machine</th><th>Desired (you)</th><th>Observed (machine)</th><th>Sync status</th><th>Last report</th></tr></thead>
         <tbody id="rows"></tbody>
       </table>
       <p id="empty" class="muted">No machines in this browser yet: they appear as soon as the Edge is reached.</p>`;
     const tbody = this.#el('rows');
+    window.addEventListener('scroll', () => this.#schedulePaint(), { passive: true });
+    window.addEventListener('resize', () => this.#schedulePaint(), { passive: true });
     tbody.addEventListener('click', (ev) => this.#onClick(ev));
     tbody.addEventListener('submit', (ev) => this.#onSubmit(ev));
+    const find = (): void => this.#actions.find((this.#el('search') as HTMLInputElement).value, (this.#el('filter') as HTMLSelectElement).value as StatusFilter);
+    this.#el('search').addEventListener('input', find);
+    this.#el('filter').addEventListener('change', find);
+    this.#el('find').addEventListener('submit', (ev) => ev.preventDefault());
     for (const id of ['share-viewer', 'share-operator']) this.#el(id).addEventListener('click', (ev) => this.#onShare(ev));
     this.#el('pair-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -198,12 +223,47 @@ export class DashboardView {
     return undefined;
   }
 
-  render(rows: readonly MachineRow[], now = Date.now()): void {
+  /**
+   * Takes the whole (sorted) list but draws only the rows in and near the viewport: the table is
+   * virtualized (spacer rows stand for the others), and a row is redrawn only when what it shows
+   * changed, so the page's work follows what changed and what is visible, not the fleet's size.
+   */
+  render(rows: readonly MachineRow[], now = Date.now(), all: readonly MachineRow[] = rows): void {
+    this.#all = rows;
+    this.#el('empty').hidden = all.length > 0;
+    this.#el('shown').textContent = rows.length === all.length ? '' : `${rows.length} of ${all.length} shown`;
+    this.#paint(now);
+    this.#summary(all, now);
+  }
+
+  /** Draws the window of rows around the viewport. */
+  #paint(now = Date.now()): void {
+    const rows = this.#all;
     const tbody = this.#el('rows');
-    this.#el('empty').hidden = rows.length > 0;
+    if (this.#spacers === undefined) {
+      const spacer = (): HTMLTableRowElement => {
+        const tr = document.createElement('tr');
+        tr.className = 'spacer';
+        tr.setAttribute('aria-hidden', 'true');
+        tr.insertCell().colSpan = 5;
+        return tr;
+      };
+      this.#spacers = [spacer(), spacer()];
+      tbody.append(...this.#spacers);
+    }
+    const [above, below] = this.#spacers;
+    const h = this.#rowHeight;
+    const offset = -tbody.getBoundingClientRect().top;
+    const visible = Math.ceil(window.innerHeight / h);
+    const first = Math.max(0, Math.min(rows.length - visible, Math.floor(offset / h) - OVERSCAN));
+    const last = Math.min(rows.length, Math.max(0, first) + visible + 2 * OVERSCAN);
+    const from = Math.max(0, first);
+    (above.cells[0] as HTMLTableCellElement).style.height = `${from * h}px`;
+    (below.cells[0] as HTMLTableCellElement).style.height = `${(rows.length - last) * h}px`;
     const seen = new Set<string>();
-    let prev: HTMLTableRowElement | undefined;
-    for (const row of rows) {
+    let prev: ChildNode = above;
+    for (let n = from; n < last; n++) {
+      const row = rows[n] as MachineRow;
       seen.add(row.id);
       const key = this.#rowKey(row);
       let entry = this.#rows.get(row.id);
@@ -219,19 +279,35 @@ export class DashboardView {
         entry.row = row;
         entry.extra = this.#conflictRow(entry.extra, row);
       }
-      const anchor: ChildNode | null = prev === undefined ? tbody.firstChild : (this.#rows.get(prev.dataset.worker as string)?.extra ?? prev).nextSibling;
-      if (entry.tr !== anchor) tbody.insertBefore(entry.tr, anchor);
+      if (entry.tr !== prev.nextSibling) tbody.insertBefore(entry.tr, prev.nextSibling);
       if (entry.extra !== undefined && entry.tr.nextSibling !== entry.extra) tbody.insertBefore(entry.extra, entry.tr.nextSibling);
-      prev = entry.tr;
+      prev = entry.extra ?? entry.tr;
       (entry.tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
     }
+    if (below !== prev.nextSibling) tbody.insertBefore(below, prev.nextSibling);
     for (const [id, entry] of this.#rows) {
       if (seen.has(id)) continue;
       entry.tr.remove();
       entry.extra?.remove();
-      this.#rows.delete(id);
+      // The row being edited keeps its form (and what was typed) while scrolled away.
+      if (id !== this.#editing) this.#rows.delete(id);
     }
-    this.#summary(rows);
+    if (!this.#measured && seen.size > 0) {
+      this.#measured = true;
+      let total = 0;
+      for (const id of seen) total += (this.#rows.get(id) as { tr: HTMLTableRowElement }).tr.offsetHeight;
+      this.#rowHeight = Math.max(24, total / seen.size);
+    }
+  }
+
+  /** Redraws the window at the next frame (on scroll and resize). */
+  #schedulePaint(): void {
+    if (this.#paintQueued) return;
+    this.#paintQueued = true;
+    requestAnimationFrame(() => {
+      this.#paintQueued = false;
+      this.#paint();
+    });
   }
 
   /** Shows what became of an edit (the row redraws with it). */
@@ -282,7 +358,7 @@ export class DashboardView {
     for (const { tr, row } of this.#rows.values()) (tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
   }
 
-  #summary(rows: readonly MachineRow[]): void {
+  #summary(rows: readonly MachineRow[], now: number): void {
     const count = (f: (r: MachineRow) => boolean): number => rows.filter(f).length;
     const running = count((r) => r.observed.value?.state === 'running');
     const failed = count((r) => r.observed.value?.state === 'failed');
@@ -292,6 +368,8 @@ export class DashboardView {
     const parts = [`<b>${rows.length}</b> machines`, `<b>${running}</b> running`, `<b class="${failed > 0 ? 'bad' : ''}">${failed}</b> failed`, `<b>${moving}</b> not yet at their desired state`];
     if (pending > 0) parts.push(`<b class="warn">${pending}</b> edit${pending === 1 ? '' : 's'} pending`);
     if (conflicts > 0) parts.push(`<b class="bad">${conflicts}</b> conflict${conflicts === 1 ? '' : 's'} to resolve`);
+    const stale = count((r) => isStale(r, now));
+    if (stale > 0) parts.push(`<b class="warn">${stale}</b> stale (no report for 30 s)`);
     this.#el('summary').innerHTML = parts.join(' · ');
   }
 

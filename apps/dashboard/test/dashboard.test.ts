@@ -207,7 +207,20 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(await page.locator('button[data-action="edit"]').count()).toBe(WORKERS);
       const both = await (await SecureEdge.open({ store: edgeStore })).listPaired();
       expect(both.map((p) => p.grant?.preset).sort()).toEqual(['admin', 'viewer']);
+      expect(both.every((p) => !p.revoked)).toBe(true);
       await shot(viewer, '06b-viewer');
+
+      // 6c. Pairing management: the admin page lists both browsers and revokes the viewer, which
+      //     then shows it is revoked (no more changes, no edits).
+      await page.locator('#share-viewer').click(); // refreshes the list (and makes an unused code)
+      await until('both browsers listed', async () => (await page.locator('#paired-list tr[data-paired]').count()) === 2);
+      expect(await page.locator('#paired-list').textContent()).toContain('(this browser)');
+      await page.locator('#paired-list button[data-revoke]').click();
+      await until('the viewer listed as revoked', async () => (await page.locator('#paired-list tr[data-revoked="true"]').count()) === 1);
+      await viewer.locator('#connection[data-status="revoked"]').waitFor({ timeout: 60_000 });
+      expect(await viewer.locator('#revoked-note').isVisible()).toBe(true);
+      expect((await (await SecureEdge.open({ store: edgeStore })).listPaired()).filter((p) => p.revoked).map((p) => p.grant?.preset)).toEqual(['viewer']);
+      await shot(viewer, '06c-revoked');
       await other.close();
       expect(errors).toEqual([]);
 

@@ -93,6 +93,24 @@ describe('the dashboard syncs in a worker', () => {
       });
       await page.locator('#filter').selectOption('all');
       await until('every machine shown again', async () => (await page.locator('#shown').textContent()) === '');
+
+      // A tablet on the shop floor (800 px) and a phone (390 px): no horizontal scrolling.
+      for (const width of [800, 390]) {
+        await page.setViewportSize({ width, height: 1000 });
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.locator('tr[data-worker="m01"]').waitFor();
+        await page.screenshot({ path: join(artifacts, `layout-${width}px.png`) });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow, `horizontal overflow at ${width} px`).toBeLessThanOrEqual(0);
+      }
+
+      // A browser that was never paired asks for a code (it is not "Offline").
+      const stranger = await (await browser.newContext()).newPage();
+      await stranger.goto(run.url.replace(/#.*$/, ''));
+      await stranger.locator('#connection[data-status="unpaired"]').waitFor({ timeout: 60_000 });
+      expect(await stranger.locator('#pairing').isVisible()).toBe(true);
+      expect(await stranger.locator('.conn-label').textContent()).toBe('Not paired');
+      expect(await stranger.locator('#offline-note').isHidden()).toBe(true);
       expect(errors).toEqual([]);
       ctrlC(run.proc);
       expect(await run.exited).toBe(0);

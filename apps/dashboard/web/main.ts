@@ -110,6 +110,8 @@ async function main(): Promise<void> {
     save: (id, desired, baseVersion) => call({ method: 'save', id, desired, baseVersion }),
     resolve: (id, choice) => call({ method: 'resolve', id, choice }),
     share: (grant) => call({ method: 'share', grant }),
+    paired: () => call({ method: 'paired' }),
+    revoke: (frontendId) => call({ method: 'revoke', frontendId }),
     pair: async (code) => {
       await call({ method: 'pair', code });
       view.showPairing(false);
@@ -134,6 +136,8 @@ async function main(): Promise<void> {
       }
       case 'role':
         view.showOtherTab(msg.role === 'other-tab');
+        // Read-only where another tab syncs (a browser without SharedWorker): no Edit to refuse later.
+        if (msg.role === 'other-tab' && view.setAccess({ canWrite: false, admin: false, summary: 'read-only in this tab (the dashboard is open in another tab: edit there)' })) draw();
         view.showPairing(msg.role === 'unpaired', msg.error);
         return;
       case 'sync': {

@@ -15,7 +15,7 @@ import type { Link } from './connection.js';
 import { databaseName, openLink } from './connection.js';
 import type { MachineRow } from './model.js';
 import { loadRows } from './model.js';
-import type { Call, Role, SyncState, ToPage, ToWorker } from './worker-protocol.js';
+import type { Call, PairedView, Role, SyncState, ToPage, ToWorker } from './worker-protocol.js';
 
 const ROWS_PER_MESSAGE = 200;
 /** At most one read of the replica per this many ms while changes arrive. */
@@ -27,6 +27,15 @@ interface Port {
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Why a pairing failed, said for the person holding the code. */
+function pairingFailed(e: unknown): Error {
+  const why = message(e);
+  if (/expired/i.test(why)) {
+    return new Error('This code has expired; ask for a new one: each `npm start` prints one, and a paired admin browser makes one under "Pair another browser".');
+  }
+  return new Error(`Pairing failed: ${why}`);
+}
 
 class SyncHub {
   readonly #ports = new Set<Port>();
@@ -86,7 +95,11 @@ class SyncHub {
     if (call.method === 'pair') {
       const link = this.#link;
       if (link === undefined) throw new Error('the dashboard is still starting: try again in a moment');
-      await link.pair(call.code);
+      try {
+        await link.pair(call.code);
+      } catch (e) {
+        throw pairingFailed(e);
+      }
       await this.#startSync();
       return undefined;
     }
@@ -101,6 +114,14 @@ class SyncHub {
       await fe.resolveConflict(WORKER_TYPE, call.id, call.choice);
       return undefined;
     }
+    if (call.method === 'paired') {
+      const { paired } = (await fe.admin('list')) as { paired: { frontendId: string; label?: string; pairedAt: number; revoked: boolean; grant?: { preset?: string; label?: string } }[] };
+      const self = (this.#link as Link).frontendId;
+      return paired.map(
+        (p): PairedView => ({ frontendId: p.frontendId, label: p.label ?? p.grant?.label ?? p.frontendId.slice(0, 8), grant: p.grant?.preset ?? (p.grant === undefined ? 'none' : 'custom'), pairedAt: p.pairedAt, revoked: p.revoked, self: p.frontendId === self }),
+      );
+    }
+    if (call.method === 'revoke') return (await fe.admin('revoke', { frontendId: call.frontendId })).revoked;
     const made = await fe.admin('pair', { grant: call.grant, label: `${call.grant} (from the dashboard)`, ttlMs: 10 * 60_000 });
     return { code: made.code as string, expiresAt: made.expiresAt as number };
   }
@@ -132,7 +153,7 @@ class SyncHub {
       await link.pair(code);
       await this.#startSync();
     } catch (e) {
-      this.#setRole('unpaired', `Pairing failed: ${message(e)}`);
+      this.#setRole('unpaired', pairingFailed(e).message);
     }
   }
 

@@ -11,12 +11,17 @@ import { DESIRED_STATES, MAX_SPEED } from '../shared/machines.js';
 import type { StatusFilter } from './find.js';
 import { FILTERS, isStale } from './find.js';
 import type { DocStatus, MachineRow } from './model.js';
+import type { PairedView } from './worker-protocol.js';
 
 export interface ViewActions {
   /** Saves an edit based on `baseVersion`, the Edge version the form showed when it opened. */
   save(id: string, desired: MachineDesired, baseVersion: number): Promise<void>;
   resolve(id: string, choice: 'mine' | 'theirs'): Promise<void>;
   pair(code: string): Promise<void>;
+  /** With an `admin` grant: the browsers paired with the Edge. */
+  paired(): Promise<readonly PairedView[]>;
+  /** With an `admin` grant: revokes a paired browser. */
+  revoke(frontendId: string): Promise<unknown>;
   /** The search box or the status filter changed. */
   find(query: string, filter: StatusFilter): void;
   /** With an `admin` grant: a one-time code for another browser. */
@@ -49,6 +54,9 @@ function outcomeText(o: WriteOutcome | undefined): string {
   if (o.kind === 'conflict') return `<div class="outcome outcome-conflict" data-outcome="conflict">⚠ your edit was not applied: the Edge's value changed (now version ${esc(o.theirsVersion)})</div>`;
   return `<div class="outcome outcome-refused" data-outcome="refused">✕ the Edge refused your edit (${esc(o.code)}): ${esc(o.message)}</div>`;
 }
+
+/** How long the Edge stays unreachable before the offline note shows (a first connect takes a moment). */
+const OFFLINE_NOTE_AFTER_MS = 3000;
 
 /** Rows drawn above and below the viewport. */
 const OVERSCAN = 12;
@@ -89,6 +97,7 @@ export class DashboardView {
   #rowHeight = 56;
   #measured = false;
   #paintQueued = false;
+  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(root: HTMLElement, actions: ViewActions) {
     this.#root = root;
@@ -129,6 +138,8 @@ export class DashboardView {
           <button type="button" id="share-viewer" data-grant="viewer">Code for a viewer</button> (sees everything, changes nothing)
           <button type="button" id="share-operator" data-grant="operator">Code for an operator</button> (may also edit)</p>
         <p id="share-result" hidden></p>
+        <h2>Paired browsers</h2>
+        <div id="paired-list" class="small muted">Loading…</div>
       </section>
       <section id="revoked-note" class="panel note bad" hidden>
         This browser's pairing with the Edge was revoked: it no longer receives changes and cannot
@@ -163,6 +174,15 @@ export class DashboardView {
     this.#el('filter').addEventListener('change', find);
     this.#el('find').addEventListener('submit', (ev) => ev.preventDefault());
     for (const id of ['share-viewer', 'share-operator']) this.#el(id).addEventListener('click', (ev) => this.#onShare(ev));
+    this.#el('paired-list').addEventListener('click', (ev) => {
+      const button = (ev.target as HTMLElement).closest('button[data-revoke]') as HTMLButtonElement | null;
+      if (button === null) return;
+      button.disabled = true;
+      this.#actions.revoke(button.dataset.revoke as string).then(
+        () => this.refreshPaired(),
+        (e: unknown) => (this.#el('paired-list').textContent = `Could not revoke: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    });
     this.#el('pair-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const input = this.#el('pair-code') as HTMLInputElement;
@@ -175,11 +195,19 @@ export class DashboardView {
   }
 
   setLink(description: string): void {
-    this.#el('link').textContent = `The machines on your Edge, synced live into this browser through the ${description}.`;
+    this.#el('link').textContent = `The machines on your Edge, synced live into this browser through the ${description}${description.endsWith('…') ? '' : '.'}`;
   }
 
   showPairing(show: boolean, error?: string): void {
     this.#el('pairing').hidden = !show;
+    if (show) {
+      // Not "Offline": this browser needs a pairing code before it can reach the Edge.
+      const conn = this.#el('connection');
+      conn.dataset.status = 'unpaired';
+      (conn.querySelector('.conn-label') as HTMLElement).textContent = 'Not paired';
+      (conn.querySelector('.conn-detail') as HTMLElement).textContent = 'enter the pairing code below';
+      this.#el('offline-note').hidden = true;
+    }
     const err = this.#el('pair-error');
     err.hidden = error === undefined;
     err.textContent = error ?? '';
@@ -196,6 +224,8 @@ export class DashboardView {
 
   /** Shows the connection state (and the progress bar while catching up); returns the bar's text, if shown. */
   setStatus(status: SyncStatus, progress: SyncProgress, pending: number): string | undefined {
+    // Administration needs a live session: list the paired browsers again once there is one.
+    if (status === 'live' && this.#status !== 'live' && this.#access?.admin === true) this.refreshPaired();
     this.#status = status;
     if (status === 'live' || status === 'syncing') this.#everOnline = true;
     const conn = this.#el('connection');
@@ -203,7 +233,12 @@ export class DashboardView {
     conn.dataset.status = status;
     (conn.querySelector('.conn-label') as HTMLElement).textContent = text.label;
     (conn.querySelector('.conn-detail') as HTMLElement).textContent = pending > 0 ? `${text.detail} · ${pending} edit${pending === 1 ? '' : 's'} waiting to be sent` : text.detail;
-    this.#el('offline-note').hidden = status === 'live' || status === 'syncing' || status === 'revoked';
+    const away = !(status === 'live' || status === 'syncing' || status === 'revoked');
+    clearTimeout(this.#offlineTimer);
+    // Not on every reload: the note shows once the Edge stays out of reach a few seconds.
+    if (!away) this.#el('offline-note').hidden = true;
+    else if (this.#everOnline) this.#el('offline-note').hidden = false;
+    else this.#offlineTimer = setTimeout(() => (this.#el('offline-note').hidden = false), OFFLINE_NOTE_AFTER_MS);
     this.#el('revoked-note').hidden = status !== 'revoked';
 
     const bar = this.#el('progress');
@@ -326,11 +361,30 @@ export class DashboardView {
     if (this.#access !== undefined && this.#access.canWrite === access.canWrite && this.#access.admin === access.admin && this.#access.summary === access.summary) return false;
     this.#access = access;
     this.#el('share').hidden = !access.admin;
+    if (access.admin) this.refreshPaired();
     const sub = this.#el('access');
     sub.hidden = false;
     sub.textContent = `This browser's grant: ${access.summary}${access.canWrite ? '' : ' (view only: editing is off)'}.`;
     if (!access.canWrite && this.#editing !== undefined) this.#setEditing(undefined);
     return true;
+  }
+
+  /** Lists the browsers paired with the Edge (label, grant, when, revoked), each with Revoke. */
+  refreshPaired(): void {
+    const out = this.#el('paired-list');
+    this.#actions.paired().then(
+      (list) => {
+        const rows = [...list]
+          .sort((a, b) => a.pairedAt - b.pairedAt)
+          .map(
+            (p) => `<tr data-paired="${esc(p.frontendId)}" data-revoked="${p.revoked}"><td>${esc(p.label)}${p.self ? ' <b>(this browser)</b>' : ''}</td><td>${esc(p.grant)}</td><td>${esc(new Date(p.pairedAt).toLocaleString())}</td>
+              <td>${p.revoked ? '<span class="error">revoked</span>' : p.self ? '' : `<button type="button" data-revoke="${esc(p.frontendId)}">Revoke</button>`}</td></tr>`,
+          );
+        out.className = 'small';
+        out.innerHTML = `<table class="paired"><thead><tr><th>Label</th><th>Grant</th><th>Paired</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+      },
+      (e: unknown) => (out.textContent = `Could not list the paired browsers: ${e instanceof Error ? e.message : String(e)}`),
+    );
   }
 
   #onShare(ev: Event): void {
@@ -341,6 +395,7 @@ export class DashboardView {
     this.#actions.share(grant).then(
       ({ code, expiresAt }) => {
         const url = `${location.origin}${location.pathname}#pair=${encodeURIComponent(code)}`;
+        this.refreshPaired();
         out.innerHTML = `Code for a ${esc(grant)} (one use, until ${esc(new Date(expiresAt).toLocaleTimeString())}): <code class="share-code">${esc(code)}</code><br>Link: <a class="share-link" href="${esc(url)}">${esc(url)}</a>`;
       },
       (e: unknown) => {
@@ -365,7 +420,8 @@ export class DashboardView {
     const moving = count((r) => r.differs.length > 0 && r.observed.value?.state !== 'failed');
     const pending = count((r) => r.desired.status === 'pending');
     const conflicts = count((r) => r.desired.status === 'conflict');
-    const parts = [`<b>${rows.length}</b> machines`, `<b>${running}</b> running`, `<b class="${failed > 0 ? 'bad' : ''}">${failed}</b> failed`, `<b>${moving}</b> not yet at their desired state`];
+    const loading = rows.some((r) => r.observed.value === undefined);
+    const parts = [`<b>${rows.length}</b> machines`, loading ? '<span class="muted">loading their reports…</span>' : `<b>${running}</b> running`, `<b class="${failed > 0 ? 'bad' : ''}">${failed}</b> failed`, `<b>${moving}</b> not yet at their desired state`];
     if (pending > 0) parts.push(`<b class="warn">${pending}</b> edit${pending === 1 ? '' : 's'} pending`);
     if (conflicts > 0) parts.push(`<b class="bad">${conflicts}</b> conflict${conflicts === 1 ? '' : 's'} to resolve`);
     const stale = count((r) => isStale(r, now));
@@ -432,7 +488,7 @@ export class DashboardView {
     const options = DESIRED_STATES.map((s) => `<option value="${s}" ${s === d.state ? 'selected' : ''}>${s}</option>`).join('');
     return `<form class="edit-form" data-id="${esc(id)}" data-base="${esc(base)}">
       <select name="state" aria-label="desired state">${options}</select>
-      <input name="speed" type="number" min="0" max="${MAX_SPEED}" step="50" value="${esc(d.speed)}" aria-label="desired speed (rpm)" /> rpm
+      <input name="speed" type="number" min="0" max="${MAX_SPEED}" step="1" value="${esc(d.speed)}" aria-label="desired speed (rpm)" /> rpm
       <button type="submit" class="primary">Save</button> <button type="button" data-action="cancel">Cancel</button></form>`;
   }
 

@@ -12,7 +12,20 @@ export type Call =
   | { method: 'save'; id: string; desired: MachineDesired; baseVersion: number }
   | { method: 'resolve'; id: string; choice: 'mine' | 'theirs' }
   | { method: 'share'; grant: 'viewer' | 'operator' }
-  | { method: 'pair'; code: string };
+  | { method: 'pair'; code: string }
+  | { method: 'paired' }
+  | { method: 'revoke'; frontendId: string };
+
+/** One browser paired with the Edge, as the pairing management lists it. */
+export interface PairedView {
+  readonly frontendId: string;
+  readonly label: string;
+  readonly grant: string;
+  readonly pairedAt: number;
+  readonly revoked: boolean;
+  /** This browser. */
+  readonly self: boolean;
+}
 
 export type ToWorker = { type: 'init'; config: LinkConfig; code: string | undefined } | { type: 'call'; seq: number; call: Call };
 

@@ -22,6 +22,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '36' },
     'tick-ms': { type: 'string', default: '1000' },
     'fail-rate': { type: 'string', default: '0.005' },
+    'hmi-rate': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -31,7 +32,7 @@ mkdirSync(dir, { recursive: true });
 const store = await openStore(`sqlite:${join(dir, 'edge.db')}`);
 const registry = machineRegistry();
 const triangular = new TriangularStore(store, registry);
-const simulator = new Simulator({ store, triangular, workers: Number(values.workers), tickMs: Number(values['tick-ms']), failRate: Number(values['fail-rate']) });
+const simulator = new Simulator({ store, triangular, workers: Number(values.workers), tickMs: Number(values['tick-ms']), failRate: Number(values['fail-rate']), hmiRate: Number(values['hmi-rate']) });
 await simulator.init();
 const edge = new EdgeSync({ store, registry, triangular });
 let lastRelayStatus: string | undefined;

@@ -10,7 +10,7 @@
  */
 import type { Doc, Store, TriangularStore } from '@cse/core';
 import type { MachineDesired, MachineIdentity, MachineObserved, ObservedState } from '../shared/machines.js';
-import { MAX_SPEED, WORKER_TYPE } from '../shared/machines.js';
+import { HEARTBEAT_MS, MAX_SPEED, WORKER_TYPE } from '../shared/machines.js';
 
 export interface SimulatorOptions {
   readonly store: Store;
@@ -21,6 +21,12 @@ export interface SimulatorOptions {
   readonly tickMs?: number;
   /** Chance per tick that a running machine fails. Default 0.005. */
   readonly failRate?: number;
+  /**
+   * Chance per tick that a machine's desired state is changed at its HMI (an operator on the
+   * shop floor, written on the Edge): an edit in a dashboard based on the older version then
+   * becomes a conflict. Default 0 (npm start sets a small rate).
+   */
+  readonly hmiRate?: number;
   readonly random?: () => number;
   readonly clock?: () => Date;
 }
@@ -104,6 +110,7 @@ export class Simulator {
   readonly #count: number;
   readonly #tickMs: number;
   readonly #failRate: number;
+  readonly #hmiRate: number;
   readonly #random: () => number;
   readonly #clock: () => Date;
   /** Ticks left before a failed machine recovers. */
@@ -118,6 +125,7 @@ export class Simulator {
     this.#count = options.workers ?? 36;
     this.#tickMs = options.tickMs ?? 1000;
     this.#failRate = options.failRate ?? 0.005;
+    this.#hmiRate = options.hmiRate ?? 0;
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? (() => new Date());
   }
@@ -159,9 +167,22 @@ export class Simulator {
     await this.#running;
   }
 
-  /** One report of every machine whose observed state changed. */
+  /** A local operator at the machine's HMI changes its speed (on the Edge, from the version it read). */
+  async #hmiEdit(doc: Doc): Promise<void> {
+    const d = userFields<MachineDesired>(doc) as MachineDesired;
+    const speed = Math.max(100, Math.min(MAX_SPEED, d.speed + (this.#random() < 0.5 ? -100 : 100)));
+    try {
+      await this.#triangular.saveDesired(WORKER_TYPE, doc.id, { state: d.state, speed }, { expectedVersion: doc._version as number });
+    } catch {
+      // a dashboard's edit got there first: the HMI operator leaves it
+    }
+  }
+
+  /** One report of every machine whose observed state changed, or whose last report is a heartbeat old. */
   async tick(): Promise<number> {
-    const desired = new Map((await this.#store.find(`${WORKER_TYPE}_desired`)).map((d) => [d.id, userFields<MachineDesired>(d) as MachineDesired]));
+    const desiredDocs = await this.#store.find(`${WORKER_TYPE}_desired`);
+    const desired = new Map(desiredDocs.map((d) => [d.id, userFields<MachineDesired>(d) as MachineDesired]));
+    for (const doc of desiredDocs) if (this.#hmiRate > 0 && this.#random() < this.#hmiRate) await this.#hmiEdit(doc);
     const observed = new Map((await this.#store.find(`${WORKER_TYPE}_observed`)).map((d) => [d.id, userFields<MachineObserved>(d) as MachineObserved]));
     let saved = 0;
     for (let i = 0; i < this.#count; i++) {
@@ -183,9 +204,12 @@ export class Simulator {
       } else {
         next = step(o, d, this.#random() < this.#failRate, this.#random);
       }
-      const { reportedAt: _at, id: _id, ...before } = o as MachineObserved & { id?: string };
-      if (sameFields(next, before)) continue;
-      await this.#triangular.saveObserved(WORKER_TYPE, id, { ...next, reportedAt: this.#clock().toISOString() });
+      const { reportedAt, id: _id, ...before } = o as MachineObserved & { id?: string };
+      const now = this.#clock();
+      // Nothing changed: a heartbeat all the same once HEARTBEAT_MS passed, so a steady machine
+      // and a dead one do not look the same.
+      if (sameFields(next, before) && now.getTime() - Date.parse(reportedAt) < HEARTBEAT_MS) continue;
+      await this.#triangular.saveObserved(WORKER_TYPE, id, { ...next, reportedAt: now.toISOString() });
       saved++;
     }
     return saved;

@@ -27,6 +27,8 @@ const HELP = `Usage: npm start -- [options]
   --workers <n>            simulated machines (default 36)
   --tick-ms <n>            time between two machine reports (default 1000)
   --fail-rate <x>          chance per tick that a running machine fails (default 0.005)
+  --hmi-rate <x>           chance per tick that a machine's desired state is changed at its HMI
+                           on the Edge, so dashboard edits can meet a conflict (default 0.0002)
   --restart-delay-ms <n>   restart the Edge or the relay this long after it died (default 1000)
   --web <dir>              the dashboard's built files (default: the Vite build beside this script)
 
@@ -43,6 +45,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '36' },
     'tick-ms': { type: 'string', default: '1000' },
     'fail-rate': { type: 'string', default: '0.005' },
+    'hmi-rate': { type: 'string', default: '0.0002' },
     'restart-delay-ms': { type: 'string', default: '1000' },
     web: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -122,7 +125,7 @@ const edge = new Supervisor({
   spawn: () =>
     fork(
       resolve(here, `edge-process${fromSource ? '.ts' : '.js'}`),
-      ['--data', data, '--relay', relayUrl, '--workers', values.workers, '--tick-ms', values['tick-ms'], '--fail-rate', values['fail-rate']],
+      ['--data', data, '--relay', relayUrl, '--workers', values.workers, '--tick-ms', values['tick-ms'], '--fail-rate', values['fail-rate'], '--hmi-rate', values['hmi-rate']],
       { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     ),
 });

@@ -31,12 +31,16 @@ export interface MachineObserved {
   readonly temperature: number;
   /** Set while `state` is `failed`. */
   readonly error?: string;
-  /** When the machine last reported a change (ISO time). */
+  /** When the machine last reported (a change, or a heartbeat every HEARTBEAT_MS; ISO time). */
   readonly reportedAt: string;
 }
 
 export const DESIRED_STATES: readonly MachineDesired['state'][] = ['running', 'stopped'];
 export const MAX_SPEED = 3000;
+/** A machine reports at least this often (a heartbeat when nothing changed). */
+export const HEARTBEAT_MS = 10_000;
+/** A machine is stale after three missed heartbeats. */
+export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
 
 export function machineRegistry(): Registry {
   const registry = new Registry();

@@ -6,11 +6,7 @@
 // replica without pairing again or a full resync. Then Ctrl-C (SIGINT) stops every process and a
 // second start resumes on the same data (same Edge id, same machines). A screenshot of each state
 // goes to test-artifacts/ (gitignored).
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,58 +18,14 @@ import type { Store } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import { buildPage, launchChromium } from '../../../test-support/chromium.js';
-import { until as waitUntil } from '../../../test-support/until.js';
+import { ctrlC, freePort, killAll, start, until } from './launcher.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const app = resolve(here, '..');
-const repo = resolve(app, '../..');
 const artifacts = join(app, 'test-artifacts');
 const WORKERS = 12;
 let dir = '';
 let web = '';
-const running = new Set<ChildProcess>();
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** The dashboard's waits: its processes and the page may answer with an error while they start. */
-const until = <T>(what: string, f: () => Promise<T | undefined | false>): Promise<T> => waitUntil(what, f, { everyMs: 100, retryErrors: true });
-
-interface Started {
-  proc: ChildProcess;
-  out: () => string;
-  url: string;
-  edgePid: number;
-  relayPid: number;
-  edgeId: string;
-  exited: Promise<number | null>;
-}
-
-/** Runs the launcher from source (as `npm start` runs its build) and waits for its banner. */
-async function start(args: string[]): Promise<Started> {
-  // Its own process group, as in a terminal: Ctrl-C is a SIGINT to the whole group.
-  const proc = spawn(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', join(app, 'server/start.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running.add(proc);
-  let out = '';
-  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  void exited.then(() => running.delete(proc));
-  const banner = await until('the launcher to print the dashboard URL', async () => {
-    if (proc.exitCode !== null) throw new Error(`the launcher exited: ${out}`);
-    const url = /Open the dashboard: (\S+)/.exec(out)?.[1];
-    const edgePid = /1\. Edge .* pid (\d+)/.exec(out)?.[1];
-    const relayPid = /2\. Relay\s+pid (\d+)/.exec(out)?.[1];
-    const edgeId = /CSE is running\. Edge (\S+)/.exec(out)?.[1];
-    return url !== undefined && edgePid !== undefined && relayPid !== undefined && edgeId !== undefined && { url, edgePid: Number(edgePid), relayPid: Number(relayPid), edgeId };
-  });
-  return { proc, out: () => out, ...banner, exited };
-}
 
 function alive(pid: number): boolean {
   try {
@@ -106,19 +58,8 @@ beforeAll(async () => {
   await buildPage(join(app, 'web'), web, { base: './' });
 }, 120_000);
 
-/** What Ctrl-C in the terminal does: SIGINT to the launcher and its children. */
-function ctrlC(proc: ChildProcess): void {
-  process.kill(-(proc.pid as number), 'SIGINT');
-}
-
 afterAll(() => {
-  for (const p of running) {
-    try {
-      process.kill(-(p.pid as number), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killAll();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
@@ -126,7 +67,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
   it('pairs, shows the machines, edits, works offline, resolves a conflict, reloads without a full resync, stops and resumes', { timeout: 600_000 }, async () => {
     const data = join(dir, 'data');
     const ports = { port: await freePort(), relay: await freePort() };
-    const args = ['--data', data, '--port', String(ports.port), '--relay-port', String(ports.relay), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--restart-delay-ms', '10000', '--web', web];
+    const args = ['--data', data, '--port', String(ports.port), '--relay-port', String(ports.relay), '--workers', String(WORKERS), '--tick-ms', '1500', '--fail-rate', '0.01', '--hmi-rate', '0', '--restart-delay-ms', '10000', '--web', web];
     let run = await start(args);
     const edgeStore = openStore(new SqliteAdapter({ path: join(data, 'edge.db') }));
     let browser: Browser | undefined;
@@ -150,12 +91,16 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(first.progressSeen.at(-1)).toMatch(/^First sync with the Edge: \d+ changes? received, \d+% \(change \d+ of \d+\)$/);
       await shot(page, '01-live');
 
-      // A second tab does not start a second sync on the same replica: it shows it, read-only.
+      // A second tab joins the same sync (the SharedWorker that holds the replica): live at once,
+      // with the same machines, and it may edit too (no second sync on the same replica).
       const second = await context.newPage();
+      second.on('pageerror', (e) => errors.push(String(e)));
       await second.goto(run.url.replace(/#.*$/, ''));
-      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 60_000 });
+      await second.locator('#connection[data-status="live"]').waitFor({ timeout: 60_000 });
       await until('the machines in the second tab', async () => (await second.locator('tr[data-worker]').count()) === WORKERS);
-      expect(await second.locator('#connection').getAttribute('data-status')).toBe('other-tab');
+      expect(await second.locator('#other-tab').isHidden()).toBe(true);
+      expect(await second.locator('#pairing').isHidden()).toBe(true);
+      expect(await second.locator('tr[data-worker="m01"] button[data-action="edit"]').isEnabled()).toBe(true);
       await second.close();
 
       // 2. An edit: applied on the Edge, then the machine gets there (the observed speed follows).
@@ -262,7 +207,20 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(await page.locator('button[data-action="edit"]').count()).toBe(WORKERS);
       const both = await (await SecureEdge.open({ store: edgeStore })).listPaired();
       expect(both.map((p) => p.grant?.preset).sort()).toEqual(['admin', 'viewer']);
+      expect(both.every((p) => !p.revoked)).toBe(true);
       await shot(viewer, '06b-viewer');
+
+      // 6c. Pairing management: the admin page lists both browsers and revokes the viewer, which
+      //     then shows it is revoked (no more changes, no edits).
+      await page.locator('#share-viewer').click(); // refreshes the list (and makes an unused code)
+      await until('both browsers listed', async () => (await page.locator('#paired-list tr[data-paired]').count()) === 2);
+      expect(await page.locator('#paired-list').textContent()).toContain('(this browser)');
+      await page.locator('#paired-list button[data-revoke]').click();
+      await until('the viewer listed as revoked', async () => (await page.locator('#paired-list tr[data-revoked="true"]').count()) === 1);
+      await viewer.locator('#connection[data-status="revoked"]').waitFor({ timeout: 60_000 });
+      expect(await viewer.locator('#revoked-note').isVisible()).toBe(true);
+      expect((await (await SecureEdge.open({ store: edgeStore })).listPaired()).filter((p) => p.revoked).map((p) => p.grant?.preset)).toEqual(['viewer']);
+      await shot(viewer, '06c-revoked');
       await other.close();
       expect(errors).toEqual([]);
 

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TriangularStore, openStore } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
-import { MAX_SPEED, WORKER_TYPE, machineRegistry } from '../shared/machines.js';
+import { HEARTBEAT_MS, MAX_SPEED, WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import type { MachineDesired, MachineObserved, ObservedState } from '../shared/machines.js';
 import { Simulator, machineId, step } from '../server/simulator.js';
 
@@ -49,12 +49,13 @@ describe('a simulated machine', () => {
 });
 
 describe('the simulator on SQLite', () => {
-  it('resumes on its store: identities written once, the desired states kept, machines converge, unchanged reports not saved', async () => {
+  it('resumes on its store: identities written once, the desired states kept, machines converge, unchanged reports not saved until a heartbeat is due', async () => {
     const path = join(dir, 'edge.db');
     const open = () => openStore(new SqliteAdapter({ path }));
     let store = open();
     let triangular = new TriangularStore(store, machineRegistry());
-    const first = new Simulator({ store, triangular, workers: 5, failRate: 0, random: () => 0.5 });
+    let now = Date.now();
+    const first = new Simulator({ store, triangular, workers: 5, failRate: 0, random: () => 0.5, clock: () => new Date(now) });
     await first.init();
     await triangular.saveDesired(WORKER_TYPE, 'm02', { state: 'stopped', speed: 100 }); // the operator's edit
     expect(await first.tick()).toBeGreaterThan(0);
@@ -63,7 +64,7 @@ describe('the simulator on SQLite', () => {
     store = open();
     triangular = new TriangularStore(store, machineRegistry());
     const head = await store.lastSyncId();
-    const again = new Simulator({ store, triangular, workers: 5, failRate: 0, random: () => 0.5 });
+    const again = new Simulator({ store, triangular, workers: 5, failRate: 0, random: () => 0.5, clock: () => new Date(now) });
     await again.init();
     expect(await store.lastSyncId(), 'a second init writes nothing').toBe(head);
     expect((await store.find(`${WORKER_TYPE}_identity`)).map((d) => [d.id, d._version])).toEqual([0, 1, 2, 3, 4].map((i) => [machineId(i), 1]));
@@ -77,6 +78,23 @@ describe('the simulator on SQLite', () => {
     const settled = await store.lastSyncId();
     expect(await again.tick(), 'nothing changed: nothing saved').toBe(0);
     expect(await store.lastSyncId()).toBe(settled);
+    // A heartbeat: once HEARTBEAT_MS passed without a change, each machine reports all the same.
+    now += HEARTBEAT_MS;
+    expect(await again.tick(), 'a heartbeat of every machine').toBe(5);
+    expect((await triangular.loadObserved(WORKER_TYPE, 'm01'))?.reportedAt).toBe(new Date(now).toISOString());
+    expect(await again.tick(), 'no second heartbeat before HEARTBEAT_MS').toBe(0);
+    await store.close();
+  });
+
+  it('changes a desired state at the HMI now and then, from the version it read (a dashboard edit based on the older one meets a conflict)', async () => {
+    const store = openStore(new SqliteAdapter({ path: join(dir, 'hmi.db') }));
+    const triangular = new TriangularStore(store, machineRegistry());
+    const sim = new Simulator({ store, triangular, workers: 3, failRate: 0, hmiRate: 1, random: () => 0.25 });
+    await sim.init();
+    const before = await store.find(`${WORKER_TYPE}_desired`);
+    await sim.tick();
+    const after = await store.find(`${WORKER_TYPE}_desired`);
+    expect(after.map((d) => [d.id, d._version, d.speed])).toEqual(before.map((d) => [d.id, (d._version as number) + 1, Math.max(100, (d.speed as number) - 100)]));
     await store.close();
   });
 });

@@ -12,6 +12,8 @@ import type { LinkConfig } from '../shared/link-config.js';
 export interface Link {
   /** One line for the header: how this page reaches its Edge. */
   readonly description: string;
+  /** This browser's id on the Edge (as the Edge lists its paired browsers). */
+  readonly frontendId: string;
   /** False until this browser has paired with the Edge (kept in the replica's store). */
   readonly paired: boolean;
   /** Pairs with the code `npm start` printed; throws a typed error on a wrong or used code. */
@@ -32,6 +34,9 @@ export async function openLink(config: LinkConfig, store: Store): Promise<Link> 
   const dial = relayDial(relayUrl);
   return {
     description: `relay at ${relayUrl} (end-to-end encrypted) · Edge ${edgeId.slice(0, 8)}…`,
+    get frontendId() {
+      return secure.frontendId;
+    },
     get paired() {
       return secure.pairing?.edgeId === edgeId;
     },

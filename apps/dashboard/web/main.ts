@@ -1,17 +1,17 @@
 /**
- * The dashboard: a replica of the Edge's machines in IndexedDB, kept live by FrontendSync.
- * It draws from the replica first (so it works offline), pairs once if the link needs it, then
- * syncs; every change of the replica (from the Edge or a local edit) redraws the page.
+ * The dashboard page: it draws what the sync worker (`sync-worker.ts`) sends and passes edits to
+ * it. The replica (IndexedDB) and FrontendSync run in that worker, off this thread: a SharedWorker
+ * where the browser has one (all tabs of this dashboard share one sync), else a dedicated worker
+ * per tab of which the Web Locks leader syncs.
  */
-import { openStore, registerAdapterModule } from '@cse/core';
-import * as indexeddb from '@cse/adapter-indexeddb';
-import { FrontendSync, describeGrant } from '@cse/sync';
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
-import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
-import { databaseName, openLink } from './connection.js';
-import { loadRows } from './model.js';
+import { databaseName } from './connection.js';
+import type { StatusFilter } from './find.js';
+import { selectRows } from './find.js';
+import type { MachineRow } from './model.js';
 import { DashboardView } from './view.js';
+import type { Call, ToPage, ToWorker } from './worker-protocol.js';
 import './style.css';
 
 /** What tests (and the curious, in the console) can read: `window.cseDashboard`. */
@@ -23,6 +23,8 @@ export interface DashboardState {
   /** The replica's cursors when this page loaded (before anything arrived). */
   startCursors: Record<string, number>;
   pending: number;
+  /** Machines in the replica (the table draws only those near the viewport). */
+  machines: number;
   rendered: number;
   /** The progress bar's texts while catching up (the last 50). */
   progressSeen: string[];
@@ -51,137 +53,126 @@ async function loadConfig(): Promise<LinkConfig> {
   return JSON.parse(saved) as LinkConfig;
 }
 
-/** Resolves once this tab holds the sync lock (at once, unless another tab of this dashboard has it). */
-function oneSyncingTab(name: string, onWaiting: () => void): Promise<void> {
-  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
-  if (locks === undefined) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const hold = (lock: Lock | null): Promise<void> | undefined => {
-      if (lock === null) return undefined;
-      resolve();
-      return new Promise<void>(() => undefined); // held until the tab closes
-    };
-    void locks.request(name, { ifAvailable: true }, (lock) => {
-      if (lock !== null) return hold(lock);
-      onWaiting();
-      void locks.request(name, hold);
-      return undefined;
-    });
-  });
+interface WorkerPort {
+  postMessage(message: ToWorker): void;
+  onmessage: ((ev: MessageEvent<ToPage>) => void) | null;
+}
+
+/** The worker that syncs this Edge's replica: shared by every tab where the browser can. */
+function syncWorker(config: LinkConfig): WorkerPort {
+  const name = databaseName(config);
+  if (typeof SharedWorker !== 'undefined') {
+    const shared = new SharedWorker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name });
+    return shared.port as unknown as WorkerPort;
+  }
+  return new Worker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name }) as unknown as WorkerPort;
 }
 
 async function main(): Promise<void> {
-  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined };
+  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined };
   (window as unknown as { cseDashboard: DashboardState }).cseDashboard = state;
   const root = document.getElementById('app') as HTMLElement;
-
-  registerAdapterModule('indexeddb:', indexeddb);
   const config = await loadConfig();
-  const store = await openStore(`indexeddb:${databaseName(config)}`);
-  const registry = machineRegistry();
-  const link = await openLink(config, store);
-  let frontend: FrontendSync | undefined;
+  const port = syncWorker(config);
+
+  let seq = 0;
+  const replies = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const call = <T>(c: Call): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      seq += 1;
+      replies.set(seq, { resolve: resolve as (v: unknown) => void, reject });
+      port.postMessage({ type: 'call', seq, call: c });
+    });
+
+  // The page's compact copy of the rows: only what changed arrives, and only that is redrawn.
+  const rows = new Map<string, MachineRow>();
+  let all: MachineRow[] = [];
+  let find: { query: string; filter: StatusFilter } = { query: '', filter: 'all' };
+  let drawQueued = false;
+  const draw = (): void => {
+    drawQueued = false;
+    const now = Date.now();
+    view.render(selectRows(all, find.query, find.filter, now), now, all);
+    state.machines = all.length;
+    state.rendered++;
+  };
+  const queueDraw = (): void => {
+    if (drawQueued) return;
+    drawQueued = true;
+    setTimeout(draw, 0);
+  };
 
   const view = new DashboardView(root, {
-    save: async (id, desired, baseVersion) => {
-      if (frontend === undefined) throw new Error('this tab does not sync (not paired yet, or the dashboard is open in another tab): edit there');
-      if (frontend.status === 'revoked') throw new Error("this browser's pairing was revoked: it cannot send edits");
-      await frontend.saveDesired(WORKER_TYPE, id, { ...desired }, { baseVersion });
+    find: (query, filter) => {
+      find = { query, filter };
+      draw();
     },
-    resolve: async (id, choice) => {
-      if (frontend === undefined) throw new Error('this tab does not sync (not paired yet, or the dashboard is open in another tab): resolve it there');
-      await frontend.resolveConflict(WORKER_TYPE, id, choice);
-    },
-    share: async (grant) => {
-      if (frontend === undefined) throw new Error('this tab does not sync: make codes in the tab that does');
-      const made = await frontend.admin('pair', { grant, label: `${grant} (from the dashboard)`, ttlMs: 10 * 60_000 });
-      return { code: made.code as string, expiresAt: made.expiresAt as number };
-    },
+    save: (id, desired, baseVersion) => call({ method: 'save', id, desired, baseVersion }),
+    resolve: (id, choice) => call({ method: 'resolve', id, choice }),
+    share: (grant) => call({ method: 'share', grant }),
+    paired: () => call({ method: 'paired' }),
+    revoke: (frontendId) => call({ method: 'revoke', frontendId }),
     pair: async (code) => {
-      await link.pair(code);
+      await call({ method: 'pair', code });
       view.showPairing(false);
-      await startSync();
     },
   });
-  view.setLink(link.description);
 
-  // Redraw from the replica: at once, then on each of its changes (at most every 150 ms).
-  let drawing = false;
-  let again = false;
-  const draw = async (): Promise<void> => {
-    if (drawing) {
-      again = true;
-      return;
-    }
-    drawing = true;
-    try {
-      do {
-        again = false;
-        view.render(await loadRows(store));
-        state.rendered++;
-        if (frontend !== undefined) {
-          state.pending = frontend.pending;
-          view.setStatus(frontend.status, frontend.progress, frontend.pending);
-        }
-        await new Promise((r) => setTimeout(r, 150));
-      } while (again);
-    } finally {
-      drawing = false;
-    }
-  };
-  await draw();
-  store.onChanges(await store.lastSyncId(), () => draw(), { onError: (e) => (state.error = String(e)) });
   setInterval(() => view.tick(), 1000);
+  // Staleness changes with time alone: the filter and the summary follow it.
+  setInterval(queueDraw, 5000);
 
-  let lastApplied = 0;
-  const startSync = async (): Promise<void> => {
-    if (frontend !== undefined) return;
-    const fe = new FrontendSync({ store, registry, connect: link.connect, backoff: { min: 250, max: 2000 } });
-    frontend = fe;
-    fe.onOutcome((o) => {
-      state.outcomes = [...state.outcomes.slice(-49), { id: o.id, kind: o.kind }];
-      view.setOutcome(o);
-    });
-    fe.onStatus((status, progress) => {
-      state.received += progress.applied >= lastApplied ? progress.applied - lastApplied : progress.applied;
-      lastApplied = progress.applied;
-      state.status = status;
-      state.progress = progress;
-      state.pending = fe.pending;
-      const shown = view.setStatus(status, progress, fe.pending);
-      const grant = fe.grant;
-      if (grant !== undefined) {
-        state.grant = grant.preset ?? 'custom';
-        if (view.setAccess({ canWrite: fe.mayWrite(WORKER_TYPE), admin: grant.admin, summary: describeGrant(grant) })) void draw();
+  const onMessage = (msg: ToPage): void => {
+    switch (msg.type) {
+      case 'hello':
+        view.setLink(msg.description);
+        return;
+      case 'rows': {
+        for (const id of msg.removed) rows.delete(id);
+        for (const row of msg.changed) rows.set(row.id, row);
+        all = [...rows.values()];
+        queueDraw();
+        return;
       }
-      if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];
-    });
-    view.setStatus(fe.status, fe.progress, fe.pending);
-    await fe.start();
-    state.startCursors = { ...fe.cursors };
+      case 'role':
+        view.showOtherTab(msg.role === 'other-tab');
+        // Read-only where another tab syncs (a browser without SharedWorker): no Edit to refuse later.
+        if (msg.role === 'other-tab' && view.setAccess({ canWrite: false, admin: false, summary: 'read-only in this tab (the dashboard is open in another tab: edit there)' })) draw();
+        view.showPairing(msg.role === 'unpaired', msg.error);
+        return;
+      case 'sync': {
+        const s = msg.state;
+        Object.assign(state, { status: s.status, progress: s.progress, pending: s.pending, received: s.received, startCursors: s.startCursors });
+        const shown = view.setStatus(s.status, s.progress, s.pending);
+        if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];
+        if (s.grant !== undefined) {
+          state.grant = s.grant.preset;
+          if (view.setAccess(s.grant)) draw();
+        }
+        return;
+      }
+      case 'outcome':
+        state.outcomes = [...state.outcomes.slice(-49), { id: msg.outcome.id, kind: msg.outcome.kind }];
+        view.setOutcome(msg.outcome);
+        return;
+      case 'reply': {
+        const waiting = replies.get(msg.seq);
+        replies.delete(msg.seq);
+        if (msg.ok) waiting?.resolve(msg.value);
+        else waiting?.reject(new Error(msg.error));
+        return;
+      }
+      case 'error':
+        state.error = msg.message;
+        return;
+    }
   };
+  port.onmessage = (ev) => onMessage(ev.data);
 
   const code = new URLSearchParams(location.hash.slice(1)).get('pair');
   // A code is used once: keep it out of the address bar (and out of a reload).
   if (code !== null) history.replaceState(null, '', location.pathname + location.search);
-  // One FrontendSync per replica: a second tab shows the same replica (live, through the
-  // IndexedDB change feed) and takes over the sync when the first one closes.
-  await oneSyncingTab(`cse-dashboard-sync:${databaseName(config)}`, () => view.showOtherTab(true));
-  view.showOtherTab(false);
-  if (link.paired) {
-    await startSync();
-    return;
-  }
-  if (code === null) {
-    view.showPairing(true);
-    return;
-  }
-  try {
-    await link.pair(code);
-    await startSync();
-  } catch (e) {
-    view.showPairing(true, `Pairing failed: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  port.postMessage({ type: 'init', config, code: code ?? undefined });
 }
 
 main().catch((e: unknown) => {

@@ -8,13 +8,22 @@
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { MachineDesired, MachineObserved } from '../shared/machines.js';
 import { DESIRED_STATES, MAX_SPEED } from '../shared/machines.js';
+import type { StatusFilter } from './find.js';
+import { FILTERS, isStale } from './find.js';
 import type { DocStatus, MachineRow } from './model.js';
+import type { PairedView } from './worker-protocol.js';
 
 export interface ViewActions {
   /** Saves an edit based on `baseVersion`, the Edge version the form showed when it opened. */
   save(id: string, desired: MachineDesired, baseVersion: number): Promise<void>;
   resolve(id: string, choice: 'mine' | 'theirs'): Promise<void>;
   pair(code: string): Promise<void>;
+  /** With an `admin` grant: the browsers paired with the Edge. */
+  paired(): Promise<readonly PairedView[]>;
+  /** With an `admin` grant: revokes a paired browser. */
+  revoke(frontendId: string): Promise<unknown>;
+  /** The search box or the status filter changed. */
+  find(query: string, filter: StatusFilter): void;
   /** With an `admin` grant: a one-time code for another browser. */
   share(grant: 'viewer' | 'operator'): Promise<{ code: string; expiresAt: number }>;
 }
@@ -46,6 +55,12 @@ function outcomeText(o: WriteOutcome | undefined): string {
   return `<div class="outcome outcome-refused" data-outcome="refused">✕ the Edge refused your edit (${esc(o.code)}): ${esc(o.message)}</div>`;
 }
 
+/** How long the Edge stays unreachable before the offline note shows (a first connect takes a moment). */
+const OFFLINE_NOTE_AFTER_MS = 3000;
+
+/** Rows drawn above and below the viewport. */
+const OVERSCAN = 12;
+
 const DOC_ICON: Record<DocStatus, string> = { synced: '✓', pending: '◔', conflict: '⚠', missing: '–' };
 
 function ago(iso: string | undefined, now: number): string {
@@ -75,6 +90,14 @@ export class DashboardView {
   #access: Access | undefined;
   /** Per machine, the outcome of the last edit made in this tab. */
   readonly #outcomes = new Map<string, WriteOutcome>();
+  /** Every row (the page draws only those near the viewport). */
+  #all: readonly MachineRow[] = [];
+  #spacers: [HTMLTableRowElement, HTMLTableRowElement] | undefined;
+  /** Estimated height of a row (measured once rows are drawn). */
+  #rowHeight = 56;
+  #measured = false;
+  #paintQueued = false;
+  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(root: HTMLElement, actions: ViewActions) {
     this.#root = root;
@@ -115,6 +138,8 @@ export class DashboardView {
           <button type="button" id="share-viewer" data-grant="viewer">Code for a viewer</button> (sees everything, changes nothing)
           <button type="button" id="share-operator" data-grant="operator">Code for an operator</button> (may also edit)</p>
         <p id="share-result" hidden></p>
+        <h2>Paired browsers</h2>
+        <div id="paired-list" class="small muted">Loading…</div>
       </section>
       <section id="revoked-note" class="panel note bad" hidden>
         This browser's pairing with the Edge was revoked: it no longer receives changes and cannot
@@ -129,15 +154,35 @@ export class DashboardView {
           <span class="chip chip-conflict">⚠ conflict</span> the Edge changed it meanwhile: pick a value</p>
       </section>
       <p id="summary" class="summary"></p>
+      <form id="find" class="find" role="search">
+        <input id="search" type="search" placeholder="Search name, serial, line" aria-label="search machines by name, serial or line" autocomplete="off" />
+        <select id="filter" aria-label="show machines">${FILTERS.map((f) => `<option value="${f.value}">${esc(f.label)}</option>`).join('')}</select>
+        <span id="shown" class="muted small"></span>
+      </form>
       <table class="machines">
         <thead><tr><th>Machine</th><th>Desired (you)</th><th>Observed (machine)</th><th>Sync status</th><th>Last report</th></tr></thead>
         <tbody id="rows"></tbody>
       </table>
       <p id="empty" class="muted">No machines in this browser yet: they appear as soon as the Edge is reached.</p>`;
     const tbody = this.#el('rows');
+    window.addEventListener('scroll', () => this.#schedulePaint(), { passive: true });
+    window.addEventListener('resize', () => this.#schedulePaint(), { passive: true });
     tbody.addEventListener('click', (ev) => this.#onClick(ev));
     tbody.addEventListener('submit', (ev) => this.#onSubmit(ev));
+    const find = (): void => this.#actions.find((this.#el('search') as HTMLInputElement).value, (this.#el('filter') as HTMLSelectElement).value as StatusFilter);
+    this.#el('search').addEventListener('input', find);
+    this.#el('filter').addEventListener('change', find);
+    this.#el('find').addEventListener('submit', (ev) => ev.preventDefault());
     for (const id of ['share-viewer', 'share-operator']) this.#el(id).addEventListener('click', (ev) => this.#onShare(ev));
+    this.#el('paired-list').addEventListener('click', (ev) => {
+      const button = (ev.target as HTMLElement).closest('button[data-revoke]') as HTMLButtonElement | null;
+      if (button === null) return;
+      button.disabled = true;
+      this.#actions.revoke(button.dataset.revoke as string).then(
+        () => this.refreshPaired(),
+        (e: unknown) => (this.#el('paired-list').textContent = `Could not revoke: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    });
     this.#el('pair-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const input = this.#el('pair-code') as HTMLInputElement;
@@ -150,11 +195,19 @@ export class DashboardView {
   }
 
   setLink(description: string): void {
-    this.#el('link').textContent = `The machines on your Edge, synced live into this browser through the ${description}.`;
+    this.#el('link').textContent = `The machines on your Edge, synced live into this browser through the ${description}${description.endsWith('…') ? '' : '.'}`;
   }
 
   showPairing(show: boolean, error?: string): void {
     this.#el('pairing').hidden = !show;
+    if (show) {
+      // Not "Offline": this browser needs a pairing code before it can reach the Edge.
+      const conn = this.#el('connection');
+      conn.dataset.status = 'unpaired';
+      (conn.querySelector('.conn-label') as HTMLElement).textContent = 'Not paired';
+      (conn.querySelector('.conn-detail') as HTMLElement).textContent = 'enter the pairing code below';
+      this.#el('offline-note').hidden = true;
+    }
     const err = this.#el('pair-error');
     err.hidden = error === undefined;
     err.textContent = error ?? '';
@@ -171,6 +224,8 @@ export class DashboardView {
 
   /** Shows the connection state (and the progress bar while catching up); returns the bar's text, if shown. */
   setStatus(status: SyncStatus, progress: SyncProgress, pending: number): string | undefined {
+    // Administration needs a live session: list the paired browsers again once there is one.
+    if (status === 'live' && this.#status !== 'live' && this.#access?.admin === true) this.refreshPaired();
     this.#status = status;
     if (status === 'live' || status === 'syncing') this.#everOnline = true;
     const conn = this.#el('connection');
@@ -178,7 +233,12 @@ export class DashboardView {
     conn.dataset.status = status;
     (conn.querySelector('.conn-label') as HTMLElement).textContent = text.label;
     (conn.querySelector('.conn-detail') as HTMLElement).textContent = pending > 0 ? `${text.detail} · ${pending} edit${pending === 1 ? '' : 's'} waiting to be sent` : text.detail;
-    this.#el('offline-note').hidden = status === 'live' || status === 'syncing' || status === 'revoked';
+    const away = !(status === 'live' || status === 'syncing' || status === 'revoked');
+    clearTimeout(this.#offlineTimer);
+    // Not on every reload: the note shows once the Edge stays out of reach a few seconds.
+    if (!away) this.#el('offline-note').hidden = true;
+    else if (this.#everOnline) this.#el('offline-note').hidden = false;
+    else this.#offlineTimer = setTimeout(() => (this.#el('offline-note').hidden = false), OFFLINE_NOTE_AFTER_MS);
     this.#el('revoked-note').hidden = status !== 'revoked';
 
     const bar = this.#el('progress');
@@ -198,12 +258,47 @@ export class DashboardView {
     return undefined;
   }
 
-  render(rows: readonly MachineRow[], now = Date.now()): void {
+  /**
+   * Takes the whole (sorted) list but draws only the rows in and near the viewport: the table is
+   * virtualized (spacer rows stand for the others), and a row is redrawn only when what it shows
+   * changed, so the page's work follows what changed and what is visible, not the fleet's size.
+   */
+  render(rows: readonly MachineRow[], now = Date.now(), all: readonly MachineRow[] = rows): void {
+    this.#all = rows;
+    this.#el('empty').hidden = all.length > 0;
+    this.#el('shown').textContent = rows.length === all.length ? '' : `${rows.length} of ${all.length} shown`;
+    this.#paint(now);
+    this.#summary(all, now);
+  }
+
+  /** Draws the window of rows around the viewport. */
+  #paint(now = Date.now()): void {
+    const rows = this.#all;
     const tbody = this.#el('rows');
-    this.#el('empty').hidden = rows.length > 0;
+    if (this.#spacers === undefined) {
+      const spacer = (): HTMLTableRowElement => {
+        const tr = document.createElement('tr');
+        tr.className = 'spacer';
+        tr.setAttribute('aria-hidden', 'true');
+        tr.insertCell().colSpan = 5;
+        return tr;
+      };
+      this.#spacers = [spacer(), spacer()];
+      tbody.append(...this.#spacers);
+    }
+    const [above, below] = this.#spacers;
+    const h = this.#rowHeight;
+    const offset = -tbody.getBoundingClientRect().top;
+    const visible = Math.ceil(window.innerHeight / h);
+    const first = Math.max(0, Math.min(rows.length - visible, Math.floor(offset / h) - OVERSCAN));
+    const last = Math.min(rows.length, Math.max(0, first) + visible + 2 * OVERSCAN);
+    const from = Math.max(0, first);
+    (above.cells[0] as HTMLTableCellElement).style.height = `${from * h}px`;
+    (below.cells[0] as HTMLTableCellElement).style.height = `${(rows.length - last) * h}px`;
     const seen = new Set<string>();
-    let prev: HTMLTableRowElement | undefined;
-    for (const row of rows) {
+    let prev: ChildNode = above;
+    for (let n = from; n < last; n++) {
+      const row = rows[n] as MachineRow;
       seen.add(row.id);
       const key = this.#rowKey(row);
       let entry = this.#rows.get(row.id);
@@ -219,19 +314,35 @@ export class DashboardView {
         entry.row = row;
         entry.extra = this.#conflictRow(entry.extra, row);
       }
-      const anchor: ChildNode | null = prev === undefined ? tbody.firstChild : (this.#rows.get(prev.dataset.worker as string)?.extra ?? prev).nextSibling;
-      if (entry.tr !== anchor) tbody.insertBefore(entry.tr, anchor);
+      if (entry.tr !== prev.nextSibling) tbody.insertBefore(entry.tr, prev.nextSibling);
       if (entry.extra !== undefined && entry.tr.nextSibling !== entry.extra) tbody.insertBefore(entry.extra, entry.tr.nextSibling);
-      prev = entry.tr;
+      prev = entry.extra ?? entry.tr;
       (entry.tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
     }
+    if (below !== prev.nextSibling) tbody.insertBefore(below, prev.nextSibling);
     for (const [id, entry] of this.#rows) {
       if (seen.has(id)) continue;
       entry.tr.remove();
       entry.extra?.remove();
-      this.#rows.delete(id);
+      // The row being edited keeps its form (and what was typed) while scrolled away.
+      if (id !== this.#editing) this.#rows.delete(id);
     }
-    this.#summary(rows);
+    if (!this.#measured && seen.size > 0) {
+      this.#measured = true;
+      let total = 0;
+      for (const id of seen) total += (this.#rows.get(id) as { tr: HTMLTableRowElement }).tr.offsetHeight;
+      this.#rowHeight = Math.max(24, total / seen.size);
+    }
+  }
+
+  /** Redraws the window at the next frame (on scroll and resize). */
+  #schedulePaint(): void {
+    if (this.#paintQueued) return;
+    this.#paintQueued = true;
+    requestAnimationFrame(() => {
+      this.#paintQueued = false;
+      this.#paint();
+    });
   }
 
   /** Shows what became of an edit (the row redraws with it). */
@@ -250,11 +361,30 @@ export class DashboardView {
     if (this.#access !== undefined && this.#access.canWrite === access.canWrite && this.#access.admin === access.admin && this.#access.summary === access.summary) return false;
     this.#access = access;
     this.#el('share').hidden = !access.admin;
+    if (access.admin) this.refreshPaired();
     const sub = this.#el('access');
     sub.hidden = false;
     sub.textContent = `This browser's grant: ${access.summary}${access.canWrite ? '' : ' (view only: editing is off)'}.`;
     if (!access.canWrite && this.#editing !== undefined) this.#setEditing(undefined);
     return true;
+  }
+
+  /** Lists the browsers paired with the Edge (label, grant, when, revoked), each with Revoke. */
+  refreshPaired(): void {
+    const out = this.#el('paired-list');
+    this.#actions.paired().then(
+      (list) => {
+        const rows = [...list]
+          .sort((a, b) => a.pairedAt - b.pairedAt)
+          .map(
+            (p) => `<tr data-paired="${esc(p.frontendId)}" data-revoked="${p.revoked}"><td>${esc(p.label)}${p.self ? ' <b>(this browser)</b>' : ''}</td><td>${esc(p.grant)}</td><td>${esc(new Date(p.pairedAt).toLocaleString())}</td>
+              <td>${p.revoked ? '<span class="error">revoked</span>' : p.self ? '' : `<button type="button" data-revoke="${esc(p.frontendId)}">Revoke</button>`}</td></tr>`,
+          );
+        out.className = 'small';
+        out.innerHTML = `<table class="paired"><thead><tr><th>Label</th><th>Grant</th><th>Paired</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+      },
+      (e: unknown) => (out.textContent = `Could not list the paired browsers: ${e instanceof Error ? e.message : String(e)}`),
+    );
   }
 
   #onShare(ev: Event): void {
@@ -265,6 +395,7 @@ export class DashboardView {
     this.#actions.share(grant).then(
       ({ code, expiresAt }) => {
         const url = `${location.origin}${location.pathname}#pair=${encodeURIComponent(code)}`;
+        this.refreshPaired();
         out.innerHTML = `Code for a ${esc(grant)} (one use, until ${esc(new Date(expiresAt).toLocaleTimeString())}): <code class="share-code">${esc(code)}</code><br>Link: <a class="share-link" href="${esc(url)}">${esc(url)}</a>`;
       },
       (e: unknown) => {
@@ -282,16 +413,19 @@ export class DashboardView {
     for (const { tr, row } of this.#rows.values()) (tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
   }
 
-  #summary(rows: readonly MachineRow[]): void {
+  #summary(rows: readonly MachineRow[], now: number): void {
     const count = (f: (r: MachineRow) => boolean): number => rows.filter(f).length;
     const running = count((r) => r.observed.value?.state === 'running');
     const failed = count((r) => r.observed.value?.state === 'failed');
     const moving = count((r) => r.differs.length > 0 && r.observed.value?.state !== 'failed');
     const pending = count((r) => r.desired.status === 'pending');
     const conflicts = count((r) => r.desired.status === 'conflict');
-    const parts = [`<b>${rows.length}</b> machines`, `<b>${running}</b> running`, `<b class="${failed > 0 ? 'bad' : ''}">${failed}</b> failed`, `<b>${moving}</b> not yet at their desired state`];
+    const loading = rows.some((r) => r.observed.value === undefined);
+    const parts = [`<b>${rows.length}</b> machines`, loading ? '<span class="muted">loading their reports…</span>' : `<b>${running}</b> running`, `<b class="${failed > 0 ? 'bad' : ''}">${failed}</b> failed`, `<b>${moving}</b> not yet at their desired state`];
     if (pending > 0) parts.push(`<b class="warn">${pending}</b> edit${pending === 1 ? '' : 's'} pending`);
     if (conflicts > 0) parts.push(`<b class="bad">${conflicts}</b> conflict${conflicts === 1 ? '' : 's'} to resolve`);
+    const stale = count((r) => isStale(r, now));
+    if (stale > 0) parts.push(`<b class="warn">${stale}</b> stale (no report for 30 s)`);
     this.#el('summary').innerHTML = parts.join(' · ');
   }
 
@@ -354,7 +488,7 @@ export class DashboardView {
     const options = DESIRED_STATES.map((s) => `<option value="${s}" ${s === d.state ? 'selected' : ''}>${s}</option>`).join('');
     return `<form class="edit-form" data-id="${esc(id)}" data-base="${esc(base)}">
       <select name="state" aria-label="desired state">${options}</select>
-      <input name="speed" type="number" min="0" max="${MAX_SPEED}" step="50" value="${esc(d.speed)}" aria-label="desired speed (rpm)" /> rpm
+      <input name="speed" type="number" min="0" max="${MAX_SPEED}" step="1" value="${esc(d.speed)}" aria-label="desired speed (rpm)" /> rpm
       <button type="submit" class="primary">Save</button> <button type="button" data-action="cancel">Cancel</button></form>`;
   }
 

@@ -1,0 +1,68 @@
+/**
+ * What the operator sees of the fleet: search (name, serial, line, id), a status filter, and the
+ * order of the table: failed and conflicted machines pinned to the top, then natural order of
+ * the machine id (m2 before m10). Pure functions over the page's compact rows.
+ */
+import { STALE_AFTER_MS } from '../shared/machines.js';
+import type { MachineRow } from './model.js';
+
+export type StatusFilter = 'all' | 'failed' | 'not-at-desired' | 'conflict' | 'pending' | 'stale';
+
+export const FILTERS: readonly { value: StatusFilter; label: string }[] = [
+  { value: 'all', label: 'All machines' },
+  { value: 'failed', label: 'Failed' },
+  { value: 'not-at-desired', label: 'Not at desired state' },
+  { value: 'conflict', label: 'Conflict' },
+  { value: 'pending', label: 'Edit pending' },
+  { value: 'stale', label: 'Stale (no report)' },
+];
+
+const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
+/** Natural order: m2 before m10. */
+export function compareNatural(a: string, b: string): number {
+  return natural.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** No report (change or heartbeat) for three heartbeats. */
+export function isStale(row: MachineRow, now: number): boolean {
+  const at = row.observed.value?.reportedAt;
+  return at !== undefined && now - Date.parse(at) > STALE_AFTER_MS;
+}
+
+export function matchesFilter(row: MachineRow, filter: StatusFilter, now: number): boolean {
+  switch (filter) {
+    case 'all':
+      return true;
+    case 'failed':
+      return row.observed.value?.state === 'failed';
+    case 'not-at-desired':
+      return row.differs.length > 0;
+    case 'conflict':
+      return row.desired.status === 'conflict';
+    case 'pending':
+      return row.desired.status === 'pending';
+    case 'stale':
+      return isStale(row, now);
+  }
+}
+
+/** True if the query (case-insensitive, spaces collapsed) is part of the machine's id, name, serial or line. */
+export function matchesSearch(row: MachineRow, query: string): boolean {
+  const q = query.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (q === '') return true;
+  const i = row.identity.value;
+  return [row.id, i?.name, i?.serial, i?.line].some((field) => field !== undefined && field.toLowerCase().includes(q));
+}
+
+/** Failed or conflicted first (the default view), then natural order of the id. */
+function pinned(row: MachineRow): number {
+  return row.observed.value?.state === 'failed' || row.desired.status === 'conflict' ? 0 : 1;
+}
+
+/** The rows the table shows, in its order. */
+export function selectRows(rows: Iterable<MachineRow>, query: string, filter: StatusFilter, now: number): MachineRow[] {
+  const out: MachineRow[] = [];
+  for (const row of rows) if (matchesFilter(row, filter, now) && matchesSearch(row, query)) out.push(row);
+  return out.sort((a, b) => pinned(a) - pinned(b) || compareNatural(a.id, b.id));
+}

@@ -1,0 +1,254 @@
+/**
+ * The dashboard's sync, off the page's main thread: the IndexedDB replica and FrontendSync run
+ * here. In a SharedWorker (one per Edge replica) every tab of the dashboard shares one sync; in a
+ * browser without SharedWorker each tab has a dedicated worker and the Web Locks leader syncs
+ * while the others show the replica read-only. The page is sent only the machine rows that
+ * changed (at most ROWS_PER_MESSAGE per message, so drawing them never blocks the page for long).
+ */
+import { openStore, registerAdapterModule } from '@cse/core';
+import type { Store } from '@cse/core';
+import * as indexeddb from '@cse/adapter-indexeddb';
+import { FrontendSync, describeGrant } from '@cse/sync';
+import type { LinkConfig } from '../shared/link-config.js';
+import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
+import type { Link } from './connection.js';
+import { databaseName, openLink } from './connection.js';
+import type { MachineRow } from './model.js';
+import { loadRows } from './model.js';
+import type { Call, PairedView, Role, SyncState, ToPage, ToWorker } from './worker-protocol.js';
+
+const ROWS_PER_MESSAGE = 200;
+/** At most one read of the replica per this many ms while changes arrive. */
+const DRAW_EVERY_MS = 150;
+
+interface Port {
+  postMessage(message: ToPage): void;
+  onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Why a pairing failed, said for the person holding the code. */
+function pairingFailed(e: unknown): Error {
+  const why = message(e);
+  if (/expired/i.test(why)) {
+    return new Error('This code has expired; ask for a new one: each `npm start` prints one, and a paired admin browser makes one under "Pair another browser".');
+  }
+  return new Error(`Pairing failed: ${why}`);
+}
+
+class SyncHub {
+  readonly #ports = new Set<Port>();
+  readonly #rows = new Map<string, { key: string; row: MachineRow }>();
+  #store: Store | undefined;
+  #link: Link | undefined;
+  #frontend: FrontendSync | undefined;
+  #description = '';
+  #role: { role: Role; error?: string } | undefined;
+  #sync: SyncState | undefined;
+  #opened: Promise<void> | undefined;
+  #received = 0;
+  #lastApplied = 0;
+  #drawing = false;
+  #again = false;
+
+  connect(port: Port): void {
+    this.#ports.add(port);
+    port.onmessage = (ev) => void this.#onMessage(port, ev.data);
+  }
+
+  #send(port: Port | undefined, msg: ToPage): void {
+    if (port !== undefined) port.postMessage(msg);
+    else for (const p of this.#ports) p.postMessage(msg);
+  }
+
+  #sendRows(port: Port | undefined, changed: MachineRow[], removed: string[]): void {
+    for (let i = 0; i < changed.length || (i === 0 && removed.length > 0); i += ROWS_PER_MESSAGE) {
+      this.#send(port, { type: 'rows', changed: changed.slice(i, i + ROWS_PER_MESSAGE), removed: i === 0 ? removed : [] });
+    }
+  }
+
+  async #onMessage(port: Port, msg: ToWorker): Promise<void> {
+    if (msg.type === 'init') {
+      this.#opened ??= this.#open(msg.config, msg.code);
+      try {
+        await this.#opened;
+      } catch (e) {
+        this.#send(port, { type: 'error', message: message(e) });
+        return;
+      }
+      // A tab that joins: everything the others already have.
+      this.#send(port, { type: 'hello', description: this.#description });
+      this.#sendRows(port, [...this.#rows.values()].map((r) => r.row), []);
+      if (this.#role !== undefined) this.#send(port, { type: 'role', ...this.#role });
+      if (this.#sync !== undefined) this.#send(port, { type: 'sync', state: this.#sync });
+      return;
+    }
+    try {
+      this.#send(port, { type: 'reply', seq: msg.seq, ok: true, value: await this.#call(msg.call) });
+    } catch (e) {
+      this.#send(port, { type: 'reply', seq: msg.seq, ok: false, error: message(e) });
+    }
+  }
+
+  async #call(call: Call): Promise<unknown> {
+    if (call.method === 'pair') {
+      const link = this.#link;
+      if (link === undefined) throw new Error('the dashboard is still starting: try again in a moment');
+      try {
+        await link.pair(call.code);
+      } catch (e) {
+        throw pairingFailed(e);
+      }
+      await this.#startSync();
+      return undefined;
+    }
+    const fe = this.#frontend;
+    if (fe === undefined) throw new Error(this.#role?.role === 'other-tab' ? 'this tab does not sync (the dashboard is open in another tab): edit there' : 'this browser is not paired with the Edge yet');
+    if (call.method === 'save') {
+      if (fe.status === 'revoked') throw new Error("this browser's pairing was revoked: it cannot send edits");
+      await fe.saveDesired(WORKER_TYPE, call.id, { ...call.desired }, { baseVersion: call.baseVersion });
+      return undefined;
+    }
+    if (call.method === 'resolve') {
+      await fe.resolveConflict(WORKER_TYPE, call.id, call.choice);
+      return undefined;
+    }
+    if (call.method === 'paired') {
+      const { paired } = (await fe.admin('list')) as { paired: { frontendId: string; label?: string; pairedAt: number; revoked: boolean; grant?: { preset?: string; label?: string } }[] };
+      const self = (this.#link as Link).frontendId;
+      return paired.map(
+        (p): PairedView => ({ frontendId: p.frontendId, label: p.label ?? p.grant?.label ?? p.frontendId.slice(0, 8), grant: p.grant?.preset ?? (p.grant === undefined ? 'none' : 'custom'), pairedAt: p.pairedAt, revoked: p.revoked, self: p.frontendId === self }),
+      );
+    }
+    if (call.method === 'revoke') return (await fe.admin('revoke', { frontendId: call.frontendId })).revoked;
+    const made = await fe.admin('pair', { grant: call.grant, label: `${call.grant} (from the dashboard)`, ttlMs: 10 * 60_000 });
+    return { code: made.code as string, expiresAt: made.expiresAt as number };
+  }
+
+  #setRole(role: Role, error?: string): void {
+    this.#role = error === undefined ? { role } : { role, error };
+    this.#send(undefined, { type: 'role', ...this.#role });
+  }
+
+  async #open(config: LinkConfig, code: string | undefined): Promise<void> {
+    registerAdapterModule('indexeddb:', indexeddb);
+    const store = await openStore(`indexeddb:${databaseName(config)}`);
+    this.#store = store;
+    const link = await openLink(config, store);
+    this.#link = link;
+    this.#description = link.description;
+    await this.#draw();
+    store.onChanges(await store.lastSyncId(), () => void this.#draw(), { onError: (e) => this.#send(undefined, { type: 'error', message: message(e) }) });
+    void this.#lead(config, code);
+  }
+
+  /** Syncs once this worker is the only one syncing this replica (always so in a SharedWorker). */
+  async #lead(config: LinkConfig, code: string | undefined): Promise<void> {
+    await oneSyncingWorker(`cse-dashboard-sync:${databaseName(config)}`, () => this.#setRole('other-tab'));
+    const link = this.#link as Link;
+    if (link.paired) return this.#startSync();
+    if (code === undefined) return this.#setRole('unpaired');
+    try {
+      await link.pair(code);
+      await this.#startSync();
+    } catch (e) {
+      this.#setRole('unpaired', pairingFailed(e).message);
+    }
+  }
+
+  async #startSync(): Promise<void> {
+    if (this.#frontend !== undefined) return;
+    const link = this.#link as Link;
+    const fe = new FrontendSync({ store: this.#store as Store, registry: machineRegistry(), connect: link.connect, backoff: { min: 250, max: 2000 } });
+    this.#frontend = fe;
+    this.#setRole('sync');
+    let startCursors: Record<string, number> = {};
+    const publish = (): void => {
+      const grant = fe.grant;
+      this.#sync = {
+        status: fe.status,
+        progress: fe.progress,
+        pending: fe.pending,
+        received: this.#received,
+        startCursors,
+        grant: grant === undefined ? undefined : { preset: grant.preset ?? 'custom', canWrite: fe.mayWrite(WORKER_TYPE), admin: grant.admin, summary: describeGrant(grant) },
+      };
+      this.#send(undefined, { type: 'sync', state: this.#sync });
+    };
+    fe.onOutcome((outcome) => this.#send(undefined, { type: 'outcome', outcome }));
+    fe.onStatus((_status, progress) => {
+      this.#received += progress.applied >= this.#lastApplied ? progress.applied - this.#lastApplied : progress.applied;
+      this.#lastApplied = progress.applied;
+      publish();
+    });
+    publish();
+    await fe.start();
+    startCursors = { ...fe.cursors };
+    publish();
+  }
+
+  /** Reads the replica and sends the rows that changed: at once, then at most every DRAW_EVERY_MS. */
+  async #draw(): Promise<void> {
+    if (this.#drawing) {
+      this.#again = true;
+      return;
+    }
+    this.#drawing = true;
+    try {
+      do {
+        this.#again = false;
+        const rows = await loadRows(this.#store as Store);
+        const changed: MachineRow[] = [];
+        const seen = new Set<string>();
+        for (const row of rows) {
+          seen.add(row.id);
+          const key = JSON.stringify(row);
+          if (this.#rows.get(row.id)?.key === key) continue;
+          this.#rows.set(row.id, { key, row });
+          changed.push(row);
+        }
+        const removed = [...this.#rows.keys()].filter((id) => !seen.has(id));
+        for (const id of removed) this.#rows.delete(id);
+        if (changed.length > 0 || removed.length > 0) this.#sendRows(undefined, changed, removed);
+        if (this.#frontend !== undefined && this.#sync !== undefined && this.#sync.pending !== this.#frontend.pending) {
+          this.#sync = { ...this.#sync, status: this.#frontend.status, progress: this.#frontend.progress, pending: this.#frontend.pending };
+          this.#send(undefined, { type: 'sync', state: this.#sync });
+        }
+        await new Promise((r) => setTimeout(r, DRAW_EVERY_MS));
+      } while (this.#again);
+    } finally {
+      this.#drawing = false;
+    }
+  }
+}
+
+/** Resolves once this worker holds the sync lock (at once, unless another worker of this replica has it). */
+function oneSyncingWorker(name: string, onWaiting: () => void): Promise<void> {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  if (locks === undefined) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const hold = (lock: Lock | null): Promise<void> | undefined => {
+      if (lock === null) return undefined;
+      resolve();
+      return new Promise<void>(() => undefined); // held until the worker ends
+    };
+    void locks.request(name, { ifAvailable: true }, (lock) => {
+      if (lock !== null) return hold(lock);
+      onWaiting();
+      void locks.request(name, hold);
+      return undefined;
+    });
+  });
+}
+
+const hub = new SyncHub();
+const scope = self as unknown as { onconnect?: ((ev: MessageEvent) => void) | null } & Port;
+if ('onconnect' in scope) {
+  // A SharedWorker: one port per tab.
+  scope.onconnect = (ev: MessageEvent) => {
+    const port = ev.ports[0] as MessagePort;
+    hub.connect(port as unknown as Port);
+    port.start();
+  };
+} else hub.connect(scope);

@@ -1,0 +1,66 @@
+/**
+ * What the page and the sync worker (`sync-worker.ts`) say to each other over a MessagePort. The
+ * worker owns the replica and FrontendSync; the page only draws what it is sent and asks for edits.
+ */
+import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
+import type { LinkConfig } from '../shared/link-config.js';
+import type { MachineDesired } from '../shared/machines.js';
+import type { MachineRow } from './model.js';
+
+/** The page's requests the worker answers with a `reply` of the same `id`. */
+export type Call =
+  | { method: 'save'; id: string; desired: MachineDesired; baseVersion: number }
+  | { method: 'resolve'; id: string; choice: 'mine' | 'theirs' }
+  | { method: 'share'; grant: 'viewer' | 'operator' }
+  | { method: 'pair'; code: string }
+  | { method: 'paired' }
+  | { method: 'revoke'; frontendId: string };
+
+/** One browser paired with the Edge, as the pairing management lists it. */
+export interface PairedView {
+  readonly frontendId: string;
+  readonly label: string;
+  readonly grant: string;
+  readonly pairedAt: number;
+  readonly revoked: boolean;
+  /** This browser. */
+  readonly self: boolean;
+}
+
+export type ToWorker = { type: 'init'; config: LinkConfig; code: string | undefined } | { type: 'call'; seq: number; call: Call };
+
+/** This browser's grant, as the page shows it. */
+export interface GrantView {
+  readonly preset: string;
+  readonly canWrite: boolean;
+  readonly admin: boolean;
+  readonly summary: string;
+}
+
+export interface SyncState {
+  readonly status: SyncStatus;
+  readonly progress: SyncProgress;
+  readonly pending: number;
+  /** Changes received from the Edge since the worker started. */
+  readonly received: number;
+  /** The replica's cursors when the sync started. */
+  readonly startCursors: Record<string, number>;
+  readonly grant: GrantView | undefined;
+}
+
+/**
+ * `sync`: this worker syncs the replica; `other-tab`: another worker does (a browser without
+ * SharedWorker, one dedicated worker per tab), this one shows the replica read-only; `unpaired`:
+ * the browser needs a pairing code.
+ */
+export type Role = 'sync' | 'other-tab' | 'unpaired';
+
+export type ToPage =
+  | { type: 'hello'; description: string }
+  | { type: 'role'; role: Role; error?: string }
+  | { type: 'rows'; changed: MachineRow[]; removed: string[] }
+  | { type: 'sync'; state: SyncState }
+  | { type: 'outcome'; outcome: WriteOutcome }
+  | { type: 'reply'; seq: number; ok: true; value: unknown }
+  | { type: 'reply'; seq: number; ok: false; error: string }
+  | { type: 'error'; message: string };

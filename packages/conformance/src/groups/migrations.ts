@@ -53,7 +53,13 @@ async function checkShapes(store: Store, where: string): Promise<number> {
   return atThree;
 }
 
-async function round(s: Scope, killAfter: number): Promise<void> {
+/** When the child is killed: after `killAfter` batches, then `delayMs` later (often inside the next batch's commit). */
+interface KillPlan {
+  readonly killAfter: number;
+  readonly delayMs: number;
+}
+
+async function round(s: Scope, { killAfter, delayMs }: KillPlan): Promise<void> {
   const name = s.storeName('migrations');
   const filled = await s.store(name);
   for (const role of MIG_ROLES) await filled.insertMany(collection(role), Array.from({ length: N }, (_, i) => migV1(role, i)));
@@ -70,6 +76,7 @@ async function round(s: Scope, killAfter: number): Promise<void> {
       child.until((ms) => ms.filter((m) => m.t === 'batch').length >= killAfter || ms.some((m) => m.t === 'done'), `${killAfter} batches`),
       `the migrating child to commit ${killAfter} batches`,
     );
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
   } finally {
     child.kill();
   }
@@ -77,7 +84,7 @@ async function round(s: Scope, killAfter: number): Promise<void> {
   const acked = Math.max(0, ...child.messages.map((m) => (m.t === 'batch' ? m.migrated : 0)));
 
   const store = await s.store(name);
-  const where = `after a kill at batch ${killAfter}`;
+  const where = `after a kill ${delayMs} ms after batch ${killAfter}`;
   const atThree = await checkShapes(store, where);
   ok(atThree >= acked, `${where}: ${acked} documents were reported migrated but only ${atThree} are at version 3 (durability)`);
   equal(atThree % BATCH, 0, `${where}: ${atThree} documents at version 3 is not a whole number of batches of ${BATCH} (a torn batch)`);
@@ -121,7 +128,9 @@ export const migrationsGroupDef: Group = {
         checkProperty(
           scope,
           'migrations: SIGKILL during a migration',
-          fc.asyncProperty(fc.integer({ min: 0, max: (3 * N) / BATCH + 2 }), (killAfter) => scope.child((s) => round(s, killAfter))),
+          fc.asyncProperty(fc.record({ killAfter: fc.integer({ min: 0, max: (3 * N) / BATCH + 2 }), delayMs: fc.integer({ min: 0, max: 12 }) }), (plan) =>
+            scope.child((s) => round(s, plan)),
+          ),
           // A kill's timing does not replay exactly: no shrinking.
           { scale: 0.2, runTimeoutMs: 120_000, budgetMs: 200_000, params: { endOnFailure: true } },
         ),

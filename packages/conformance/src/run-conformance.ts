@@ -11,6 +11,7 @@ import {
   badInputGroupDef,
   capabilitiesGroupDef,
   crashGroupDef,
+  migrationsGroupDef,
   durabilityGroupDef,
   faithfulDocumentsGroupDef,
   indexesGroupDef,
@@ -77,6 +78,8 @@ export const syncStateGroup = single(syncStateGroupDef);
 export const txCacheGroup = single(txCacheGroupDef);
 /** Crash safety: a child process killed with SIGKILL (needs persistent, crashSafe, `module`, Node). */
 export const crashGroup = single(crashGroupDef);
+/** Schema migrations killed with SIGKILL at a random batch (needs persistent, crashSafe, `module`, Node). */
+export const migrationsGroup = single(migrationsGroupDef);
 /** Several writer processes on one store (needs multiProcess, `module`, Node). */
 export const multiProcessGroup = single(multiProcessGroupDef);
 /** Live changes: `Store.watch` misses nothing, ends on abort and close; a declared change feed signals. */

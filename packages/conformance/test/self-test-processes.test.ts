@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { crashGroupDef, multiProcessGroupDef, runGroups } from '../src/index.js';
+import { crashGroupDef, migrationsGroupDef, multiProcessGroupDef, runGroups } from '../src/index.js';
 import type { FileFault } from './broken/file-adapter.js';
 import { fileFactory } from './broken/file-adapter.js';
 import { open as racySqlite } from './broken/sqlite-racy.js';
@@ -36,6 +36,15 @@ describe('the crash and multi-process groups reject broken adapters (child proce
     const reports = await runGroups([multiProcessGroupDef], { name: 'sqlite: split', open: brokenSqlite('split'), module: here('./broken/sqlite-split.ts') });
     expect(reports.map((r) => r.status)).toEqual(['failed']);
     expect((reports[0]?.error as Error).message).toMatch(/became visible after a larger one|a lost change/);
+  });
+
+  it('migrations rejects a file adapter that writes a commit in pieces (a torn batch) and accepts it without faults', async () => {
+    const torn = await runGroups([migrationsGroupDef], { name: 'file: torn', open: fileFactory('torn'), module: here('./broken/file-torn.ts') });
+    expect(torn.map((r) => r.status)).toEqual(['failed']);
+    expect((torn[0]?.error as Error).message).toMatch(/torn batch|not in the shape|holds \d+ documents/);
+    const fine = await runGroups([migrationsGroupDef], { name: 'file: none', open: fileFactory('none'), module: here('./broken/file-ok.ts') });
+    expect(describeFailures(fine)).toBe('');
+    expect(fine.map((r) => r.status)).toEqual(['passed']);
   });
 
   it('crash accepts the file adapter without faults', async () => {

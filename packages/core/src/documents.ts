@@ -99,6 +99,10 @@ function checkedBody(collection: string, doc: unknown, options: BodyOptions): Js
         if (value !== undefined && !SYNC_STATUS.has(value as string)) {
           throw new ValidationError(`_sync_status must be "pending", "synced" or "conflict", got ${JSON.stringify(value)}`);
         }
+      } else if (key === Field.schema) {
+        if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)) {
+          throw new ValidationError(`_schema must be an integer ≥ 1 (the document's schema version), got ${describeValue(value)}`);
+        }
       } else if (key === Field.syncedAt) {
         if (value !== undefined && typeof value !== 'string') throw new ValidationError('_synced_at must be a string (ISO 8601)');
       } else {

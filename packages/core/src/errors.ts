@@ -30,6 +30,8 @@ export const ErrorCode = {
   REVOKED: 'REVOKED',
   /** The stored data is damaged (e.g. committed changes lost); the store refuses to open rather than serve it silently. */
   CORRUPT: 'CORRUPT',
+  /** The peer speaks a schema version of a worker type this side cannot convert to or from (no lossless `down`, or newer): update the older side. */
+  UPDATE_REQUIRED: 'UPDATE_REQUIRED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

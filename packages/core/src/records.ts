@@ -12,6 +12,8 @@ export const Field = {
   deletedAt: '_deleted_at',
   syncedAt: '_synced_at',
   syncStatus: '_sync_status',
+  /** The schema version the document was written with (worker types with versions; absent means 1). */
+  schema: '_schema',
   /** Replica documents only (written through `Replica`): the Edge's `_sync_id` of this state. */
   edgeSyncId: '_edge_sync_id',
   /** Replica documents only: the Edge's `_version` of this state. */

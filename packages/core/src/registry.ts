@@ -5,6 +5,8 @@
  */
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { COLLECTION_NAME } from './json.js';
+import type { WorkerSchema, WorkerTypeSchema } from './migrations.js';
+import { workerSchema } from './migrations.js';
 
 export const Role = { Identity: 'identity', Desired: 'desired', Observed: 'observed' } as const;
 export type Role = (typeof Role)[keyof typeof Role];
@@ -48,6 +50,8 @@ export interface TriangularCollections {
   readonly observed: string;
 }
 
+const UNVERSIONED: WorkerSchema = Object.freeze({ version: 1, migrations: Object.freeze([]) });
+
 const WORKER_TYPE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 function copy(m: CollectionMetadata): CollectionMetadata {
@@ -64,6 +68,8 @@ export class Registry {
   /** workerType → role → name. */
   readonly #byWorker = new Map<string, Map<Role, string>>();
   readonly #features = new Map<string, boolean>();
+  /** workerType → its schema (only types registered with one; others are version 1). */
+  readonly #schemas = new Map<string, WorkerSchema>();
 
   /**
    * Registers a collection.
@@ -108,12 +114,40 @@ export class Registry {
     this.register({ name, workerType, role });
   }
 
-  /** Registers the three collections `{workerType}_identity`, `_desired`, `_observed`. */
-  registerWorkerType(workerType: string, schemaVersion?: string): TriangularCollections {
+  /**
+   * Registers the three collections `{workerType}_identity`, `_desired`, `_observed`. With a
+   * `WorkerTypeSchema` (`{ version, migrations }`) the worker type is versioned: its documents
+   * carry `_schema`, older ones are upgraded through `migrations` (see `migrations.ts`). A string
+   * is the free-form collection `schemaVersion` of before, and the type stays at version 1.
+   *
+   * @throws `VALIDATION` (also for a malformed schema, checked before anything is registered), `CONFLICT`.
+   */
+  registerWorkerType(workerType: string, schema?: string | WorkerTypeSchema): TriangularCollections {
+    const versioned = schema !== undefined && typeof schema === 'object' ? workerSchema(workerType, schema) : undefined;
+    const schemaVersion = versioned !== undefined ? `v${versioned.version}` : schema;
+    if (typeof schemaVersion !== 'string' && schemaVersion !== undefined) throw new ValidationError('schema must be a string or { version, migrations }');
     for (const role of ROLES as Role[]) {
       this.register({ name: `${workerType}_${role}`, workerType, role, ...(schemaVersion ? { schemaVersion } : {}) });
     }
+    if (versioned !== undefined) this.#schemas.set(workerType, versioned);
     return this.getTriangularCollections(workerType);
+  }
+
+  /** The worker type's schema: its current version and migration steps (`{ version: 1, migrations: [] }` when unversioned). */
+  getWorkerSchema(workerType: string): WorkerSchema {
+    return this.#schemas.get(workerType) ?? UNVERSIONED;
+  }
+
+  /** The current schema version of the worker type (1 when registered without one). */
+  getSchemaVersion(workerType: string): number {
+    return this.getWorkerSchema(workerType).version;
+  }
+
+  /** Worker type → current schema version, for every worker type with collections (what `hello` carries). */
+  getSchemaVersions(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const t of [...this.#byWorker.keys()].sort()) out[t] = this.getSchemaVersion(t);
+    return out;
   }
 
   /** A frozen copy of one collection's metadata. @throws `NOT_FOUND`. */

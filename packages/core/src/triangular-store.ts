@@ -8,6 +8,7 @@ import { ConflictError, ValidationError, isCseError } from './errors.js';
 import { assertId, jsonEqual } from './json.js';
 import { docKeyString } from './records.js';
 import type { Registry, TriangularCollections } from './registry.js';
+import { SCHEMA_FIELD, assertSchemaVersion, convertDoc, schemaVersionOf, updateRequired } from './migrations.js';
 import type { Doc, DocInput, WriteOptions } from './documents.js';
 import { userFields } from './documents.js';
 import { withRetry } from './retry.js';
@@ -40,6 +41,30 @@ export interface SaveOptions extends WriteOptions {
    * kept with the receipt (plain JSON, e.g. who sent it).
    */
   readonly receipt?: { readonly id: string; readonly body?: Readonly<Record<string, unknown>> };
+  /**
+   * The schema version the document is written in (a Frontend of an older release): it is
+   * upgraded to the worker type's current version before it is checked and applied. Default: the
+   * document's `_schema`, else the current version. A document that cannot be upgraded is
+   * refused (`VALIDATION`, or `UPDATE_REQUIRED` for a version newer than this side's) and nothing
+   * is written.
+   */
+  readonly schemaVersion?: number;
+}
+
+/** What `TriangularStore.migrate` did. */
+export interface MigrateResult {
+  /** Documents rewritten at the current version. */
+  readonly migrated: number;
+  /** Atomic commits made. */
+  readonly batches: number;
+}
+
+/** Options of `TriangularStore.migrate`. */
+export interface MigrateOptions {
+  /** Documents per atomic commit (default 100). */
+  readonly batchSize?: number;
+  /** Called after each committed batch (progress). */
+  readonly onBatch?: (progress: { readonly workerType: string; readonly role: Part; readonly migrated: number }) => void;
 }
 
 /** One consistent read of a worker's three documents (`undefined` where one is missing). */
@@ -50,6 +75,7 @@ export interface Snapshot {
 }
 
 type Part = 'identity' | 'desired' | 'observed';
+const PARTS: readonly Part[] = ['identity', 'desired', 'observed'];
 
 /** How often a save re-reads after losing a race it did not ask to detect. */
 const INTERNAL_RETRIES = 20;
@@ -79,6 +105,32 @@ export class TriangularStore {
     }
   }
 
+  /**
+   * The document as written at the worker type's current version: upgraded from the writer's
+   * version (`schemaVersion`, else its `_schema`, else current) and stamped. Unversioned types
+   * are left as they are.
+   */
+  #upgradeInput(workerType: string, input: DocInput, part: Part, schemaVersion: number | undefined): DocInput {
+    const schema = this.#registry.getWorkerSchema(workerType);
+    const given = (input as Record<string, unknown>)[SCHEMA_FIELD];
+    const from = schemaVersion ?? (given === undefined ? schema.version : given);
+    assertSchemaVersion(from, `the schema version of the ${part} document for "${input.id}"`);
+    if (from > schema.version) throw updateRequired(workerType, from, schema.version);
+    if (schema.version === 1 && given === undefined) return input;
+    return convertDoc(workerType, schema, part, input as unknown as JsonObject, from, schema.version) as unknown as DocInput;
+  }
+
+  /** A stored document seen at the current version (lazy upgrade on read; nothing is written). */
+  #view(workerType: string, part: Part, doc: Doc | undefined): Doc | undefined {
+    if (doc === undefined) return undefined;
+    const schema = this.#registry.getWorkerSchema(workerType);
+    const at = schemaVersionOf(doc);
+    if (at === schema.version) return doc;
+    const meta: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(doc)) if (k.startsWith('_') && k !== SCHEMA_FIELD) meta[k] = v;
+    return { ...convertDoc(workerType, schema, part, userFields(doc), at, schema.version), ...meta } as Doc;
+  }
+
   #input(id: string, doc: unknown, part: Part): DocInput {
     assertId(id);
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
@@ -104,8 +156,8 @@ export class TriangularStore {
    * @throws `VALIDATION`, `VALIDATION` (also for a worker type not registered), `CONFLICT`.
    */
   async saveIdentity(workerType: string, id: string, doc: Readonly<Record<string, unknown>>): Promise<SaveResult> {
-    const input = this.#input(id, doc, 'identity');
     const { identity } = this.#collections(workerType);
+    const input = this.#upgradeInput(workerType, this.#input(id, doc, 'identity'), 'identity', undefined);
     for (let attempt = 0; ; attempt++) {
       try {
         return { doc: await this.#store.insert(identity, input), changed: true };
@@ -113,7 +165,7 @@ export class TriangularStore {
         if (!isCseError(e, 'CONFLICT') || attempt >= INTERNAL_RETRIES) throw e;
         const current = (e as ConflictError).current as Doc | undefined;
         if (current === undefined) continue; // deleted meanwhile: try again
-        if (this.#same(identity, current, input)) return { doc: current, changed: false };
+        if (this.#same(identity, this.#view(workerType, 'identity', current) as Doc, input)) return { doc: current, changed: false };
         throw new ConflictError(`identity of ${workerType}/${JSON.stringify(id)} is immutable and differs from the stored one`, current, {
           details: { collection: identity, id },
         });
@@ -126,14 +178,14 @@ export class TriangularStore {
    * returns `changed: false`. With `expectedVersion` a stale writer gets a `ConflictError`;
    * without it, create-or-update is still atomic (a lost race is re-read and retried).
    */
-  saveDesired(workerType: string, id: string, doc: Readonly<Record<string, unknown>>, options: SaveOptions = {}): Promise<SaveResult> {
+  async saveDesired(workerType: string, id: string, doc: Readonly<Record<string, unknown>>, options: SaveOptions = {}): Promise<SaveResult> {
     if (options.receipt !== undefined) return this.#saveWithReceipt(workerType, id, doc, options);
     return this.#save(workerType, id, doc, 'desired', options);
   }
 
   async #saveWithReceipt(workerType: string, id: string, doc: unknown, options: SaveOptions): Promise<SaveResult> {
-    const input = this.#input(id, doc, 'desired');
-    const collection = this.#registry.getTriangularCollections(workerType).desired;
+    const collection = this.#collections(workerType).desired;
+    const input = this.#upgradeInput(workerType, this.#input(id, doc, 'desired'), 'desired', options.schemaVersion);
     const sys = this.#store[kSystem];
     const body = sys.body(collection, input);
     const expected = options.expectedVersion;
@@ -169,7 +221,7 @@ export class TriangularStore {
   }
 
   /** Saves the worker's observed state; same rules as `saveDesired`. A 10 Hz poll with unchanged content burns no sync ids. */
-  saveObserved(workerType: string, id: string, doc: Readonly<Record<string, unknown>>, options: WriteOptions = {}): Promise<SaveResult> {
+  saveObserved(workerType: string, id: string, doc: Readonly<Record<string, unknown>>, options: WriteOptions & { readonly schemaVersion?: number } = {}): Promise<SaveResult> {
     return this.#save(workerType, id, doc, 'observed', options);
   }
 
@@ -187,9 +239,9 @@ export class TriangularStore {
     if (this.#hints.size > MAX_HINTS) this.#hints.delete(this.#hints.keys().next().value as string);
   }
 
-  async #save(workerType: string, id: string, doc: unknown, part: 'desired' | 'observed', options: WriteOptions): Promise<SaveResult> {
-    const input = this.#input(id, doc, part);
+  async #save(workerType: string, id: string, doc: unknown, part: 'desired' | 'observed', options: WriteOptions & { readonly schemaVersion?: number }): Promise<SaveResult> {
     const collection = this.#collections(workerType)[part];
+    const input = this.#upgradeInput(workerType, this.#input(id, doc, part), part, options.schemaVersion);
     const body = this.#store[kSystem].body(collection, input);
     const key = docKeyString(collection, id);
     const expected = options.expectedVersion;
@@ -236,17 +288,17 @@ export class TriangularStore {
 
   /** The worker's identity, or `undefined`. */
   async loadIdentity(workerType: string, id: string): Promise<Doc | undefined> {
-    return this.#store.get(this.#collections(workerType).identity, id);
+    return this.#view(workerType, 'identity', await this.#store.get(this.#collections(workerType).identity, id));
   }
 
   /** The worker's desired state, or `undefined`. */
   async loadDesired(workerType: string, id: string): Promise<Doc | undefined> {
-    return this.#store.get(this.#collections(workerType).desired, id);
+    return this.#view(workerType, 'desired', await this.#store.get(this.#collections(workerType).desired, id));
   }
 
   /** The worker's observed state, or `undefined`. */
   async loadObserved(workerType: string, id: string): Promise<Doc | undefined> {
-    return this.#store.get(this.#collections(workerType).observed, id);
+    return this.#view(workerType, 'observed', await this.#store.get(this.#collections(workerType).observed, id));
   }
 
   /** All three documents from one consistent snapshot of the store (one multi-get). */
@@ -259,7 +311,11 @@ export class TriangularStore {
       { collection: c.observed, id },
     ]);
     const live = (r: StoredRecord | undefined): Doc | undefined => (r && !r.deleted ? (r.doc as Doc) : undefined);
-    return { identity: live(records[0]), desired: live(records[1]), observed: live(records[2]) };
+    return {
+      identity: this.#view(workerType, 'identity', live(records[0])),
+      desired: this.#view(workerType, 'desired', live(records[1])),
+      observed: this.#view(workerType, 'observed', live(records[2])),
+    };
   }
 
   /**
@@ -283,5 +339,63 @@ export class TriangularStore {
         }),
       { retries: INTERNAL_RETRIES, baseDelayMs: 1 },
     );
+  }
+
+  /**
+   * Eager migration: rewrites every stored document of the worker type (or of every versioned
+   * worker type) that is older than the current schema version, in atomic batches. Each
+   * rewritten document gets a new `_sync_id`, so replicas receive the new shape. Resumable: a
+   * crash loses at most the batch in flight (nothing of it is written) and a second run skips
+   * what is done, since each document carries its `_schema`. A concurrent write to a document
+   * of the batch makes the batch read again and retry.
+   *
+   * @throws `VALIDATION` (a migration function failed on a document: that batch is not written).
+   */
+  async migrate(workerType?: string, options: MigrateOptions = {}): Promise<MigrateResult> {
+    const batchSize = options.batchSize ?? 100;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ValidationError('batchSize must be a positive integer');
+    const types = workerType !== undefined ? [workerType] : Object.keys(this.#registry.getSchemaVersions());
+    let migrated = 0;
+    let batches = 0;
+    for (const type of types) {
+      const collections = this.#collections(type);
+      const schema = this.#registry.getWorkerSchema(type);
+      if (schema.version === 1) continue;
+      for (const part of PARTS) {
+        const collection = collections[part];
+        const sys = this.#store[kSystem];
+        let after: string | undefined;
+        for (;;) {
+          const page = await this.#store.find(collection, {
+            ...(after === undefined ? {} : { filter: { id: { $gt: after } } }),
+            sort: [{ field: 'id' }],
+            limit: batchSize,
+          });
+          if (page.length === 0) break;
+          const old = page.filter((d) => schemaVersionOf(d) < schema.version);
+          if (old.length > 0) {
+            try {
+              await sys.commit(
+                old.map((d) => ({
+                  collection,
+                  id: d.id,
+                  kind: 'put' as const,
+                  body: sys.body(collection, convertDoc(type, schema, part, userFields(d), schemaVersionOf(d), schema.version)),
+                  expect: { kind: 'version' as const, version: d._version },
+                })),
+              );
+            } catch (e) {
+              if (!isCseError(e, 'CONFLICT')) throw e;
+              continue; // a concurrent write: read this page again
+            }
+            migrated += old.length;
+            batches++;
+            options.onBatch?.({ workerType: type, role: part, migrated });
+          }
+          after = (page[page.length - 1] as Doc).id;
+        }
+      }
+    }
+    return { migrated, batches };
   }
 }

@@ -5,7 +5,7 @@ import { memoryStore, rejection } from './helpers.js';
 
 describe('typed errors', () => {
   it('have stable codes, names and causes', () => {
-    expect(Object.values(ErrorCode).sort()).toEqual(['BACKEND', 'CLOSED', 'CONFLICT', 'CORRUPT', 'FORBIDDEN', 'NOT_FOUND', 'PROTOCOL', 'RESET_REQUIRED', 'REVOKED', 'UNSUPPORTED', 'VALIDATION']);
+    expect(Object.values(ErrorCode).sort()).toEqual(['BACKEND', 'CLOSED', 'CONFLICT', 'CORRUPT', 'FORBIDDEN', 'NOT_FOUND', 'PROTOCOL', 'RESET_REQUIRED', 'REVOKED', 'UNSUPPORTED', 'UPDATE_REQUIRED', 'VALIDATION']);
     const cause = new Error('disk on fire');
     const e = toBackendError(cause, 'commit failed');
     expect(e).toBeInstanceOf(BackendError);

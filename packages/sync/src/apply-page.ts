@@ -20,7 +20,7 @@ export interface ConflictInfo {
   readonly value: JsonObject;
   /** The Edge version it was based on. */
   readonly base: number;
-  readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION';
+  readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION' | 'UPDATE_REQUIRED';
   readonly message: string;
   /** The Edge has no live document here (deleted, or never created): keeping theirs removes it. */
   readonly edgeDeleted?: true;

@@ -7,6 +7,7 @@
  *   cse-edge revoke <id|label> --store ... [--json]
  *   cse-edge grant  <id|label> --store ... --grant viewer [--types ...] [--expires 8h] [--json]
  *   cse-edge status --store ... [--json]
+ *   cse-edge migrate --store ... --registry schema.mjs [--batch 100] [--json]
  *
  * Every command but `serve` works on the store alone, also while another process serves it (the
  * serving process picks up new codes, grants and revocations within a second). Bad input exits
@@ -15,9 +16,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Store } from '@cse/core';
-import { Registry, Replica, isCseError, openStore } from '@cse/core';
+import type { Store, WorkerTypeSchema } from '@cse/core';
+import { Registry, Replica, TriangularStore, isCseError, openStore } from '@cse/core';
 import { checkRelayTls, edgeStatus, servedRegistry, startEdgeService } from './edge-service.js';
 import type { Grant } from './grants.js';
 import { describeGrant, grantPreset, normalizeGrant } from './grants.js';
@@ -27,7 +29,10 @@ import { SecureEdge } from './secure/secure-edge.js';
 
 const USAGE = `usage: cse-edge <command> --store <url> [options]
   serve    serve the store: --relay <ws(s)://host:port> and/or --direct <host:port>,
-           --registry <file.json> ({"workerTypes": ["pump", ...]}), --ca <file.pem>
+           --registry <file.json> ({"workerTypes": ["pump", ...]}) or <file.mjs> (worker
+           types with schema versions and migrations), --ca <file.pem>
+  migrate  rewrite stored documents older than the registry's schema versions, in atomic
+           batches (resumable: run it again after a crash): --registry <file.mjs>, --batch <n>
   pair     print a one-time pairing code: --grant viewer|operator|admin (default operator),
            --types <a,b> (operator/admin: the Desired they may write), --label <text>,
            --ttl <10m> (code lifetime), --expires <8h> (grant lifetime), --url <page url>
@@ -89,8 +94,35 @@ async function open(url: string | undefined, mustExist: boolean): Promise<{ stor
   return { store, file };
 }
 
+/**
+ * A registry module (`.js`/`.mjs`): its default export is a `Registry`, or
+ * `{ workerTypes: { pump: { version: 2, migrations: [{ up: { desired: (d) => ... } }] }, valve: {} } }`
+ * (worker types with schema versions need functions, which JSON cannot hold).
+ */
+async function registryModule(file: string): Promise<Registry> {
+  let exported: unknown;
+  try {
+    const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; registry?: unknown };
+    exported = mod.default ?? mod.registry;
+  } catch (e) {
+    throw new UsageError(`cannot load the registry module ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (exported !== null && typeof exported === 'object' && typeof (exported as Registry).getWorkerSchema === 'function') return exported as Registry;
+  const types = (exported as { workerTypes?: unknown } | undefined)?.workerTypes;
+  if (types === null || typeof types !== 'object') throw new UsageError(`${file}: export default a Registry or { workerTypes: { pump: { version, migrations }, ... } }`);
+  const registry = new Registry();
+  try {
+    if (Array.isArray(types)) for (const t of types as unknown[]) registry.registerWorkerType(t as string);
+    else for (const [t, schema] of Object.entries(types as Record<string, WorkerTypeSchema>)) registry.registerWorkerType(t, schema);
+  } catch (e) {
+    throw new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return registry;
+}
+
 /** The registry from a file, or the one the serving process recorded in the store. */
 async function loadRegistry(store: Store, file: string | undefined): Promise<Registry | undefined> {
+  if (file !== undefined && /\.(c|m)?js$/.test(file)) return registryModule(file);
   const registry = new Registry();
   if (file !== undefined) {
     let spec: { workerTypes?: unknown; collections?: unknown };
@@ -165,6 +197,7 @@ async function main(argv: string[]): Promise<number> {
       ttl: { type: 'string' },
       expires: { type: 'string' },
       url: { type: 'string' },
+      batch: { type: 'string' },
       json: { type: 'boolean' },
     },
     allowPositionals: true,
@@ -296,8 +329,34 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'migrate': {
+      if (values.registry === undefined || !/\.(c|m)?js$/.test(values.registry)) throw new UsageError('migrate needs --registry <file.mjs>: the worker types with their schema versions and migrations');
+      const batchSize = values.batch === undefined ? 100 : Number(values.batch);
+      if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch must be a positive integer (got ${JSON.stringify(values.batch)})`);
+      const file = values.store === undefined ? undefined : storeFile(values.store);
+      if (file !== undefined && !existsSync(file)) throw new UsageError(`no store at ${file}`);
+      const registry = await registryModule(values.registry);
+      const { store } = await open(values.store, false);
+      try {
+        const triangular = new TriangularStore(store, registry);
+        const result = await triangular.migrate(undefined, {
+          batchSize,
+          onBatch: (p) => {
+            if (!json) process.stdout.write(`migrated ${p.migrated} (${p.workerType} ${p.role})\n`);
+          },
+        });
+        const versions = registry.getSchemaVersions();
+        out(
+          `migrated ${result.migrated} documents in ${result.batches} batches; now at ${Object.entries(versions).map(([t, v]) => `${t} v${v}`).join(', ')}`,
+          { ...result, versions },
+        );
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}: use serve, pair, paired, revoke, grant or status (cse-edge --help)`);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}: use serve, pair, paired, revoke, grant, status or migrate (cse-edge --help)`);
   }
 }
 

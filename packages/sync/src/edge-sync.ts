@@ -14,6 +14,7 @@ import { ConflictError, RECEIPT_COLLECTION, Replica, ResetRequiredError, SyncSta
 import { answerAdmin } from './admin.js';
 import type { FeedWaiter } from './edge-feed.js';
 import { SessionFeed } from './edge-feed.js';
+import { PeerSchemas } from './peer-schemas.js';
 import type { SessionAuth } from './edge-grants.js';
 import { SessionGrant } from './edge-grants.js';
 import type { Grant } from './grants.js';
@@ -160,6 +161,8 @@ export class EdgeSession {
   #collections = new Set<string>();
   /** The protocol version this session speaks (the hello's). */
   #version = 1;
+  /** The schema versions the Frontend speaks (S12), set by its hello. */
+  #schemas: PeerSchemas | undefined;
   readonly #replica: Replica;
   /**
    * Writes in flight, by document: the writes of one document apply one at a time in the order
@@ -378,17 +381,22 @@ export class EdgeSession {
     }
     this.#collections = new Set(hello.collections);
     this.#version = hello.v;
+    // Worker types this Edge cannot serve in the Frontend's schema version are left out: no
+    // pages, the Frontend's cursors for them stay, so an upgrade on either side resumes them.
+    const schemas = new PeerSchemas(edge.registry, hello.collections, hello.schemas);
+    this.#schemas = schemas;
+    const served = hello.collections.filter((c) => schemas.serves(c));
     const epoch = await edge.epoch();
     this.#compactedAtStart = await edge.store.compactedThrough();
     const last = await edge.store.lastSyncId();
-    const cursors = new Map(hello.collections.map((c) => [c, hello.cursors[c] ?? 0]));
+    const cursors = new Map(served.map((c) => [c, hello.cursors[c] ?? 0]));
     let reset = hello.epoch !== null && hello.epoch !== epoch;
     if (hello.epoch === null && [...cursors.values()].some((n) => n > 0)) reset = true;
     if (!reset) {
       for (const n of new Set(cursors.values())) {
         if (n === 0) continue;
         try {
-          await edge.store.changesSince(n, { collections: hello.collections, limit: 1 });
+          await edge.store.changesSince(n, { collections: served, limit: 1 });
         } catch (e) {
           if (!isCseError(e, 'RESET_REQUIRED')) throw e;
           reset = true;
@@ -397,10 +405,11 @@ export class EdgeSession {
     }
     if (reset) for (const c of cursors.keys()) cursors.set(c, 0);
     for (const [c, n] of cursors) this.#ackedCursors.set(c, n);
-    const head = cursors.size === 0 ? 0 : await this.#followedHead(hello.collections, Math.min(...cursors.values()), last);
+    const head = cursors.size === 0 ? 0 : await this.#followedHead(served, Math.min(...cursors.values()), last);
     this.#head = head;
     const grant = this.#grant.grant;
-    this.#send({ t: 'welcome', v: hello.v, epoch, head, reset, collections: meta, ...(grant === undefined ? {} : { grant }) });
+    const updateRequired = schemas.announced ? { updateRequired: schemas.updateRequired } : {};
+    this.#send({ t: 'welcome', v: hello.v, epoch, head, reset, collections: meta, ...(grant === undefined ? {} : { grant }), ...updateRequired });
     if (cursors.size === 0) return;
     await this.#catchUp(cursors);
     let at = [...cursors.values()][0] as number;
@@ -549,7 +558,8 @@ export class EdgeSession {
       size = 0;
     };
     for (const c of page.changes) {
-      const wire: WireChange = { c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc: c.doc };
+      const doc = this.#schemas === undefined || this.#schemas.identity ? c.doc : this.#schemas.toPeer(c.collection, c.doc);
+      const wire: WireChange = { c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc };
       const text = JSON.stringify(wire);
       if (part.length > 0 && size + text.length > edge.options.pageBytes) await flush(lastS);
       part.push(text);
@@ -575,17 +585,25 @@ export class EdgeSession {
 
   async #write(m: Extract<ClientMessage, { t: 'write' }>): Promise<void> {
     const edge = this.#edge;
-    const refuse = (code: 'FORBIDDEN' | 'VALIDATION', message: string, current: JsonObject | null = null): void => {
+    const schemas = this.#schemas as PeerSchemas;
+    // The Edge's documents go back in the Frontend's schema version.
+    const peer = (doc: JsonObject | null): JsonObject | null => (doc === null ? null : schemas.toPeer(m.c, doc));
+    const refuse = (code: 'FORBIDDEN' | 'VALIDATION' | 'UPDATE_REQUIRED', message: string, current: JsonObject | null = null): void => {
       edge.stats.writesRefused++;
-      this.#send({ t: 'result', w: m.w, ok: false, code, message, current });
+      this.#send({ t: 'result', w: m.w, ok: false, code, message, current: peer(current) });
     };
     const conflict = (message: string, current: JsonObject | null): void => {
       edge.stats.writesConflict++;
-      this.#send({ t: 'result', w: m.w, ok: false, code: 'CONFLICT', message, current });
+      this.#send({ t: 'result', w: m.w, ok: false, code: 'CONFLICT', message, current: peer(current) });
     };
     if (!this.#collections.has(m.c)) return refuse('FORBIDDEN', `${m.c} is not in this session's subscription`);
     const { workerType, role } = edge.registry.getMetadata(m.c);
     if (role !== 'desired') return refuse('FORBIDDEN', `${m.c} holds ${role} documents, which only the Edge writes`);
+    if (!schemas.serves(m.c)) {
+      // A peer without versions does not know the code: it gets VALIDATION saying the same.
+      const message = `worker type "${workerType}" is at schema version ${edge.registry.getSchemaVersion(workerType)} on this Edge, which cannot take version ${schemas.versionOf(workerType)}: update required`;
+      return refuse(schemas.announced ? 'UPDATE_REQUIRED' : 'VALIDATION', message);
+    }
     const denied = this.#grant.refuseWrite(m.c);
     if (denied !== undefined) {
       // The Edge's document goes with the refusal when the grant lets the Frontend read it, so the
@@ -611,6 +629,8 @@ export class EdgeSession {
     try {
       const r = await edge.triangular.saveDesired(workerType, m.id, { ...m.body, id: m.id }, {
         expectedVersion: m.base,
+        // Written in the Frontend's version: upgraded before it is checked and applied.
+        schemaVersion: schemas.versionOf(workerType),
         receipt: { id: receiptId, body: { client: this.#client as string, collection: m.c, doc: m.id } },
       });
       if (r.duplicate === true) {
@@ -624,7 +644,7 @@ export class EdgeSession {
         // Changed since. A v2 Frontend gets the current record: a page may never bring it (a
         // tombstone compacted away), and its replica must not keep the write's state as the Edge's.
         const [now] = this.#version >= 2 ? await this.#replica.getMany([{ collection: m.c, id: m.id }]) : [];
-        const current = this.#version >= 2 ? { current: (now?.doc ?? null) as JsonObject | null } : {};
+        const current = this.#version >= 2 ? { current: peer((now?.doc ?? null) as JsonObject | null) } : {};
         this.#send({ t: 'result', w: m.w, ok: true, version: made, sync: 0, dup: true, ...current });
         return;
       }
@@ -632,6 +652,7 @@ export class EdgeSession {
       this.#send({ t: 'result', w: m.w, ok: true, version: r.doc._version, sync: r.doc._sync_id, dup: false });
     } catch (e) {
       if (isCseError(e, 'CONFLICT')) return conflict(e.message, ((e as ConflictError).current ?? null) as JsonObject | null);
+      if (isCseError(e, 'UPDATE_REQUIRED')) return refuse(schemas.announced ? 'UPDATE_REQUIRED' : 'VALIDATION', e.message);
       if (isCseError(e, 'VALIDATION')) {
         // The Frontend follows this Desired document: it gets the Edge's state to show beside the refusal.
         const current = await edge.store.get(m.c, m.id).catch(() => undefined);

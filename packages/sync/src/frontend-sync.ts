@@ -89,6 +89,7 @@ export class FrontendSync {
   readonly #outcomes = new Outcomes();
   #loaded: Promise<void> | undefined;
   #grant: Grant | undefined;
+  #updateRequired: readonly string[] = [];
   readonly #admin = new AdminClient();
 
   constructor(options: FrontendSyncOptions) {
@@ -107,6 +108,13 @@ export class FrontendSync {
       },
       onGrant: (grant) => this.#applyGrant(grant),
       admin: this.#admin,
+      schemas: () => {
+        const types = new Set(this.#state.collections.map((c) => this.registry.getMetadata(c).workerType));
+        return Object.fromEntries([...types].sort().map((t) => [t, this.registry.getSchemaVersion(t)]));
+      },
+      onUpdateRequired: (types) => {
+        this.#updateRequired = types;
+      },
     });
   }
 
@@ -142,6 +150,15 @@ export class FrontendSync {
    */
   get grant(): Grant | undefined {
     return this.#grant;
+  }
+
+  /**
+   * Worker types the Edge cannot serve in this Frontend's schema version (S12), as its last
+   * welcome said: their documents do not sync and their writes wait (kept pending) until one
+   * side is updated; the other types sync as usual. Empty when all are served.
+   */
+  get updateRequired(): readonly string[] {
+    return this.#updateRequired;
   }
 
   /** False when the grant, as last heard, does not let this Frontend write the Desired of `workerType`. */

@@ -39,7 +39,7 @@ export type WriteOutcome =
   | (OutcomeBase & {
       readonly kind: 'refused';
       /** `FORBIDDEN`/`VALIDATION` from the Edge; `REVOKED` when the replica was wiped on revocation before the write was answered. */
-      readonly code: 'FORBIDDEN' | 'VALIDATION' | 'REVOKED';
+      readonly code: 'FORBIDDEN' | 'VALIDATION' | 'REVOKED' | 'UPDATE_REQUIRED';
       readonly message: string;
     })
   | (OutcomeBase & {

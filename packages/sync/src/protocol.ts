@@ -49,6 +49,11 @@ export type ClientMessage =
       readonly collections: readonly string[];
       /** Per collection, the highest Edge `_sync_id` applied (missing: 0). */
       readonly cursors: Readonly<Record<string, number>>;
+      /**
+       * Schema versions: per worker type, the version this Frontend speaks. Sent only when one
+       * is above 1; absent means every worker type at version 1 (a peer without versions).
+       */
+      readonly schemas?: Readonly<Record<string, number>>;
     }
   | {
       readonly t: 'write';
@@ -81,6 +86,12 @@ export type EdgeMessage =
       readonly collections: Readonly<Record<string, { readonly workerType: string; readonly role: string }>>;
       /** What this Frontend may read and write (absent from an Edge that does not know: a direct, unauthenticated link). */
       readonly grant?: Grant;
+      /**
+       * Only to a hello with `schemas`: worker types this Edge cannot serve in the Frontend's
+       * version (`UPDATE_REQUIRED`): their collections are left out of the session (no pages,
+       * cursors kept) and their writes wait; the other types sync as usual.
+       */
+      readonly updateRequired?: readonly string[];
     }
   /** The Frontend's grant changed during the session (sent before the Edge ends a session the grant no longer covers). */
   | { readonly t: 'grant'; readonly grant: Grant }
@@ -112,7 +123,7 @@ export type EdgeMessage =
       readonly t: 'result';
       readonly w: string;
       readonly ok: false;
-      readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION';
+      readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION' | 'UPDATE_REQUIRED';
       readonly message: string;
       /** The Edge's current document (`CONFLICT`, and `VALIDATION` of a followed Desired document), `null` when there is none or it is not the Frontend's to see. */
       readonly current: JsonObject | null;
@@ -200,7 +211,7 @@ export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): Clie
   const m = parse(frame, maxFrame);
   switch (m.t) {
     case 'hello': {
-      only(m, ['t', 'v', 'client', 'epoch', 'collections', 'cursors'], 'hello');
+      only(m, ['t', 'v', 'client', 'epoch', 'collections', 'cursors', 'schemas'], 'hello');
       const v = count(m.v, 'hello.v');
       const client = token(m.client, 'hello.client');
       if (m.epoch !== null) token(m.epoch, 'hello.epoch');
@@ -211,7 +222,16 @@ export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): Clie
         collection(c, 'a hello.cursors key');
         cursors[c] = count(n, `hello.cursors.${c}`);
       }
-      return { t: 'hello', v, client, epoch: m.epoch as string | null, collections: cs, cursors };
+      const hello = { t: 'hello' as const, v, client, epoch: m.epoch as string | null, collections: cs, cursors };
+      if (m.schemas === undefined) return hello;
+      if (!isObject(m.schemas)) fail('hello.schemas must be an object');
+      const schemas: Record<string, number> = {};
+      for (const [type, n] of Object.entries(m.schemas)) {
+        if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(type)) fail('a hello.schemas key must be a worker type');
+        if (count(n, `hello.schemas.${type}`) < 1) fail(`hello.schemas.${type} must be at least 1`);
+        schemas[type] = n as number;
+      }
+      return { ...hello, schemas };
     }
     case 'write': {
       only(m, ['t', 'w', 'c', 'id', 'base', 'bs', 'body'], 'write');
@@ -270,7 +290,7 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
   const m = parse(frame, maxFrame);
   switch (m.t) {
     case 'welcome': {
-      only(m, ['t', 'v', 'epoch', 'head', 'reset', 'collections', 'grant'], 'welcome');
+      only(m, ['t', 'v', 'epoch', 'head', 'reset', 'collections', 'grant', 'updateRequired'], 'welcome');
       if (typeof m.reset !== 'boolean') fail('welcome.reset must be a boolean');
       if (!isObject(m.collections)) fail('welcome.collections must be an object');
       const cs: Record<string, { workerType: string; role: string }> = {};
@@ -280,7 +300,12 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
         cs[c] = { workerType: meta.workerType, role: meta.role };
       }
       const welcome = { t: 'welcome' as const, v: count(m.v, 'welcome.v'), epoch: token(m.epoch, 'welcome.epoch'), head: count(m.head, 'welcome.head'), reset: m.reset, collections: cs };
-      return m.grant === undefined ? welcome : { ...welcome, grant: wireGrant(m.grant, 'welcome.grant') };
+      if (m.updateRequired !== undefined && (!Array.isArray(m.updateRequired) || m.updateRequired.some((t) => typeof t !== 'string'))) fail('welcome.updateRequired must be an array of worker types');
+      return {
+        ...welcome,
+        ...(m.grant === undefined ? {} : { grant: wireGrant(m.grant, 'welcome.grant') }),
+        ...(m.updateRequired === undefined ? {} : { updateRequired: m.updateRequired as string[] }),
+      };
     }
     case 'grant':
       only(m, ['t', 'grant'], 'grant');
@@ -313,7 +338,7 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
       }
       only(m, ['t', 'w', 'ok', 'code', 'message', 'current'], 'result');
       if (m.ok !== false) fail('result.ok must be a boolean');
-      if (m.code !== 'CONFLICT' && m.code !== 'FORBIDDEN' && m.code !== 'VALIDATION') fail('result.code must be CONFLICT, FORBIDDEN or VALIDATION');
+      if (m.code !== 'CONFLICT' && m.code !== 'FORBIDDEN' && m.code !== 'VALIDATION' && m.code !== 'UPDATE_REQUIRED') fail('result.code must be CONFLICT, FORBIDDEN, VALIDATION or UPDATE_REQUIRED');
       if (typeof m.message !== 'string') fail('result.message must be a string');
       if (m.current !== null && !isObject(m.current)) fail('result.current must be an object or null');
       return { t: 'result', w, ok: false, code: m.code, message: m.message.slice(0, 1000), current: m.current as JsonObject | null };

@@ -20,7 +20,8 @@ export function userPart(doc: JsonObject, extra?: Readonly<Record<string, unknow
   const out: JsonObject = {};
   for (const k in doc) {
     // Metadata is dropped; so is any "_" key, "__proto__" included, so a plain assignment is safe.
-    if (k.charCodeAt(0) === 95 /* _ */ || !Object.hasOwn(doc, k)) continue;
+    // `_schema` (the version the document is in, S12) is part of its content and kept.
+    if ((k.charCodeAt(0) === 95 /* _ */ && k !== '_schema') || !Object.hasOwn(doc, k)) continue;
     out[k] = doc[k] as JsonObject[string];
   }
   if (extra !== undefined) for (const k in extra) out[k] = extra[k] as JsonObject[string];

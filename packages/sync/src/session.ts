@@ -37,6 +37,10 @@ export interface SessionOptions {
   readonly onGrant?: (grant: Grant) => void;
   /** Answers to administration requests, and the end of the connection they were on. */
   readonly admin?: AdminClient;
+  /** Per worker type, the schema version this Frontend speaks (sent in hello when one is above 1). */
+  readonly schemas?: () => Readonly<Record<string, number>>;
+  /** Runs with each welcome: the worker types the Edge cannot serve in this Frontend's version. */
+  readonly onUpdateRequired?: (workerTypes: readonly string[]) => void;
 }
 
 /** A close reason or Edge error code that means "revoked" (the transports close with the code as the reason). */
@@ -52,6 +56,8 @@ export class SessionLoop {
   readonly #opts: SessionOptions;
   #transport: Transport | undefined;
   #welcomed = false;
+  /** Collections of worker types the Edge said `UPDATE_REQUIRED` for: their writes wait. */
+  #blocked = new Set<string>();
   #status: SyncStatus = 'offline';
   #progress: SyncProgress = { applied: 0, cursor: 0, head: 0 };
   readonly #listeners = new Set<(status: SyncStatus, progress: SyncProgress) => void>();
@@ -292,6 +298,7 @@ export class SessionLoop {
           epoch: state.epoch,
           collections: state.collections,
           cursors: Object.fromEntries(state.collections.map((c) => [c, state.cursors[c] ?? 0])),
+          ...this.#helloSchemas(),
         }),
       );
     });
@@ -308,6 +315,9 @@ export class SessionLoop {
           await state.replica.commit([state.stateWrite(m.epoch, state.cursors)]);
           state.epoch = m.epoch;
         }
+        const stale = new Set(m.updateRequired ?? []);
+        this.#blocked = new Set(Object.entries(m.collections).filter(([, meta]) => stale.has(meta.workerType)).map(([c]) => c));
+        this.#opts.onUpdateRequired?.([...stale].sort());
         this.#welcomed = true;
         this.updateProgress({ applied: 0, head: m.head });
         this.#setStatus(state.collections.length === 0 ? 'live' : 'syncing');
@@ -335,9 +345,15 @@ export class SessionLoop {
     }
   }
 
+  /** `schemas` for the hello: only when a version is above 1, so an Edge from before versions is greeted as before. */
+  #helloSchemas(): { schemas?: Record<string, number> } {
+    const all = this.#opts.schemas?.() ?? {};
+    return Object.values(all).some((v) => v > 1) ? { schemas: { ...all } } : {};
+  }
+
   #sendWrite(e: OutboxEntry): void {
     const t = this.#transport;
-    if (t === undefined || !this.#welcomed) return;
+    if (t === undefined || !this.#welcomed || this.#blocked.has(e.c)) return;
     this.#outbox.send(t, e);
   }
 }

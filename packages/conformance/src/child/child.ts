@@ -7,7 +7,8 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StorageAdapter, Store } from '@cse/core';
-import { OpType, TxCache, openStore, withRetry } from '@cse/core';
+import { OpType, TriangularStore, TxCache, openStore, withRetry } from '@cse/core';
+import { migRegistry } from '../groups/migrations-schema.js';
 import type { ChildConfig, ChildMessage } from './protocol.js';
 import { DOCS_PER_COMMIT, OPS_PER_TX, WRITES_IN_FLIGHT } from './protocol.js';
 
@@ -170,6 +171,12 @@ async function main(): Promise<void> {
   }
   if (config.mode === 'steps') {
     await steps(store, config.tag, config.batches ?? [], config.stepFile as string);
+    await store.close();
+    return;
+  }
+  if (config.mode === 'migrate') {
+    await new TriangularStore(store, migRegistry(3)).migrate(undefined, { batchSize: config.batchSize ?? 10, onBatch: (p) => send({ t: 'batch', migrated: p.migrated }) });
+    send({ t: 'done' });
     await store.close();
     return;
   }

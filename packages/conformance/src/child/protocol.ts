@@ -9,9 +9,10 @@ export interface ChildConfig {
    * follow `changesSince` until `stopFile` exists, then report what it saw. `index`: declare an
    * index on `ixcrash.v`, then commit updates and deletes of indexed documents until killed.
    * `steps`: one commit of `batches[n]` new documents at a time, each after `${stepFile}-${n}`
-   * exists (the parent's go), then exit 0.
+   * exists (the parent's go), then exit 0. `migrate`: migrate the `migrations` group's worker
+   * type to version 3 in batches of `batchSize`, reporting each batch, then exit 0.
    */
-  readonly mode: 'crash' | 'writer' | 'reader' | 'index' | 'steps';
+  readonly mode: 'crash' | 'writer' | 'reader' | 'index' | 'steps' | 'migrate';
   /** Absolute path or `file:` URL of the factory module (exports `open`). */
   readonly module: string;
   readonly storeName: string;
@@ -31,6 +32,8 @@ export interface ChildConfig {
   readonly stepFile?: string;
   /** `reader` mode: stop following once this file exists. */
   readonly stopFile?: string;
+  /** `migrate` mode: documents per batch. */
+  readonly batchSize?: number;
 }
 
 export type ChildMessage =
@@ -53,6 +56,8 @@ export type ChildMessage =
   | { readonly t: 'seen'; readonly view: readonly (readonly [string, number])[]; readonly late: readonly string[]; readonly polls: number }
   /** `crash` mode: a plain commit starts; `lastMs` is how long the previous one took. */
   | { readonly t: 'commit-begin'; readonly n: number; readonly lastMs: number }
+  /** `migrate` mode: a batch committed; `migrated` documents so far. */
+  | { readonly t: 'batch'; readonly migrated: number }
   /** `writer` mode: all commits done. */
   | { readonly t: 'done' }
   | { readonly t: 'error'; readonly message: string };

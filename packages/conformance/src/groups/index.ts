@@ -12,6 +12,7 @@ import { indexKeysGroupDef } from './index-keys.js';
 import { indexesGroupDef } from './indexes.js';
 import { isolationGroupDef } from './isolation.js';
 import { largeBatchGroupDef } from './large-batch.js';
+import { migrationsGroupDef } from './migrations.js';
 import { modelGroupDef } from './model.js';
 import { multiProcessGroupDef } from './multi-process.js';
 import { noLostChangeGroupDef } from './no-lost-change.js';
@@ -39,6 +40,7 @@ export {
   indexesGroupDef,
   isolationGroupDef,
   largeBatchGroupDef,
+  migrationsGroupDef,
   modelGroupDef,
   multiProcessGroupDef,
   noLostChangeGroupDef,
@@ -81,7 +83,7 @@ export const STORE_GROUPS: readonly Group[] = [
 export const CSE_GROUPS: readonly Group[] = [triangularStoreGroupDef, syncStateGroupDef, txCacheGroupDef, replicaGroupDef];
 
 /** The groups that run child processes (Node only, and only with the `module` option). */
-export const CHILD_GROUPS: readonly Group[] = [crashGroupDef, multiProcessGroupDef];
+export const CHILD_GROUPS: readonly Group[] = [crashGroupDef, multiProcessGroupDef, migrationsGroupDef];
 
 /** Every group. */
 export const ALL_GROUPS: readonly Group[] = [...STORE_GROUPS, ...CSE_GROUPS, ...CHILD_GROUPS];

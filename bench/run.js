@@ -191,7 +191,7 @@ const report = {
 
 if (sync) process.stdout.write(`\n${syncMarkdown(sync, report.command, report.date, args.quick).join('\n')}\n`);
 if (relay) process.stdout.write(`\n${relayMarkdown(relay, report.command, report.date, args.quick).join('\n')}\n`);
-if (commits) process.stdout.write(`\n${commitsMarkdown(commits, report.command, report.date).join('\n')}\n`);
+if (commits) process.stdout.write(`\n${commitsMarkdown(commits, report.command, report.date, args.quick).join('\n')}\n`);
 process.stdout.write(`\n${textTable(report.results, args.quick)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
 
 if (!args['no-save']) {

@@ -1,7 +1,7 @@
 // The S3 section of the report (kept apart from the workload, which needs the built packages).
 
 /** Markdown lines for the S3 result. */
-export function commitsMarkdown(r, command, date) {
+export function commitsMarkdown(r, command, date, quick = false) {
   const lines = [`## Commits at the default durability (S3, issue 26)`, '', `\`${command}\`, ${date}.`, ''];
   if (r.error) return [...lines, `Failed: ${r.error.split('\n')[0]}`, ''];
   lines.push('| group commit | writers | asked/s | held/s | median ms | p99 ms | max ms | closed loop/s |', '|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -10,6 +10,6 @@ export function commitsMarkdown(r, command, date) {
     lines.push('', 'Upload: Desired writes saved together on a Frontend (replica on SQLite FULL), over a loopback WebSocket, until every result is back; the Edge on SQLite FULL.', '', '| Edge group commit | writes | saved locally ms | all results ms | writes/s |', '|---|---:|---:|---:|---:|');
     for (const u of r.uploads) lines.push(`| ${u.groupCommit ? 'on' : 'off'} | ${u.writes} | ${u.savedLocallyMs} | ${u.allResultsMs} | ${u.perSecond} |`);
   }
-  lines.push('', `Goal: ${r.goal.rate} single-document commits/s from concurrent writers with p99 under ${r.goal.p99Ms} ms (group commit on): ${r.met ? 'met' : 'missed'}.`, '');
+  lines.push('', `Goal: ${r.goal.rate} single-document commits/s from concurrent writers with p99 under ${r.goal.p99Ms} ms (group commit on): ${quick ? 'not judged (smoke run)' : r.met ? 'met' : 'MISSED'}.`, '');
   return lines;
 }

@@ -8,10 +8,12 @@
  * one live feed on `store.watch` for all of them. At most `window` pages are unacknowledged, so
  * a slow Frontend slows its own stream and the Edge never buffers without bound.
  */
-import type { ChangePage, JsonObject, Registry, Store, TriangularStore } from '@cse/core';
+import type { ChangePage, Registry, Store, TriangularStore } from '@cse/core';
 import type { PeerState } from '@cse/core';
-import { ConflictError, RECEIPT_COLLECTION, Replica, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
+import { Replica, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
 import { answerAdmin } from './admin.js';
+import type { WriteSession } from './edge-writes.js';
+import { applyWrite } from './edge-writes.js';
 import type { FeedWaiter } from './edge-feed.js';
 import { SessionFeed } from './edge-feed.js';
 import { PeerSchemas } from './peer-schemas.js';
@@ -326,7 +328,7 @@ export class EdgeSession {
         return;
       case 'write': {
         const key = JSON.stringify([m.c, m.id]);
-        const next = (this.#writeChains.get(key) ?? Promise.resolve()).then(() => this.#write(m)).catch((e: unknown) => this.#fail(e));
+        const next = (this.#writeChains.get(key) ?? Promise.resolve()).then(async () => this.#send(await applyWrite(this.#writer(), m))).catch((e: unknown) => this.#fail(e));
         this.#writeChains.set(key, next);
         this.#writesInFlight.add(next);
         void next.then(() => {
@@ -569,6 +571,19 @@ export class EdgeSession {
     await flush(to);
   }
 
+  /** What a write needs of this session (see edge-writes.ts). */
+  #writer(): WriteSession {
+    return {
+      edge: this.#edge,
+      client: this.#client as string,
+      version: this.#version,
+      collections: this.#collections,
+      schemas: this.#schemas as PeerSchemas,
+      grant: this.#grant,
+      replica: this.#replica,
+    };
+  }
+
   async #waitCredit(): Promise<void> {
     while (!this.#closed && this.#pageNo - this.#acked >= this.#edge.options.window) {
       const acked = await new Promise<boolean>((resolve) => {
@@ -580,85 +595,6 @@ export class EdgeSession {
       });
       this.#credit = undefined;
       if (!acked) await this.close('no acknowledgement in time');
-    }
-  }
-
-  async #write(m: Extract<ClientMessage, { t: 'write' }>): Promise<void> {
-    const edge = this.#edge;
-    const schemas = this.#schemas as PeerSchemas;
-    // The Edge's documents go back in the Frontend's schema version.
-    const peer = (doc: JsonObject | null): JsonObject | null => (doc === null ? null : schemas.toPeer(m.c, doc));
-    const refuse = (code: 'FORBIDDEN' | 'VALIDATION' | 'UPDATE_REQUIRED', message: string, current: JsonObject | null = null): void => {
-      edge.stats.writesRefused++;
-      this.#send({ t: 'result', w: m.w, ok: false, code, message, current: peer(current) });
-    };
-    const conflict = (message: string, current: JsonObject | null): void => {
-      edge.stats.writesConflict++;
-      this.#send({ t: 'result', w: m.w, ok: false, code: 'CONFLICT', message, current: peer(current) });
-    };
-    if (!this.#collections.has(m.c)) return refuse('FORBIDDEN', `${m.c} is not in this session's subscription`);
-    const { workerType, role } = edge.registry.getMetadata(m.c);
-    if (role !== 'desired') return refuse('FORBIDDEN', `${m.c} holds ${role} documents, which only the Edge writes`);
-    if (!schemas.serves(m.c)) {
-      // A peer without versions does not know the code: it gets VALIDATION saying the same.
-      const message = `worker type "${workerType}" is at schema version ${edge.registry.getSchemaVersion(workerType)} on this Edge, which cannot take version ${schemas.versionOf(workerType)}: update required`;
-      return refuse(schemas.announced ? 'UPDATE_REQUIRED' : 'VALIDATION', message);
-    }
-    const denied = this.#grant.refuseWrite(m.c);
-    if (denied !== undefined) {
-      // The Edge's document goes with the refusal when the grant lets the Frontend read it, so the
-      // replica shows the Edge's state beside the refused value (S4), not nothing.
-      const current = this.#grant.unreadable([m.c]).length === 0 ? (((await edge.store.get(m.c, m.id)) ?? null) as JsonObject | null) : null;
-      return refuse('FORBIDDEN', denied, current);
-    }
-    const receiptId = `${this.#client as string}/${m.w}`;
-    if (m.bs !== undefined && m.base > 0) {
-      // The base names a document by version and sync id: a document at the same version with
-      // another sync id was deleted and re-created since (after its tombstone was compacted its
-      // versions start again), so the write is stale. A write applied before (its receipt is
-      // there) is answered as a duplicate below instead.
-      const [seen, current] = await this.#replica.getMany([
-        { collection: RECEIPT_COLLECTION, id: receiptId },
-        { collection: m.c, id: m.id },
-      ]);
-      const live = current && !current.deleted ? current : undefined;
-      if ((seen === undefined || seen.deleted) && live !== undefined && live.version === m.base && live.syncId !== m.bs) {
-        return conflict(`${workerType}/${JSON.stringify(m.id)} was re-created since version ${m.base} was read`, live.doc as JsonObject);
-      }
-    }
-    try {
-      const r = await edge.triangular.saveDesired(workerType, m.id, { ...m.body, id: m.id }, {
-        expectedVersion: m.base,
-        // Written in the Frontend's version: upgraded before it is checked and applied.
-        schemaVersion: schemas.versionOf(workerType),
-        receipt: { id: receiptId, body: { client: this.#client as string, collection: m.c, doc: m.id } },
-      });
-      if (r.duplicate === true) {
-        edge.stats.writesDuplicate++;
-        // The version that write produced, from its receipt (receipts of older Edges: the current one).
-        const made = typeof r.receipt?.version === 'number' ? r.receipt.version : (r.doc?._version ?? 0);
-        if (r.doc !== undefined && r.doc._version === made) {
-          this.#send({ t: 'result', w: m.w, ok: true, version: made, sync: r.doc._sync_id, dup: true });
-          return;
-        }
-        // Changed since. A v2 Frontend gets the current record: a page may never bring it (a
-        // tombstone compacted away), and its replica must not keep the write's state as the Edge's.
-        const [now] = this.#version >= 2 ? await this.#replica.getMany([{ collection: m.c, id: m.id }]) : [];
-        const current = this.#version >= 2 ? { current: peer((now?.doc ?? null) as JsonObject | null) } : {};
-        this.#send({ t: 'result', w: m.w, ok: true, version: made, sync: 0, dup: true, ...current });
-        return;
-      }
-      edge.stats.writesApplied++;
-      this.#send({ t: 'result', w: m.w, ok: true, version: r.doc._version, sync: r.doc._sync_id, dup: false });
-    } catch (e) {
-      if (isCseError(e, 'CONFLICT')) return conflict(e.message, ((e as ConflictError).current ?? null) as JsonObject | null);
-      if (isCseError(e, 'UPDATE_REQUIRED')) return refuse(schemas.announced ? 'UPDATE_REQUIRED' : 'VALIDATION', e.message);
-      if (isCseError(e, 'VALIDATION')) {
-        // The Frontend follows this Desired document: it gets the Edge's state to show beside the refusal.
-        const current = await edge.store.get(m.c, m.id).catch(() => undefined);
-        return refuse('VALIDATION', e.message, (current ?? null) as JsonObject | null);
-      }
-      throw e;
     }
   }
 }

@@ -25,12 +25,15 @@ import type { WriteOutcome } from './outcomes.js';
 import { Outcomes } from './outcomes.js';
 import { DEFAULT_MAX_FRAME, MAX_WORKER_ID } from './protocol.js';
 import { OUTBOX_COLLECTION, REPLICA_COLLECTION, ReplicaState, SHADOW_COLLECTION, userPart } from './replica-state.js';
+import type { ReplicaUpgrade } from './replica-upgrade.js';
+import { upgradeReplica } from './replica-upgrade.js';
 import type { SyncProgress, SyncStatus } from './session.js';
 import { SessionLoop } from './session.js';
 import type { Connect } from './transport.js';
 
 export type { ConflictInfo } from './apply-page.js';
 export type { WriteOutcome } from './outcomes.js';
+export type { ReplicaUpgrade } from './replica-upgrade.js';
 export { OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './replica-state.js';
 export type { SyncProgress, SyncStatus } from './session.js';
 
@@ -90,6 +93,7 @@ export class FrontendSync {
   #loaded: Promise<void> | undefined;
   #grant: Grant | undefined;
   #updateRequired: readonly string[] = [];
+  #upgrades: readonly ReplicaUpgrade[] = [];
   readonly #admin = new AdminClient();
 
   constructor(options: FrontendSyncOptions) {
@@ -159,6 +163,15 @@ export class FrontendSync {
    */
   get updateRequired(): readonly string[] {
     return this.#updateRequired;
+  }
+
+  /**
+   * What loading the replica did to bring it to this registry's schema versions (S12): per worker
+   * type whose version changed since the replica was written, converted in place or resynced.
+   * Empty before `start()` (or the first write) and when nothing changed.
+   */
+  get schemaUpgrades(): readonly ReplicaUpgrade[] {
+    return this.#upgrades;
   }
 
   /** False when the grant, as last heard, does not let this Frontend write the Desired of `workerType`. */
@@ -425,6 +438,9 @@ export class FrontendSync {
     this.#loaded ??= this.#state.serial(async () => {
       await this.#state.load();
       await this.#outbox.load();
+      const { upgrades, outcomes } = await upgradeReplica(this.#state, this.#outbox);
+      this.#upgrades = Object.freeze(upgrades);
+      for (const o of outcomes) this.#outcomes.settle(o);
       this.#session.updateProgress({});
     });
     return this.#loaded;

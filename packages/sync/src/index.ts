@@ -9,7 +9,7 @@ export type { SessionAuth } from './edge-grants.js';
 export type { CollectionMeta, Grant, GrantPreset, GrantRead, GrantWrite, PresetOptions } from './grants.js';
 export { ALL, GRANT_PRESETS, LEGACY_GRANT, canRead, canWrite, describeGrant, grantPreset, normalizeGrant, readableCollections, sameGrant } from './grants.js';
 export { EdgeSession, EdgeSync } from './edge-sync.js';
-export type { ConflictInfo, FrontendSyncOptions, SaveDesiredOptions, SavedDesired, Subscription, SyncProgress, SyncStatus, WriteOutcome } from './frontend-sync.js';
+export type { ConflictInfo, FrontendSyncOptions, ReplicaUpgrade, SaveDesiredOptions, SavedDesired, Subscription, SyncProgress, SyncStatus, WriteOutcome } from './frontend-sync.js';
 export { FrontendSync, OUTBOX_COLLECTION, REPLICA_COLLECTION, SHADOW_COLLECTION } from './frontend-sync.js';
 export type { SecureFailure } from './secure/secure-error.js';
 export { SecureChannelError } from './secure/secure-error.js';

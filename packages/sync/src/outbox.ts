@@ -169,6 +169,11 @@ export class Outbox {
     return { collection: OUTBOX_COLLECTION, id: key, kind: 'delete' };
   }
 
+  /** Puts a changed entry (same key) in place of the loaded one, once its `put` is committed. */
+  replace(entry: OutboxEntry): void {
+    this.#entries.set(entry.key, entry);
+  }
+
   forget(key: string): void {
     this.#entries.delete(key);
   }

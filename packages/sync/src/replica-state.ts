@@ -40,6 +40,11 @@ export class ReplicaState {
   epoch: string | null = null;
   client = '';
   cursors: Record<string, number> = {};
+  /**
+   * Per worker type, the schema version the replica's documents and pending writes are in (S12),
+   * as recorded in its state; undefined for a replica written before versions were recorded.
+   */
+  schemas: Record<string, number> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(store: Store, registry: Registry, clock: () => Date, collections: string[]) {
@@ -72,11 +77,13 @@ export class ReplicaState {
     this.epoch = typeof doc?.epoch === 'string' ? doc.epoch : null;
     this.client = typeof doc?.client === 'string' ? doc.client : randomId();
     this.cursors = { ...((doc?.cursors as Record<string, number> | undefined) ?? {}) };
+    const schemas = doc?.schemas;
+    this.schemas = schemas !== null && typeof schemas === 'object' && !Array.isArray(schemas) ? { ...(schemas as Record<string, number>) } : undefined;
     if (doc === undefined) await this.replica.commit([this.stateWrite(null, {})]);
   }
 
   stateWrite(epoch: string | null, cursors: Record<string, number>): ReplicaWrite {
-    return { collection: REPLICA_COLLECTION, id: STATE_ID, kind: 'put', body: { epoch, client: this.client, cursors } };
+    return { collection: REPLICA_COLLECTION, id: STATE_ID, kind: 'put', body: { epoch, client: this.client, cursors, ...(this.schemas === undefined ? {} : { schemas: this.schemas }) } };
   }
 
   /** The lowest cursor of the followed collections (0 when none). */

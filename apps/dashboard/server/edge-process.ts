@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TriangularStore, openStore } from '@cse/core';
 import { EdgeSync } from '@cse/sync';
-import { machineRegistry } from '../shared/machines.js';
+import { SCHEMA_VERSION, WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import { openEdgeLink } from './edge-link.js';
 import type { EdgeReady } from './messages.js';
 import { Simulator } from './simulator.js';
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     'tick-ms': { type: 'string', default: '1000' },
     'fail-rate': { type: 'string', default: '0.005' },
     'hmi-rate': { type: 'string', default: '0' },
+    schema: { type: 'string', default: String(SCHEMA_VERSION) },
   },
   strict: true,
 });
@@ -30,9 +31,15 @@ const { values } = parseArgs({
 const dir = resolve(values.data);
 mkdirSync(dir, { recursive: true });
 const store = await openStore(`sqlite:${join(dir, 'edge.db')}`);
-const registry = machineRegistry();
+const schema = Number(values.schema);
+const registry = machineRegistry(schema);
 const triangular = new TriangularStore(store, registry);
-const simulator = new Simulator({ store, triangular, workers: Number(values.workers), tickMs: Number(values['tick-ms']), failRate: Number(values['fail-rate']), hmiRate: Number(values['hmi-rate']) });
+// Documents written by an older release are brought to this one's schema version before the
+// machines report again (S12); dashboards receive them with new sync ids.
+const migration = await triangular.migrate(WORKER_TYPE);
+if (migration.migrated > 0) console.log(`[edge] schema: migrated ${migration.migrated} machine documents to version ${schema} (${migration.batches} atomic batches)`);
+else console.log(`[edge] schema: machine documents at version ${schema}`);
+const simulator = new Simulator({ store, triangular, schema, workers: Number(values.workers), tickMs: Number(values['tick-ms']), failRate: Number(values['fail-rate']), hmiRate: Number(values['hmi-rate']) });
 await simulator.init();
 const edge = new EdgeSync({ store, registry, triangular });
 let lastRelayStatus: string | undefined;

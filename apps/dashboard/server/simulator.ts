@@ -10,7 +10,7 @@
  */
 import type { Doc, Store, TriangularStore } from '@cse/core';
 import type { MachineDesired, MachineIdentity, MachineObserved, ObservedState } from '../shared/machines.js';
-import { HEARTBEAT_MS, MAX_SPEED, WORKER_TYPE } from '../shared/machines.js';
+import { HEARTBEAT_MS, MAX_SPEED, SCHEMA_VERSION, WORKER_TYPE, temperatureOf } from '../shared/machines.js';
 
 export interface SimulatorOptions {
   readonly store: Store;
@@ -29,6 +29,8 @@ export interface SimulatorOptions {
   readonly hmiRate?: number;
   readonly random?: () => number;
   readonly clock?: () => Date;
+  /** The schema version of `machine` the Edge runs (what the simulated machines write). Default SCHEMA_VERSION. */
+  readonly schema?: number;
 }
 
 const KINDS = ['pump', 'conveyor', 'mixer', 'press', 'fan', 'compressor'];
@@ -65,11 +67,11 @@ export function step(o: MachineObserved, d: MachineDesired, failing: boolean, ra
   let state: ObservedState = o.state;
   let speed = o.speed;
   if (failing && (state === 'running' || state === 'starting')) {
-    return { state: 'failed', speed: 0, temperature: o.temperature, error: FAULTS[Math.floor(random() * FAULTS.length)] as string };
+    return { state: 'failed', speed: 0, temperatureC: o.temperatureC, error: FAULTS[Math.floor(random() * FAULTS.length)] as string };
   }
   switch (state) {
     case 'failed':
-      return { state: 'failed', speed: 0, temperature: cool(o.temperature, 0, random), ...(o.error === undefined ? {} : { error: o.error }) };
+      return { state: 'failed', speed: 0, temperatureC: cool(o.temperatureC, 0, random), ...(o.error === undefined ? {} : { error: o.error }) };
     case 'stopped':
       if (d.state === 'running') state = 'starting';
       break;
@@ -88,7 +90,7 @@ export function step(o: MachineObserved, d: MachineDesired, failing: boolean, ra
       else if (speed === 0) state = 'stopped';
       break;
   }
-  return { state, speed, temperature: cool(o.temperature, speed, random) };
+  return { state, speed, temperatureC: cool(o.temperatureC, speed, random) };
 }
 
 /** Temperature follows speed slowly, in half degrees, with a little noise. */
@@ -113,6 +115,7 @@ export class Simulator {
   readonly #hmiRate: number;
   readonly #random: () => number;
   readonly #clock: () => Date;
+  readonly #schema: number;
   /** Ticks left before a failed machine recovers. */
   readonly #recovering = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -128,6 +131,14 @@ export class Simulator {
     this.#hmiRate = options.hmiRate ?? 0;
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? (() => new Date());
+    this.#schema = options.schema ?? SCHEMA_VERSION;
+  }
+
+  /** An observed state as this Edge's schema version stores it (version 1: `temperature`). */
+  #written(o: Omit<MachineObserved, 'reportedAt'> & { reportedAt: string }): Record<string, unknown> {
+    if (this.#schema >= 2) return { ...o };
+    const { temperatureC, ...rest } = o;
+    return { ...rest, temperature: temperatureC };
   }
 
   /** Saves each machine's identity (a no-op when it is there) and a first desired and observed state when it has none. */
@@ -141,8 +152,8 @@ export class Simulator {
         await this.#triangular.saveDesired(WORKER_TYPE, id, { ...desired });
       }
       if ((await this.#triangular.loadObserved(WORKER_TYPE, id)) === undefined) {
-        const observed: MachineObserved = { state: 'stopped', speed: 0, temperature: 22, reportedAt: now };
-        await this.#triangular.saveObserved(WORKER_TYPE, id, { ...observed });
+        const observed: MachineObserved = { state: 'stopped', speed: 0, temperatureC: 22, reportedAt: now };
+        await this.#triangular.saveObserved(WORKER_TYPE, id, this.#written(observed));
       }
     }
   }
@@ -183,7 +194,13 @@ export class Simulator {
     const desiredDocs = await this.#store.find(`${WORKER_TYPE}_desired`);
     const desired = new Map(desiredDocs.map((d) => [d.id, userFields<MachineDesired>(d) as MachineDesired]));
     for (const doc of desiredDocs) if (this.#hmiRate > 0 && this.#random() < this.#hmiRate) await this.#hmiEdit(doc);
-    const observed = new Map((await this.#store.find(`${WORKER_TYPE}_observed`)).map((d) => [d.id, userFields<MachineObserved>(d) as MachineObserved]));
+    // Read in either version (documents not migrated yet are version 1), used as version 2.
+    const observed = new Map(
+      (await this.#store.find(`${WORKER_TYPE}_observed`)).map((d) => {
+        const { temperature: _, ...o } = userFields<MachineObserved & { temperature?: number }>(d) as MachineObserved & { temperature?: number };
+        return [d.id, { ...o, temperatureC: temperatureOf(d) ?? 22 } as MachineObserved];
+      }),
+    );
     let saved = 0;
     for (let i = 0; i < this.#count; i++) {
       if (this.#stopped) break;
@@ -196,7 +213,7 @@ export class Simulator {
         const left = this.#recovering.get(id) ?? 4 + Math.floor(this.#random() * 8);
         if (left <= 0) {
           this.#recovering.delete(id);
-          next = { state: 'stopped', speed: 0, temperature: o.temperature };
+          next = { state: 'stopped', speed: 0, temperatureC: o.temperatureC };
         } else {
           this.#recovering.set(id, left - 1);
           next = step(o, d, false, this.#random);
@@ -209,7 +226,7 @@ export class Simulator {
       // Nothing changed: a heartbeat all the same once HEARTBEAT_MS passed, so a steady machine
       // and a dead one do not look the same.
       if (sameFields(next, before) && now.getTime() - Date.parse(reportedAt) < HEARTBEAT_MS) continue;
-      await this.#triangular.saveObserved(WORKER_TYPE, id, { ...next, reportedAt: now.toISOString() });
+      await this.#triangular.saveObserved(WORKER_TYPE, id, this.#written({ ...next, reportedAt: now.toISOString() }));
       saved++;
     }
     return saved;

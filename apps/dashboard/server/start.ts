@@ -29,6 +29,9 @@ const HELP = `Usage: npm start -- [options]
   --fail-rate <x>          chance per tick that a running machine fails (default 0.005)
   --hmi-rate <x>           chance per tick that a machine's desired state is changed at its HMI
                            on the Edge, so dashboard edits can meet a conflict (default 0.0002)
+  --schema <n>             the schema version of the simulated machines, 1 or 2 (default 2): start
+                           with 1, then again without it to watch the Edge migrate its documents
+  --dashboard-schema <n>   the schema version the dashboard page runs (default: --schema)
   --restart-delay-ms <n>   restart the Edge or the relay this long after it died (default 1000)
   --web <dir>              the dashboard's built files (default: the Vite build beside this script)
 
@@ -47,6 +50,8 @@ const { values } = parseArgs({
     'fail-rate': { type: 'string', default: '0.005' },
     'hmi-rate': { type: 'string', default: '0.0002' },
     'restart-delay-ms': { type: 'string', default: '1000' },
+    schema: { type: 'string', default: '2' },
+    'dashboard-schema': { type: 'string' },
     web: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -125,7 +130,7 @@ const edge = new Supervisor({
   spawn: () =>
     fork(
       resolve(here, `edge-process${fromSource ? '.ts' : '.js'}`),
-      ['--data', data, '--relay', relayUrl, '--workers', values.workers, '--tick-ms', values['tick-ms'], '--fail-rate', values['fail-rate'], '--hmi-rate', values['hmi-rate']],
+      ['--data', data, '--relay', relayUrl, '--workers', values.workers, '--tick-ms', values['tick-ms'], '--fail-rate', values['fail-rate'], '--hmi-rate', values['hmi-rate'], '--schema', values.schema],
       { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     ),
 });
@@ -145,7 +150,8 @@ const edgeReady = new Promise<EdgeReady>((resolveReady, reject) => {
   });
 });
 
-const site = await serveStatic(web, host, Number(values.port), () => config ?? null).catch((e: unknown) => {
+const dashboardSchema = Number(values['dashboard-schema'] ?? values.schema);
+const site = await serveStatic(web, host, Number(values.port), () => (config === undefined ? null : { ...config, schema: dashboardSchema })).catch((e: unknown) => {
   const busy = (e as { code?: string }).code === 'EADDRINUSE';
   console.error(busy ? `Port ${values.port} is in use: is another \`npm start\` running? Pick another with --port (or CSE_PORT).` : `Cannot serve the dashboard: ${String(e)}`);
   process.exit(1);

@@ -8,4 +8,6 @@ export interface LinkConfig {
   readonly edgeId: string | undefined;
   /** The relay's WebSocket (relay mode). */
   readonly relayUrl: string | undefined;
+  /** The schema version of `machine` the page runs (S12); absent: the build's `SCHEMA_VERSION`. Set by `npm start -- --schema`. */
+  readonly schema?: number;
 }

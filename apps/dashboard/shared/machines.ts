@@ -3,6 +3,7 @@
  * worker type, `machine`, with its three documents (`machine_identity`, `machine_desired`,
  * `machine_observed`). Both sides build the same registry from here.
  */
+import type { MigrationStep } from '@cse/core';
 import { Registry } from '@cse/core';
 
 export const WORKER_TYPE = 'machine';
@@ -28,7 +29,8 @@ export type ObservedState = 'stopped' | 'starting' | 'running' | 'stopping' | 'f
 export interface MachineObserved {
   readonly state: ObservedState;
   readonly speed: number;
-  readonly temperature: number;
+  /** Schema version 2: the temperature, in °C (the field name says the unit). */
+  readonly temperatureC: number;
   /** Set while `state` is `failed`. */
   readonly error?: string;
   /** When the machine last reported (a change, or a heartbeat every HEARTBEAT_MS; ISO time). */
@@ -42,8 +44,32 @@ export const HEARTBEAT_MS = 10_000;
 /** A machine is stale after three missed heartbeats. */
 export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
 
-export function machineRegistry(): Registry {
+/**
+ * The schema version of `machine` this release runs (S12, docs/schema-versions.md). Version 1
+ * (releases before it) called the observed temperature `temperature`; version 2 names its unit,
+ * `temperatureC`. The step is lossless, so it has a `down`: an Edge at 2 still serves a
+ * dashboard at 1, and a dashboard at 2 meeting an Edge at 1 is told to wait (UPDATE_REQUIRED).
+ */
+export const SCHEMA_VERSION = 2;
+
+const MACHINE_MIGRATIONS: readonly MigrationStep[] = [
+  {
+    up: { observed: ({ temperature, ...rest }) => ({ ...rest, temperatureC: typeof temperature === 'number' ? temperature : 22 }) },
+    down: { observed: ({ temperatureC, ...rest }) => ({ ...rest, temperature: temperatureC ?? 22 }) },
+  },
+];
+
+/** The observed temperature (°C) of a document of either version. */
+export function temperatureOf(o: object | undefined): number | undefined {
+  const r = o as { temperatureC?: unknown; temperature?: unknown } | undefined;
+  const t = r?.temperatureC ?? r?.temperature;
+  return typeof t === 'number' ? t : undefined;
+}
+
+/** The registry of this release, or of an older one (`version` 1 or 2) for demos and tests. */
+export function machineRegistry(version: number = SCHEMA_VERSION): Registry {
+  if (!Number.isSafeInteger(version) || version < 1 || version > SCHEMA_VERSION) throw new RangeError(`machine schema version is 1 to ${SCHEMA_VERSION}, got ${version}`);
   const registry = new Registry();
-  registry.registerWorkerType(WORKER_TYPE);
+  registry.registerWorkerType(WORKER_TYPE, { version, migrations: MACHINE_MIGRATIONS.slice(0, version - 1) });
   return registry;
 }

@@ -109,7 +109,7 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       await page.locator('tr[data-worker="m02"] input[name="speed"]').fill('2500');
       // The machine reports while the user types (a report written on the Edge here, so it surely
       // comes): the open form keeps the typed value.
-      await new TriangularStore(edgeStore, machineRegistry()).saveObserved(WORKER_TYPE, 'm02', { state: 'running', speed: 977, temperature: 99.5, reportedAt: new Date().toISOString() });
+      await new TriangularStore(edgeStore, machineRegistry()).saveObserved(WORKER_TYPE, 'm02', { state: 'running', speed: 977, temperatureC: 99.5, reportedAt: new Date().toISOString() });
       await until('the report of m02 while its form is open', async () => (await page.locator('tr[data-worker="m02"] td.observed').textContent())?.includes('99.5 °C'));
       expect(await page.locator('tr[data-worker="m02"] input[name="speed"]').inputValue()).toBe('2500');
       await page.locator('tr[data-worker="m02"] button[type="submit"]').click();

@@ -11,7 +11,7 @@ const NOW = Date.parse('2026-12-07T05:00:00Z');
 
 function row(i: number, o: Partial<MachineObserved> & { ageMs?: number } = {}, desiredStatus: 'synced' | 'pending' | 'conflict' = 'synced'): MachineRow {
   const desired = { state: 'running' as const, speed: 1000 };
-  const observed: MachineObserved = { state: o.state ?? 'running', speed: o.speed ?? 1000, temperature: 30, reportedAt: new Date(NOW - (o.ageMs ?? 1000)).toISOString() };
+  const observed: MachineObserved = { state: o.state ?? 'running', speed: o.speed ?? 1000, temperatureC: 30, reportedAt: new Date(NOW - (o.ageMs ?? 1000)).toISOString() };
   return {
     id: machineId(i),
     identity: { value: machineIdentity(i), status: 'synced', edgeVersion: 1 },

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TriangularStore, openStore } from '@cse/core';
+import { TriangularStore, convertDoc, openStore } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { HEARTBEAT_MS, MAX_SPEED, WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import type { MachineDesired, MachineObserved, ObservedState } from '../shared/machines.js';
@@ -29,7 +29,7 @@ describe('a simulated machine', () => {
         (state, speed, want, target, noise) => {
           const random = (): number => noise;
           const desired: MachineDesired = { state: want, speed: target };
-          let o: MachineObserved = { state, speed: state === 'stopped' ? 0 : speed, temperature: 30, reportedAt: '' };
+          let o: MachineObserved = { state, speed: state === 'stopped' ? 0 : speed, temperatureC: 30, reportedAt: '' };
           for (let i = 0; i < 30 && !(o.state === want && o.speed === (want === 'running' ? target : 0)); i++) o = { ...step(o, desired, false, random), reportedAt: '' };
           expect(o.state).toBe(want);
           expect(o.speed).toBe(want === 'running' ? target : 0);
@@ -40,7 +40,7 @@ describe('a simulated machine', () => {
   });
 
   it('fails when told to, and a failed machine stays failed until the simulator recovers it', () => {
-    const failed = step({ state: 'running', speed: 1200, temperature: 40, reportedAt: '' }, { state: 'running', speed: 1200 }, true, () => 0.5);
+    const failed = step({ state: 'running', speed: 1200, temperatureC: 40, reportedAt: '' }, { state: 'running', speed: 1200 }, true, () => 0.5);
     expect(failed.state).toBe('failed');
     expect(failed.speed).toBe(0);
     expect(typeof failed.error).toBe('string');
@@ -95,6 +95,40 @@ describe('the simulator on SQLite', () => {
     await sim.tick();
     const after = await store.find(`${WORKER_TYPE}_desired`);
     expect(after.map((d) => [d.id, d._version, d.speed])).toEqual(before.map((d) => [d.id, (d._version as number) + 1, Math.max(100, (d.speed as number) - 100)]));
+    await store.close();
+  });
+
+  it('runs at schema version 1 (`--schema 1`), and the next release migrates its documents to version 2 and goes on from them; a version-1 dashboard is still served (lossless down)', async () => {
+    const path = join(dir, 'schema.db');
+    let store = openStore(new SqliteAdapter({ path }));
+    let triangular = new TriangularStore(store, machineRegistry(1));
+    const old = new Simulator({ store, triangular, schema: 1, workers: 4, failRate: 0, random: () => 0.5 });
+    await old.init();
+    for (let i = 0; i < 5; i++) await old.tick();
+    const v1 = await store.find(`${WORKER_TYPE}_observed`);
+    expect(v1.every((d) => typeof d.temperature === 'number' && d.temperatureC === undefined && d._schema === undefined)).toBe(true);
+    await store.close();
+
+    store = openStore(new SqliteAdapter({ path }));
+    triangular = new TriangularStore(store, machineRegistry());
+    // Read lazily before the migration: already in version 2.
+    expect(await triangular.loadObserved(WORKER_TYPE, 'm01')).toMatchObject({ temperatureC: v1[0]?.temperature, _schema: 2 });
+    // Every document of the type is stamped with version 2 (identity, desired, observed: 4 machines each).
+    expect(await triangular.migrate(WORKER_TYPE)).toEqual({ migrated: 12, batches: 3 });
+    const v2 = await store.find(`${WORKER_TYPE}_observed`);
+    expect(v2.map((d) => [d.id, d.temperatureC, d._schema, 'temperature' in d])).toEqual(v1.map((d) => [d.id, d.temperature, 2, false]));
+    const sim = new Simulator({ store, triangular, workers: 4, failRate: 0, random: () => 0.5 });
+    await sim.init();
+    for (let i = 0; i < 40; i++) await sim.tick();
+    for (const d of await store.find(`${WORKER_TYPE}_desired`)) {
+      const o = await store.get(`${WORKER_TYPE}_observed`, d.id);
+      expect([d.id, o?.state, o?.speed, typeof o?.temperatureC, o?._schema]).toEqual([d.id, d.state, d.state === 'running' ? d.speed : 0, 'number', 2]);
+    }
+    // A dashboard still at version 1 reads them as it knows them.
+    const schema = machineRegistry().getWorkerSchema(WORKER_TYPE);
+    const doc = (await store.get(`${WORKER_TYPE}_observed`, 'm01')) as Record<string, unknown>;
+    const { _schema: _, ...fields } = convertDoc(WORKER_TYPE, schema, 'observed', { id: 'm01', temperatureC: doc.temperatureC as number }, 2, 1);
+    expect(fields).toEqual({ id: 'm01', temperature: doc.temperatureC });
     await store.close();
   });
 });

@@ -131,7 +131,11 @@ class SyncHub {
     this.#send(undefined, { type: 'role', ...this.#role });
   }
 
+  /** The schema version this page runs (`/config.json`'s `schema`; default the build's). */
+  #schema: number | undefined;
+
   async #open(config: LinkConfig, code: string | undefined): Promise<void> {
+    this.#schema = config.schema;
     registerAdapterModule('indexeddb:', indexeddb);
     const store = await openStore(`indexeddb:${databaseName(config)}`);
     this.#store = store;
@@ -160,7 +164,7 @@ class SyncHub {
   async #startSync(): Promise<void> {
     if (this.#frontend !== undefined) return;
     const link = this.#link as Link;
-    const fe = new FrontendSync({ store: this.#store as Store, registry: machineRegistry(), connect: link.connect, backoff: { min: 250, max: 2000 } });
+    const fe = new FrontendSync({ store: this.#store as Store, registry: machineRegistry(this.#schema), connect: link.connect, backoff: { min: 250, max: 2000 } });
     this.#frontend = fe;
     this.#setRole('sync');
     let startCursors: Record<string, number> = {};

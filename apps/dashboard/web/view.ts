@@ -7,7 +7,7 @@
  */
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { MachineDesired, MachineObserved } from '../shared/machines.js';
-import { DESIRED_STATES, MAX_SPEED } from '../shared/machines.js';
+import { DESIRED_STATES, MAX_SPEED, temperatureOf } from '../shared/machines.js';
 import type { StatusFilter } from './find.js';
 import { FILTERS, isStale } from './find.js';
 import type { DocStatus, MachineRow } from './model.js';
@@ -481,7 +481,7 @@ export class DashboardView {
     const mark = (field: string, html: string): string => (differs.includes(field) ? `<mark class="diff" title="differs from desired">${html}</mark>` : html);
     const state = `<span class="state state-${esc(o.state)}">${esc(o.state)}</span>`;
     const error = o.error === undefined ? '' : ` <span class="error">${esc(o.error)}</span>`;
-    return `${mark('state', state)}${error} ${mark('speed', `<span class="num">${esc(o.speed)} rpm</span>`)} <span class="muted num">${esc(o.temperature)} °C</span>`;
+    return `${mark('state', state)}${error} ${mark('speed', `<span class="num">${esc(o.speed)} rpm</span>`)} <span class="muted num">${esc(temperatureOf(o))} °C</span>`;
   }
 
   #editForm(id: string, d: MachineDesired, base: number): string {

@@ -10,6 +10,7 @@ import { databaseName } from './connection.js';
 import type { StatusFilter } from './find.js';
 import { selectRows } from './find.js';
 import type { MachineRow } from './model.js';
+import { showUpdateRequired } from './update-notice.js';
 import { DashboardView } from './view.js';
 import type { Call, ToPage, ToWorker } from './worker-protocol.js';
 import './style.css';
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
         const s = msg.state;
         Object.assign(state, { status: s.status, progress: s.progress, pending: s.pending, received: s.received, startCursors: s.startCursors });
         const shown = view.setStatus(s.status, s.progress, s.pending);
+        showUpdateRequired(s.updateRequired);
         if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];
         if (s.grant !== undefined) {
           state.grant = s.grant.preset;

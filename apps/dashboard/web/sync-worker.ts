@@ -176,6 +176,7 @@ class SyncHub {
         pending: fe.pending,
         received: this.#received,
         startCursors,
+        updateRequired: [...fe.updateRequired],
         grant: grant === undefined ? undefined : { preset: grant.preset ?? 'custom', canWrite: fe.mayWrite(WORKER_TYPE), admin: grant.admin, summary: describeGrant(grant) },
       };
       this.#send(undefined, { type: 'sync', state: this.#sync });

@@ -46,6 +46,8 @@ export interface SyncState {
   /** The replica's cursors when the sync started. */
   readonly startCursors: Record<string, number>;
   readonly grant: GrantView | undefined;
+  /** Worker types the Edge cannot serve in this page's schema version (S12): "Reload to update". */
+  readonly updateRequired: readonly string[];
 }
 
 /**

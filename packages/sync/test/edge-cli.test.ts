@@ -127,7 +127,7 @@ describe('cse-edge with real processes', () => {
     expect(await refused.result).toMatchObject({ kind: 'refused', code: 'FORBIDDEN' });
     expect((await tri.loadDesired('pump', 'p1'))?.rpm).toBe(20);
     expect(await tri.loadDesired('conveyor', 'c1')).toBeUndefined();
-    await until(() => /session start: Line A tablet \(\w+\), operator: read all; write pump/.test(serve.out()), () => `the session log line: ${serve.out()}`);
+    await until(() => /session start: Line A tablet \([\w-]+\), operator: read all; write pump/.test(serve.out()), () => `the session log line: ${serve.out()}`);
 
     const status = await run(['status', '--store', store, '--json']);
     expect(status.code, status.err).toBe(0);

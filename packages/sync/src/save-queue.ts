@@ -39,19 +39,22 @@ export class SaveQueue {
     });
   }
 
+  /** Saves the calls waiting now (later ones start the next drain, after what the queue holds by then). */
   async #drain(): Promise<void> {
-    while (this.#waiting.length > 0) {
+    let waiting = this.#waiting;
+    this.#waiting = [];
+    while (waiting.length > 0) {
       // The longest run of different documents, in call order.
       const keys = new Set<string>();
       let n = 0;
-      for (const w of this.#waiting) {
+      for (const w of waiting) {
         const key = docKey(w.request.collection, w.request.workerId);
         if (keys.has(key) || n === MAX_SAVES_PER_COMMIT) break;
         keys.add(key);
         n++;
       }
-      const run = this.#waiting.slice(0, n);
-      this.#waiting = this.#waiting.slice(n);
+      const run = waiting.slice(0, n);
+      waiting = waiting.slice(n);
       let answers: Awaited<ReturnType<Outbox['writeMany']>>;
       try {
         answers = await this.#outbox.writeMany(run.map((w) => w.request));

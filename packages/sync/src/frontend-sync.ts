@@ -26,6 +26,7 @@ import { Outcomes } from './outcomes.js';
 import { DEFAULT_MAX_FRAME, MAX_WORKER_ID } from './protocol.js';
 import { OUTBOX_COLLECTION, REPLICA_COLLECTION, ReplicaState, SHADOW_COLLECTION, userPart } from './replica-state.js';
 import type { SyncProgress, SyncStatus } from './session.js';
+import { SaveQueue } from './save-queue.js';
 import { SessionLoop } from './session.js';
 import type { Connect } from './transport.js';
 
@@ -86,6 +87,7 @@ export class FrontendSync {
   readonly #state: ReplicaState;
   readonly #outbox: Outbox;
   readonly #session: SessionLoop;
+  readonly #saves: SaveQueue;
   readonly #outcomes = new Outcomes();
   #loaded: Promise<void> | undefined;
   #grant: Grant | undefined;
@@ -116,6 +118,7 @@ export class FrontendSync {
         this.#updateRequired = types;
       },
     });
+    this.#saves = new SaveQueue(this.#state, this.#outbox, (entries) => this.#session.offer(entries));
   }
 
   // ---- public API ------------------------------------------------------------------------
@@ -271,11 +274,7 @@ export class FrontendSync {
       throw new ValidationError('baseVersion must be a non-negative integer');
     }
     await this.#load();
-    const { entry, doc: saved, settled } = await this.#state.serial(async () => {
-      const written = await this.#outbox.write(collection, workerId, doc, baseVersion);
-      this.#session.offer(written.entry);
-      return written;
-    });
+    const { entry, doc: saved, settled } = await this.#saves.save({ collection, workerId, doc, baseVersion });
     for (const o of settled) this.#outcomes.settle(o);
     const out = { ...saved };
     Object.defineProperty(out, 'writeId', { value: entry.w, enumerable: false });

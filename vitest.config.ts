@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './vitest.sequencer.js';
 
 /**
  * Test files run in this many worker processes at once, across all projects. Vitest's default
@@ -12,6 +13,7 @@ const workers = Number(process.env.CSE_TEST_WORKERS) || availableParallelism() +
 export default defineConfig({
   test: {
     maxWorkers: workers,
+    sequence: { sequencer: LongestFirst },
     projects: ['packages/*/vitest.config.ts', 'packages/*/vitest.*.config.ts', 'apps/*/vitest.config.ts', 'test/vitest.config.ts'],
   },
 });

@@ -12,6 +12,31 @@ import { join } from 'node:path';
  * - `liveChanges`: W7 measures its change feed (the others report n/a).
  * - `drop(name, env)` (optional): frees the store `name` of both sides after a workload.
  */
+/** The Level adapter against raw classic-level, with or without an fsync per commit on both sides. */
+function levelEntry(sync) {
+  return {
+    liveChanges: sync,
+    ...(sync ? {} : { liveChangesReason: 'n/a: W7 runs on level (sync)' }),
+    package: '@cse/adapter-level',
+    durability: sync ? 'classic-level, batch sync: true (adapter default: fsync per commit)' : 'classic-level, batch sync: false (no fsync per commit; both sides)',
+    multiProcess: false,
+    singleProcessReason: 'n/a: single process (LevelDB locks its directory)',
+    async setup() {
+      return {};
+    },
+    async adapter(name, env) {
+      const { LevelAdapter } = await import('@cse/adapter-level');
+      const adapter = new LevelAdapter({ location: join(env.dir, `${name}.cse.level`), sync });
+      await adapter.ready();
+      return adapter;
+    },
+    async baseline(name, env) {
+      const { levelBaseline } = await import('./baselines/level.js');
+      return levelBaseline({ location: join(env.dir, `${name}.raw.level`), sync });
+    },
+  };
+}
+
 export const ADAPTERS = {
   memory: {
     liveChanges: true,
@@ -71,47 +96,8 @@ export const ADAPTERS = {
       return sqliteBaseline({ path: join(env.dir, `${name}.raw.db`), synchronous: 'NORMAL' });
     },
   },
-  level: {
-    liveChanges: true,
-    package: '@cse/adapter-level',
-    durability: 'classic-level, batch sync: true (adapter default: fsync per commit)',
-    multiProcess: false,
-    singleProcessReason: 'n/a: single process (LevelDB locks its directory)',
-    async setup() {
-      return {};
-    },
-    async adapter(name, env) {
-      const { LevelAdapter } = await import('@cse/adapter-level');
-      const adapter = new LevelAdapter({ location: join(env.dir, `${name}.cse.level`), sync: true });
-      await adapter.ready();
-      return adapter;
-    },
-    async baseline(name, env) {
-      const { levelBaseline } = await import('./baselines/level.js');
-      return levelBaseline({ location: join(env.dir, `${name}.raw.level`), sync: true });
-    },
-  },
-  'level-nosync': {
-    liveChanges: false,
-    liveChangesReason: 'n/a: W7 runs on level (sync)',
-    package: '@cse/adapter-level',
-    durability: 'classic-level, batch sync: false (no fsync per commit; both sides)',
-    multiProcess: false,
-    singleProcessReason: 'n/a: single process (LevelDB locks its directory)',
-    async setup() {
-      return {};
-    },
-    async adapter(name, env) {
-      const { LevelAdapter } = await import('@cse/adapter-level');
-      const adapter = new LevelAdapter({ location: join(env.dir, `${name}.cse.level`), sync: false });
-      await adapter.ready();
-      return adapter;
-    },
-    async baseline(name, env) {
-      const { levelBaseline } = await import('./baselines/level.js');
-      return levelBaseline({ location: join(env.dir, `${name}.raw.level`), sync: false });
-    },
-  },
+  level: levelEntry(true),
+  'level-nosync': levelEntry(false),
   redis: {
     liveChanges: true,
     package: '@cse/adapter-redis',

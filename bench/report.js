@@ -155,6 +155,8 @@ export function summaryMarkdown(results, smoke = false) {
   return lines.join('\n');
 }
 
+const VIA = { memory: 'memory pair', ws: 'loopback WebSocket', 'ws-plain': 'WebSocket, no deflate' };
+
 /** The sync workload (S1): one table of initial syncs and the latency line, as Markdown lines. */
 export function syncMarkdown(sync, command, date, smoke = false) {
   const verdict = (ok) => (smoke ? NOT_JUDGED : ok ? 'met' : 'MISSED');
@@ -164,11 +166,15 @@ export function syncMarkdown(sync, command, date, smoke = false) {
   const l = sync.latency;
   return [
     ...head,
-    `Made by \`${command}\` on ${date}. Initial sync of an empty replica from an Edge of N documents (about 250 B each, window 4, Edge pages of 200 unless the row says otherwise); \`ratio\` = sync docs/s ÷ the Edge's own \`changesSince\` read rate over the same documents (pages of 200), goal ≥ 0.5. Bytes count both directions (UTF-8 frames). Heap: Edge and replica share the process; \`peak\` = highest heapUsed above the heap after a GC at the start, \`retained\` = the same after a forced GC every 250 ms (what must not grow with N).`,
+    `Made by \`${command}\` on ${date}. Initial sync of an empty replica from an Edge of N documents (about 250 B each, window 4, Edge pages of 200 unless the row says otherwise); \`ratio\` = sync docs/s ÷ the Edge's own \`changesSince\` read rate over the same documents (pages of 200), goal ≥ 0.5. Bytes count both directions: \`frames\` = UTF-8 bytes of the protocol's frames, \`wire\` = bytes through a counting TCP proxy in front of the Edge (WebSocket framing and permessage-deflate included; \`WebSocket, no deflate\` = \`serveEdge({ compression: false })\`). CPU = user + system µs of the process (Edge and replica) per change. Heap: Edge and replica share the process; \`peak\` = highest heapUsed above the heap after a GC at the start, \`retained\` = the same after a forced GC every 250 ms (what must not grow with N).`,
     '',
-    '| N | transport, page size | seconds | docs/s | Edge read/s | ratio (goal ≥ 0.5) | bytes/change | pages | heap peak MB | heap retained MB |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...sync.initial.map((r) => `| ${r.docs.toLocaleString('en-US')} | ${r.via === 'ws' ? 'loopback WebSocket' : 'memory pair'}, ${r.pageSize ?? 200} | ${r.seconds.toFixed(2)} | ${fmt(r.docsPerSec)} | ${fmt(r.edgeReadPerSec)} | ${r.ratio.toFixed(2)} ${verdict(r.ratio >= 0.5)} | ${r.bytesPerChange.toFixed(0)} | ${r.pages} | ${r.heapPeakGrowthMb.toFixed(1)} | ${r.heapRetainedGrowthMb.toFixed(1)} |`),
+    '| N | transport, page size | seconds | docs/s | Edge read/s | ratio (goal ≥ 0.5) | bytes/change frames | bytes/change wire | CPU µs/change | pages | heap peak MB | heap retained MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...sync.initial.map((r) => `| ${r.docs.toLocaleString('en-US')} | ${VIA[r.via] ?? r.via}, ${r.pageSize ?? 200} | ${r.seconds.toFixed(2)} | ${fmt(r.docsPerSec)} | ${fmt(r.edgeReadPerSec)} | ${r.ratio.toFixed(2)} ${verdict(r.ratio >= 0.5)} | ${r.bytesPerChange.toFixed(0)} | ${r.wireBytesPerChange === undefined ? '' : r.wireBytesPerChange.toFixed(0)} | ${r.cpuUsPerChange === undefined ? '' : r.cpuUsPerChange.toFixed(0)} | ${r.pages} | ${r.heapPeakGrowthMb.toFixed(1)} | ${r.heapRetainedGrowthMb.toFixed(1)} |`),
+    '',
+    sync.bytesGoal
+      ? `Bytes on the wire per synced document (loopback WebSocket with deflate, pages of 200): at most ${sync.bytesGoal.worst.toFixed(0)} B, goal ≤ ${sync.bytesGoal.goal} B (the best peer's, issue 26): ${verdict(sync.bytesGoal.met)}.`
+      : '',
     '',
     l
       ? `Commit-to-replica latency over the loopback WebSocket, single-change commits at ${l.targetRate}/s for ${(l.changes / l.targetRate).toFixed(0)} s (achieved ${fmt(l.achievedRate)}/s) on the ${sync.params.small.toLocaleString('en-US')}-document store: median ${l.medianMs.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms (goal < 50 ms: ${verdict(l.p99Ms < 50)}), max ${l.maxMs.toFixed(1)} ms; ${l.seen}/${l.changes} seen, ${l.lost} lost.`
@@ -189,12 +195,16 @@ export function relayMarkdown(relay, command, date, smoke = false) {
     ...head,
     `Made by \`${command}\` on ${date}. Same workload, same process tree: the Edge (SQLite synchronous=FULL) and the replica in one process, the relay in its own (\`startRelay\`, as \`cse-relay\` runs it). Initial sync of ${relay.params.docs.toLocaleString('en-US')} documents into an empty replica, direct (loopback WebSocket, no channel) and through the relay with the channel (ECDH/HKDF/AES-256-GCM, base64url records), alternating, median of ${relay.params.runs} runs each after a warm-up; pairing is not timed. Bytes: every frame both ways at the Frontend (for the relay: what it forwarded). Relay CPU: the relay process's user+system time during the relay runs ÷ MB forwarded.`,
     '',
-    '| replica | direct docs/s | relay+channel docs/s | ratio (goal ≥ 0.7) | bytes/change direct | bytes/change relay | relay CPU ms per MB |',
+    '| replica | direct docs/s | relay+channel docs/s | ratio (goal ≥ 0.9, issue 26) | bytes/change direct (frames) | bytes/change relay | relay CPU ms per MB |',
     '|---|---|---|---|---|---|---|',
-    ...relay.throughput.map((r) => `| ${r.replica === 'sqlite' ? 'SQLite FULL' : 'memory'} | ${fmt(r.directDocsPerSec)} | ${fmt(r.relayDocsPerSec)} | ${r.ratio.toFixed(2)} ${verdict(r.ratio >= 0.7)} | ${r.directBytesPerChange.toFixed(0)} | ${r.relayBytesPerChange.toFixed(0)} | ${(r.relayCpuSecPerMb * 1000).toFixed(1)} |`),
+    ...relay.throughput.map((r) => `| ${r.replica === 'sqlite' ? 'SQLite FULL' : 'memory'} | ${fmt(r.directDocsPerSec)} | ${fmt(r.relayDocsPerSec)} | ${r.ratio.toFixed(2)} ${verdict(r.ratio >= 0.9)} | ${r.directBytesPerChange.toFixed(0)} | ${r.relayBytesPerChange.toFixed(0)} | ${(r.relayCpuSecPerMb * 1000).toFixed(1)} |`),
     '',
     l
       ? `Commit-to-replica latency, single-change commits at ${l.direct.targetRate}/s, ${l.direct.changes} changes per side in two runs each (direct, relay, relay, direct), the Edge in its own process, replica on SQLite FULL: direct median ${l.direct.medianMs.toFixed(2)} ms (p99 ${l.direct.p99Ms.toFixed(1)} ms, ${l.direct.seen}/${l.direct.changes} seen), relay + channel median ${l.relay.medianMs.toFixed(2)} ms (p99 ${l.relay.p99Ms.toFixed(1)} ms, ${l.relay.seen}/${l.relay.changes} seen): ratio ${l.ratio.toFixed(2)} (goal ≤ 1.3: ${verdict(l.ratio <= 1.3)}).`
+      : '',
+    '',
+    relay.upload
+      ? `Upload (issue 26): ${relay.upload.writes.toLocaleString('en-US')} Desired writes saved at once on a Frontend (replica on SQLite FULL) until every result is back, median of ${relay.upload.runs} runs each: direct ${relay.upload.direct.seconds.toFixed(2)} s (${fmt(relay.upload.direct.writesPerSec)} writes/s), through the relay with the channel ${relay.upload.relay.seconds.toFixed(2)} s (${fmt(relay.upload.relay.writesPerSec)} writes/s); relay ÷ direct ${relay.upload.ratio.toFixed(2)}. Goal: at least as fast as RxDB's memory row in the same run (0.21 s in issue 26's run): direct ${verdict(relay.upload.direct.seconds <= 0.21)}, relay ${verdict(relay.upload.relay.seconds <= 0.21)} (judged against issue 26's figure until the peers run in this bench).`
       : '',
     '',
     relay.roundTrips

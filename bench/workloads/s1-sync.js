@@ -3,7 +3,10 @@
 // measures against the Edge's own change-feed read rate over the same documents.
 //   - initial sync of N documents into an empty replica, over the in-process memory pair and a
 //     loopback WebSocket: documents/s, and that rate ÷ the Edge's changesSince read rate;
-//   - bytes on the wire per change (both directions, UTF-8 bytes of the frames);
+//   - bytes per change (both directions): UTF-8 bytes of the frames, and over the WebSocket the
+//     bytes on the wire (a counting TCP proxy: framing and permessage-deflate included), with
+//     compression on (serveEdge's default) and off ('ws-plain'); CPU time per change (user +
+//     system of this process, Edge and replica together);
 //   - heap during the initial sync (process.memoryUsage().heapUsed sampled every 10 ms; Edge and
 //     replica share this process): the peak above the heap after a GC at the start, at a small
 //     and a large N — it must not grow with N;
@@ -19,6 +22,10 @@ import { EdgeSync, FrontendSync, memoryPair } from '@cse/sync';
 import { nodeWebSocketConnector, serveEdge } from '@cse/sync/node';
 import { COLLECTION, WORKER_TYPE, batch } from '../lib/docs.js';
 import { quantile, startEdgeChild } from '../lib/edge-child.js';
+import { byteProxy } from '../lib/byte-proxy.js';
+
+/** Bytes per synced document of the best peer in issue 26's run (PouchDB, gzip), the goal. */
+export const BYTES_GOAL = 151;
 
 const SEED_CHUNK = 1000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -99,10 +106,12 @@ async function initialSync(env, tag, edge, docs, via, pageSize = 200) {
   const sync = new EdgeSync({ store: edge.store, registry: edge.registry, triangular: edge.triangular, pageSize });
   const counter = { bytes: 0 };
   let server;
+  let proxy;
   let connect;
-  if (via === 'ws') {
-    server = await serveEdge(sync);
-    connect = nodeWebSocketConnector(server.url);
+  if (via === 'ws' || via === 'ws-plain') {
+    server = await serveEdge(sync, { compression: via === 'ws' });
+    proxy = await byteProxy({ host: '127.0.0.1', port: server.port });
+    connect = nodeWebSocketConnector(proxy.url);
   } else {
     connect = async () => {
       const [a, b] = memoryPair();
@@ -129,15 +138,19 @@ async function initialSync(env, tag, edge, docs, via, pageSize = 200) {
     }
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await fe.start();
   await untilLive(fe, docs, sample);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const stats = { ...sync.stats };
   await fe.stop();
   await fe.store.close();
   await sync.close();
+  await proxy?.close();
   await server?.close();
-  return { via, docs, pageSize, seconds, docsPerSec: docs / seconds, bytesPerChange: counter.bytes / docs, heapPeakGrowthMb: (heapPeak - heapStart) / 2 ** 20, heapRetainedGrowthMb: (retainedPeak - heapStart) / 2 ** 20, pages: stats.pagesSent, changesSent: stats.changesSent };
+  const wire = proxy === undefined ? {} : { wireBytesPerChange: proxy.counter.bytes / docs };
+  return { via, docs, pageSize, seconds, docsPerSec: docs / seconds, bytesPerChange: counter.bytes / docs, ...wire, cpuUsPerChange: (cpu.user + cpu.system) / docs, heapPeakGrowthMb: (heapPeak - heapStart) / 2 ** 20, heapRetainedGrowthMb: (retainedPeak - heapStart) / 2 ** 20, pages: stats.pagesSent, changesSent: stats.changesSent };
 }
 
 /**
@@ -169,11 +182,12 @@ export default {
       log(`S1 ${docs} docs: edge changesSince ${Math.round(rate)}/s`);
       // Pages of 200 (the default) both ways; pages of 1000 over the WebSocket, since the
       // replica's commit per page (an fsync under FULL) is most of the cost.
-      for (const [via, pageSize] of [['memory', 200], ['ws', 200], ['ws', 1000]]) {
+      // Compression off too ('ws-plain'), for its bytes and CPU against the default.
+      for (const [via, pageSize] of [['memory', 200], ['ws', 200], ['ws-plain', 200], ['ws', 1000]]) {
         const r = await initialSync(env, String(docs), edge, docs, via, pageSize);
         r.edgeReadPerSec = rate;
         r.ratio = r.docsPerSec / rate;
-        log(`S1 ${docs} docs via ${via}, pages of ${pageSize}: ${Math.round(r.docsPerSec)}/s (${r.ratio.toFixed(2)} of the edge read), ${r.bytesPerChange.toFixed(0)} B/change, heap +${r.heapPeakGrowthMb.toFixed(1)} MB peak, +${r.heapRetainedGrowthMb.toFixed(1)} MB retained`);
+        log(`S1 ${docs} docs via ${via}, pages of ${pageSize}: ${Math.round(r.docsPerSec)}/s (${r.ratio.toFixed(2)} of the edge read), ${r.bytesPerChange.toFixed(0)} B/change in frames${r.wireBytesPerChange === undefined ? '' : `, ${r.wireBytesPerChange.toFixed(0)} B/change on the wire`}, ${r.cpuUsPerChange.toFixed(0)} µs CPU/change, heap +${r.heapPeakGrowthMb.toFixed(1)} MB peak, +${r.heapRetainedGrowthMb.toFixed(1)} MB retained`);
         out.initial.push(r);
       }
       if (docs === params.syncSmall) {
@@ -182,6 +196,9 @@ export default {
       }
       await edge.store.close();
     }
+    // The goal of issue 26: bytes on the wire per synced document at or below the best peer's.
+    const wire = out.initial.filter((r) => r.via === 'ws' && r.pageSize === 200).map((r) => r.wireBytesPerChange);
+    out.bytesGoal = { goal: BYTES_GOAL, worst: Math.max(...wire), met: Math.max(...wire) <= BYTES_GOAL };
     return out;
   },
 };

@@ -4,7 +4,7 @@
 //   - throughput: initial sync of N documents into an empty replica (on SQLite synchronous=FULL
 //     as in S1, and in memory, where the channel's share of the cost is largest), direct vs
 //     through the relay + channel, alternating, the median of the runs: ratio relay ÷ direct
-//     (goal ≥ 0.7);
+//     (goal ≥ 0.9, issue 26);
 //   - commit-to-replica latency at a steady rate of single-change commits, the Edge in its own
 //     process (lib/edge-child.js), direct/relay/relay/direct: median relay ÷ median direct (goal ≤ 1.3);
 //   - relay CPU per MB forwarded: the relay process's CPU time (process.cpuUsage, user+system)
@@ -12,6 +12,9 @@
 //     Frontend: what went through the relay);
 //   - echo round trips of a small frame (no store): direct, through the relay, through the relay
 //     with the channel: where the latency goes;
+//   - upload: 1,000 Desired writes saved at once on a Frontend (replica on SQLite FULL) until
+//     every result is back, direct and through the relay + channel (issue 26: several writes per
+//     frame, one Edge commit per batch), alternating, the median of the runs;
 //   - relay memory per connection: heap and RSS of the relay process (after a GC) with K idle
 //     Frontend sessions open (each is two connections: the Frontend's and the Edge's data
 //     connection) minus without them, ÷ 2K.
@@ -135,6 +138,53 @@ async function viaRelay(env, edge, served, relay, docs, kind, tag) {
   await store.close();
   const cpuSec = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6;
   return { seconds, docsPerSec: docs / seconds, bytes: counter.bytes, relayCpuSec: cpuSec };
+}
+
+/** 1,000 (`writes`) Desired writes saved together on a Frontend until all their results are back; `connect` reaches the Edge. */
+async function uploadOnce(env, connect, writes, tag) {
+  const store = openStore(new SqliteAdapter({ path: join(env.dir, `relay-upload-${tag}.db`), synchronous: 'FULL' }));
+  const fe = new FrontendSync({ store, registry: registry(), connect: await connect(store), subscription: { workerTypes: [WORKER_TYPE] } });
+  try {
+    await fe.start();
+    while (fe.status !== 'live') await sleep(5);
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: writes }, (_, i) => fe.saveDesired(WORKER_TYPE, `u-${tag}-${i}`, { target: i })));
+    while (fe.pending > 0) await sleep(1);
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await fe.stop();
+    await store.close();
+  }
+}
+
+/** Upload direct and through the relay + channel, alternating after a warm-up of each: median seconds and writes/s. */
+async function uploads(env, edge, secure, relay, writes, runs) {
+  const sync = new EdgeSync({ store: edge.store, registry: edge.registry, triangular: edge.triangular });
+  const server = await serveEdge(sync);
+  const served = await nodeServeSecureRelay({ url: relay.url, secure, edge: sync });
+  const sides = {
+    direct: async () => nodeWebSocketConnector(server.url),
+    relay: async (store) => {
+      const fe = await SecureFrontend.open({ store });
+      await fe.pair((await served.createPairingCode()).code, nodeRelayDial(relay.url));
+      return fe.connector(nodeRelayDial(relay.url));
+    },
+  };
+  const times = { direct: [], relay: [] };
+  try {
+    for (let run = -1; run < runs; run++) {
+      for (const side of run % 2 === 0 ? ['direct', 'relay'] : ['relay', 'direct']) {
+        const s = await uploadOnce(env, sides[side], writes, `${side}-${run}`);
+        if (run >= 0) times[side].push(s);
+      }
+    }
+  } finally {
+    await served.close();
+    await sync.close();
+    await server.close();
+  }
+  const row = (xs) => ({ seconds: median(xs), writesPerSec: writes / median(xs) });
+  return { writes, runs, direct: row(times.direct), relay: row(times.relay), ratio: median(times.direct) / median(times.relay) };
 }
 
 /** Commit-to-replica latency, the Edge in its own process (lib/edge-child.js), direct or through the relay. */
@@ -275,6 +325,8 @@ export default {
         log(`S2 ${docs} docs, replica ${kind}: direct ${Math.round(row.directDocsPerSec)}/s, relay+channel ${Math.round(row.relayDocsPerSec)}/s (ratio ${row.ratio.toFixed(2)}), relay CPU ${(row.relayCpuSecPerMb * 1000).toFixed(1)} ms/MB`);
         out.throughput.push(row);
       }
+      out.upload = await uploads(env, edge, secure, relay, params.uploadWrites ?? 1000, params.relayRuns);
+      log(`S2 upload of ${out.upload.writes} Frontend writes: direct ${out.upload.direct.seconds.toFixed(2)} s (${Math.round(out.upload.direct.writesPerSec)}/s), relay+channel ${out.upload.relay.seconds.toFixed(2)} s (${Math.round(out.upload.relay.writesPerSec)}/s)`);
       // Direct, relay, relay, direct (ABBA), so a change of load during the runs hits both alike;
       // each side's figures are over all its changes.
       const runs = { direct: [], relay: [] };

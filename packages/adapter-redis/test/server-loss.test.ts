@@ -121,7 +121,7 @@ describe('a redis-server that goes away', () => {
 describe('a redis-server that stops answering', () => {
   it('fails calls with BACKEND after commandTimeoutMs, and works again when it answers', async () => {
     const s = await server([]);
-    const adapter = new RedisAdapter({ url: s.url, namespace: 'hung', commandTimeoutMs: 500 });
+    const adapter = new RedisAdapter({ url: s.url, namespace: 'hung', commandTimeoutMs: 2_000 });
     cleanups.push(() => adapter.close());
     await commitPair(adapter, 1);
     process.kill(s.process.pid as number, 'SIGSTOP');

@@ -2,7 +2,7 @@
 // WebSockets: usage errors, the listening line, auth frames refused with a close code and a
 // reason, the frame size limit, an Edge registering with a WebCrypto signature, TLS (wss://,
 // with a certificate openssl makes), and a clean stop on SIGTERM.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EDGE_REGISTER_DOMAIN, edgeIdOf } from '@cse/relay';
 import { until } from '../../../test-support/until.js';
+import { selfSignedCert } from '../../../test-support/tls.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -143,13 +144,7 @@ describe('cse-relay', () => {
   it('serves wss:// with --tls-cert and --tls-key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cse-relay-tls-'));
     dirs.push(dir);
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
-    } catch (e) {
-      throw new Error('this test makes a certificate with the openssl command: install it (Debian: apt-get install openssl)', { cause: e });
-    }
+    const { key, cert } = selfSignedCert(dir);
     const p = run(['--port', '0', '--tls-cert', cert, '--tls-key', key]);
     const url = await listening(p);
     expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);

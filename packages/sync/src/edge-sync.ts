@@ -13,7 +13,7 @@ import type { PeerState } from '@cse/core';
 import { Replica, ResetRequiredError, SyncState, Tier, isCseError } from '@cse/core';
 import { answerAdmin } from './admin.js';
 import type { WriteSession } from './edge-writes.js';
-import { applyWrite } from './edge-writes.js';
+import { WriteQueue } from './edge-writes.js';
 import type { FeedWaiter } from './edge-feed.js';
 import { SessionFeed } from './edge-feed.js';
 import { PeerSchemas } from './peer-schemas.js';
@@ -21,7 +21,7 @@ import type { SessionAuth } from './edge-grants.js';
 import { SessionGrant } from './edge-grants.js';
 import type { Grant } from './grants.js';
 import type { ClientMessage, EdgeMessage, WireChange } from './protocol.js';
-import { DEFAULT_MAX_FRAME, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolError, decodeClient, encode } from './protocol.js';
+import { DEFAULT_MAX_FRAME, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolError, decodeClient, encode, packChange } from './protocol.js';
 import type { Transport } from './transport.js';
 
 export interface EdgeSyncOptions {
@@ -166,14 +166,8 @@ export class EdgeSession {
   /** The schema versions the Frontend speaks (S12), set by its hello. */
   #schemas: PeerSchemas | undefined;
   readonly #replica: Replica;
-  /**
-   * Writes in flight, by document: the writes of one document apply one at a time in the order
-   * they came; writes of different documents start in arrival order without waiting for each
-   * other, so a burst shares the store's group commit (one transaction, one fsync on SQLite)
-   * while each keeps its own receipt, precondition and result.
-   */
-  readonly #writeChains = new Map<string, Promise<void>>();
-  readonly #writesInFlight = new Set<Promise<void>>();
+  /** Writes in flight: one document's in order, different documents side by side (see edge-writes.ts). */
+  readonly #writes = new WriteQueue(() => this.#writer(), (e) => this.#fail(e));
   #pageNo = 0;
   #acked = 0;
   /** Where each followed collection stands once the Frontend has acknowledged what was sent. */
@@ -233,7 +227,7 @@ export class EdgeSession {
       this.#recordAck(true);
     }
     await this.#stream.catch(() => undefined);
-    await Promise.all(this.#writesInFlight);
+    await this.#writes.idle();
     await this.#recording;
   }
 
@@ -326,17 +320,17 @@ export class EdgeSession {
         clearTimeout(this.#helloTimer);
         this.#stream = this.#serve(m).catch((e: unknown) => this.#fail(e));
         return;
-      case 'write': {
-        const key = JSON.stringify([m.c, m.id]);
-        const next = (this.#writeChains.get(key) ?? Promise.resolve()).then(async () => this.#send(await applyWrite(this.#writer(), m))).catch((e: unknown) => this.#fail(e));
-        this.#writeChains.set(key, next);
-        this.#writesInFlight.add(next);
-        void next.then(() => {
-          this.#writesInFlight.delete(next);
-          if (this.#writeChains.get(key) === next) this.#writeChains.delete(key);
-        });
+      case 'write':
+        this.#writes.track(this.#writes.apply(m).then((r) => this.#send(r)));
         return;
-      }
+      case 'writes':
+        // v3: applied side by side (one group commit), answered together in the frame's order.
+        if (this.#version < 3) {
+          this.#fail(new ProtocolError(`a writes frame in a protocol ${this.#version} session`));
+          return;
+        }
+        this.#writes.track(Promise.all(m.ws.map((w) => this.#writes.apply({ t: 'write', ...w }))).then((rs) => this.#send({ t: 'results', rs: rs.map(({ t: _, ...r }) => r) })));
+        return;
       case 'ack':
         if (m.n > this.#pageNo || m.n <= this.#acked) {
           this.#fail(new ProtocolError(`ack of page ${m.n}, but pages ${this.#acked + 1}..${this.#pageNo} are outstanding`));
@@ -562,7 +556,7 @@ export class EdgeSession {
     for (const c of page.changes) {
       const doc = this.#schemas === undefined || this.#schemas.identity ? c.doc : this.#schemas.toPeer(c.collection, c.doc);
       const wire: WireChange = { c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc };
-      const text = JSON.stringify(wire);
+      const text = JSON.stringify(packChange(wire, this.#version));
       if (part.length > 0 && size + text.length > edge.options.pageBytes) await flush(lastS);
       part.push(text);
       lastS = c.syncId;

@@ -3,6 +3,12 @@
  * schema version and grant checks, the re-created-document check on the base sync id, then one
  * `saveDesired` with the write's receipt, so a write sent again is answered from its receipt and
  * applied once. Returns the result frame; the session sends it.
+ *
+ * A session's writes go through a `WriteQueue`: the writes of one document apply one at a time in
+ * the order they came; writes of different documents (a v3 `writes` frame, or a burst of
+ * `write` frames) start side by side without waiting for each other, so they share the store's
+ * group commit (one transaction, one fsync on SQLite) while each keeps its own receipt,
+ * precondition and result.
  */
 import type { JsonObject, Replica } from '@cse/core';
 import { ConflictError, RECEIPT_COLLECTION, isCseError } from '@cse/core';
@@ -100,5 +106,44 @@ export async function applyWrite(s: WriteSession, m: WriteMessage): Promise<Resu
       return refuse('VALIDATION', e.message, (current ?? null) as JsonObject | null);
     }
     throw e;
+  }
+}
+
+export class WriteQueue {
+  readonly #session: () => WriteSession;
+  readonly #fail: (e: unknown) => void;
+  readonly #chains = new Map<string, Promise<void>>();
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(session: () => WriteSession, fail: (e: unknown) => void) {
+    this.#session = session;
+    this.#fail = fail;
+  }
+
+  /** Applies `m` after the writes of its document that came before it. */
+  apply(m: WriteMessage): Promise<ResultMessage> {
+    const key = JSON.stringify([m.c, m.id]);
+    const result = (this.#chains.get(key) ?? Promise.resolve()).then(() => applyWrite(this.#session(), m));
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#chains.set(key, done);
+    void done.then(() => {
+      if (this.#chains.get(key) === done) this.#chains.delete(key);
+    });
+    return result;
+  }
+
+  /** Keeps `work` (applying and answering) among the writes in flight; its failure ends the session. */
+  track(work: Promise<void>): void {
+    const next = work.catch((e: unknown) => this.#fail(e));
+    this.#inFlight.add(next);
+    void next.then(() => this.#inFlight.delete(next));
+  }
+
+  /** Resolves once the writes in flight are answered. */
+  async idle(): Promise<void> {
+    await Promise.all(this.#inFlight);
   }
 }

@@ -28,6 +28,7 @@ import { OUTBOX_COLLECTION, REPLICA_COLLECTION, ReplicaState, SHADOW_COLLECTION,
 import type { ReplicaUpgrade } from './replica-upgrade.js';
 import { upgradeReplica } from './replica-upgrade.js';
 import type { SyncProgress, SyncStatus } from './session.js';
+import { SaveQueue } from './save-queue.js';
 import { SessionLoop } from './session.js';
 import type { Connect } from './transport.js';
 
@@ -89,6 +90,7 @@ export class FrontendSync {
   readonly #state: ReplicaState;
   readonly #outbox: Outbox;
   readonly #session: SessionLoop;
+  readonly #saves: SaveQueue;
   readonly #outcomes = new Outcomes();
   #loaded: Promise<void> | undefined;
   #grant: Grant | undefined;
@@ -120,6 +122,7 @@ export class FrontendSync {
         this.#updateRequired = types;
       },
     });
+    this.#saves = new SaveQueue(this.#state, this.#outbox, (entries) => this.#session.offer(entries));
   }
 
   // ---- public API ------------------------------------------------------------------------
@@ -284,11 +287,7 @@ export class FrontendSync {
       throw new ValidationError('baseVersion must be a non-negative integer');
     }
     await this.#load();
-    const { entry, doc: saved, settled } = await this.#state.serial(async () => {
-      const written = await this.#outbox.write(collection, workerId, doc, baseVersion);
-      this.#session.offer(written.entry);
-      return written;
-    });
+    const { entry, doc: saved, settled } = await this.#saves.save({ collection, workerId, doc, baseVersion });
     for (const o of settled) this.#outcomes.settle(o);
     const out = { ...saved };
     Object.defineProperty(out, 'writeId', { value: entry.w, enumerable: false });

@@ -11,10 +11,9 @@
  */
 import type { JsonObject, ReplicaWrite, StoredRecord } from '@cse/core';
 import type { WriteOutcome } from './outcomes.js';
-import { encode } from './protocol.js';
+import type { WireWrite } from './protocol.js';
 import type { ReplicaState } from './replica-state.js';
 import { OUTBOX_COLLECTION, SHADOW_COLLECTION, docKey, randomId, userPart } from './replica-state.js';
-import type { Transport } from './transport.js';
 
 /** One write as it goes on the wire. */
 export interface OutboxWrite {
@@ -24,6 +23,30 @@ export interface OutboxWrite {
   base: number;
   /** The Edge sync id of that version, when known. */
   bs?: number | undefined;
+}
+
+/** One `saveDesired` call. */
+export interface SaveRequest {
+  readonly collection: string;
+  readonly workerId: string;
+  readonly doc: Readonly<Record<string, unknown>>;
+  readonly baseVersion: number | undefined;
+}
+
+/** What a saved request gives its caller. */
+export interface Written {
+  readonly entry: OutboxEntry;
+  /** The document as stored locally. */
+  readonly doc: JsonObject;
+  /** Outcomes it settles (a write it supersedes). */
+  readonly settled: WriteOutcome[];
+}
+
+interface Plan {
+  readonly entry: OutboxEntry;
+  /** The document first, then its outbox entry (and the shadow). */
+  readonly writes: ReplicaWrite[];
+  readonly settled: WriteOutcome[];
 }
 
 export interface OutboxEntry extends OutboxWrite {
@@ -99,19 +122,31 @@ export class Outbox {
   }
 
   /**
-   * Writes a Desired document locally (`_sync_status: 'pending'`) and its outbox entry in one
-   * commit, based on the Edge version the replica holds (or the caller's `baseVersion`). Runs
-   * inside the state's queue. Returns the outcomes it settles (a write it supersedes).
+   * Writes Desired documents locally (`_sync_status: 'pending'`) with their outbox entries, all
+   * in one local commit (one fsync), each based on the Edge version the replica holds (or its
+   * caller's `baseVersion`). The requests name different documents. Runs inside the state's
+   * queue. Each request gets its own answer: its entry, stored document and the outcomes it
+   * settles (a write it supersedes), or its own error (a batch that fails is committed again one
+   * request at a time, so one bad document fails only its caller).
    */
-  async write(
-    collection: string,
-    workerId: string,
-    doc: Readonly<Record<string, unknown>>,
-    baseVersion: number | undefined,
-  ): Promise<{ entry: OutboxEntry; doc: JsonObject; settled: WriteOutcome[] }> {
-    const replica = this.#state.replica;
+  async writeMany(requests: readonly SaveRequest[]): Promise<Array<Written | { error: unknown }>> {
+    try {
+      return await this.#commitPlans(await this.#plan(requests));
+    } catch (e) {
+      if (requests.length === 1) return [{ error: e }];
+    }
+    const out: Array<Written | { error: unknown }> = [];
+    for (const r of requests) out.push(...(await this.writeMany([r])));
+    return out;
+  }
+
+  async #plan(requests: readonly SaveRequest[]): Promise<Plan[]> {
+    const locals = await this.#state.replica.getMany(requests.map((r) => ({ collection: r.collection, id: r.workerId })));
+    return requests.map((r, i) => this.#planOne(r, locals[i]));
+  }
+
+  #planOne({ collection, workerId, doc, baseVersion }: SaveRequest, local: StoredRecord | undefined): Plan {
     const key = docKey(collection, workerId);
-    const [local] = await replica.getMany([{ collection, id: workerId }]);
     const live = local && !local.deleted ? local.doc : undefined;
     const edgeVersion = typeof live?._edge_version === 'number' ? live._edge_version : 0;
     const edgeSync = typeof live?._edge_sync_id === 'number' ? live._edge_sync_id : 0;
@@ -141,22 +176,31 @@ export class Outbox {
     }
     const entry: OutboxEntry = { key, seq: ++this.#seq, w, c: collection, id: workerId, body, base, bs, prev, pinned };
     const writes: ReplicaWrite[] = [
-      this.put(entry),
       {
         collection,
         id: workerId,
         kind: 'put',
         body: { ...body, _edge_sync_id: edgeSync, _edge_version: edgeVersion, _sync_status: 'pending' },
       },
+      this.put(entry),
     ];
     // The Edge's state as the replica knew it, kept while the write is pending: a refusal shows
     // it again (the document itself now holds the user's value).
     if (known === undefined && live !== undefined && edgeVersion > 0) {
       writes.push({ collection: SHADOW_COLLECTION, id: key, kind: 'put', body: { s: edgeSync, v: edgeVersion, d: false, doc: userPart(live) } });
     }
-    const [, saved] = await replica.commit(writes);
-    this.#entries.set(key, entry);
-    return { entry, doc: (saved as StoredRecord).doc, settled };
+    return { entry, writes, settled };
+  }
+
+  async #commitPlans(plans: readonly Plan[]): Promise<Written[]> {
+    const saved = await this.#state.replica.commit(plans.flatMap((p) => p.writes));
+    let at = 0;
+    return plans.map((p) => {
+      const doc = (saved[at] as StoredRecord).doc;
+      at += p.writes.length;
+      this.#entries.set(p.entry.key, p.entry);
+      return { entry: p.entry, doc, settled: p.settled };
+    });
   }
 
   /** The replica write that stores `entry`. */
@@ -188,14 +232,14 @@ export class Outbox {
     this.#sentAt.clear();
   }
 
-  /** Sends the entry's first write on `t` (`prev` if it has one) and remembers it is on the wire. */
-  send(t: Transport, e: OutboxEntry): void {
+  /** The entry's first write (`prev` if it has one) as it goes on the wire; from now on it is on the wire. */
+  wire(e: OutboxEntry): WireWrite {
     const write = e.prev ?? e;
     this.#inflight.set(e.key, write.w);
     this.#sentAt.set(write.w, { key: e.key, at: Date.now() });
     this.#maybeSent.add(write.w);
     const bs = write.bs === undefined ? {} : { bs: write.bs };
-    t.send(encode({ t: 'write', w: write.w, c: e.c, id: e.id, base: write.base, ...bs, body: write.body }));
+    return { w: write.w, c: e.c, id: e.id, base: write.base, ...bs, body: write.body };
   }
 
   /** True if a write sent has waited for its result longer than `ms`. */

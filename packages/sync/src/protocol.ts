@@ -1,5 +1,5 @@
 /**
- * The sync protocol, version 2 (see `docs/sync-protocol.md`; an Edge still serves version 1): JSON text frames, each an object
+ * The sync protocol, version 3 (see `docs/sync-protocol.md`; an Edge still serves versions 1 and 2): JSON text frames, each an object
  * with a type `t`. Every frame a peer receives goes through `decode`, which checks its shape and
  * its limits and throws a `PROTOCOL` error for anything else, so nothing malformed reaches the
  * code that applies it.
@@ -11,7 +11,7 @@ import { ADMIN_OPS } from './admin.js';
 import type { Grant } from './grants.js';
 import { normalizeGrant } from './grants.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** The oldest protocol version an Edge still serves (a v1 Frontend: no `write.bs`). */
 export const MIN_PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts by default (UTF-16 code units of the JSON text). */
@@ -20,6 +20,8 @@ export const DEFAULT_MAX_FRAME = 8 * 1024 * 1024;
 const MAX_TOKEN = 128;
 /** Most collections one subscription may name. */
 const MAX_COLLECTIONS = 1000;
+/** Most writes in one `writes` frame (and results in one `results` frame), v3. */
+export const MAX_BATCH = 1000;
 
 /** A change on the wire: a document's current state on the Edge. */
 export interface WireChange {
@@ -34,6 +36,18 @@ export interface WireChange {
   readonly d: boolean;
   /** the Edge's document, metadata included */
   readonly doc: JsonObject;
+}
+
+/** A Desired write: a `write` frame's fields, and one item of a v3 `writes` frame. */
+export interface WireWrite {
+  readonly w: string;
+  readonly c: string;
+  readonly id: string;
+  /** The Edge `_version` the write is based on (0: the document did not exist). */
+  readonly base: number;
+  /** v2: the Edge `_sync_id` of that version; a document with the base version but another sync id is another document (re-created after compaction): a conflict. */
+  readonly bs?: number;
+  readonly body: JsonObject;
 }
 
 /** Frontend → Edge. */
@@ -55,22 +69,37 @@ export type ClientMessage =
        */
       readonly schemas?: Readonly<Record<string, number>>;
     }
-  | {
-      readonly t: 'write';
-      readonly w: string;
-      readonly c: string;
-      readonly id: string;
-      /** The Edge `_version` the write is based on (0: the document did not exist). */
-      readonly base: number;
-      /** v2: the Edge `_sync_id` of that version; a document with the base version but another sync id is another document (re-created after compaction): a conflict. */
-      readonly bs?: number;
-      readonly body: JsonObject;
-    }
+  /** A queued Desired write. */
+  | ({ readonly t: 'write' } & WireWrite)
+  /** v3: several writes in one frame, answered by one `results` frame (each write keeps its own result). */
+  | { readonly t: 'writes'; readonly ws: readonly WireWrite[] }
   | { readonly t: 'ack'; readonly n: number }
   /** Administration (pair, grant, revoke, list other Frontends): only with an `admin` grant. */
   | { readonly t: 'admin'; readonly n: number; readonly op: AdminOp; readonly args: JsonObject }
   | { readonly t: 'ping' }
   | { readonly t: 'pong' };
+
+/** What became of one write: a `result` frame's fields, and one item of a v3 `results` frame. */
+export type WireResult =
+  | {
+      readonly w: string;
+      readonly ok: true;
+      /** The version this write produced (for a duplicate too: kept in its receipt). */
+      readonly version: number;
+      /** The sync id of that version; 0 when a duplicate's document has changed since. */
+      readonly sync: number;
+      readonly dup: boolean;
+      /** v2, a duplicate whose document changed since: the Edge's current record (a tombstone included), `null` when it has none (compacted away). */
+      readonly current?: JsonObject | null;
+    }
+  | {
+      readonly w: string;
+      readonly ok: false;
+      readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION' | 'UPDATE_REQUIRED';
+      readonly message: string;
+      /** The Edge's current document (`CONFLICT`, and `VALIDATION` of a followed Desired document), `null` when there is none or it is not the Frontend's to see. */
+      readonly current: JsonObject | null;
+    };
 
 /** Edge → Frontend. */
 export type EdgeMessage =
@@ -107,27 +136,10 @@ export type EdgeMessage =
       /** The Edge's last `_sync_id` as far as this page knows (for progress). */
       readonly head: number;
     }
-  | {
-      readonly t: 'result';
-      readonly w: string;
-      readonly ok: true;
-      /** The version this write produced (for a duplicate too: kept in its receipt). */
-      readonly version: number;
-      /** The sync id of that version; 0 when a duplicate's document has changed since. */
-      readonly sync: number;
-      readonly dup: boolean;
-      /** v2, a duplicate whose document changed since: the Edge's current record (a tombstone included), `null` when it has none (compacted away). */
-      readonly current?: JsonObject | null;
-    }
-  | {
-      readonly t: 'result';
-      readonly w: string;
-      readonly ok: false;
-      readonly code: 'CONFLICT' | 'FORBIDDEN' | 'VALIDATION' | 'UPDATE_REQUIRED';
-      readonly message: string;
-      /** The Edge's current document (`CONFLICT`, and `VALIDATION` of a followed Desired document), `null` when there is none or it is not the Frontend's to see. */
-      readonly current: JsonObject | null;
-    }
+  /** The answer to one write. */
+  | ({ readonly t: 'result' } & WireResult)
+  /** v3: the results of one `writes` frame, in its order. */
+  | { readonly t: 'results'; readonly rs: readonly WireResult[] }
   | { readonly t: 'error'; readonly code: string; readonly message: string }
   | { readonly t: 'admin-result'; readonly n: number; readonly ok: true; readonly value: JsonObject }
   | { readonly t: 'admin-result'; readonly n: number; readonly ok: false; readonly code: string; readonly message: string }
@@ -206,6 +218,14 @@ function parse(frame: unknown, maxFrame: number): Obj {
   return m;
 }
 
+/** The fields of one write (a `write` frame, or an item of `writes`). */
+function wireWrite(m: Obj, what: string, keys: readonly string[] = ['t', 'w', 'c', 'id', 'base', 'bs', 'body']): WireWrite {
+  only(m, keys, what);
+  if (!isObject(m.body)) fail(`${what}.body must be an object`);
+  const write = { w: token(m.w, `${what}.w`), c: collection(m.c, `${what}.c`), id: docId(m.id, `${what}.id`), base: count(m.base, `${what}.base`), body: m.body as JsonObject };
+  return m.bs === undefined ? write : { ...write, bs: count(m.bs, `${what}.bs`) };
+}
+
 /** Checks a frame the Edge received. */
 export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): ClientMessage {
   const m = parse(frame, maxFrame);
@@ -233,11 +253,16 @@ export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): Clie
       }
       return { ...hello, schemas };
     }
-    case 'write': {
-      only(m, ['t', 'w', 'c', 'id', 'base', 'bs', 'body'], 'write');
-      if (!isObject(m.body)) fail('write.body must be an object');
-      const write = { t: 'write', w: token(m.w, 'write.w'), c: collection(m.c, 'write.c'), id: docId(m.id, 'write.id'), base: count(m.base, 'write.base'), body: m.body as JsonObject } as const;
-      return m.bs === undefined ? write : { ...write, bs: count(m.bs, 'write.bs') };
+    case 'write':
+      return { t: 'write', ...wireWrite(m, 'write') };
+    case 'writes': {
+      only(m, ['t', 'ws'], 'writes');
+      if (!Array.isArray(m.ws) || m.ws.length === 0 || m.ws.length > MAX_BATCH) fail(`writes.ws must be an array of 1 to ${MAX_BATCH} writes`);
+      const ws = m.ws.map((w, i) => {
+        if (!isObject(w)) fail(`writes.ws[${i}] must be an object`);
+        return wireWrite(w, `writes.ws[${i}]`, ['w', 'c', 'id', 'base', 'bs', 'body']);
+      });
+      return { t: 'writes', ws };
     }
     case 'admin':
       only(m, ['t', 'n', 'op', 'args'], 'admin');
@@ -256,24 +281,44 @@ export function decodeClient(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): Clie
   }
 }
 
+/** The metadata a v3 change carries only once: in its envelope (`s`, `v`, `d`), or in its document (`id`). */
+const ENVELOPE_FIELDS = ['_sync_id', '_version', '_deleted'] as const;
+
+/**
+ * A change as it goes on the wire in a session of protocol `version`: from v3 the document
+ * leaves out what the envelope says (`_sync_id`, `_version`, `_deleted`), the envelope leaves out
+ * the id (the document's), and `d` is left out when false. The decoder puts them back, so both
+ * shapes decode to the same change.
+ */
+export function packChange(change: WireChange, version: number): object {
+  if (version < 3) return change;
+  const doc: Record<string, unknown> = { ...change.doc };
+  for (const k of ENVELOPE_FIELDS) delete doc[k];
+  return change.d ? { c: change.c, s: change.s, v: change.v, d: true, doc } : { c: change.c, s: change.s, v: change.v, doc };
+}
+
 function wireChange(v: unknown, i: number): WireChange {
   if (!isObject(v)) fail(`page.changes[${i}] must be an object`);
   only(v, ['c', 'id', 's', 'v', 'd', 'doc'], 'change');
-  if (typeof v.d !== 'boolean') fail(`page.changes[${i}].d must be a boolean`);
+  if (v.d !== undefined && typeof v.d !== 'boolean') fail(`page.changes[${i}].d must be a boolean`);
   if (!isObject(v.doc)) fail(`page.changes[${i}].doc must be an object`);
-  const change: WireChange = {
-    c: collection(v.c, `page.changes[${i}].c`),
-    id: docId(v.id, `page.changes[${i}].id`),
-    s: count(v.s, `page.changes[${i}].s`),
-    v: count(v.v, `page.changes[${i}].v`),
-    d: v.d,
-    doc: v.doc as JsonObject,
-  };
-  const doc = change.doc;
-  if (doc.id !== change.id || doc._sync_id !== change.s || doc._version !== change.v || (doc._deleted === true) !== change.d) {
+  const c = collection(v.c, `page.changes[${i}].c`);
+  const s = count(v.s, `page.changes[${i}].s`);
+  const ver = count(v.v, `page.changes[${i}].v`);
+  const d = v.d === true;
+  const sent = v.doc as JsonObject;
+  if (v.id === undefined) {
+    // v3: the envelope's metadata goes back into the document, the document's id into the change.
+    if (ENVELOPE_FIELDS.some((k) => k in sent)) fail(`page.changes[${i}]: a packed document carries envelope metadata`);
+    const id = docId(sent.id, `page.changes[${i}].doc.id`);
+    return { c, id, s, v: ver, d, doc: { ...sent, _sync_id: s, _version: ver, ...(d ? { _deleted: true } : {}) } };
+  }
+  const id = docId(v.id, `page.changes[${i}].id`);
+  if (v.d === undefined) fail(`page.changes[${i}].d must be a boolean`);
+  if (sent.id !== id || sent._sync_id !== s || sent._version !== ver || (sent._deleted === true) !== d) {
     fail(`page.changes[${i}]: the document's id and metadata disagree with the change`);
   }
-  return change;
+  return { c, id, s, v: ver, d, doc: sent };
 }
 
 function wireGrant(v: unknown, what: string): Grant {
@@ -283,6 +328,25 @@ function wireGrant(v: unknown, what: string): Grant {
     if (isCseError(e, 'VALIDATION')) fail(`${what}: ${e.message}`);
     throw e;
   }
+}
+
+/** The fields of one result (a `result` frame, or an item of `results`); `t` is allowed only on a frame. */
+function wireResult(m: Obj, what: string, ...frame: string[]): WireResult {
+  const w = token(m.w, `${what}.w`);
+  if (m.ok === true) {
+    only(m, [...frame, 'w', 'ok', 'version', 'sync', 'dup', 'current'], what);
+    if (typeof m.dup !== 'boolean') fail(`${what}.dup must be a boolean`);
+    const ok = { w, ok: true, version: count(m.version, `${what}.version`), sync: count(m.sync, `${what}.sync`), dup: m.dup } as const;
+    if (m.current === undefined) return ok;
+    if (m.current !== null && !isObject(m.current)) fail(`${what}.current must be an object or null`);
+    return { ...ok, current: m.current as JsonObject | null };
+  }
+  only(m, [...frame, 'w', 'ok', 'code', 'message', 'current'], what);
+  if (m.ok !== false) fail(`${what}.ok must be a boolean`);
+  if (m.code !== 'CONFLICT' && m.code !== 'FORBIDDEN' && m.code !== 'VALIDATION' && m.code !== 'UPDATE_REQUIRED') fail(`${what}.code must be CONFLICT, FORBIDDEN, VALIDATION or UPDATE_REQUIRED`);
+  if (typeof m.message !== 'string') fail(`${what}.message must be a string`);
+  if (m.current !== null && !isObject(m.current)) fail(`${what}.current must be an object or null`);
+  return { w, ok: false, code: m.code, message: m.message.slice(0, 1000), current: m.current as JsonObject | null };
 }
 
 /** Checks a frame the Frontend received. */
@@ -326,22 +390,16 @@ export function decodeEdge(frame: unknown, maxFrame = DEFAULT_MAX_FRAME): EdgeMe
       }
       return { t: 'page', n: count(m.n, 'page.n'), cs, from, to, changes, head: count(m.head, 'page.head') };
     }
-    case 'result': {
-      const w = token(m.w, 'result.w');
-      if (m.ok === true) {
-        only(m, ['t', 'w', 'ok', 'version', 'sync', 'dup', 'current'], 'result');
-        if (typeof m.dup !== 'boolean') fail('result.dup must be a boolean');
-        const ok = { t: 'result', w, ok: true, version: count(m.version, 'result.version'), sync: count(m.sync, 'result.sync'), dup: m.dup } as const;
-        if (m.current === undefined) return ok;
-        if (m.current !== null && !isObject(m.current)) fail('result.current must be an object or null');
-        return { ...ok, current: m.current as JsonObject | null };
-      }
-      only(m, ['t', 'w', 'ok', 'code', 'message', 'current'], 'result');
-      if (m.ok !== false) fail('result.ok must be a boolean');
-      if (m.code !== 'CONFLICT' && m.code !== 'FORBIDDEN' && m.code !== 'VALIDATION' && m.code !== 'UPDATE_REQUIRED') fail('result.code must be CONFLICT, FORBIDDEN, VALIDATION or UPDATE_REQUIRED');
-      if (typeof m.message !== 'string') fail('result.message must be a string');
-      if (m.current !== null && !isObject(m.current)) fail('result.current must be an object or null');
-      return { t: 'result', w, ok: false, code: m.code, message: m.message.slice(0, 1000), current: m.current as JsonObject | null };
+    case 'result':
+      return { t: 'result', ...wireResult(m, 'result', 't') };
+    case 'results': {
+      only(m, ['t', 'rs'], 'results');
+      if (!Array.isArray(m.rs) || m.rs.length === 0 || m.rs.length > MAX_BATCH) fail(`results.rs must be an array of 1 to ${MAX_BATCH} results`);
+      const rs = m.rs.map((r, i) => {
+        if (!isObject(r)) fail(`results.rs[${i}] must be an object`);
+        return wireResult(r, `results.rs[${i}]`);
+      });
+      return { t: 'results', rs };
     }
     case 'admin-result': {
       const n = count(m.n, 'admin-result.n');

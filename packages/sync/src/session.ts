@@ -7,7 +7,7 @@
 import { CseError, ErrorCode, isCseError } from '@cse/core';
 import type { AdminClient } from './admin.js';
 import type { Grant } from './grants.js';
-import type { EdgeMessage } from './protocol.js';
+import type { EdgeMessage, WireWrite } from './protocol.js';
 import { PROTOCOL_VERSION, ProtocolError, decodeEdge, encode } from './protocol.js';
 import { applyPage, applyResult, rebuild } from './apply-page.js';
 import type { Outcomes } from './outcomes.js';
@@ -43,6 +43,13 @@ export interface SessionOptions {
   readonly onUpdateRequired?: (workerTypes: readonly string[]) => void;
 }
 
+/** The version a Frontend falls back to when an Edge does not speak 3 (never lower: v1 has no `write.bs`). */
+const FALLBACK_VERSION = 2;
+
+/** Most writes in one v3 `writes` frame, and about how many bytes of bodies. */
+const WRITES_PER_FRAME = 200;
+const BATCH_BYTES = 256 * 1024;
+
 /** A close reason or Edge error code that means "revoked" (the transports close with the code as the reason). */
 function revokedBy(reason: string): boolean {
   return reason === ErrorCode.REVOKED || reason.startsWith(`${ErrorCode.REVOKED}:`) || reason.startsWith(`${ErrorCode.REVOKED} `);
@@ -71,6 +78,8 @@ export class SessionLoop {
   #lastError: unknown;
 
   #revoked: CseError | undefined;
+  /** The protocol version this Frontend greets with: 3, or 2 for the rest of its life once an Edge refused 3. */
+  #speaks = PROTOCOL_VERSION;
 
   constructor(state: ReplicaState, outbox: Outbox, outcomes: Outcomes, connect: Connect, opts: SessionOptions) {
     this.#state = state;
@@ -137,9 +146,9 @@ export class SessionLoop {
     return this.#welcomed ? this.#transport : undefined;
   }
 
-  /** Sends `e` now if a welcomed connection is up and no write of its document is on the wire. */
-  offer(e: OutboxEntry): void {
-    if (this.#welcomed && !this.#outbox.isInflight(e.key)) this.#sendWrite(e);
+  /** Sends the entries now (those with no write of their document on the wire) if a welcomed connection is up. */
+  offer(entries: readonly OutboxEntry[]): void {
+    if (this.#welcomed) this.#sendWrites(entries.filter((e) => !this.#outbox.isInflight(e.key)));
   }
 
   updateProgress(p: Partial<SyncProgress>): void {
@@ -259,6 +268,11 @@ export class SessionLoop {
         }
         if (m.t === 'pong') return;
         if (m.t === 'error') {
+          if (!welcomed && this.#speaks > FALLBACK_VERSION && m.code === ErrorCode.PROTOCOL && m.message.startsWith(`protocol version ${this.#speaks} is not spoken here`)) {
+            // An Edge from before v3: speak v2 to it (v3 only batches and packs; nothing a v2 session does is weaker). Again at once.
+            this.#speaks = FALLBACK_VERSION;
+            this.#retryNow = true;
+          }
           t.close(m.code === ErrorCode.REVOKED ? `${ErrorCode.REVOKED}: ${m.message}` : `edge error ${m.code}`);
           return;
         }
@@ -293,7 +307,7 @@ export class SessionLoop {
       t.send(
         encode({
           t: 'hello',
-          v: PROTOCOL_VERSION,
+          v: this.#speaks,
           client: state.client,
           epoch: state.epoch,
           collections: state.collections,
@@ -309,7 +323,7 @@ export class SessionLoop {
     const state = this.#state;
     switch (m.t) {
       case 'welcome': {
-        if (m.v !== PROTOCOL_VERSION) throw new ProtocolError(`the Edge speaks protocol ${m.v}, this Frontend ${PROTOCOL_VERSION}`);
+        if (m.v !== this.#speaks) throw new ProtocolError(`the Edge speaks protocol ${m.v}, this Frontend ${this.#speaks}`);
         if (m.reset || (state.epoch !== null && state.epoch !== m.epoch)) await rebuild(state, this.#outbox, m.epoch);
         else if (state.epoch === null) {
           await state.replica.commit([state.stateWrite(m.epoch, state.cursors)]);
@@ -321,7 +335,7 @@ export class SessionLoop {
         this.#welcomed = true;
         this.updateProgress({ applied: 0, head: m.head });
         this.#setStatus(state.collections.length === 0 ? 'live' : 'syncing');
-        for (const e of this.#outbox.inOrder()) this.#sendWrite(e);
+        this.#sendWrites(this.#outbox.inOrder());
         return;
       }
       case 'page': {
@@ -335,9 +349,25 @@ export class SessionLoop {
         const entry = this.#outbox.takeResult(m.w);
         if (entry === undefined) return; // a copy, or of an older connection
         const { again, outcomes } = await applyResult(state, this.#outbox, entry, m);
-        if (again) this.#sendWrite(entry);
+        if (again) this.#sendWrites([entry]);
         else this.#emit();
         for (const o of outcomes) this.#outcomes.settle(o);
+        return;
+      }
+      case 'results': {
+        // Results of different documents, applied side by side: the replica's group commit (where
+        // it has one) makes them one local commit.
+        const applied = await Promise.all(
+          m.rs.map(async (r) => {
+            const entry = this.#outbox.takeResult(r.w);
+            if (entry === undefined) return undefined; // a copy, or of an older connection
+            const { again, outcomes } = await applyResult(state, this.#outbox, entry, { t: 'result', ...r });
+            for (const o of outcomes) this.#outcomes.settle(o);
+            return again ? entry : undefined;
+          }),
+        );
+        this.#sendWrites(applied.filter((e): e is OutboxEntry => e !== undefined));
+        this.#emit();
         return;
       }
       default:
@@ -351,9 +381,30 @@ export class SessionLoop {
     return Object.values(all).some((v) => v > 1) ? { schemas: { ...all } } : {};
   }
 
-  #sendWrite(e: OutboxEntry): void {
+  /** Sends the entries' writes, several to a frame on a v3 connection. */
+  #sendWrites(entries: readonly OutboxEntry[]): void {
     const t = this.#transport;
-    if (t === undefined || !this.#welcomed || this.#blocked.has(e.c)) return;
-    this.#outbox.send(t, e);
+    if (t === undefined || !this.#welcomed) return;
+    let batch: WireWrite[] = [];
+    let size = 0;
+    const flush = (): void => {
+      if (batch.length === 1) t.send(encode({ t: 'write', ...(batch[0] as WireWrite) }));
+      else if (batch.length > 1) t.send(encode({ t: 'writes', ws: batch }));
+      batch = [];
+      size = 0;
+    };
+    for (const e of entries) {
+      if (this.#blocked.has(e.c)) continue;
+      const w = this.#outbox.wire(e);
+      if (this.#speaks < 3) {
+        t.send(encode({ t: 'write', ...w }));
+        continue;
+      }
+      const bytes = JSON.stringify(w.body).length;
+      if (batch.length > 0 && (batch.length === WRITES_PER_FRAME || size + bytes > BATCH_BYTES)) flush();
+      batch.push(w);
+      size += bytes;
+    }
+    flush();
   }
 }

@@ -7,7 +7,7 @@
  * verify says so (then `--ca` makes it work). Runs the built CLIs (`npm run build` first).
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { MemoryAdapter, Registry, TriangularStore, openStore } from '@cse/core';
 import { FrontendSync, SecureFrontend } from '@cse/sync';
 import { nodeRelayDial } from '@cse/sync/node';
 import { until } from './helpers.js';
+import { selfSignedCert } from '../../../test-support/tls.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const CSE_EDGE = join(root, 'packages/sync/bin/cse-edge.js');
@@ -126,7 +127,7 @@ describe('cse-edge with real processes', () => {
     expect(await refused.result).toMatchObject({ kind: 'refused', code: 'FORBIDDEN' });
     expect((await tri.loadDesired('pump', 'p1'))?.rpm).toBe(20);
     expect(await tri.loadDesired('conveyor', 'c1')).toBeUndefined();
-    await until(() => /session start: Line A tablet \(\w+\), operator: read all; write pump/.test(serve.out()), () => `the session log line: ${serve.out()}`);
+    await until(() => /session start: Line A tablet \([\w-]+\), operator: read all; write pump/.test(serve.out()), () => `the session log line: ${serve.out()}`);
 
     const status = await run(['status', '--store', store, '--json']);
     expect(status.code, status.err).toBe(0);
@@ -208,13 +209,7 @@ describe('cse-edge with real processes', () => {
 
   it('a relay whose TLS certificate does not verify: serve says so and stops; with --ca (or NODE_EXTRA_CA_CERTS) it serves', { timeout: 60_000 }, async () => {
     const dir = tempDir();
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
-    } catch (e) {
-      throw new Error('this test makes a certificate with the openssl command: install it (Debian: apt-get install openssl)', { cause: e });
-    }
+    const { key, cert } = selfSignedCert(dir);
     writeFileSync(join(dir, 'registry.json'), JSON.stringify({ workerTypes: ['pump'] }));
     const url = await relay(['--tls-cert', cert, '--tls-key', key]);
     expect(url.startsWith('wss://')).toBe(true);

@@ -35,7 +35,8 @@ async function run(encrypted: boolean): Promise<{ tapped: Buffer; words: string[
   }
   const feStore = openStore(new MemoryAdapter());
   const dial = (a: { edgeId: string; credential: { token: string } | { ticket: string } }): Promise<Transport> => nodeRelayConnector({ url: relay.url, ...a })();
-  const words = [marker, 'markerModelField', 'markerReadingField', 'markerDesiredField', ...PUMP, '_sync_id', '_version', 'cursor'];
+  // Metadata names too: protocol 3 sends a change's sync id and version in its envelope only, so the documents' own timestamps stand for them.
+  const words = [marker, 'markerModelField', 'markerReadingField', 'markerDesiredField', ...PUMP, '_created_at', '_updated_at', 'cursor'];
   let connect: Connect;
   if (encrypted) {
     const secure: SecureEdge = await SecureEdge.open({ store: edge.store, issueRelayToken: (frontendId) => createRelayToken(secure.identity, { edgeId: secure.edgeId, frontendId }) });

@@ -248,4 +248,37 @@ describe('write results and outcomes', () => {
     expect(attempts).toBe(tried);
     expect(statuses.slice(statuses.indexOf('revoked'))).toEqual(['revoked']);
   });
+
+  it('a burst of saves shares one local commit; each keeps its own write id and outcome, two saves of one document supersede in order, and a bad document fails only its own call', async () => {
+    const edge = memoryEdge();
+    let commits = 0;
+    class Counting extends MemoryAdapter {
+      override commit(...args: Parameters<MemoryAdapter['commit']>): ReturnType<MemoryAdapter['commit']> {
+        commits++;
+        return super.commit(...args);
+      }
+    }
+    const local = openStore(new Counting());
+    const fe = frontendOn(local, pairConnector(() => edge.sync));
+    await fe.saveDesired('pump', 'warm', { rpm: 0 });
+    // Offline: the saves are only local, so the count is theirs alone.
+    const before = commits;
+    const saved = await Promise.all([...Array.from({ length: 10 }, (_, i) => fe.saveDesired('pump', `p${i}`, { rpm: i })), fe.saveDesired('pump', 'p0', { rpm: 100 })]);
+    expect(commits - before).toBe(2); // ten documents, then the second save of p0 on its own
+    expect(new Set(saved.map((s) => s.writeId)).size).toBe(11);
+    const mixed = await Promise.allSettled([fe.saveDesired('pump', 'q1', { rpm: 1 }), fe.saveDesired('pump', 'q2', { rpm: () => 2 }), fe.saveDesired('pump', 'q3', { rpm: 3 })]);
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((mixed[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'VALIDATION' });
+    await fe.start();
+    const outcomes = await Promise.all(saved.map((s) => s.result));
+    expect(outcomes[0]).toMatchObject({ kind: 'superseded', by: saved[10]?.writeId });
+    expect(outcomes.slice(1).map((o) => o.kind)).toEqual(Array<string>(10).fill('applied'));
+    await fe.settled();
+    expect(await edge.triangular.loadDesired('pump', 'p0')).toMatchObject({ rpm: 100, _version: 1 });
+    expect(await edge.triangular.loadDesired('pump', 'q2')).toBeUndefined();
+    expect(await local.get('pump_desired', 'q2')).toBeUndefined();
+    expect(await edge.triangular.loadDesired('pump', 'q3')).toMatchObject({ rpm: 3 });
+    expect(edge.sync.stats.writesApplied).toBe(13);
+    await fe.stop();
+  });
 });

@@ -92,3 +92,21 @@ export async function spawnChild(config: ChildConfig): Promise<Child> {
       }),
   };
 }
+
+/** How long a child may take to reach what the parent waits for. Generous: tsx start-up on a busy machine. */
+export const CHILD_TIMEOUT_MS = 60_000;
+
+/** `p`, or a rejection naming `what` once `CHILD_TIMEOUT_MS` passes first. */
+export async function withChildTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), CHILD_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

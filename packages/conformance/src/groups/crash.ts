@@ -16,26 +16,11 @@ import { DOCS_PER_COMMIT } from '../child/protocol.js';
 import type { Group } from '../group.js';
 import { all, needs, needsChildren } from '../group.js';
 import { checkProperty } from '../property.js';
+import { withChildTimeout } from '../child/spawn.js';
 
-/** How long a child may take to reach what the parent waits for. Generous: tsx start-up on a busy machine. */
-const CHILD_TIMEOUT_MS = 60_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), CHILD_TIMEOUT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const isAck = (m: ChildMessage): boolean => m.t === 'commit' || m.t === 'tx-recorded' || m.t === 'tx-committed';
@@ -66,13 +51,13 @@ async function killedChild(s: Scope, storeName: string, tag: string, plan: KillP
   const { spawnChild } = await import('../child/spawn.js');
   const child = await spawnChild({ mode: 'crash', module: s.run.options.module as string, storeName, dir: await s.run.dir(), tag });
   try {
-    await withTimeout(
+    await withChildTimeout(
       child.until((ms) => ms.filter(isAck).length >= plan.acks && ms.some((m) => m.t === 'ready'), `${plan.acks} acknowledgements`),
       `the crash child to acknowledge ${plan.acks} writes`,
     );
     if (plan.inCommit) {
       const seen = child.messages.length;
-      await withTimeout(
+      await withChildTimeout(
         child.until((ms) => ms.slice(seen).some((m) => m.t === 'commit-begin'), 'the next commit to begin'),
         'the crash child to begin a commit',
       );

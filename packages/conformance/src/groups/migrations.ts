@@ -13,26 +13,12 @@ import type { Scope } from '../context.js';
 import type { Group } from '../group.js';
 import { all, needs, needsChildren } from '../group.js';
 import { checkProperty } from '../property.js';
+import { withChildTimeout } from '../child/spawn.js';
 import { MIG_ROLES, MIG_TYPE, migExpected, migRegistry, migV1 } from './migrations-schema.js';
 
-const CHILD_TIMEOUT_MS = 60_000;
 /** Documents per collection, and per migration batch (so every page of a batch is full). */
 const N = 60;
 const BATCH = 5;
-
-async function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), CHILD_TIMEOUT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const collection = (role: string): string => `${MIG_TYPE}_${role}`;
 
@@ -72,7 +58,7 @@ async function round(s: Scope, { killAfter, delayMs }: KillPlan): Promise<void> 
   const { spawnChild } = await import('../child/spawn.js');
   const child = await spawnChild({ mode: 'migrate', module: s.run.options.module as string, storeName: name, dir: await s.run.dir(), tag: 'mig', batchSize: BATCH });
   try {
-    await withTimeout(
+    await withChildTimeout(
       child.until((ms) => ms.filter((m) => m.t === 'batch').length >= killAfter || ms.some((m) => m.t === 'done'), `${killAfter} batches`),
       `the migrating child to commit ${killAfter} batches`,
     );

@@ -367,8 +367,9 @@ export class SecureEdge {
       } else {
         paired = await this.#checkPaired(frontendId);
       }
-      await finish({ ok: true, frontendId, ...(token === undefined ? {} : { token }) });
-      const secure = new SecureTransport(transport, sealer, opener, reader.drain(), (e) => this.#report(e, frontendId, true));
+      // Batch records when the Frontend offers them (a Frontend from before them does not, and gets one record per frame).
+      await finish({ ok: true, frontendId, ...(token === undefined ? {} : { token }), ...(auth.batch ? { batch: 1 } : {}) });
+      const secure = new SecureTransport(transport, sealer, opener, reader.drain(), (e) => this.#report(e, frontendId, true), auth.batch);
       this.stats.sessions++;
       // A pairing connection carries nothing else: the finish goes out, then the Edge hangs up.
       if (pairing) secure.close('paired');
@@ -471,14 +472,14 @@ export class SecureEdge {
   }
 }
 
-function parseAuth(plain: Uint8Array): { spki: Uint8Array; sig: Uint8Array; pair: { id: string; mac: Uint8Array } | undefined } {
+function parseAuth(plain: Uint8Array): { spki: Uint8Array; sig: Uint8Array; pair: { id: string; mac: Uint8Array } | undefined; batch: boolean } {
   let m: unknown;
   try {
     m = JSON.parse(fromUtf8(plain));
   } catch {
     throw new SecureChannelError('handshake', 'a malformed client authentication');
   }
-  const o = m as { spki?: unknown; sig?: unknown; pair?: { id?: unknown; mac?: unknown } };
+  const o = m as { spki?: unknown; sig?: unknown; pair?: { id?: unknown; mac?: unknown }; batch?: unknown };
   const spki = typeof o.spki === 'string' ? fromB64u(o.spki) : undefined;
   const sig = typeof o.sig === 'string' ? fromB64u(o.sig) : undefined;
   if (spki === undefined || sig === undefined || spki.length > 200) throw new SecureChannelError('handshake', 'a malformed client authentication');
@@ -488,7 +489,7 @@ function parseAuth(plain: Uint8Array): { spki: Uint8Array; sig: Uint8Array; pair
     if (typeof o.pair?.id !== 'string' || o.pair.id.length > 64 || fromB64u(o.pair.id) === undefined || mac === undefined) throw new SecureChannelError('handshake', 'a malformed pairing proof');
     pair = { id: o.pair.id, mac };
   }
-  return { spki, sig, pair };
+  return { spki, sig, pair, batch: o.batch === 1 };
 }
 
 /** `secure.accept(transport)` resolving to the decrypted transport alone. */

@@ -185,6 +185,8 @@ export class SecureFrontend {
         spki: b64u(spki),
         sig: b64u(await this.identity.sign(frontendSigned(th, spki))),
         ...(proof === undefined ? {} : { pair: await proof(th, spki) }),
+        // Offers batch records (several frames per record); an Edge from before them ignores it.
+        batch: 1,
       };
       inner.send(await sealer.seal(utf8(JSON.stringify(auth))));
       const finish = parseFinish(await opener.open(await reader.next(this.#timeout)));
@@ -192,7 +194,7 @@ export class SecureFrontend {
         const reason = (['unpaired', 'revoked', 'pairing-refused', 'bad-signature'] as const).find((r) => r === finish.reason) ?? 'handshake';
         throw new SecureChannelError(reason as SecureFailure, `the Edge refused: ${typeof finish.message === 'string' ? finish.message.slice(0, 200) : reason}`);
       }
-      const transport = new SecureTransport(inner, sealer, opener, reader.drain(), (e) => this.#report(e));
+      const transport = new SecureTransport(inner, sealer, opener, reader.drain(), (e) => this.#report(e), finish.batch === 1);
       return { transport, finish, edgeKey: server.spki };
     } catch (e) {
       // An abort is the caller's choice, not a failure of the channel: not reported.

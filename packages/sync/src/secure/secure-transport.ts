@@ -4,11 +4,41 @@
  * opening are asynchronous (WebCrypto); two chains keep both directions in order. The first
  * frame that fails (tampered, replayed, out of sequence, malformed) ends the session: the error
  * goes to `onError`, the inner transport is closed, and nothing after it is delivered.
+ *
+ * Batches (when both ends said so in the handshake, `batch: 1`): the frames sent while the
+ * previous record is being sealed, or in the same turn of the event loop, go into one record
+ * (one AES-GCM operation each way, one relay frame), up to `BATCH_CHARS` of text. A batch's
+ * plaintext is each frame as `<length>:<frame>` (the length in UTF-16 code units), so any text
+ * frame fits; the record authenticates the whole batch, so the relay can no more split or
+ * reorder its frames than it can a record's bytes.
  */
 import type { Transport } from '../transport.js';
 import { fromUtf8, utf8 } from './bytes.js';
 import type { Opener, Sealer } from './records.js';
 import { SecureChannelError } from './secure-error.js';
+
+/** Text of frames one batch record holds at most (a larger frame goes alone). */
+export const BATCH_CHARS = 256 * 1024;
+
+/** A batch record's plaintext. */
+export function packBatch(frames: readonly string[]): string {
+  return frames.map((f) => `${f.length}:${f}`).join('');
+}
+
+/** The frames of a batch record. @throws `PROTOCOL` (`malformed`). */
+export function unpackBatch(text: string): string[] {
+  const frames: string[] = [];
+  for (let at = 0; at < text.length; ) {
+    const colon = text.indexOf(':', at);
+    const digits = text.slice(at, colon);
+    if (colon < 0 || !/^(0|[1-9][0-9]{0,9})$/.test(digits)) throw new SecureChannelError('malformed', 'a batch record that is not <length>:<frame>...');
+    const end = colon + 1 + Number(digits);
+    if (end > text.length) throw new SecureChannelError('malformed', 'a batch record whose frame runs past its end');
+    frames.push(text.slice(colon + 1, end));
+    at = end;
+  }
+  return frames;
+}
 
 export class SecureTransport implements Transport {
   /** The error that ended the session, if one did. */
@@ -20,6 +50,11 @@ export class SecureTransport implements Transport {
   #out: Promise<void> = Promise.resolve();
   #in: Promise<void> = Promise.resolve();
   #sealing = 0;
+  /** Batch records (negotiated): frames waiting for the next record, and whether one is scheduled. */
+  readonly #batch: boolean;
+  #queued: string[] = [];
+  #queuedChars = 0;
+  #scheduled = false;
   #closed = false;
   #ended = false;
   readonly #endListeners: (() => void)[] = [];
@@ -64,8 +99,9 @@ export class SecureTransport implements Transport {
     }
   }
 
-  constructor(inner: Transport, sealer: Sealer, opener: Opener, early: { frames: readonly string[]; closed: string | undefined }, onError: (e: SecureChannelError) => void) {
+  constructor(inner: Transport, sealer: Sealer, opener: Opener, early: { frames: readonly string[]; closed: string | undefined }, onError: (e: SecureChannelError) => void, batch = false) {
     this.#inner = inner;
+    this.#batch = batch;
     this.#sealer = sealer;
     this.#opener = opener;
     this.#onError = onError;
@@ -86,21 +122,67 @@ export class SecureTransport implements Transport {
 
   send(frame: string): void {
     if (this.#closed) return;
+    if (!this.#batch) {
+      this.#seal(frame);
+      return;
+    }
+    if (this.#queued.length > 0 && this.#queuedChars + frame.length > BATCH_CHARS) this.#sealQueued();
+    this.#queued.push(frame);
+    this.#queuedChars += frame.length;
     this.#sealing++;
-    const sealed = this.#sealer.seal(utf8(frame));
-    this.#out = this.#out.then(async () => {
-      let text: string;
-      try {
-        text = await sealed;
-      } finally {
-        this.#sealing--;
+    // Sealed at the end of this turn, or later if the record before is still being sealed: the
+    // frames sent meanwhile join it.
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        if (this.#sealingNow) this.#afterSeal = true;
+        else this.#sealQueued();
+      });
+    }
+  }
+
+  /** A record is being encrypted now; `#afterSeal`: the frames queued meanwhile go when it is done. */
+  #sealingNow = false;
+  #afterSeal = false;
+
+  #sealQueued(): void {
+    if (this.#queued.length === 0) return;
+    const frames = this.#queued;
+    this.#queued = [];
+    this.#queuedChars = 0;
+    this.#sealing -= frames.length;
+    this.#seal(packBatch(frames));
+  }
+
+  #seal(plain: string): void {
+    this.#sealing++;
+    this.#sealingNow = true;
+    const sealed = this.#sealer.seal(utf8(plain));
+    const done = (): void => {
+      this.#sealing--;
+      this.#sealingNow = false;
+      if (this.#afterSeal) {
+        this.#afterSeal = false;
+        this.#sealQueued();
       }
-      this.#inner.send(text);
-    }).catch(() => undefined);
+    };
+    this.#out = this.#out
+      .then(async () => {
+        let text: string;
+        try {
+          text = await sealed;
+        } finally {
+          done();
+        }
+        this.#inner.send(text);
+      })
+      .catch(() => undefined);
   }
 
   close(reason = 'closed'): void {
     if (this.#closed) return;
+    this.#sealQueued();
     this.#closed = true;
     // Frames sent before the close go out first (as on a WebSocket).
     this.#out = this.#out.then(() => this.#inner.close(reason));
@@ -127,7 +209,15 @@ export class SecureTransport implements Transport {
         this.#fail(e instanceof SecureChannelError ? e : new SecureChannelError('malformed', 'a record that is not UTF-8 text'));
         return;
       }
-      this.#waiting.push(plain);
+      if (!this.#batch) this.#waiting.push(plain);
+      else {
+        try {
+          this.#waiting.push(...unpackBatch(plain));
+        } catch (e) {
+          this.#fail(e as SecureChannelError);
+          return;
+        }
+      }
       this.#flush();
     });
   }

@@ -13,7 +13,7 @@ import { COLLECTION, WORKER_TYPE, batch } from './docs.js';
 const self = fileURLToPath(import.meta.url);
 const SEED_CHUNK = 1000;
 
-/** Forks the Edge ({ path, docs, pageSize? }) and waits until it serves: { url, readPerSec, stop() }. */
+/** Forks the Edge ({ path, docs, pageSize? }) and waits until it serves: { url, readPerSec, pid, stop() }. */
 export async function startLoadEdge(config) {
   const child = fork(self, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise((resolve, reject) => {
@@ -22,6 +22,7 @@ export async function startLoadEdge(config) {
   });
   return {
     ...ready,
+    pid: child.pid,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleScript } from '../../test-support/chromium.js';
 import { startLoadEdge } from './load-edge.js';
+import { descendantsCpu, processCpu } from './proc-cpu.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const LOAD_TITLE = 'initial load into IndexedDB in Chromium: CSE (FrontendSync in a worker, Edge process over a loopback WebSocket) vs raw idb batched ingest';
@@ -26,15 +27,22 @@ export async function runLoad(page, params, log) {
   const sizes = [];
   const dir = mkdtempSync(join(tmpdir(), 'cse-bench-load-'));
   try {
-    for (const docs of params.loadSizes) {
+    // CSE_BENCH_LOAD_SIZES=10000,30000 overrides the sizes (for profiling one size alone).
+    const sizesWanted = process.env.CSE_BENCH_LOAD_SIZES?.split(',').map(Number) ?? params.loadSizes;
+    for (const docs of sizesWanted) {
       const edge = await startLoadEdge({ path: join(dir, `edge-${docs}.db`), docs });
       const runs = { raw: [], cse: [] };
       try {
         for (let round = 0; round < params.loadRuns; round++) {
           for (const side of round % 2 === 0 ? ['raw', 'cse'] : ['cse', 'raw']) {
+            // CPU of Chromium's processes (all descendants of this one but the Edge) and of the Edge.
+            const [browser0, edge0] = [descendantsCpu(process.pid, [edge.pid]), processCpu(edge.pid)];
             const r = await page.evaluate((c) => globalThis.loadRun(c), { side, name: `load-${docs}-${side}-${round}`, url: edge.url, docs });
+            r.browserCpuUsPerDoc = ((descendantsCpu(process.pid, [edge.pid]) - browser0) / docs) * 1e6;
+            r.edgeCpuUsPerDoc = ((processCpu(edge.pid) - edge0) / docs) * 1e6;
             const where = r.commits ? `, ${r.commits} replica commits, ${r.commitSeconds.toFixed(2)} s in them` : '';
-            log(`L1 ${docs} ${side}: ${Math.round(r.docsPerSec)} docs/s (${r.seconds.toFixed(2)} s${where}), page long tasks ${r.longTasks}, longest ${r.longestTaskMs.toFixed(0)} ms`);
+            const cpu = `, CPU per doc: browser ${r.browserCpuUsPerDoc.toFixed(0)} µs, Edge ${r.edgeCpuUsPerDoc.toFixed(0)} µs`;
+            log(`L1 ${docs} ${side}: ${Math.round(r.docsPerSec)} docs/s (${r.seconds.toFixed(2)} s${where}${cpu}), page long tasks ${r.longTasks}, longest ${r.longestTaskMs.toFixed(0)} ms`);
             runs[side].push(r);
           }
         }
@@ -46,8 +54,8 @@ export async function runLoad(page, params, log) {
       sizes.push({
         docs,
         edgeReadPerSec: edge.readPerSec,
-        raw: { docsPerSec: raw, runs: runs.raw.map((r) => r.docsPerSec) },
-        cse: { docsPerSec: cse, seconds: median(runs.cse.map((r) => r.seconds)), runs: runs.cse.map((r) => r.docsPerSec), commits: runs.cse.map((r) => r.commits), commitSeconds: runs.cse.map((r) => r.commitSeconds) },
+        raw: { docsPerSec: raw, runs: runs.raw.map((r) => r.docsPerSec), browserCpuUsPerDoc: median(runs.raw.map((r) => r.browserCpuUsPerDoc)) },
+        cse: { docsPerSec: cse, seconds: median(runs.cse.map((r) => r.seconds)), runs: runs.cse.map((r) => r.docsPerSec), commits: runs.cse.map((r) => r.commits), commitSeconds: runs.cse.map((r) => r.commitSeconds), browserCpuUsPerDoc: median(runs.cse.map((r) => r.browserCpuUsPerDoc)), edgeCpuUsPerDoc: median(runs.cse.map((r) => r.edgeCpuUsPerDoc)) },
         ratio: cse / raw,
         longestTaskMs: Math.max(0, ...runs.cse.map((r) => r.longestTaskMs)),
         longTasks: runs.cse.reduce((n, r) => n + r.longTasks, 0),

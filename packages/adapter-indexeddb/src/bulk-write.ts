@@ -1,7 +1,7 @@
 import { unwrap } from 'idb';
 import type { IDBPTransaction } from 'idb';
 import { buildRecord, meetsExpectation, planCommit } from '@cse/core';
-import type { CommitRequest, CommitResult, SequenceState, StoredRecord } from '@cse/core';
+import type { CommitRequest, CommitResult, SequenceState, StoredRecord, WriteOp } from '@cse/core';
 import type { CseSchema } from './schema.js';
 import { DOCS, META, SEQUENCE_KEY } from './schema.js';
 
@@ -16,16 +16,16 @@ import { DOCS, META, SEQUENCE_KEY } from './schema.js';
  * those are read, rebuilt on what is stored (same sync id) and `put`. All of it happens in the
  * commit's one transaction, so atomicity and the id order are those of the classic path.
  *
- * Used only where the result cannot differ from reading first: no `check` writes, no `exists` or
- * `version` preconditions (`absent` is checked on what `add` found), and no declared secondary
- * index on the written collections (moving entries needs every previous record). A write whose
- * `absent` precondition fails throws `Replan`: the caller aborts and commits the classic way,
- * which reports every failure with its current record.
+ * Writes with an `exists` or `version` precondition, and `check`s, are read first as in the
+ * classic path; `absent` is checked on what `add` found. Not used on collections with a declared
+ * secondary index (moving entries needs every previous record). A failed precondition throws
+ * `Replan`: the caller aborts and commits the classic way, which reports every failure with its
+ * current record.
  */
 
 type Tx = IDBPTransaction<CseSchema, ('docs' | 'meta' | 'indexes' | 'idx')[], 'readwrite'>;
 
-/** Fewer writes than this go the classic way: their cost is the transaction, not the reads. */
+/** Fewer writes that need no read than this: the classic way (their cost is the transaction, not the reads). */
 export const BULK_MIN_WRITES = 8;
 /** After a bulk commit that found this share of its keys taken, the next commits read first. */
 const TAKEN_SHARE = 0.25;
@@ -40,8 +40,9 @@ export class BulkChooser {
   #skip = 0;
 
   wants(request: CommitRequest): boolean {
-    if (request.writes.length < BULK_MIN_WRITES) return false;
-    for (const w of request.writes) if (w.kind === 'check' || (w.expect !== undefined && w.expect.kind !== 'absent')) return false;
+    let unread = 0;
+    for (const w of request.writes) if (!readsFirst(w)) unread++;
+    if (unread < BULK_MIN_WRITES) return false;
     if (this.#skip > 0) {
       this.#skip--;
       return false;
@@ -80,31 +81,46 @@ function add(store: IDBObjectStore, record: StoredRecord): Promise<boolean> {
  */
 export async function bulkWrite(tx: Tx, request: CommitRequest, current: SequenceState): Promise<{ result: CommitResult; lastSyncId: number; taken: number }> {
   const writes = request.writes;
-  const planned = planCommit(request, new Array<StoredRecord | undefined>(writes.length).fill(undefined), current.lastSyncId);
-  if (!planned.result.ok) throw new Replan('a precondition fails on an empty store');
+  const docs = tx.objectStore(DOCS);
+  // Writes whose precondition needs the stored record (and `check`s) are read first, as classically.
+  const prevs = new Array<StoredRecord | undefined>(writes.length).fill(undefined);
+  const readFirst = writes.flatMap((w, i) => (readsFirst(w) ? [i] : []));
+  if (readFirst.length > 0) {
+    const read = await Promise.all(readFirst.map((i) => docs.get([writes[i]!.collection, writes[i]!.id])));
+    readFirst.forEach((i, k) => (prevs[i] = read[k]));
+  }
+  const planned = planCommit(request, prevs, current.lastSyncId);
+  // A failure among those read: the classic way reports every failure, the unread ones too.
+  if (!planned.result.ok) throw new Replan('a precondition failed');
   const records = planned.result.records.slice();
-  const store = unwrap(tx.objectStore(DOCS)) as unknown as IDBObjectStore;
-  const landed = await Promise.all(records.map((r) => add(store, r)));
+  // Which write each record belongs to (`check`s have none).
+  const writeOf = writes.flatMap((w, i) => (w.kind === 'check' ? [] : [i]));
+  const store = unwrap(docs) as unknown as IDBObjectStore;
+  const landed = await Promise.all(records.map((r, k) => (prevs[writeOf[k]!] === undefined ? add(store, r) : docs.put(r).then(() => true))));
   const takenAt: number[] = [];
-  landed.forEach((ok, i) => {
-    if (!ok) takenAt.push(i);
+  landed.forEach((ok, k) => {
+    if (!ok) takenAt.push(k);
   });
   if (takenAt.length > 0) {
-    const docs = tx.objectStore(DOCS);
-    const prevs = await Promise.all(takenAt.map((i) => docs.get([records[i]!.collection, records[i]!.id])));
-    takenAt.forEach((i, k) => {
-      const prev = prevs[k];
+    const taken = await Promise.all(takenAt.map((k) => docs.get([records[k]!.collection, records[k]!.id])));
+    takenAt.forEach((k, j) => {
+      const prev = taken[j];
       // No record under the key: the ConstraintError came from elsewhere (the unique sync-id index).
-      if (prev === undefined) throw new Error(`add of ${records[i]!.collection}/${JSON.stringify(records[i]!.id)} failed with ConstraintError, and no record holds its key`);
-      if (!meetsExpectation(prev, writes[i]!.expect)) throw new Replan('a precondition failed');
+      if (prev === undefined) throw new Error(`add of ${records[k]!.collection}/${JSON.stringify(records[k]!.id)} failed with ConstraintError, and no record holds its key`);
+      if (!meetsExpectation(prev, writes[writeOf[k]!]!.expect)) throw new Replan('a precondition failed');
     });
     // Every precondition holds: only now the writes (a request left pending at an abort would reject unheard).
-    const puts = takenAt.map((i, k) => {
-      records[i] = buildRecord(prevs[k], writes[i]!, records[i]!.syncId, request.now);
-      return docs.put(records[i]!);
+    const puts = takenAt.map((k, j) => {
+      records[k] = buildRecord(taken[j], writes[writeOf[k]!]!, records[k]!.syncId, request.now);
+      return docs.put(records[k]!);
     });
     await Promise.all(puts);
   }
   await tx.objectStore(META).put({ lastSyncId: planned.lastSyncId, compactedThrough: current.compactedThrough }, SEQUENCE_KEY);
   return { result: { ok: true, records }, lastSyncId: planned.lastSyncId, taken: takenAt.length };
+}
+
+/** A write whose precondition (or `check`) needs the stored record before anything is written. */
+function readsFirst(w: WriteOp): boolean {
+  return w.kind === 'check' || (w.expect !== undefined && w.expect.kind !== 'absent');
 }

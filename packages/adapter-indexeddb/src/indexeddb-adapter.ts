@@ -1,6 +1,6 @@
 import { wrap } from 'idb';
 import type { IDBPDatabase } from 'idb';
-import { BackendError, ClosedError, defineCapabilities, planCommit } from '@cse/core';
+import { BackendError, ClosedError, assertCommitRequest, defineCapabilities, planCommit } from '@cse/core';
 import type {
   AdapterCapabilities,
   CommitRequest,
@@ -138,6 +138,8 @@ export class IndexedDbAdapter implements StorageAdapter {
   }
 
   async #write(request: CommitRequest): Promise<CommitResult> {
+    // A malformed request is VALIDATION before the choice of path looks at it.
+    assertCommitRequest(request);
     if (this.#bulk.wants(request)) {
       try {
         return await this.#commitTx(request, true);

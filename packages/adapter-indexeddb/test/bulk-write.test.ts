@@ -86,6 +86,18 @@ describe('bulk commits', () => {
     expect(records(await a.commit(req(ids(10, 'e').map((id) => put('c', id, {}, { kind: 'absent' }))))).length).toBe(10);
   });
 
+  it('read first the writes with a version precondition, and write the rest with add', async () => {
+    const a = await adapter();
+    const [first] = records(await a.commit(req([put('c', 'state', { n: 0 })])));
+    const r = records(await a.commit(req([...ids(10).map((id) => put('c', id)), put('c', 'state', { n: 1 }, { kind: 'version', version: first!.version })])));
+    expect(r.at(-1)).toMatchObject({ id: 'state', version: 2, doc: { n: 1 } });
+    const stale = await a.commit(req([...ids(10, 'e').map((id) => put('c', id)), put('c', 'state', { n: 2 }, { kind: 'version', version: 1 })]));
+    expect(stale.ok).toBe(false);
+    if (stale.ok) return;
+    expect(stale.failures.map((f) => [f.index, f.current?.version])).toEqual([[10, 2]]);
+    expect((await a.getMany([{ collection: 'c', id: 'e0' }]))[0]).toBeUndefined();
+  });
+
   it('keep declared index entries right when they replace documents', async () => {
     const a = await adapter();
     await a.createIndex('c', 'k');
@@ -100,8 +112,9 @@ describe('bulk commits', () => {
   it('commit like the memory adapter under any mix of new, stored and deleted documents (property)', async () => {
     const write = fc.record({
       id: fc.integer({ min: 0, max: 23 }),
-      kind: fc.constantFrom('put', 'put', 'put', 'delete'),
-      absent: fc.boolean(),
+      kind: fc.constantFrom('put', 'put', 'put', 'delete', 'check'),
+      // Mostly none or absent (the bulk path); now and then one that is read first.
+      expect: fc.constantFrom('none', 'none', 'absent', 'absent', 'absent', 'exists', 'v1', 'v2'),
       n: fc.integer({ min: 0, max: 9 }),
     });
     const commit = fc.uniqueArray(write, { minLength: 1, maxLength: 20, selector: (w) => w.id });
@@ -112,7 +125,11 @@ describe('bulk commits', () => {
         try {
           for (const [i, c] of commits.entries()) {
             const at = `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`;
-            const writes = c.map((w) => (w.kind === 'delete' ? del('c', `d${w.id}`, w.absent ? { kind: 'absent' } : undefined) : put('c', `d${w.id}`, { n: w.n }, w.absent ? { kind: 'absent' } : undefined)));
+            const writes = c.map((w): WriteOp => {
+              const expect: WriteOp['expect'] = w.expect === 'none' ? undefined : w.expect === 'absent' || w.expect === 'exists' ? { kind: w.expect } : { kind: 'version', version: Number(w.expect.slice(1)) };
+              if (w.kind === 'check') return { collection: 'c', id: `d${w.id}`, kind: 'check', expect: expect ?? { kind: 'exists' } };
+              return w.kind === 'delete' ? del('c', `d${w.id}`, expect) : put('c', `d${w.id}`, { n: w.n }, expect);
+            });
             // A new connection for each commit: its first commit of 8 or more writes takes the
             // bulk path whatever the commits before found (a connection backs off after collisions).
             const a = await openAdapter(name);

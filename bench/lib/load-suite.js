@@ -30,7 +30,9 @@ export async function runLoad(page, params, log) {
     // CSE_BENCH_LOAD_SIZES=10000,30000 overrides the sizes (for profiling one size alone).
     const sizesWanted = process.env.CSE_BENCH_LOAD_SIZES?.split(',').map(Number) ?? params.loadSizes;
     for (const docs of sizesWanted) {
-      const edge = await startLoadEdge({ path: join(dir, `edge-${docs}.db`), docs });
+      // CSE_BENCH_LOAD_PAGE=1000 sets the Edge's page size (default: EdgeSync's own).
+      const pageSize = process.env.CSE_BENCH_LOAD_PAGE ? Number(process.env.CSE_BENCH_LOAD_PAGE) : undefined;
+      const edge = await startLoadEdge({ path: join(dir, `edge-${docs}.db`), docs, pageSize });
       const runs = { raw: [], cse: [] };
       try {
         for (let round = 0; round < params.loadRuns; round++) {

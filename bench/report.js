@@ -16,6 +16,7 @@ export const NOT_JUDGED = 'not judged (smoke run)';
 export function judge(w, smoke = false) {
   if (w.error) return { ...w, verdict: `error: ${w.error}` };
   if (w.id === 'W7') return judgeLive(w);
+  if (w.id === 'L1') return judgeLoad(w, smoke);
   // Median of the per-run ratios (each raw run paired with the CSE run next to it).
   const slowdown = w.pairedSlowdown?.median ?? w.raw.opsPerSec / w.cse.opsPerSec;
   if (smoke) return { ...w, slowdown, verdict: w.target ? NOT_JUDGED : '' };
@@ -41,6 +42,30 @@ function judgeLive(w) {
     return { ...p, goal: goal?.text, verdict };
   });
   return { ...w, points, verdict: '' };
+}
+
+/** L1: each size met when CSE ≥ minRatio of raw, the page had no task over maxTaskMs, and (at 100k and up) it took < maxSecondsAt100k. */
+function judgeLoad(w, smoke) {
+  const t = w.target;
+  const sizes = w.sizes.map((z) => {
+    const misses = [z.ratio >= t.minRatio ? '' : 'rate', z.longestTaskMs <= t.maxTaskMs ? '' : 'long task', z.docs < 100_000 || z.cse.seconds < t.maxSecondsAt100k ? '' : 'time'].filter(Boolean);
+    return { ...z, verdict: smoke ? NOT_JUDGED : misses.length === 0 ? 'met' : `MISSED (${misses.join(', ')})` };
+  });
+  return { ...w, sizes, verdict: '' };
+}
+
+function loadRows(a, w) {
+  return w.sizes.map((z) => [
+    a.adapter,
+    `L1 ${z.docs / 1000}k`,
+    w.unit,
+    `${fmt(z.cse.docsPerSec)} (${z.cse.runs.map(fmt).join(', ')})`,
+    `${fmt(z.raw.docsPerSec)} (${z.raw.runs.map(fmt).join(', ')})`,
+    (z.raw.docsPerSec / z.cse.docsPerSec).toFixed(2),
+    '-',
+    '-',
+    `CSE ${z.ratio.toFixed(2)}x raw, ${z.cse.seconds.toFixed(1)} s; page long tasks ${z.longTasks}, longest ${z.longestTaskMs.toFixed(0)} ms; Edge read ${fmt(z.edgeReadPerSec)}/s; ${w.target.text}: ${z.verdict}`,
+  ]);
 }
 
 function liveRows(a, w) {
@@ -77,6 +102,10 @@ export function rows(results, smoke = false) {
       }
       if (w.id === 'W7') {
         out.push(...liveRows(a, w));
+        continue;
+      }
+      if (w.id === 'L1') {
+        out.push(...loadRows(a, w));
         continue;
       }
       const range = (s) => `${fmt(s.opsPerSec)} (${fmt(s.min)}-${fmt(s.max)})`;

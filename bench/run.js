@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`node bench/run.js [--quick] [--only sqlite,redis] [--workloads W1,W5] [--runs 5] [--duration 400]
   [--writers 4] [--redis-persistence none|aof-everysec|aof-always] [--cpu-prof] [--no-save]
-Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')} (S1, the sync layer, S2, the relay with the encrypted channel, and S3, commits at the default durability, run once, not per adapter).\n`);
+Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')}, L1 (L1, the initial load into IndexedDB, runs in indexeddb-chromium only; S1, the sync layer, S2, the relay with the encrypted channel, and S3, commits at the default durability, run once, not per adapter).\n`);
   process.exit(0);
 }
 
@@ -159,7 +159,8 @@ function runOnceSuite(id, script, needs) {
 }
 
 const results = [];
-const adapterWorkloads = !workloads || workloads.some((w) => WORKLOADS.some((x) => x.id === w));
+// L1 (initial load into IndexedDB) runs in the indexeddb-chromium suite only.
+const adapterWorkloads = !workloads || workloads.some((w) => w === 'L1' || WORKLOADS.some((x) => x.id === w));
 for (const [name, entry] of Object.entries(ADAPTERS)) {
   if (!adapterWorkloads) break;
   if (only && !only.includes(name)) continue;

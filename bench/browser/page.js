@@ -7,6 +7,7 @@ import { IndexedDbAdapter } from '@cse/adapter-indexeddb';
 import { indexedDbBaseline } from '../baselines/indexeddb.js';
 import { cseTarget } from '../lib/cse-target.js';
 import { compare, timedRun } from '../lib/measure.js';
+import { loadInit, loadRun } from './load.js';
 import w1 from '../workloads/w1-single-save.js';
 import w2 from '../workloads/w2-versioned-update.js';
 import w3 from '../workloads/w3-batch.js';
@@ -27,6 +28,10 @@ const entry = {
     await Promise.all([deleteDB(`${name}-cse`), deleteDB(`${name}-raw`)]);
   },
 };
+
+// L1 (initial load, lib/browser-suite.js drives it run by run).
+globalThis.loadInit = loadInit;
+globalThis.loadRun = loadRun;
 
 globalThis.benchSuite = async ({ params, workloads }) => {
   const opened = [];

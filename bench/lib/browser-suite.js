@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleScript, launchPersistentChromium, serveScript } from '../../test-support/chromium.js';
+import { LOAD_TARGET, LOAD_TITLE, runLoad } from './load-suite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { out, params, workloads } = JSON.parse(process.argv[2]);
@@ -17,7 +18,7 @@ const EXTRA_ARGS = ['--enable-precise-memory-info', '--js-flags=--expose-gc'];
 const result = {
   adapter: 'indexeddb-chromium',
   package: '@cse/adapter-indexeddb',
-  durability: "Chromium's on-disk IndexedDB (persistent profile in a temporary directory), durability hint 'default' on both sides; W6 and W7 are not run in the browser",
+  durability: "Chromium's on-disk IndexedDB (persistent profile in a temporary directory), durability hint 'default' on both sides; W6 and W7 are not run in the browser; L1's Edge is a Node process on SQLite synchronous=FULL",
   workloads: [],
 };
 const profile = mkdtempSync(join(tmpdir(), 'cse-bench-chromium-'));
@@ -36,6 +37,15 @@ try {
   const r = await page.evaluate((config) => globalThis.benchSuite(config), { params, workloads });
   for (const w of r.workloads) if (w.error) log(`${w.id} failed: ${w.error}`);
   result.workloads = r.workloads;
+  if (!workloads || workloads.includes('L1')) {
+    log('running L1 (initial load) in the page');
+    try {
+      result.workloads.push(await runLoad(page, params, log));
+    } catch (e) {
+      log(`L1 failed: ${e.stack ?? e}`);
+      result.workloads.push({ id: 'L1', title: LOAD_TITLE, unit: 'docs/s', target: LOAD_TARGET, error: String(e?.stack ?? e) });
+    }
+  }
 } catch (e) {
   log(`failed: ${e.stack ?? e}`);
   result.error = String(e.message ?? e);

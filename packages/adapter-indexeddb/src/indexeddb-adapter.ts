@@ -1,6 +1,6 @@
 import { wrap } from 'idb';
 import type { IDBPDatabase } from 'idb';
-import { BackendError, ClosedError, defineCapabilities, planCommit } from '@cse/core';
+import { BackendError, ClosedError, assertCommitRequest, defineCapabilities, planCommit } from '@cse/core';
 import type {
   AdapterCapabilities,
   CommitRequest,
@@ -19,6 +19,7 @@ import { resolveOptions } from './options.js';
 import type { CseSchema } from './schema.js';
 import { DOCS, IDX, INDEXES, META, SCHEMA_VERSION, SEQUENCE_KEY, hasSchema, upgradeSchema } from './schema.js';
 import * as indexes from './indexes.js';
+import { BulkChooser, Replan, bulkWrite } from './bulk-write.js';
 
 type Db = IDBPDatabase<CseSchema>;
 
@@ -66,6 +67,7 @@ export class IndexedDbAdapter implements StorageAdapter {
   readonly #durability: IDBTransactionDurability;
   readonly #db: Promise<Db>;
   readonly #feed: IndexedDbFeed;
+  readonly #bulk = new BulkChooser();
   /** Set once the connection is gone; the message every later call throws. */
   #closedReason: string | undefined;
 
@@ -122,6 +124,7 @@ export class IndexedDbAdapter implements StorageAdapter {
       if (this.#closedReason !== undefined) throw new ClosedError(this.#closedReason);
       return await body(db);
     } catch (e) {
+      if (e instanceof Replan) throw e; // not a failure: the commit goes again the classic way
       throw toIndexedDbError(e, what, this.#closedReason);
     }
   }
@@ -134,17 +137,42 @@ export class IndexedDbAdapter implements StorageAdapter {
     return result;
   }
 
-  #write(request: CommitRequest): Promise<CommitResult> {
+  async #write(request: CommitRequest): Promise<CommitResult> {
+    // A malformed request is VALIDATION before the choice of path looks at it.
+    assertCommitRequest(request);
+    if (this.#bulk.wants(request)) {
+      try {
+        return await this.#commitTx(request, true);
+      } catch (e) {
+        if (!(e instanceof Replan)) throw e;
+        this.#bulk.learn(request.writes.length, request.writes.length);
+      }
+    }
+    return this.#commitTx(request, false);
+  }
+
+  /** One commit transaction: the classic way (read every previous record first), or `bulk` (see `bulk-write.ts`). */
+  #commitTx(request: CommitRequest, bulk: boolean): Promise<CommitResult> {
     return this.#run('commit failed', (db) => {
       const tx = db.transaction([DOCS, META, INDEXES, IDX], 'readwrite', { durability: this.#durability });
       const docs = tx.objectStore(DOCS);
       const meta = tx.objectStore(META);
       // Only this transaction's own requests are awaited in here: anything else would let it auto-commit.
       return settle(tx, async () => {
+        const collections = request.writes.map((w) => w.collection);
+        if (bulk) {
+          const [seq, declared] = await Promise.all([meta.get(SEQUENCE_KEY), indexes.declaredFields(tx, collections)]);
+          // Declared indexes need every previous record: the classic way, in this same transaction.
+          if (declared.size === 0) {
+            const done = await bulkWrite(tx, request, seq ?? EMPTY_SEQUENCE);
+            this.#bulk.learn(request.writes.length, done.taken);
+            return done.result;
+          }
+        }
         const [seq, prevs, declared] = await Promise.all([
           meta.get(SEQUENCE_KEY),
           Promise.all(request.writes.map((w) => docs.get([w.collection, w.id]))),
-          indexes.declaredFields(tx, request.writes.map((w) => w.collection)),
+          indexes.declaredFields(tx, collections),
         ]);
         const current = seq ?? EMPTY_SEQUENCE;
         const { result, lastSyncId } = planCommit(request, prevs, current.lastSyncId);

@@ -67,7 +67,9 @@ export async function rebuild(state: ReplicaState, outbox: Outbox, epoch: string
  */
 export async function applyPage(state: ReplicaState, outbox: Outbox, p: Page): Promise<boolean> {
   for (const c of p.cs) if (!state.collections.includes(c)) throw new ProtocolError(`a page of ${c}, which is not followed`);
-  const at = p.cs.map((c) => state.cursors[c] ?? 0);
+  // Where the pages before this one leave the cursors, committed or still committing.
+  const head = state.pipelineHead();
+  const at = p.cs.map((c) => head.cursors[c] ?? 0);
   if (at.every((n) => n >= p.to) && p.from < p.to) return false; // a copy of a page already applied
   if (at.some((n) => n !== p.from)) throw new ProtocolError(`a page from ${p.from}, but the cursors are at ${at.join(', ')}`);
   const now = state.now();
@@ -88,11 +90,15 @@ export async function applyPage(state: ReplicaState, outbox: Outbox, p: Page): P
     const conflict = local && !local.deleted && local.doc._sync_status === 'conflict' ? local.doc._conflict : undefined;
     writes.push(edgeWrite(ch, now, conflict));
   });
-  const cursors = { ...state.cursors };
+  const cursors = { ...head.cursors };
   for (const c of p.cs) cursors[c] = p.to;
-  writes.push(state.stateWrite(state.epoch, cursors));
-  await state.replica.commit(writes);
-  state.cursors = cursors;
+  // The state document as the page before left it (the same snapshot as the cursors checked
+  // above): if that page failed, this one fails too.
+  writes.push({ ...state.stateWrite(state.epoch, cursors), expect: { kind: 'version', version: head.version } });
+  const committed = state.commitPage(writes, cursors, head.version);
+  // The commit is issued: the next page may be prepared meanwhile (see replica-state.ts).
+  state.releaseQueue();
+  await committed;
   return true;
 }
 

@@ -29,6 +29,11 @@ export interface SimulatorOptions {
   readonly hmiRate?: number;
   readonly random?: () => number;
   readonly clock?: () => Date;
+  /**
+   * The machines switched off (asked at each tick): they send no report, not even a heartbeat,
+   * so the dashboard marks them stale. `npm start` reads them from `<data>/unplugged`.
+   */
+  readonly unplugged?: () => ReadonlySet<string>;
 }
 
 const KINDS = ['pump', 'conveyor', 'mixer', 'press', 'fan', 'compressor'];
@@ -113,6 +118,7 @@ export class Simulator {
   readonly #hmiRate: number;
   readonly #random: () => number;
   readonly #clock: () => Date;
+  readonly #unplugged: () => ReadonlySet<string>;
   /** Ticks left before a failed machine recovers. */
   readonly #recovering = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -128,6 +134,7 @@ export class Simulator {
     this.#hmiRate = options.hmiRate ?? 0;
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? (() => new Date());
+    this.#unplugged = options.unplugged ?? (() => new Set());
   }
 
   /** Saves each machine's identity (a no-op when it is there) and a first desired and observed state when it has none. */
@@ -185,9 +192,11 @@ export class Simulator {
     for (const doc of desiredDocs) if (this.#hmiRate > 0 && this.#random() < this.#hmiRate) await this.#hmiEdit(doc);
     const observed = new Map((await this.#store.find(`${WORKER_TYPE}_observed`)).map((d) => [d.id, userFields<MachineObserved>(d) as MachineObserved]));
     let saved = 0;
+    const off = this.#unplugged();
     for (let i = 0; i < this.#count; i++) {
       if (this.#stopped) break;
       const id = machineId(i);
+      if (off.has(id)) continue;
       const d = desired.get(id);
       const o = observed.get(id);
       if (d === undefined || o === undefined) continue;

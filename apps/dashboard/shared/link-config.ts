@@ -8,4 +8,6 @@ export interface LinkConfig {
   readonly edgeId: string | undefined;
   /** The relay's WebSocket (relay mode). */
   readonly relayUrl: string | undefined;
+  /** Every Edge the launcher runs (`npm start --edges n`), the first one included; absent with one Edge. */
+  readonly edges?: readonly LinkConfig[];
 }

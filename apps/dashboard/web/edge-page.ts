@@ -37,6 +37,9 @@ export interface DashboardState {
   grant?: string;
   /** `unpaired` until this browser has paired with this Edge. */
   role?: Role;
+  /** When the sync was first live (performance.now()), and how often it left live since (status flaps). */
+  liveAt?: number;
+  flaps: number;
 }
 
 /** The fleet overview's line for one Edge. */
@@ -88,7 +91,7 @@ export class EdgePage {
     this.edgeId = config.edgeId ?? '';
     this.root = root;
     root.hidden = true;
-    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined };
+    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined, flaps: 0 };
     this.#port = syncWorker(config);
     const call = <T>(c: Call): Promise<T> => this.call<T>(c);
     this.#detail = new DetailView({ history: (id) => call({ method: 'history', id }) });
@@ -218,6 +221,8 @@ export class EdgePage {
         return;
       case 'sync': {
         const s = msg.state;
+        if (s.status === 'live') state.liveAt ??= performance.now();
+        else if (state.status === 'live') state.flaps++;
         Object.assign(state, { status: s.status, progress: s.progress, pending: s.pending, received: s.received, startCursors: s.startCursors });
         const shown = view.setStatus(s.status, s.progress, s.pending);
         if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];

@@ -57,21 +57,27 @@ export class FleetView {
     });
     el.querySelector('form')?.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      const input = el.querySelector('#add-edge-code') as HTMLInputElement;
-      const out = el.querySelector('#add-edge-result') as HTMLElement;
-      out.className = 'small';
-      out.textContent = 'Pairing…';
-      this.#actions.add(input.value).then(
-        () => {
-          input.value = '';
-          out.textContent = 'Added.';
-        },
-        (e: unknown) => {
-          out.className = 'small error';
-          out.textContent = e instanceof Error ? e.message : String(e);
-        },
-      );
+      this.add((el.querySelector('#add-edge-code') as HTMLInputElement).value);
     });
+  }
+
+  /** Adds the Edge of `code` (the form, or a link opened in this tab), saying how it went. */
+  add(code: string): void {
+    const el = this.element;
+    const input = el.querySelector('#add-edge-code') as HTMLInputElement;
+    const out = el.querySelector('#add-edge-result') as HTMLElement;
+    out.className = 'small';
+    out.textContent = 'Pairing…';
+    this.#actions.add(code).then(
+      () => {
+        input.value = '';
+        out.textContent = 'Added.';
+      },
+      (e: unknown) => {
+        out.className = 'small error';
+        out.textContent = e instanceof Error ? e.message : String(e);
+      },
+    );
   }
 
   /** Where the lines come from (read again at each redraw). */

@@ -87,6 +87,7 @@ async function main(): Promise<void> {
       select(edgeId);
     },
   });
+  fleet.source(lines);
   root.append(fleet.element, views);
   Object.defineProperty(g, 'cseFleet', { configurable: true, get: () => ({ edges: lines() }) });
 
@@ -127,6 +128,14 @@ async function main(): Promise<void> {
   for (const c of configs) open(c, codeFor === undefined ? (c === configs[0] ? code : undefined) : c.edgeId === codeFor ? code : undefined);
   const remembered = localStorage.getItem(SELECTED_KEY);
   select(codeFor !== undefined && pages.has(codeFor) ? codeFor : remembered !== null && pages.has(remembered) ? remembered : (configs[0]?.edgeId ?? ''));
+
+  // A pairing link opened in this tab (only the address's #pair= changed, so no reload): add its Edge.
+  window.addEventListener('hashchange', () => {
+    const next = new URLSearchParams(location.hash.slice(1)).get('pair');
+    if (next === null) return;
+    history.replaceState(null, '', location.pathname + location.search);
+    fleet.add(next);
+  });
 
   let ticks = 0;
   setInterval(() => selected?.tick(++ticks % 5 === 0), 1000);

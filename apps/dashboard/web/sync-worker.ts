@@ -77,6 +77,14 @@ class SyncHub {
         this.#send(port, { type: 'error', message: message(e) });
         return;
       }
+      // A tab that brings a code for this replica while it waits for one (its first tab had none).
+      if (msg.code !== undefined && this.#role?.role === 'unpaired' && this.#frontend === undefined) {
+        try {
+          await this.#call({ method: 'pair', code: msg.code });
+        } catch (e) {
+          this.#setRole('unpaired', message(e));
+        }
+      }
       // A tab that joins: everything the others already have.
       this.#send(port, { type: 'hello', description: this.#description });
       this.#sendRows(port, [...this.#rows.values()].map((r) => r.row), []);

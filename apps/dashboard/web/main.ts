@@ -47,9 +47,12 @@ function added(): string[] {
 /** Another Edge through the same relay. */
 const edgeConfig = (config: LinkConfig, edgeId: string): LinkConfig => ({ mode: config.mode, edgeUrl: config.edgeUrl, relayUrl: config.relayUrl, edgeId });
 
+/** An Edge as `window.cseFleet` shows it (tests and the bench read it). */
+type FleetLine = FleetEdge & { selected: boolean; flaps: number };
+
 interface Globals {
   cseDashboard: DashboardState;
-  cseFleet: { edges: (FleetEdge & { selected: boolean })[] };
+  cseFleet: { edges: FleetLine[] };
 }
 
 async function main(): Promise<void> {
@@ -61,8 +64,8 @@ async function main(): Promise<void> {
   let selected: EdgePage | undefined;
   const g = window as unknown as Globals;
 
-  const lines = (): (FleetEdge & { selected: boolean })[] =>
-    [...pages.values()].map((p, i) => ({ edgeId: p.edgeId, name: `Edge ${i + 1}`, status: p.state.status, role: p.state.role, counts: p.counts, selected: p === selected }));
+  const lines = (): FleetLine[] =>
+    [...pages.values()].map((p, i) => ({ edgeId: p.edgeId, name: `Edge ${i + 1}`, status: p.state.status, role: p.state.role, counts: p.counts, selected: p === selected, flaps: p.state.flaps }));
   const fleet = new FleetView({
     select: (edgeId) => select(edgeId),
     add: async (code) => {

@@ -1,0 +1,21 @@
+// The dashboard section (D1) of the bench's report.
+const mark = (met, quick) => (quick ? 'not judged (smoke run)' : met ? 'met' : 'MISSED');
+
+export function dashboardMarkdown(r, command, date, quick = false) {
+  const lines = ['## Dashboard at plant scale (D1, issue 24)', '', `\`${command}\`, ${date}. Headless Chromium (Debian's), \`npm start\`'s real processes (Edges on SQLite with simulated machines, the relay, end-to-end encrypted). Wall times on this machine: its load is in the run's environment.`, ''];
+  if (r.error) return [...lines, `Failed: ${r.error.split('\n')[0]}`, ''];
+  const { one, fleet, goals, met } = r;
+  lines.push(
+    '| figure | measured | goal | |',
+    '|---|---:|---:|---|',
+    `| first load to live, ${one.machines} machines on one Edge | ${one.loadToLiveMs} ms | | |`,
+    `| first load to live, ${fleet.edges} Edges × ${fleet.perEdge} (pairing each with its link) | ${fleet.loadToLiveMs} ms | | |`,
+    `| open an Edit form (click to next frame; median / max of ${one.openFormMs.n}) | ${one.openFormMs.median} / ${one.openFormMs.max} ms | < ${goals.openFormMs} ms | ${mark(met.openForm, quick)} |`,
+    `| edit to synced, p99 of ${one.editToSyncedMs.n} (median ${one.editToSyncedMs.median}, max ${one.editToSyncedMs.max} ms) with Observed traffic at ${one.editToSyncedMs.observedPerSecond} changes/s on the Edge | ${one.editToSyncedMs.p99} ms | < ${goals.editP99Ms} ms | ${mark(met.editP99, quick)} |`,
+    `| renderer memory: private memory (RssAnon) of ${fleet.renderers} renderer process${fleet.renderers === 1 ? '' : 'es'} (page and sync workers) after a GC, ${fleet.machines} machines in the page (RSS with shared pages ${fleet.rendererRssMb} MB; the page's JS heap ${fleet.pageHeapMb} MB) | ${fleet.rendererMb} MB | < ${goals.rendererMb} MB | ${mark(met.memory, quick)} |`,
+    `| status flaps once live (one Edge / all Edges) | ${one.flaps} / ${fleet.flaps} | ${goals.flaps} | ${mark(met.flaps, quick)} |`,
+    `| longest main-thread task, whole run (one Edge / several); once live | ${Math.round(one.longestMs)} / ${Math.round(fleet.longestMs)} ms; ${Math.round(one.longestOnceLiveMs)} / ${Math.round(fleet.longestOnceLiveMs)} ms | < ${goals.longTaskMs} ms | ${mark(met.longTask, quick)} |`,
+    '',
+  );
+  return lines;
+}

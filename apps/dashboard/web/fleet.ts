@@ -45,7 +45,7 @@ export class FleetView {
     el.id = 'fleet';
     el.className = 'panel';
     el.innerHTML = `<h2>Your Edges</h2>
-      <table class="fleet"><thead><tr><th>Edge</th><th>Connection</th><th>Machines</th><th>Failed</th><th>Not at desired state</th><th>Conflicts</th><th></th></tr></thead><tbody></tbody></table>
+      <div class="fleet-wrap"><table class="fleet"><thead><tr><th>Edge</th><th>Connection</th><th>Machines</th><th>Failed</th><th>Not at desired state</th><th>Conflicts</th><th></th></tr></thead><tbody></tbody></table></div>
       <form class="add-edge" id="add-edge"><label for="add-edge-code">Add an Edge:</label>
         <input id="add-edge-code" autocomplete="off" spellcheck="false" placeholder="its pairing code, cse1.…" />
         <button type="submit">Add</button><span id="add-edge-result" class="small" role="status"></span></form>`;

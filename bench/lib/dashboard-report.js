@@ -1,10 +1,11 @@
 // The dashboard section (D1) of the bench's report.
-const mark = (met, quick) => (quick ? 'not judged (smoke run)' : met ? 'met' : 'MISSED');
+const mark = (met, quick) => (quick ? 'not judged (smoke run)' : met === undefined ? 'not measured' : met ? 'met' : 'MISSED');
 
 export function dashboardMarkdown(r, command, date, quick = false) {
   const lines = ['## Dashboard at plant scale (D1, issue 24)', '', `\`${command}\`, ${date}. Headless Chromium (Debian's), \`npm start\`'s real processes (Edges on SQLite with simulated machines, the relay, end-to-end encrypted). Wall times on this machine: its load is in the run's environment.`, ''];
   if (r.error) return [...lines, `Failed: ${r.error.split('\n')[0]}`, ''];
-  const { one, fleet, goals, met } = r;
+  const { one, goals, met } = r;
+  const fleet = r.fleet ?? { edges: r.size.edges, perEdge: r.size.perEdge, machines: r.size.edges * r.size.perEdge, loadToLiveMs: 'failed', renderers: 0, rendererRssMb: '-', pageHeapMb: '-', rendererMb: '-', flaps: '-', longestMs: NaN, longestOnceLiveMs: NaN };
   lines.push(
     '| figure | measured | goal | |',
     '|---|---:|---:|---|',
@@ -17,5 +18,6 @@ export function dashboardMarkdown(r, command, date, quick = false) {
     `| longest main-thread task, whole run (one Edge / several); once live | ${Math.round(one.longestMs)} / ${Math.round(fleet.longestMs)} ms; ${Math.round(one.longestOnceLiveMs)} / ${Math.round(fleet.longestOnceLiveMs)} ms | < ${goals.longTaskMs} ms | ${mark(met.longTask, quick)} |`,
     '',
   );
+  if (r.fleetError !== undefined) lines.push(`The run with several Edges did not finish: ${r.fleetError}`, '');
   return lines;
 }

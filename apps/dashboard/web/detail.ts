@@ -54,7 +54,6 @@ export class DetailView {
     this.element.dataset.machine = row.id;
     this.#draw();
     this.#loadHistory(row.id);
-    this.element.scrollIntoView({ block: 'nearest' });
   }
 
   close(): void {

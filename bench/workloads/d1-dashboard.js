@@ -239,7 +239,11 @@ async function runFleet(ctx, browser, web, size) {
       await page.goto(link);
       await waitFor(page, `Edge ${id.slice(0, 8)} paired`, (id) => window.cseFleet?.edges.some((e) => e.edgeId === id && e.role === 'sync'), id);
     }
-    await waitFor(page, 'every Edge live with every machine', ({ n, m }) => window.cseFleet?.edges.length === n && window.cseFleet.edges.every((e) => e.status === 'live' && e.counts.machines === m), { n: size.edges, m: size.perEdge });
+    await waitFor(page, 'every Edge live with every machine', ({ n, m }) => window.cseFleet?.edges.length === n && window.cseFleet.edges.every((e) => e.status === 'live' && e.counts.machines === m), { n: size.edges, m: size.perEdge }, 600_000).catch(async (e) => {
+      // Say where each Edge was.
+      const where = await page.evaluate(() => window.cseFleet.edges.map((x) => `${x.name}: ${x.role}/${x.status}, ${x.counts.machines} machines, ${x.flaps} flaps`).join('; '));
+      throw new Error(`${e.message.split('\n')[0]} (${where})`);
+    });
     const loadToLiveMs = Date.now() - t0;
     ctx.log(`${size.edges} Edges x ${size.perEdge}: all live after ${loadToLiveMs} ms`);
     await sleep(3000); // live traffic (heartbeats) for a moment before measuring

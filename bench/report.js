@@ -1,4 +1,5 @@
 // Turns the suites' results into the table (terminal and Markdown) and judges the targets.
+import { dashboardMarkdown } from './lib/dashboard-report.js';
 
 const fmt = (x) => (x === undefined || Number.isNaN(x) ? '-' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const mb = (x) => (!x ? '-' : x.toFixed(0));
@@ -272,6 +273,7 @@ export function markdown(report) {
     '',
     ...syncMarkdown(report.sync, report.command, report.date),
     ...relayMarkdown(report.relay, report.command, report.date),
+    ...(report.dashboard ? dashboardMarkdown(report.dashboard, report.command, report.date) : []),
     '## Durability and versions',
     '',
     ...report.results.map((a) => {

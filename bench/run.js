@@ -11,6 +11,7 @@ import { ADAPTERS } from './adapters.js';
 import { markdown, judge, relayMarkdown, syncMarkdown, textTable } from './report.js';
 import { PARAMS, SYNC_WORKLOADS, WORKLOADS } from './workloads/index.js';
 import { commitsMarkdown } from './lib/commits-report.js';
+import { dashboardMarkdown } from './lib/dashboard-report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -143,8 +144,8 @@ function runOnceSuite(id, script, needs) {
   if (missing) return Promise.resolve({ id, error: `${missing} not built (run npx turbo run build)` });
   const out = join(tmpdir(), `cse-bench-${process.pid}-${id}.json`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', join(here, 'lib', script), JSON.stringify({ out, params })], { stdio: ['ignore', 'inherit', 'inherit'] });
-    const limitMs = (args.quick ? 3 : 20) * 60_000;
+    const child = spawn(process.execPath, ['--expose-gc', join(here, 'lib', script), JSON.stringify({ out, params, quick: args.quick })], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const limitMs = (args.quick ? 3 : id === 'D1' ? 40 : 20) * 60_000;
     const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -174,6 +175,8 @@ for (const [name, entry] of Object.entries(ADAPTERS)) {
 const sync = await runOnceSuite('S1', 'sync-suite.js', ['@cse/sync']);
 const relay = await runOnceSuite('S2', 'relay-suite.js', ['@cse/sync', '@cse/relay']);
 const commits = await runOnceSuite('S3', 'commit-suite.js', ['@cse/adapter-sqlite']);
+// D1 (the dashboard in Chromium, minutes long) is left out of a --quick run unless asked for by name.
+const dashboard = args.quick && !workloads?.includes('D1') ? undefined : await runOnceSuite('D1', 'dashboard-suite.js', ['@cse/sync', '@cse/adapter-sqlite']);
 environment.loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
 const command = `node bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -188,11 +191,13 @@ const report = {
   ...(sync ? { sync } : {}),
   ...(relay ? { relay } : {}),
   ...(commits ? { commits } : {}),
+  ...(dashboard ? { dashboard } : {}),
 };
 
 if (sync) process.stdout.write(`\n${syncMarkdown(sync, report.command, report.date, args.quick).join('\n')}\n`);
 if (relay) process.stdout.write(`\n${relayMarkdown(relay, report.command, report.date, args.quick).join('\n')}\n`);
 if (commits) process.stdout.write(`\n${commitsMarkdown(commits, report.command, report.date, args.quick).join('\n')}\n`);
+if (dashboard) process.stdout.write(`\n${dashboardMarkdown(dashboard, report.command, report.date, args.quick).join('\n')}\n`);
 process.stdout.write(`\n${textTable(report.results, args.quick)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
 
 if (!args['no-save']) {
@@ -228,5 +233,16 @@ if (!args['no-save']) {
   }
 }
 
-const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined || relay?.error !== undefined || commits?.error !== undefined;
+if (!args['no-save'] && !complete && dashboard && !dashboard.error && !args.quick) {
+  // A full-size D1 run on its own (--workloads D1) updates the dashboard section of RESULTS.md.
+  const file = join(here, 'RESULTS.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const section = dashboardMarkdown(dashboard, command, report.date).join('\n');
+  const at = old.indexOf('## Dashboard at plant scale (D1');
+  const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
+  writeFileSync(file, at < 0 ? `${old.trimEnd()}\n\n${section}\n` : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1)));
+  process.stdout.write('wrote the dashboard section of bench/RESULTS.md\n');
+}
+
+const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined || relay?.error !== undefined || commits?.error !== undefined || dashboard?.error !== undefined;
 process.exitCode = failed ? 1 : 0;

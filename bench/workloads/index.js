@@ -11,7 +11,7 @@ import w8 from './w8-indexed-find.js';
 export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8];
 
 /** Workloads that run once, not per adapter (lib/sync-suite.js): the sync layer, SQLite on both ends. */
-export const SYNC_WORKLOADS = [{ id: 'S1', module: './s1-sync.js' }, { id: 'S2', module: './s2-relay.js' }, { id: 'S3', module: './s3-commits.js' }];
+export const SYNC_WORKLOADS = [{ id: 'S1', module: './s1-sync.js' }, { id: 'S2', module: './s2-relay.js' }, { id: 'S3', module: './s3-commits.js' }, { id: 'D1', module: './d1-dashboard.js' }];
 
 /** Sizes and times: the default run, and --quick (a smoke test of seconds). */
 export const PARAMS = {

@@ -5,7 +5,7 @@
  * cleanly on SIGINT or SIGTERM. It dials out to the relay (it listens on no port itself).
  * Run on its own: `node dist/server/edge-process.js --data ./.cse-data --relay ws://127.0.0.1:8371`.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TriangularStore, openStore } from '@cse/core';
@@ -33,13 +33,21 @@ mkdirSync(dir, { recursive: true });
 const store = await openStore(`sqlite:${join(dir, 'edge.db')}`);
 const schema = Number(values.schema);
 const registry = machineRegistry(schema);
+/** The machines switched off: one id a line in `<data>/unplugged` (a dead machine, for trying the stale marking). */
+function unplugged(): ReadonlySet<string> {
+  try {
+    return new Set(readFileSync(join(dir, 'unplugged'), 'utf8').split(/\s+/).filter((id) => id !== ''));
+  } catch {
+    return new Set();
+  }
+}
 const triangular = new TriangularStore(store, registry);
 // Documents written by an older release are brought to this one's schema version before the
 // machines report again (S12); dashboards receive them with new sync ids.
 const migration = await triangular.migrate(WORKER_TYPE);
 if (migration.migrated > 0) console.log(`[edge] schema: migrated ${migration.migrated} machine documents to version ${schema} (${migration.batches} atomic batches)`);
 else console.log(`[edge] schema: machine documents at version ${schema}`);
-const simulator = new Simulator({ store, triangular, schema, workers: Number(values.workers), tickMs: Number(values['tick-ms']), failRate: Number(values['fail-rate']), hmiRate: Number(values['hmi-rate']) });
+const simulator = new Simulator({ store, triangular, schema, workers: Number(values.workers), tickMs: Number(values['tick-ms']), failRate: Number(values['fail-rate']), hmiRate: Number(values['hmi-rate']), unplugged });
 await simulator.init();
 const edge = new EdgeSync({ store, registry, triangular });
 let lastRelayStatus: string | undefined;

@@ -31,6 +31,11 @@ export interface SimulatorOptions {
   readonly clock?: () => Date;
   /** The schema version of `machine` the Edge runs (what the simulated machines write). Default SCHEMA_VERSION. */
   readonly schema?: number;
+  /**
+   * The machines switched off (asked at each tick): they send no report, not even a heartbeat,
+   * so the dashboard marks them stale. `npm start` reads them from `<data>/unplugged`.
+   */
+  readonly unplugged?: () => ReadonlySet<string>;
 }
 
 const KINDS = ['pump', 'conveyor', 'mixer', 'press', 'fan', 'compressor'];
@@ -116,6 +121,7 @@ export class Simulator {
   readonly #random: () => number;
   readonly #clock: () => Date;
   readonly #schema: number;
+  readonly #unplugged: () => ReadonlySet<string>;
   /** Ticks left before a failed machine recovers. */
   readonly #recovering = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -132,6 +138,7 @@ export class Simulator {
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? (() => new Date());
     this.#schema = options.schema ?? SCHEMA_VERSION;
+    this.#unplugged = options.unplugged ?? (() => new Set());
   }
 
   /** An observed state as this Edge's schema version stores it (version 1: `temperature`). */
@@ -202,9 +209,11 @@ export class Simulator {
       }),
     );
     let saved = 0;
+    const off = this.#unplugged();
     for (let i = 0; i < this.#count; i++) {
       if (this.#stopped) break;
       const id = machineId(i);
+      if (off.has(id)) continue;
       const d = desired.get(id);
       const o = observed.get(id);
       if (d === undefined || o === undefined) continue;

@@ -9,7 +9,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LinkConfig } from '../shared/link-config.js';
@@ -24,7 +24,9 @@ const HELP = `Usage: npm start -- [options]
   --port <n>               the dashboard's port (env CSE_PORT; default 8370; 0 = any free port)
   --relay-port <n>         the relay's port (default 8371)
   --host <addr>            the address the dashboard and the relay listen on (default 127.0.0.1)
-  --workers <n>            simulated machines (default 36)
+  --edges <n>              simulated Edges, one process each, all through the one relay (default 1);
+                           Edge 1 keeps its data in --data, Edge k in <data>/edge-k
+  --workers <n>            simulated machines per Edge (default 36)
   --tick-ms <n>            time between two machine reports (default 1000)
   --fail-rate <x>          chance per tick that a running machine fails (default 0.005)
   --hmi-rate <x>           chance per tick that a machine's desired state is changed at its HMI
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.CSE_PORT ?? '8370' },
     'relay-port': { type: 'string', default: '8371' },
     host: { type: 'string', default: '127.0.0.1' },
+    edges: { type: 'string', default: '1' },
     workers: { type: 'string', default: '36' },
     'tick-ms': { type: 'string', default: '1000' },
     'fail-rate': { type: 'string', default: '0.005' },
@@ -70,6 +73,13 @@ if (!existsSync(resolve(web, 'index.html'))) {
   process.exit(1);
 }
 const data = resolve(values.data);
+const edgeCount = Number(values.edges);
+if (!Number.isSafeInteger(edgeCount) || edgeCount < 1 || edgeCount > 20) {
+  console.error(`--edges takes a number from 1 to 20 (got ${values.edges})`);
+  process.exit(1);
+}
+/** Edge 1 keeps the folder a single Edge always had; Edge k (k > 1) a subfolder of it. */
+const dataOf = (k: number): string => (k === 1 ? data : join(data, `edge-${k}`));
 const host = values.host;
 const restartDelayMs = Number(values['restart-delay-ms']);
 const log = (line: string): void => console.log(`[cse] ${line}`);
@@ -80,9 +90,8 @@ const relayCli = resolve(dirname(relayIndex), `cli${extname(relayIndex)}`);
 let relayPort = values['relay-port'];
 let relayUrl = '';
 
-let config: LinkConfig | undefined;
-let pairingCode: string | undefined;
-let pairingExpiresAt = 0;
+/** What each Edge reported when it was last (re)started: its config and a one-time pairing code. */
+const readyOf: (EdgeReady | undefined)[] = Array.from({ length: edgeCount }, () => undefined);
 let announced = false;
 
 /** Calls `onMatch` on the child's first output matching `re` (all its output is passed through). */
@@ -123,35 +132,46 @@ const relayListening = new Promise<void>((resolveListening, reject) => {
   });
 });
 
-const edge = new Supervisor({
-  name: 'Edge',
-  restartDelayMs,
-  log,
-  spawn: () =>
-    fork(
-      resolve(here, `edge-process${fromSource ? '.ts' : '.js'}`),
-      ['--data', data, '--relay', relayUrl, '--workers', values.workers, '--tick-ms', values['tick-ms'], '--fail-rate', values['fail-rate'], '--hmi-rate', values['hmi-rate'], '--schema', values.schema],
-      { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-    ),
-});
-const edgeReady = new Promise<EdgeReady>((resolveReady, reject) => {
-  edge.onStart((child, starts) => {
-    child.on('message', (m) => {
-      if (!isEdgeReady(m)) return;
-      config = m.config;
-      if (starts > 1) log(`Edge is back (pid ${child.pid}), resuming from sync id ${m.lastSyncId}; new pairing code: ${m.pairingCode}`);
-      pairingCode = m.pairingCode;
-      pairingExpiresAt = m.pairingExpiresAt;
-      resolveReady(m);
-    });
-    child.once('exit', (code) => {
-      if (!announced) reject(new Error(`the Edge process exited before it was ready (code ${code}); see its messages above`));
+const edges = Array.from({ length: edgeCount }, (_, i) => {
+  const k = i + 1;
+  const name = edgeCount === 1 ? 'Edge' : `Edge ${k}`;
+  const supervisor = new Supervisor({
+    name,
+    restartDelayMs,
+    log,
+    spawn: () =>
+      fork(
+        resolve(here, `edge-process${fromSource ? '.ts' : '.js'}`),
+        ['--data', dataOf(k), '--relay', relayUrl, '--workers', values.workers, '--tick-ms', values['tick-ms'], '--fail-rate', values['fail-rate'], '--hmi-rate', values['hmi-rate'], '--schema', values.schema],
+        { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      ),
+  });
+  const ready = new Promise<EdgeReady>((resolveReady, reject) => {
+    supervisor.onStart((child, starts) => {
+      child.on('message', (m) => {
+        if (!isEdgeReady(m)) return;
+        if (starts > 1) log(`${name} is back (pid ${child.pid}), resuming from sync id ${m.lastSyncId}; new pairing code: ${m.pairingCode}`);
+        readyOf[i] = m;
+        resolveReady(m);
+      });
+      child.once('exit', (code) => {
+        if (!announced) reject(new Error(`the ${name} process exited before it was ready (code ${code}); see its messages above`));
+      });
     });
   });
+  return { supervisor, ready };
 });
 
 const dashboardSchema = Number(values['dashboard-schema'] ?? values.schema);
-const site = await serveStatic(web, host, Number(values.port), () => (config === undefined ? null : { ...config, schema: dashboardSchema })).catch((e: unknown) => {
+/** `/config.json`: Edge 1 (the page's first), and every Edge this launcher runs (the page lists them). */
+function pageConfig(): LinkConfig | null {
+  const first = readyOf[0]?.config;
+  if (first === undefined) return null;
+  const withSchema = { ...first, schema: dashboardSchema };
+  return edgeCount === 1 ? withSchema : { ...withSchema, edges: readyOf.flatMap((r) => (r === undefined ? [] : [r.config])) };
+}
+
+const site = await serveStatic(web, host, Number(values.port), pageConfig).catch((e: unknown) => {
   const busy = (e as { code?: string }).code === 'EADDRINUSE';
   console.error(busy ? `Port ${values.port} is in use: is another \`npm start\` running? Pick another with --port (or CSE_PORT).` : `Cannot serve the dashboard: ${String(e)}`);
   process.exit(1);
@@ -160,8 +180,8 @@ const site = await serveStatic(web, host, Number(values.port), () => (config ===
 let stopping: Promise<void> | undefined;
 const stop = (why: string): Promise<void> =>
   (stopping ??= (async () => {
-    log(`${why}: stopping the Edge, the relay and the dashboard server...`);
-    await Promise.all([edge.stop(), relay.stop()]);
+    log(`${why}: stopping the Edge${edgeCount === 1 ? '' : 's'}, the relay and the dashboard server...`);
+    await Promise.all([...edges.map((e) => e.supervisor.stop()), relay.stop()]);
     await site.close();
     log(`stopped. The Edge's data stays in ${data}`);
   })());
@@ -171,12 +191,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-let ready: EdgeReady;
+let ready: EdgeReady[];
 try {
   relay.start();
   await relayListening;
-  edge.start();
-  ready = await edgeReady;
+  for (const e of edges) e.supervisor.start();
+  ready = await Promise.all(edges.map((e) => e.ready));
 } catch (e) {
   console.error(e instanceof Error ? e.message : String(e));
   await stop('startup failed');
@@ -184,16 +204,26 @@ try {
 }
 announced = true;
 
-const minutes = Math.round((pairingExpiresAt - Date.now()) / 60_000);
+const first = ready[0] as EdgeReady;
+const edge = (edges[0] as (typeof edges)[number]).supervisor;
+const minutes = Math.round((first.pairingExpiresAt - Date.now()) / 60_000);
+const others = ready.slice(1).map((r, i) => `     Edge ${i + 2} ${(r.config.edgeId ?? '').slice(0, 12)}… + ${values.workers} machines  pid ${edges[i + 1]?.supervisor.pid}  data: ${dataOf(i + 2)}\n`).join('');
+const otherLinks =
+  ready.length === 1
+    ? ''
+    : `\nThe other Edges: open each link in the same browser, or enter its code under "Add an Edge" on the page:\n${ready
+        .slice(1)
+        .map((r, i) => `  Edge ${i + 2}: ${site.url}#pair=${r.pairingCode}\n`)
+        .join('')}`;
 console.log(`
-CSE is running. Edge ${ready.config.edgeId ?? ''}
+CSE is running. Edge ${first.config.edgeId ?? ''}${ready.length === 1 ? '' : ` and ${ready.length - 1} more`}
   1. Edge + ${values.workers} simulated machines  pid ${edge.pid}  data: ${data} (SQLite)
-  2. Relay                           pid ${relay.pid}  ${relayUrl}  (forwards encrypted frames; sees no data)
+${others}  2. Relay                           pid ${relay.pid}  ${relayUrl}  (forwards encrypted frames; sees no data)
   3. Dashboard server (this process) pid ${process.pid}  ${site.url}
 
-Open the dashboard: ${site.url}#pair=${pairingCode ?? ''}
-Pairing code:       ${pairingCode ?? ''}
+Open the dashboard: ${site.url}#pair=${first.pairingCode}
+Pairing code:       ${first.pairingCode}
                     (one use, valid ${minutes} minutes; a browser that paired before needs none: open ${site.url})
-
+${otherLinks}
 Stop with Ctrl-C. The data stays in ${data}: \`npm start\` again resumes on it.
 `);

@@ -10,4 +10,6 @@ export interface LinkConfig {
   readonly relayUrl: string | undefined;
   /** The schema version of `machine` the page runs (S12); absent: the build's `SCHEMA_VERSION`. Set by `npm start -- --schema`. */
   readonly schema?: number;
+  /** Every Edge the launcher runs (`npm start --edges n`), the first one included; absent with one Edge. */
+  readonly edges?: readonly LinkConfig[];
 }

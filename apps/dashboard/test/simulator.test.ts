@@ -86,6 +86,26 @@ describe('the simulator on SQLite', () => {
     await store.close();
   });
 
+  it('an unplugged machine sends no report, not even a heartbeat (the dashboard marks it stale); plugged back, it reports again', async () => {
+    const store = openStore(new SqliteAdapter({ path: join(dir, 'unplugged.db') }));
+    const triangular = new TriangularStore(store, machineRegistry());
+    let now = Date.now();
+    let off = new Set(['m02']);
+    const sim = new Simulator({ store, triangular, workers: 3, failRate: 0, random: () => 0.5, clock: () => new Date(now), unplugged: () => off });
+    await sim.init();
+    const before = (await triangular.loadObserved(WORKER_TYPE, 'm02'))?.reportedAt;
+    for (let i = 0; i < 5; i++) {
+      now += HEARTBEAT_MS;
+      expect(await sim.tick(), 'the two others report').toBe(2);
+    }
+    expect((await triangular.loadObserved(WORKER_TYPE, 'm02'))?.reportedAt, 'm02 silent').toBe(before);
+    off = new Set();
+    now += 1;
+    await sim.tick();
+    expect((await triangular.loadObserved(WORKER_TYPE, 'm02'))?.reportedAt).toBe(new Date(now).toISOString());
+    await store.close();
+  });
+
   it('changes a desired state at the HMI now and then, from the version it read (a dashboard edit based on the older one meets a conflict)', async () => {
     const store = openStore(new SqliteAdapter({ path: join(dir, 'hmi.db') }));
     const triangular = new TriangularStore(store, machineRegistry());

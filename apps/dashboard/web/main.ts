@@ -1,42 +1,23 @@
 /**
- * The dashboard page: it draws what the sync worker (`sync-worker.ts`) sends and passes edits to
- * it. The replica (IndexedDB) and FrontendSync run in that worker, off this thread: a SharedWorker
- * where the browser has one (all tabs of this dashboard share one sync), else a dedicated worker
- * per tab of which the Web Locks leader syncs.
+ * The dashboard page: a fleet overview of the Edges this browser follows (`fleet.ts`) and, below
+ * it, the Edge being looked at (`edge-page.ts`: its view, fed by its own sync worker). Each Edge
+ * has its own replica (IndexedDB database) and its own sync worker, off this thread: a
+ * SharedWorker where the browser has one (all tabs share one sync per Edge), else a dedicated
+ * worker per tab of which the Web Locks leader syncs.
  */
-import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
-import { databaseName } from './connection.js';
-import type { StatusFilter } from './find.js';
-import { selectRows } from './find.js';
-import type { MachineRow } from './model.js';
-import { showUpdateRequired } from './update-notice.js';
-import { DashboardView } from './view.js';
-import type { Call, ToPage, ToWorker } from './worker-protocol.js';
+import type { DashboardState } from './edge-page.js';
+import { EdgePage } from './edge-page.js';
+import type { FleetEdge } from './fleet.js';
+import { FleetView, codeEdgeId } from './fleet.js';
 import './style.css';
 
-/** What tests (and the curious, in the console) can read: `window.cseDashboard`. */
-export interface DashboardState {
-  status: SyncStatus;
-  progress: SyncProgress;
-  /** Changes received from the Edge since this page loaded. */
-  received: number;
-  /** The replica's cursors when this page loaded (before anything arrived). */
-  startCursors: Record<string, number>;
-  pending: number;
-  /** Machines in the replica (the table draws only those near the viewport). */
-  machines: number;
-  rendered: number;
-  /** The progress bar's texts while catching up (the last 50). */
-  progressSeen: string[];
-  /** Outcomes of the edits made in this tab (the last 50). */
-  outcomes: { id: string; kind: WriteOutcome['kind'] }[];
-  error: string | undefined;
-  /** This browser's grant (its preset name), once the Edge said. */
-  grant?: string;
-}
+export type { DashboardState } from './edge-page.js';
 
 const CONFIG_KEY = 'cse-dashboard-config';
+/** The Edges added on this page with a code ("Add an Edge"), by id. */
+const ADDED_KEY = 'cse-dashboard-added-edges';
+const SELECTED_KEY = 'cse-dashboard-selected-edge';
 
 async function loadConfig(): Promise<LinkConfig> {
   try {
@@ -54,127 +35,113 @@ async function loadConfig(): Promise<LinkConfig> {
   return JSON.parse(saved) as LinkConfig;
 }
 
-interface WorkerPort {
-  postMessage(message: ToWorker): void;
-  onmessage: ((ev: MessageEvent<ToPage>) => void) | null;
+function added(): string[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(ADDED_KEY) ?? '[]') as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
-/** The worker that syncs this Edge's replica: shared by every tab where the browser can. */
-function syncWorker(config: LinkConfig): WorkerPort {
-  const name = databaseName(config);
-  if (typeof SharedWorker !== 'undefined') {
-    const shared = new SharedWorker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name });
-    return shared.port as unknown as WorkerPort;
-  }
-  return new Worker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name }) as unknown as WorkerPort;
+/** Another Edge through the same relay. */
+const edgeConfig = (config: LinkConfig, edgeId: string): LinkConfig => ({ mode: config.mode, edgeUrl: config.edgeUrl, relayUrl: config.relayUrl, edgeId });
+
+/** An Edge as `window.cseFleet` shows it (tests and the bench read it). */
+type FleetLine = FleetEdge & { selected: boolean; flaps: number };
+
+interface Globals {
+  cseDashboard: DashboardState;
+  cseFleet: { edges: FleetLine[] };
 }
 
 async function main(): Promise<void> {
-  const state: DashboardState = { status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined };
-  (window as unknown as { cseDashboard: DashboardState }).cseDashboard = state;
   const root = document.getElementById('app') as HTMLElement;
   const config = await loadConfig();
-  const port = syncWorker(config);
+  root.textContent = '';
+  const views = document.createElement('div');
+  const pages = new Map<string, EdgePage>();
+  let selected: EdgePage | undefined;
+  const g = window as unknown as Globals;
 
-  let seq = 0;
-  const replies = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  const call = <T>(c: Call): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      seq += 1;
-      replies.set(seq, { resolve: resolve as (v: unknown) => void, reject });
-      port.postMessage({ type: 'call', seq, call: c });
-    });
-
-  // The page's compact copy of the rows: only what changed arrives, and only that is redrawn.
-  const rows = new Map<string, MachineRow>();
-  let all: MachineRow[] = [];
-  let find: { query: string; filter: StatusFilter } = { query: '', filter: 'all' };
-  let drawQueued = false;
-  const draw = (): void => {
-    drawQueued = false;
-    const now = Date.now();
-    view.render(selectRows(all, find.query, find.filter, now), now, all);
-    state.machines = all.length;
-    state.rendered++;
-  };
-  const queueDraw = (): void => {
-    if (drawQueued) return;
-    drawQueued = true;
-    setTimeout(draw, 0);
-  };
-
-  const view = new DashboardView(root, {
-    find: (query, filter) => {
-      find = { query, filter };
-      draw();
-    },
-    save: (id, desired, baseVersion) => call({ method: 'save', id, desired, baseVersion }),
-    resolve: (id, choice) => call({ method: 'resolve', id, choice }),
-    share: (grant) => call({ method: 'share', grant }),
-    paired: () => call({ method: 'paired' }),
-    revoke: (frontendId) => call({ method: 'revoke', frontendId }),
-    pair: async (code) => {
-      await call({ method: 'pair', code });
-      view.showPairing(false);
+  const lines = (): FleetLine[] =>
+    [...pages.values()].map((p, i) => ({ edgeId: p.edgeId, name: `Edge ${i + 1}`, status: p.state.status, role: p.state.role, counts: p.counts, selected: p === selected, flaps: p.state.flaps }));
+  const fleet = new FleetView({
+    select: (edgeId) => select(edgeId),
+    add: async (code) => {
+      const edgeId = codeEdgeId(code);
+      if (edgeId === undefined) throw new Error('not a pairing code (it starts with cse1.)');
+      const known = pages.get(edgeId);
+      if (known !== undefined) {
+        if (known.state.role === 'unpaired') await known.pair(code.trim());
+        select(edgeId);
+        return;
+      }
+      const page = open(edgeConfig(config, edgeId), code.trim());
+      try {
+        await page.whenPaired();
+      } catch (e) {
+        pages.delete(edgeId);
+        page.root.remove();
+        fleet.update();
+        throw e;
+      }
+      localStorage.setItem(ADDED_KEY, JSON.stringify([...new Set([...added(), edgeId])]));
+      select(edgeId);
     },
   });
+  fleet.source(lines);
+  root.append(fleet.element, views);
+  Object.defineProperty(g, 'cseFleet', { configurable: true, get: () => ({ edges: lines() }) });
 
-  setInterval(() => view.tick(), 1000);
-  // Staleness changes with time alone: the filter and the summary follow it.
-  setInterval(queueDraw, 5000);
-
-  const onMessage = (msg: ToPage): void => {
-    switch (msg.type) {
-      case 'hello':
-        view.setLink(msg.description);
-        return;
-      case 'rows': {
-        for (const id of msg.removed) rows.delete(id);
-        for (const row of msg.changed) rows.set(row.id, row);
-        all = [...rows.values()];
-        queueDraw();
-        return;
-      }
-      case 'role':
-        view.showOtherTab(msg.role === 'other-tab');
-        // Read-only where another tab syncs (a browser without SharedWorker): no Edit to refuse later.
-        if (msg.role === 'other-tab' && view.setAccess({ canWrite: false, admin: false, summary: 'read-only in this tab (the dashboard is open in another tab: edit there)' })) draw();
-        view.showPairing(msg.role === 'unpaired', msg.error);
-        return;
-      case 'sync': {
-        const s = msg.state;
-        Object.assign(state, { status: s.status, progress: s.progress, pending: s.pending, received: s.received, startCursors: s.startCursors });
-        const shown = view.setStatus(s.status, s.progress, s.pending);
-        showUpdateRequired(s.updateRequired);
-        if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];
-        if (s.grant !== undefined) {
-          state.grant = s.grant.preset;
-          if (view.setAccess(s.grant)) draw();
-        }
-        return;
-      }
-      case 'outcome':
-        state.outcomes = [...state.outcomes.slice(-49), { id: msg.outcome.id, kind: msg.outcome.kind }];
-        view.setOutcome(msg.outcome);
-        return;
-      case 'reply': {
-        const waiting = replies.get(msg.seq);
-        replies.delete(msg.seq);
-        if (msg.ok) waiting?.resolve(msg.value);
-        else waiting?.reject(new Error(msg.error));
-        return;
-      }
-      case 'error':
-        state.error = msg.message;
-        return;
-    }
+  const open = (cfg: LinkConfig, code: string | undefined): EdgePage => {
+    const el = document.createElement('div');
+    el.className = 'edge-view';
+    views.append(el);
+    const page = new EdgePage(cfg, el);
+    el.dataset.edge = page.edgeId;
+    pages.set(page.edgeId, page);
+    page.onChange = () => fleet.update();
+    page.init(code);
+    fleet.update();
+    return page;
   };
-  port.onmessage = (ev) => onMessage(ev.data);
+  const select = (edgeId: string): void => {
+    const page = pages.get(edgeId);
+    if (page === undefined) return;
+    selected?.show(false);
+    selected = page;
+    g.cseDashboard = page.state;
+    localStorage.setItem(SELECTED_KEY, edgeId);
+    fleet.select(edgeId);
+    page.show(true);
+  };
 
-  const code = new URLSearchParams(location.hash.slice(1)).get('pair');
+  const code = new URLSearchParams(location.hash.slice(1)).get('pair') ?? undefined;
   // A code is used once: keep it out of the address bar (and out of a reload).
-  if (code !== null) history.replaceState(null, '', location.pathname + location.search);
-  port.postMessage({ type: 'init', config, code: code ?? undefined });
+  if (code !== undefined) history.replaceState(null, '', location.pathname + location.search);
+  const codeFor = code === undefined ? undefined : codeEdgeId(code);
+  const configs: LinkConfig[] = [...(config.edges ?? [config])];
+  for (const id of added()) if (!configs.some((c) => c.edgeId === id)) configs.push(edgeConfig(config, id));
+  // A link with a code for an Edge not listed yet adds it (the other Edges' links `npm start --edges n` prints).
+  if (codeFor !== undefined && !configs.some((c) => c.edgeId === codeFor)) {
+    configs.push(edgeConfig(config, codeFor));
+    localStorage.setItem(ADDED_KEY, JSON.stringify([...new Set([...added(), codeFor])]));
+  }
+  for (const c of configs) open(c, codeFor === undefined ? (c === configs[0] ? code : undefined) : c.edgeId === codeFor ? code : undefined);
+  const remembered = localStorage.getItem(SELECTED_KEY);
+  select(codeFor !== undefined && pages.has(codeFor) ? codeFor : remembered !== null && pages.has(remembered) ? remembered : (configs[0]?.edgeId ?? ''));
+
+  // A pairing link opened in this tab (only the address's #pair= changed, so no reload): add its Edge.
+  window.addEventListener('hashchange', () => {
+    const next = new URLSearchParams(location.hash.slice(1)).get('pair');
+    if (next === null) return;
+    history.replaceState(null, '', location.pathname + location.search);
+    fleet.add(next);
+  });
+
+  let ticks = 0;
+  setInterval(() => selected?.tick(++ticks % 5 === 0), 1000);
 }
 
 main().catch((e: unknown) => {

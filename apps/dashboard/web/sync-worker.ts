@@ -77,6 +77,14 @@ class SyncHub {
         this.#send(port, { type: 'error', message: message(e) });
         return;
       }
+      // A tab that brings a code for this replica while it waits for one (its first tab had none).
+      if (msg.code !== undefined && this.#role?.role === 'unpaired' && this.#frontend === undefined) {
+        try {
+          await this.#call({ method: 'pair', code: msg.code });
+        } catch (e) {
+          this.#setRole('unpaired', message(e));
+        }
+      }
       // A tab that joins: everything the others already have.
       this.#send(port, { type: 'hello', description: this.#description });
       this.#sendRows(port, [...this.#rows.values()].map((r) => r.row), []);
@@ -121,6 +129,7 @@ class SyncHub {
         (p): PairedView => ({ frontendId: p.frontendId, label: p.label ?? p.grant?.label ?? p.frontendId.slice(0, 8), grant: p.grant?.preset ?? (p.grant === undefined ? 'none' : 'custom'), pairedAt: p.pairedAt, revoked: p.revoked, self: p.frontendId === self }),
       );
     }
+    if (call.method === 'history') return (await fe.admin('history', { collection: `${WORKER_TYPE}_desired`, id: call.id })).history;
     if (call.method === 'revoke') return (await fe.admin('revoke', { frontendId: call.frontendId })).revoked;
     const made = await fe.admin('pair', { grant: call.grant, label: `${call.grant} (from the dashboard)`, ttlMs: 10 * 60_000 });
     return { code: made.code as string, expiresAt: made.expiresAt as number };

@@ -26,6 +26,8 @@ export interface ViewActions {
   find(query: string, filter: StatusFilter): void;
   /** With an `admin` grant: a one-time code for another browser. */
   share(grant: 'viewer' | 'operator'): Promise<{ code: string; expiresAt: number }>;
+  /** Opens a machine's detail view. */
+  detail(id: string): void;
 }
 
 /** What this browser's grant lets it do (from the Edge's welcome). */
@@ -273,6 +275,8 @@ export class DashboardView {
 
   /** Draws the window of rows around the viewport. */
   #paint(now = Date.now()): void {
+    // Another Edge is shown (several Edges in one page): nothing of this one is drawn.
+    if (this.#root.hidden) return;
     const rows = this.#all;
     const tbody = this.#el('rows');
     if (this.#spacers === undefined) {
@@ -451,7 +455,7 @@ export class DashboardView {
     set(
       who,
       'who',
-      `<div class="name">${esc(i?.name ?? row.id)}</div>
+      `<div class="name"><button type="button" class="link" data-action="detail" data-id="${esc(row.id)}" title="details and history">${esc(i?.name ?? row.id)}</button></div>
        <div class="muted small">${esc(row.id)}${i ? ` · ${esc(i.kind)} · ${esc(i.line)} · ${esc(i.serial)}` : ''}</div>`,
     );
     // The form keeps the base it opened with: live updates while it is open do not move it.
@@ -518,7 +522,8 @@ export class DashboardView {
     if (button === null) return;
     const action = button.dataset.action;
     const id = button.dataset.id ?? (button.closest('form') as HTMLFormElement | null)?.dataset.id;
-    if (action === 'edit' && id !== undefined) this.#setEditing(id);
+    if (action === 'detail' && id !== undefined) this.#actions.detail(id);
+    else if (action === 'edit' && id !== undefined) this.#setEditing(id);
     else if (action === 'cancel') this.#setEditing(undefined);
     else if ((action === 'mine' || action === 'theirs') && id !== undefined) {
       button.disabled = true;

@@ -14,7 +14,9 @@ export type Call =
   | { method: 'share'; grant: 'viewer' | 'operator' }
   | { method: 'pair'; code: string }
   | { method: 'paired' }
-  | { method: 'revoke'; frontendId: string };
+  | { method: 'revoke'; frontendId: string }
+  /** The Edge's record of the writes applied to a machine's Desired state (`AppliedWrite[]`, newest first). */
+  | { method: 'history'; id: string };
 
 /** One browser paired with the Edge, as the pairing management lists it. */
 export interface PairedView {

@@ -2,10 +2,12 @@
  * Administration through the sync channel: a Frontend whose grant has `admin` may pair, grant,
  * list and revoke other Frontends of its Edge (`FrontendSync.admin`). The Edge checks the grant at
  * every request; what the request does is `SecureEdge`'s own API, so the result is the same as
- * the operator's `cse-edge` commands.
+ * the operator's `cse-edge` commands. One request needs no `admin` grant: `history`, the Edge's
+ * record of the writes it applied to one Desired document (when, which version, by which Frontend
+ * and its label), answered to a Frontend whose grant lets it read that collection.
  */
 import type { JsonObject, Registry } from '@cse/core';
-import { CseError, ErrorCode, ValidationError, isCseError } from '@cse/core';
+import { CseError, ErrorCode, RECEIPT_COLLECTION, Replica, ValidationError, isCseError } from '@cse/core';
 import type { Grant } from './grants.js';
 import { GRANT_PRESETS, grantPreset, normalizeGrant } from './grants.js';
 import type { EdgeMessage } from './protocol.js';
@@ -13,8 +15,22 @@ import { encode } from './protocol.js';
 import type { SecureEdge } from './secure/secure-edge.js';
 import type { Transport } from './transport.js';
 
-export type AdminOp = 'pair' | 'grant' | 'revoke' | 'list';
-export const ADMIN_OPS: readonly AdminOp[] = ['pair', 'grant', 'revoke', 'list'];
+export type AdminOp = 'pair' | 'grant' | 'revoke' | 'list' | 'history';
+export const ADMIN_OPS: readonly AdminOp[] = ['pair', 'grant', 'revoke', 'list', 'history'];
+
+/** One write the Edge applied to a Desired document (`history`'s answer, newest first). */
+export interface AppliedWrite {
+  /** The document's version that write made. */
+  readonly version: number;
+  /** When the Edge applied it (ISO time). */
+  readonly at: string;
+  readonly frontendId: string;
+  /** The Frontend's label as the Edge's paired list has it (its grant's label otherwise). */
+  readonly label: string | undefined;
+}
+
+/** Most entries one `history` request returns. */
+const HISTORY_MAX = 200;
 
 /** Runs one administration request for `frontendId` (already checked to hold an admin grant). */
 export type AdminHandler = (op: AdminOp, args: JsonObject, frontendId: string) => Promise<JsonObject>;
@@ -52,13 +68,51 @@ export function secureAdmin(secure: SecureEdge, registry: Registry): AdminHandle
         return { revoked: await secure.revoke(frontendIdOf(args)) } as JsonObject;
       case 'list':
         return { paired: JSON.parse(JSON.stringify(await secure.listPaired())) as JsonObject[] } as JsonObject;
+      case 'history':
+        return { history: (await appliedWrites(secure, registry, args)) as unknown as JsonObject[] } as JsonObject;
     }
   };
 }
 
-/** The Edge side of one request: the grant is checked now (it may have changed since the session began). */
-export async function answerAdmin(m: { n: number; op: AdminOp; args: JsonObject }, grant: Grant | undefined, handler: AdminHandler | undefined, frontendId: string | undefined): Promise<EdgeMessage> {
-  if (grant?.admin !== true || handler === undefined || frontendId === undefined) {
+/** `history`: the receipts of the writes applied to `args.collection`/`args.id`, newest first, with the writers' labels. */
+async function appliedWrites(secure: SecureEdge, registry: Registry, args: JsonObject): Promise<AppliedWrite[]> {
+  const { collection, id } = args;
+  if (typeof collection !== 'string' || !registry.isRegistered(collection) || registry.getMetadata(collection).role !== 'desired') {
+    throw new ValidationError('history needs the collection of a Desired document');
+  }
+  if (typeof id !== 'string' || id.length === 0) throw new ValidationError('history needs the id of a document');
+  const limit = typeof args.limit === 'number' && Number.isSafeInteger(args.limit) && args.limit > 0 ? Math.min(args.limit, HISTORY_MAX) : 50;
+  const [receipts, paired] = await Promise.all([new Replica(secure.store).scan(RECEIPT_COLLECTION), secure.listPaired()]);
+  const labels = new Map(paired.map((p) => [p.frontendId, p.label ?? p.grant?.label]));
+  return receipts
+    .filter((r) => !r.deleted && r.doc.collection === collection && r.doc.doc === id && typeof r.doc.version === 'number')
+    .map((r): AppliedWrite => {
+      // Receipts name the writer by its key id (a secure channel); older ones only by its sync client id.
+      const frontendId = typeof r.doc.frontendId === 'string' ? r.doc.frontendId : typeof r.doc.client === 'string' ? r.doc.client : '';
+      return { version: r.doc.version as number, at: String(r.doc.at ?? ''), frontendId, label: labels.get(frontendId) };
+    })
+    .sort((a, b) => b.version - a.version || b.at.localeCompare(a.at))
+    .slice(0, limit);
+}
+
+/**
+ * The Edge side of one request: the grant is checked now (it may have changed since the session
+ * began). `readable` says whether the session's grant lets the Frontend read a collection
+ * (`history` asks it instead of `admin`).
+ */
+export async function answerAdmin(
+  m: { n: number; op: AdminOp; args: JsonObject },
+  grant: Grant | undefined,
+  handler: AdminHandler | undefined,
+  frontendId: string | undefined,
+  readable: (collection: string) => boolean = () => false,
+): Promise<EdgeMessage> {
+  if (m.op === 'history') {
+    const c = m.args.collection;
+    if (grant === undefined || handler === undefined || frontendId === undefined || typeof c !== 'string' || !readable(c)) {
+      return { t: 'admin-result', n: m.n, ok: false, code: 'FORBIDDEN', message: `this Frontend's grant does not allow reading ${typeof c === 'string' ? c.slice(0, 100) : 'that collection'}` };
+    }
+  } else if (grant?.admin !== true || handler === undefined || frontendId === undefined) {
     return { t: 'admin-result', n: m.n, ok: false, code: 'FORBIDDEN', message: "this Frontend's grant does not allow administration" };
   }
   try {

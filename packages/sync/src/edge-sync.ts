@@ -347,7 +347,7 @@ export class EdgeSession {
         this.#recordAck(false);
         return;
       case 'admin':
-        void answerAdmin(m, this.#grant.grant, this.#auth?.admin, this.#auth?.frontendId).then((r) => this.#send(r));
+        void answerAdmin(m, this.#grant.grant, this.#auth?.admin, this.#auth?.frontendId, (c) => this.#grant.unreadable([c]).length === 0).then((r) => this.#send(r));
         return;
       case 'ping':
         this.#send({ t: 'pong' });
@@ -570,6 +570,7 @@ export class EdgeSession {
     return {
       edge: this.#edge,
       client: this.#client as string,
+      frontendId: this.#auth?.frontendId,
       version: this.#version,
       collections: this.#collections,
       schemas: this.#schemas as PeerSchemas,

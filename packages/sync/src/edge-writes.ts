@@ -25,6 +25,8 @@ export interface WriteSession {
   readonly edge: EdgeSync;
   /** The Frontend's id (its hello's). */
   readonly client: string;
+  /** The Frontend's key id, on a secure channel (kept in the write's receipt: who wrote, for `history`). */
+  readonly frontendId?: string | undefined;
   /** The protocol version the session speaks. */
   readonly version: number;
   readonly collections: ReadonlySet<string>;
@@ -80,7 +82,7 @@ export async function applyWrite(s: WriteSession, m: WriteMessage): Promise<Resu
       expectedVersion: m.base,
       // Written in the Frontend's version: upgraded before it is checked and applied.
       schemaVersion: schemas.versionOf(workerType),
-      receipt: { id: receiptId, body: { client: s.client, collection: m.c, doc: m.id } },
+      receipt: { id: receiptId, body: { client: s.client, collection: m.c, doc: m.id, ...(s.frontendId === undefined ? {} : { frontendId: s.frontendId }) } },
     });
     if (r.duplicate === true) {
       edge.stats.writesDuplicate++;

@@ -188,7 +188,9 @@ export class FrontendSync {
    * checks): `'pair'` `{ grant: 'viewer' | 'operator' | 'admin' | Grant, types?, label?, ttlMs? }`
    * resolves to `{ code, expiresAt, grant }` (a one-time code for another device); `'grant'`
    * `{ frontendId, grant, types? }`; `'revoke'` `{ frontendId }`; `'list'` resolves to `{ paired }`.
-   * @throws `FORBIDDEN` (not an admin), `CLOSED` (no live session), `VALIDATION`, `NOT_FOUND`.
+   * `'history'` `{ collection, id, limit? }` (no admin grant needed, only one that reads that Desired
+   * collection) resolves to `{ history: AppliedWrite[] }`: the writes the Edge applied, newest first.
+   * @throws `FORBIDDEN` (not an admin; for `history`, a grant that does not read the collection), `CLOSED` (no live session), `VALIDATION`, `NOT_FOUND`.
    */
   admin(op: AdminOp, args: JsonObject = {}): Promise<JsonObject> {
     return this.#admin.request(this.#session.liveTransport, op, args);

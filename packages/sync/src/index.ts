@@ -3,7 +3,7 @@ export { DEFAULT_MAX_FRAME, MAX_WORKER_ID, MIN_PROTOCOL_VERSION, PROTOCOL_VERSIO
 export type { Connect, ConnectOptions, Transport, WebSocketConnectorOptions, WebSocketLike } from './transport.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS, memoryPair, webSocketConnector, webSocketTransport } from './transport.js';
 export type { EdgeStats, EdgeSyncOptions } from './edge-sync.js';
-export type { AdminHandler, AdminOp } from './admin.js';
+export type { AdminHandler, AdminOp, AppliedWrite } from './admin.js';
 export { ADMIN_OPS } from './admin.js';
 export type { SessionAuth } from './edge-grants.js';
 export type { CollectionMeta, Grant, GrantPreset, GrantRead, GrantWrite, PresetOptions } from './grants.js';

@@ -1,0 +1,260 @@
+/**
+ * One Edge in the page: its sync worker (a SharedWorker per Edge replica, so each Edge has its
+ * own IndexedDB database and its own sync session), the page's compact copy of its rows, and its
+ * view (drawn only while this Edge is the one shown). The fleet overview (`fleet.ts`) reads the
+ * counts; `main.ts` decides which Edge is shown.
+ */
+import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
+import type { LinkConfig } from '../shared/link-config.js';
+import { databaseName } from './connection.js';
+import { DetailView } from './detail.js';
+import type { StatusFilter } from './find.js';
+import { selectRows } from './find.js';
+import type { MachineRow } from './model.js';
+import { showUpdateRequired } from './update-notice.js';
+import { DashboardView } from './view.js';
+import type { Call, Role, ToPage, ToWorker } from './worker-protocol.js';
+
+/** What tests (and the curious, in the console) can read: `window.cseDashboard` (the Edge shown). */
+export interface DashboardState {
+  /** The Edge's id. */
+  edgeId: string;
+  status: SyncStatus;
+  progress: SyncProgress;
+  /** Changes received from the Edge since this page loaded. */
+  received: number;
+  /** The replica's cursors when this page loaded (before anything arrived). */
+  startCursors: Record<string, number>;
+  pending: number;
+  /** Machines in the replica (the table draws only those near the viewport). */
+  machines: number;
+  rendered: number;
+  /** The progress bar's texts while catching up (the last 50). */
+  progressSeen: string[];
+  /** Outcomes of the edits made in this tab (the last 50). */
+  outcomes: { id: string; kind: WriteOutcome['kind'] }[];
+  error: string | undefined;
+  /** This browser's grant (its preset name), once the Edge said. */
+  grant?: string;
+  /** `unpaired` until this browser has paired with this Edge. */
+  role?: Role;
+  /** When the sync was first live (performance.now()), and how often it left live since (status flaps). */
+  liveAt?: number;
+  flaps: number;
+}
+
+/** The fleet overview's line for one Edge. */
+export interface EdgeCounts {
+  readonly machines: number;
+  readonly failed: number;
+  readonly notAtDesired: number;
+  readonly conflicts: number;
+}
+
+interface WorkerPort {
+  postMessage(message: ToWorker): void;
+  onmessage: ((ev: MessageEvent<ToPage>) => void) | null;
+}
+
+/** The worker that syncs this Edge's replica: shared by every tab where the browser can. */
+function syncWorker(config: LinkConfig): WorkerPort {
+  const name = databaseName(config);
+  if (typeof SharedWorker !== 'undefined') {
+    const shared = new SharedWorker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name });
+    return shared.port as unknown as WorkerPort;
+  }
+  return new Worker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name }) as unknown as WorkerPort;
+}
+
+export class EdgePage {
+  readonly config: LinkConfig;
+  readonly edgeId: string;
+  readonly root: HTMLElement;
+  readonly state: DashboardState;
+  readonly #port: WorkerPort;
+  readonly #view: DashboardView;
+  readonly #detail: DetailView;
+  readonly #replies = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #seq = 0;
+  /** The page's compact copy of the rows: only what changed arrives, and only that is redrawn. */
+  readonly #rows = new Map<string, MachineRow>();
+  #all: MachineRow[] = [];
+  #find: { query: string; filter: StatusFilter } = { query: '', filter: 'all' };
+  #drawQueued = false;
+  #shown = false;
+  #counts: EdgeCounts | undefined;
+  #pairWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Called when the status or the rows changed (the fleet overview follows). */
+  onChange: () => void = () => undefined;
+  /** The worker types this Edge cannot serve in the page's schema version (S12: "Reload to update"). */
+  #updateRequired: readonly string[] = [];
+
+  constructor(config: LinkConfig, root: HTMLElement) {
+    this.config = config;
+    this.edgeId = config.edgeId ?? '';
+    this.root = root;
+    root.hidden = true;
+    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined, flaps: 0 };
+    this.#port = syncWorker(config);
+    const call = <T>(c: Call): Promise<T> => this.call<T>(c);
+    this.#detail = new DetailView({ history: (id) => call({ method: 'history', id }) });
+    this.#view = new DashboardView(root, {
+      find: (query, filter) => {
+        this.#find = { query, filter };
+        this.#draw();
+      },
+      save: (id, desired, baseVersion) => call({ method: 'save', id, desired, baseVersion }),
+      resolve: (id, choice) => call({ method: 'resolve', id, choice }),
+      share: (grant) => call({ method: 'share', grant }),
+      paired: () => call({ method: 'paired' }),
+      revoke: (frontendId) => call({ method: 'revoke', frontendId }),
+      pair: async (code) => {
+        await call({ method: 'pair', code });
+        this.#view.showPairing(false);
+      },
+      detail: (id) => {
+        const row = this.#rows.get(id);
+        if (row !== undefined) this.#detail.open(row);
+      },
+    });
+    root.append(this.#detail.element);
+    this.#port.onmessage = (ev) => this.#onMessage(ev.data);
+  }
+
+  call<T>(c: Call): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#seq += 1;
+      this.#replies.set(this.#seq, { resolve: resolve as (v: unknown) => void, reject });
+      this.#port.postMessage({ type: 'call', seq: this.#seq, call: c });
+    });
+  }
+
+  /** Starts the sync (pairing first with `code`, if given). */
+  init(code: string | undefined): void {
+    this.#port.postMessage({ type: 'init', config: this.config, code });
+  }
+
+  /** Pairs this Edge's replica with a code (the "Add an Edge" form of an Edge already listed). */
+  pair(code: string): Promise<void> {
+    return this.call({ method: 'pair', code });
+  }
+
+  /** Shows or hides this Edge's view; hidden, its rows are kept but not drawn. */
+  show(shown: boolean): void {
+    this.#shown = shown;
+    this.root.hidden = !shown;
+    if (shown) {
+      this.#draw();
+      showUpdateRequired(this.#updateRequired); // the notice is the shown Edge's
+    }
+  }
+
+  /** Refreshes the "last report" times; with `redraw`, the filter and the summary too (staleness changes with time alone). */
+  tick(redraw: boolean): void {
+    if (!this.#shown) return;
+    this.#view.tick();
+    if (redraw) this.#queueDraw();
+  }
+
+  /** Resolves once this browser is paired with the Edge and syncs; rejects with why pairing failed. */
+  whenPaired(): Promise<void> {
+    if (this.state.role === 'sync' || this.state.role === 'other-tab') return Promise.resolve();
+    return new Promise((resolve, reject) => this.#pairWaiters.push({ resolve, reject }));
+  }
+
+  /** Machines, failed, not at desired state, conflicts (counted again after each change). */
+  get counts(): EdgeCounts {
+    if (this.#counts !== undefined) return this.#counts;
+    let failed = 0;
+    let notAtDesired = 0;
+    let conflicts = 0;
+    for (const r of this.#all) {
+      if (r.observed.value?.state === 'failed') failed++;
+      if (r.differs.length > 0) notAtDesired++;
+      if (r.desired.status === 'conflict') conflicts++;
+    }
+    this.#counts = { machines: this.#all.length, failed, notAtDesired, conflicts };
+    return this.#counts;
+  }
+
+  #draw(): void {
+    this.#drawQueued = false;
+    if (!this.#shown) return;
+    const now = Date.now();
+    this.#view.render(selectRows(this.#all, this.#find.query, this.#find.filter, now), now, this.#all);
+    this.state.rendered++;
+  }
+
+  #queueDraw(): void {
+    if (this.#drawQueued || !this.#shown) return;
+    this.#drawQueued = true;
+    setTimeout(() => this.#draw(), 0);
+  }
+
+  #onMessage(msg: ToPage): void {
+    const state = this.state;
+    const view = this.#view;
+    switch (msg.type) {
+      case 'hello':
+        view.setLink(msg.description);
+        return;
+      case 'rows': {
+        for (const id of msg.removed) this.#rows.delete(id);
+        for (const row of msg.changed) this.#rows.set(row.id, row);
+        this.#all = [...this.#rows.values()];
+        this.#counts = undefined;
+        state.machines = this.#all.length;
+        this.#detail.update(msg.changed);
+        this.#queueDraw();
+        this.onChange();
+        return;
+      }
+      case 'role':
+        state.role = msg.role;
+        view.showOtherTab(msg.role === 'other-tab');
+        // Read-only where another tab syncs (a browser without SharedWorker): no Edit to refuse later.
+        if (msg.role === 'other-tab' && view.setAccess({ canWrite: false, admin: false, summary: 'read-only in this tab (the dashboard is open in another tab: edit there)' })) this.#draw();
+        view.showPairing(msg.role === 'unpaired', msg.error);
+        if (msg.role !== 'unpaired' || msg.error !== undefined) {
+          const waiters = this.#pairWaiters;
+          this.#pairWaiters = [];
+          for (const w of waiters) {
+            if (msg.role === 'unpaired') w.reject(new Error(msg.error));
+            else w.resolve();
+          }
+        }
+        this.onChange();
+        return;
+      case 'sync': {
+        const s = msg.state;
+        if (s.status === 'live') state.liveAt ??= performance.now();
+        else if (state.status === 'live') state.flaps++;
+        Object.assign(state, { status: s.status, progress: s.progress, pending: s.pending, received: s.received, startCursors: s.startCursors });
+        const shown = view.setStatus(s.status, s.progress, s.pending);
+        this.#updateRequired = s.updateRequired;
+        if (this.#shown) showUpdateRequired(this.#updateRequired);
+        if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];
+        if (s.grant !== undefined) {
+          state.grant = s.grant.preset;
+          if (view.setAccess(s.grant)) this.#draw();
+        }
+        this.onChange();
+        return;
+      }
+      case 'outcome':
+        state.outcomes = [...state.outcomes.slice(-49), { id: msg.outcome.id, kind: msg.outcome.kind }];
+        view.setOutcome(msg.outcome);
+        return;
+      case 'reply': {
+        const waiting = this.#replies.get(msg.seq);
+        this.#replies.delete(msg.seq);
+        if (msg.ok) waiting?.resolve(msg.value);
+        else waiting?.reject(new Error(msg.error));
+        return;
+      }
+      case 'error':
+        state.error = msg.message;
+        return;
+    }
+  }
+}

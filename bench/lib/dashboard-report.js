@@ -1,0 +1,25 @@
+// The dashboard section (D1) of the bench's report.
+const mark = (met, quick) => (quick ? 'not judged (smoke run)' : met === undefined ? 'not measured' : met ? 'met' : 'MISSED');
+
+export function dashboardMarkdown(r, command, date, quick = false) {
+  const lines = ['## Dashboard at plant scale (D1, issue 24)', '', `\`${command}\`, ${date}. Headless Chromium (Debian's), \`npm start\`'s real processes (Edges on SQLite with simulated machines, the relay, end-to-end encrypted). Wall times on this machine: its load is in the run's environment.`, ''];
+  if (r.error) return [...lines, `Failed: ${r.error.split('\n')[0]}`, ''];
+  const { one, goals, met } = r;
+  const fleet = r.fleet ?? { edges: r.size.edges, perEdge: r.size.perEdge, machines: r.size.edges * r.size.perEdge, loadToLiveMs: 'not reached', renderers: 0, rendererRssMb: '-', pageHeapMb: '-', rendererMb: 'not measured', flaps: '-', longestMs: undefined, longestOnceLiveMs: undefined };
+  const ms = (x) => (typeof x === 'number' ? `${x} ms` : x);
+  const round = (x) => (x === undefined ? '-' : Math.round(x));
+  lines.push(
+    '| figure | measured | goal | |',
+    '|---|---:|---:|---|',
+    `| first load to live, ${one.machines} machines on one Edge | ${ms(one.loadToLiveMs)} | | |`,
+    `| first load to live, ${fleet.edges} Edges × ${fleet.perEdge} (pairing each with its link) | ${ms(fleet.loadToLiveMs)} | | |`,
+    `| open an Edit form (click to next frame; median / max of ${one.openFormMs.n}) | ${one.openFormMs.median} / ${one.openFormMs.max} ms | < ${goals.openFormMs} ms | ${mark(met.openForm, quick)} |`,
+    `| edit to synced, p99 of ${one.editToSyncedMs.n} (median ${one.editToSyncedMs.median}, max ${one.editToSyncedMs.max} ms) with Observed traffic at ${one.editToSyncedMs.observedPerSecond} changes/s on the Edge | ${one.editToSyncedMs.p99} ms | < ${goals.editP99Ms} ms | ${mark(met.editP99, quick)} |`,
+    `| renderer memory: private memory (RssAnon) of ${fleet.renderers} renderer process${fleet.renderers === 1 ? '' : 'es'} (page and sync workers) after a GC, ${fleet.machines} machines in the page (RSS with shared pages ${fleet.rendererRssMb} MB; the page's JS heap ${fleet.pageHeapMb} MB) | ${typeof fleet.rendererMb === 'number' ? `${fleet.rendererMb} MB` : fleet.rendererMb} | < ${goals.rendererMb} MB | ${mark(met.memory, quick)} |`,
+    `| status flaps once live (one Edge / all Edges) | ${one.flaps} / ${fleet.flaps} | ${goals.flaps} | ${mark(met.flaps, quick)} |`,
+    `| longest main-thread task, whole run (one Edge / several); once live | ${round(one.longestMs)} / ${round(fleet.longestMs)} ms; ${round(one.longestOnceLiveMs)} / ${round(fleet.longestOnceLiveMs)} ms | < ${goals.longTaskMs} ms | ${mark(met.longTask, quick)} |`,
+    '',
+  );
+  if (r.fleetError !== undefined) lines.push(`The run with several Edges did not finish: ${r.fleetError}`, '');
+  return lines;
+}

@@ -102,7 +102,7 @@ function runSuite(adapterName) {
     const child = spawn(process.execPath, [...node, join(here, 'lib', ADAPTERS[adapterName].suite ?? 'suite.js'), JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
     // A suite that hangs (a stuck writer process, a backend that stopped answering) is killed
     // and reported as failed, so a bench run always ends.
-    const limitMs = (args.quick ? 3 : 20) * 60_000;
+    const limitMs = (args.quick ? 10 : 20) * 60_000;
     const timer = setTimeout(() => {
       console.error(`[${adapterName}] suite still running after ${limitMs / 60_000} min: killed`);
       child.kill('SIGKILL');
@@ -145,7 +145,7 @@ function runOnceSuite(id, script, needs) {
   const out = join(tmpdir(), `cse-bench-${process.pid}-${id}.json`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--expose-gc', join(here, 'lib', script), JSON.stringify({ out, params, quick: args.quick })], { stdio: ['ignore', 'inherit', 'inherit'] });
-    const limitMs = (args.quick ? 3 : id === 'D1' ? 40 : 20) * 60_000;
+    const limitMs = (id === 'D1' ? 40 : args.quick ? 10 : 20) * 60_000;
     const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);

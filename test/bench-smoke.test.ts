@@ -26,7 +26,8 @@ describe('the bench smoke run (node bench/run.js --quick --no-save)', () => {
     expect(code, `${err}\n${out.slice(-4000)}`).toBe(0);
     expect(out).toMatch(/not judged \(smoke run\)/);
     expect(out).not.toMatch(/MISSED|: met\b/);
-    for (const adapter of ['memory', 'sqlite', 'level', 'redis', 'indexeddb']) expect(out, adapter).toContain(`[${adapter}]`);
-    for (const workload of ['[sync] S1', '[relay] S2', '[commits]']) expect(out, workload).toContain(workload);
+    // the progress lines go to stderr, the tables to stdout
+    for (const adapter of ['memory', 'sqlite', 'level', 'redis', 'indexeddb']) expect(err, adapter).toContain(`[${adapter}]`);
+    for (const workload of ['[sync] S1', '[relay] S2', '[commits]']) expect(err, workload).toContain(workload);
   });
 });

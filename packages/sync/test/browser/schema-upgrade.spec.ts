@@ -194,7 +194,8 @@ describe('a Frontend in headless Chromium across schema releases (S12), replica 
       expect(edge.sync.stats.writesApplied + edge.sync.stats.writesRefused).toBe(0);
       await edge.triangular.saveObserved('valve', 'v3', { open: true, note: 'opened on site' });
       await until('the valve change in the page', async () => (await dumpOf(page)).get('valve_observed:v3')?.body.note === 'opened on site');
-      expect(edge.sync.stats.changesSent - sentBefore).toBeLessThan(VALVES);
+      const sentToUpgraded = edge.sync.stats.changesSent - sentBefore;
+      expect(sentToUpgraded).toBeLessThan(VALVES);
       expect((await dumpOf(page)).get('pump_desired:p18')).toMatchObject({ status: 'pending', body: { rpm: 1800 } });
       expect(await edge.triangular.loadDesired('pump', 'p18')).toBeUndefined();
 
@@ -222,7 +223,7 @@ describe('a Frontend in headless Chromium across schema releases (S12), replica 
       expect((await differences(page, edge.store)).length).toBe(0);
       expect(errors).toEqual([]);
       expect(after.error).toBeUndefined();
-      console.log(`replica upgraded in place (${opened.schemaUpgrades[0]?.documents} documents, 1 pending write); ${edge.sync.stats.changesSent} changes sent by the upgraded Edge`);
+      console.log(`replica upgraded in place (${opened.schemaUpgrades[0]?.documents} documents, 1 pending write); the release 1 Edge then sent it ${sentToUpgraded} change(s) (${3 * VALVES + 1} valve documents); ${edge.sync.stats.changesSent} changes sent by the upgraded Edge`);
     } finally {
       await browser?.close();
       serving = undefined;

@@ -223,7 +223,7 @@ describe('a Frontend in headless Chromium across schema releases (S12), replica 
       expect((await differences(page, edge.store)).length).toBe(0);
       expect(errors).toEqual([]);
       expect(after.error).toBeUndefined();
-      console.log(`replica upgraded in place (${opened.schemaUpgrades[0]?.documents} documents, 1 pending write); the release 1 Edge then sent it ${sentToUpgraded} change(s) (${3 * VALVES + 1} valve documents); ${edge.sync.stats.changesSent} changes sent by the upgraded Edge`);
+      console.log(`replica upgraded in place (${opened.schemaUpgrades[0]?.documents} documents, 1 pending write); the release 1 Edge then sent it ${sentToUpgraded} change(s) (a resync: ${3 * VALVES} valve documents); ${edge.sync.stats.changesSent} changes sent by the upgraded Edge`);
     } finally {
       await browser?.close();
       serving = undefined;

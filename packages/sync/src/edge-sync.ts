@@ -554,7 +554,7 @@ export class EdgeSession {
       size = 0;
     };
     for (const c of page.changes) {
-      const doc = this.#schemas === undefined || this.#schemas.identity ? c.doc : this.#schemas.toPeer(c.collection, c.doc);
+      const doc = this.#schemas === undefined ? c.doc : this.#schemas.toPeer(c.collection, c.doc);
       const wire: WireChange = { c: c.collection, id: c.id, s: c.syncId, v: c.version, d: c.deleted, doc };
       const text = JSON.stringify(packChange(wire, this.#version));
       if (part.length > 0 && size + text.length > edge.options.pageBytes) await flush(lastS);

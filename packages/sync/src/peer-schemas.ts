@@ -6,7 +6,7 @@
  * something): that type is left out of the session and the others go on.
  */
 import type { JsonObject, Registry, WorkerSchema } from '@cse/core';
-import { canServe, convertDoc, schemaVersionOf, userFields } from '@cse/core';
+import { canServe, convertDoc, schemaVersionOf, updateRequired, userFields } from '@cse/core';
 
 type Role = 'identity' | 'desired' | 'observed';
 
@@ -48,22 +48,28 @@ export class PeerSchemas {
     return !this.updateRequired.includes(this.#registry.getMetadata(collection).workerType);
   }
 
-  /** True when no document of this session needs converting (the fast path). */
-  get identity(): boolean {
-    return this.#convert.size === 0;
-  }
-
   /**
    * The Edge's document as this Frontend reads it: converted from the version it was stored at
    * to the Frontend's (metadata kept). Tombstones and documents already in that version are
    * returned as they are.
+   *
+   * A document stored in a version this Edge's registry does not know (a newer release wrote the
+   * store: `cse-edge migrate` or a newer Edge process on the same file while this one still
+   * serves) is never sent as it is, in a shape the Frontend does not speak:
+   * @throws `UPDATE_REQUIRED` naming the worker type (this Edge is the older side); the session
+   * ends and the Frontend retries, its cursor kept, until an Edge of that release serves it.
    */
   toPeer(collection: string, doc: JsonObject): JsonObject {
-    if (this.#convert.size === 0 || doc._deleted === true) return doc;
+    if (doc._deleted === true || (this.#convert.size === 0 && doc._schema === undefined)) return doc;
     const { workerType, role } = this.#registry.getMetadata(collection);
-    const c = this.#convert.get(workerType);
-    if (c === undefined) return doc;
     const at = schemaVersionOf(doc);
+    const c = this.#convert.get(workerType);
+    if (c === undefined) {
+      // Served as stored: the type is at version 1 in this registry (as the Frontend speaks it).
+      const here = this.#registry.getSchemaVersion(workerType);
+      if (at > here) throw updateRequired(workerType, at, here);
+      return doc;
+    }
     if (at === c.version) return doc;
     const meta: JsonObject = {};
     for (const [k, v] of Object.entries(doc)) if (k.startsWith('_') && k !== '_schema' && v !== undefined) meta[k] = v;

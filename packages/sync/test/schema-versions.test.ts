@@ -125,4 +125,46 @@ describe('schema versions between Edge and Frontend (S12)', () => {
     expect((refused as { message: string }).message).toMatch(/update required/);
     expect(await store.get('pump_desired', 'p1')).toBeUndefined();
   });
+
+  it('an Edge of an older release never sends a document a newer release stored: the session ends UPDATE_REQUIRED and an Edge of that release serves it converted', async () => {
+    // The defect the S12 property found: an Edge still serving while a newer release migrates or
+    // writes its store sent those documents as stored (its registry has the type at version 1), so
+    // a version-1 replica held version 2's shape at the right `_edge_version`, never sent again.
+    const store = openStore(new MemoryAdapter());
+    const old = edge(store, reg());
+    await old.tri.saveDesired('pump', 'p1', { speed_rpm: 100 });
+    await old.tri.saveDesired('valve', 'v1', { open: false });
+    let current: EdgeSync = old.sync;
+    const feStore = openStore(new MemoryAdapter());
+    const fe = frontendOn(feStore, pairConnector(() => current), { registry: reg() });
+    closers.push(() => fe.stop());
+    await fe.start();
+    await until(async () => (await feStore.get('pump_desired', 'p1'))?.speed_rpm === 100, 'p1 in the replica');
+    const served = old.sync.stats.sessions;
+
+    // The next release writes and migrates the same store while the old Edge still serves.
+    const next = reg({ version: 2, migrations: [rename] });
+    const newer = new TriangularStore(store, next);
+    await newer.saveDesired('pump', 'p2', { rpm: 200 });
+    await newer.migrate('pump');
+    expect(await store.get('pump_desired', 'p1')).toMatchObject({ rpm: 100, _schema: 2 });
+    await old.tri.saveDesired('valve', 'v1', { open: true });
+    // The old Edge ends its sessions rather than send them; the Frontend keeps retrying.
+    await until(async () => old.sync.stats.sessions > served + 1 || (await feStore.get('pump_desired', 'p2')) !== undefined, 'the Frontend to be turned away and to retry');
+    for (const id of ['p1', 'p2']) expect((await feStore.get('pump_desired', id)) ?? {}).not.toHaveProperty('rpm');
+    expect(await feStore.get('pump_desired', 'p1')).toMatchObject({ speed_rpm: 100 });
+
+    // An Edge of the new release serves the same store: the documents come converted down.
+    current = edge(store, next).sync;
+    await old.sync.close();
+    fe.reconnect();
+    await until(async () => (await feStore.get('pump_desired', 'p2'))?.speed_rpm === 200 && (await feStore.get('valve_desired', 'v1'))?.open === true, 'p2 and v1 from the new Edge');
+    for (const id of ['p1', 'p2']) {
+      const local = await feStore.get('pump_desired', id);
+      const stored = await store.get('pump_desired', id);
+      expect(local).not.toHaveProperty('rpm');
+      expect(local?._edge_version).toBe(stored?._version);
+    }
+    expect(await feStore.get('pump_desired', 'p1')).toMatchObject({ speed_rpm: 100 });
+  });
 });

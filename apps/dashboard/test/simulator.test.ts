@@ -48,6 +48,35 @@ describe('a simulated machine', () => {
   });
 });
 
+describe('the machine schema migration (1 → 2)', () => {
+  it('is pure and total: up of any version-1 observed report is a version-2 report, the input untouched, and down(up(d)) equals d', () => {
+    const schema = machineRegistry(2).getWorkerSchema(WORKER_TYPE);
+    const v1 = fc.record(
+      {
+        id: fc.stringMatching(/^m\d{2,5}$/),
+        state: fc.constantFrom<ObservedState>('stopped', 'starting', 'running', 'stopping', 'failed'),
+        speed: fc.integer({ min: 0, max: MAX_SPEED }),
+        temperature: fc.integer({ min: -40, max: 150 }),
+        reportedAt: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        error: fc.string(),
+      },
+      { requiredKeys: ['id', 'state', 'speed', 'temperature', 'reportedAt'] },
+    );
+    fc.assert(
+      fc.property(v1, (doc) => {
+        const before = structuredClone(doc);
+        const up = convertDoc(WORKER_TYPE, schema, 'observed', doc, 1, 2);
+        expect(doc).toEqual(before);
+        expect(up).not.toHaveProperty('temperature');
+        expect(up).toMatchObject({ temperatureC: doc.temperature, _schema: 2, id: doc.id, state: doc.state, speed: doc.speed });
+        expect(convertDoc(WORKER_TYPE, schema, 'observed', up, 2, 1)).toEqual(doc);
+        expect(convertDoc(WORKER_TYPE, schema, 'observed', doc, 1, 2)).toEqual(up);
+      }),
+      { seed },
+    );
+  });
+});
+
 describe('the simulator on SQLite', () => {
   it('resumes on its store: identities written once, the desired states kept, machines converge, unchanged reports not saved until a heartbeat is due', async () => {
     const path = join(dir, 'edge.db');

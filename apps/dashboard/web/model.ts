@@ -49,15 +49,54 @@ export function differences(d: MachineDesired | undefined, o: MachineObserved | 
   return out;
 }
 
-export async function loadRows(store: Store): Promise<MachineRow[]> {
-  const [identities, desired, observed] = await Promise.all(['identity', 'desired', 'observed'].map((role) => store.find(`${WORKER_TYPE}_${role}`)));
-  const by = (docs: Doc[] | undefined): Map<string, Doc> => new Map((docs ?? []).map((d) => [d.id, d]));
-  const [i, d, o] = [by(identities), by(desired), by(observed)];
-  const ids = [...new Set([...i.keys(), ...d.keys(), ...o.keys()])].sort();
-  return ids.map((id) => {
-    const desiredDoc = d.get(id);
-    const row = { id, identity: view<MachineIdentity>(i.get(id)), desired: view<MachineDesired>(desiredDoc), observed: view<MachineObserved>(o.get(id)) };
-    const conflict = desiredDoc?._sync_status === 'conflict' ? (desiredDoc._conflict as ConflictInfo | undefined) : undefined;
-    return { ...row, conflict, differs: differences(row.desired.value, row.observed.value) };
-  });
+/** The row of machine `id` from its three replica documents (any may be missing). */
+export function rowOf(id: string, identity: Doc | undefined, desired: Doc | undefined, observed: Doc | undefined): MachineRow {
+  const row = { id, identity: view<MachineIdentity>(identity), desired: view<MachineDesired>(desired), observed: view<MachineObserved>(observed) };
+  const conflict = desired?._sync_status === 'conflict' ? (desired._conflict as ConflictInfo | undefined) : undefined;
+  return { ...row, conflict, differs: differences(row.desired.value, row.observed.value) };
+}
+
+export const ROLES = ['identity', 'desired', 'observed'] as const;
+export type Role = (typeof ROLES)[number];
+/** The replica collections the rows are made of. */
+export const MACHINE_COLLECTIONS: readonly string[] = ROLES.map((role) => `${WORKER_TYPE}_${role}`);
+
+/**
+ * The replica's machine documents, held in memory and kept current from the replica's change
+ * feed, so a change costs the rows it touches, not a read of the whole replica.
+ */
+export class MachineDocs {
+  readonly #docs: Record<Role, Map<string, Doc>> = { identity: new Map(), desired: new Map(), observed: new Map() };
+
+  /** Every document of the replica (the first read, and again after the feed's cursor was reset). */
+  async loadAll(store: Store): Promise<void> {
+    const all = await Promise.all(ROLES.map((role) => store.find(`${WORKER_TYPE}_${role}`)));
+    ROLES.forEach((role, k) => {
+      const m = this.#docs[role];
+      m.clear();
+      for (const d of all[k] ?? []) m.set(d.id, d);
+    });
+  }
+
+  /** Applies one change of the feed; returns the machine id it touched. */
+  apply(collection: string, id: string, deleted: boolean, doc: Doc): string {
+    const role = collection.slice(WORKER_TYPE.length + 1) as Role;
+    const m = this.#docs[role];
+    if (m !== undefined) {
+      if (deleted) m.delete(id);
+      else m.set(id, doc);
+    }
+    return id;
+  }
+
+  /** Every machine id with at least one document, sorted. */
+  ids(): string[] {
+    return [...new Set(ROLES.flatMap((role) => [...this.#docs[role].keys()]))].sort();
+  }
+
+  /** The row of `id`, or undefined when the replica holds none of its documents. */
+  row(id: string): MachineRow | undefined {
+    const [i, d, o] = ROLES.map((role) => this.#docs[role].get(id));
+    return i === undefined && d === undefined && o === undefined ? undefined : rowOf(id, i, d, o);
+  }
 }

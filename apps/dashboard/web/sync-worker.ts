@@ -5,7 +5,7 @@
  * while the others show the replica read-only. The page is sent only the machine rows that
  * changed (at most ROWS_PER_MESSAGE per message, so drawing them never blocks the page for long).
  */
-import { openStore, registerAdapterModule } from '@cse/core';
+import { isCseError, openStore, registerAdapterModule } from '@cse/core';
 import type { Store } from '@cse/core';
 import * as indexeddb from '@cse/adapter-indexeddb';
 import { FrontendSync, describeGrant } from '@cse/sync';
@@ -14,12 +14,14 @@ import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import type { Link } from './connection.js';
 import { databaseName, openLink } from './connection.js';
 import type { MachineRow } from './model.js';
-import { loadRows } from './model.js';
+import { MACHINE_COLLECTIONS, MachineDocs } from './model.js';
 import type { Call, PairedView, Role, SyncState, ToPage, ToWorker } from './worker-protocol.js';
 
 const ROWS_PER_MESSAGE = 200;
-/** At most one read of the replica per this many ms while changes arrive. */
+/** Changed rows go to the page at most once per this many ms while changes arrive. */
 const DRAW_EVERY_MS = 150;
+/** Changes read from the replica's feed per page. */
+const FEED_PAGE = 2000;
 
 interface Port {
   postMessage(message: ToPage): void;
@@ -40,6 +42,10 @@ function pairingFailed(e: unknown): Error {
 class SyncHub {
   readonly #ports = new Set<Port>();
   readonly #rows = new Map<string, { key: string; row: MachineRow }>();
+  /** The replica's machine documents, kept current from its change feed. */
+  readonly #docs = new MachineDocs();
+  /** Machines whose documents changed since the last rows were sent. */
+  readonly #touched = new Set<string>();
   #store: Store | undefined;
   #link: Link | undefined;
   #frontend: FrontendSync | undefined;
@@ -50,7 +56,6 @@ class SyncHub {
   #received = 0;
   #lastApplied = 0;
   #drawing = false;
-  #again = false;
 
   connect(port: Port): void {
     this.#ports.add(port);
@@ -151,8 +156,7 @@ class SyncHub {
     const link = await openLink(config, store);
     this.#link = link;
     this.#description = link.description;
-    await this.#draw();
-    store.onChanges(await store.lastSyncId(), () => void this.#draw(), { onError: (e) => this.#send(undefined, { type: 'error', message: message(e) }) });
+    await this.#follow(store);
     void this.#lead(config, code);
   }
 
@@ -202,35 +206,67 @@ class SyncHub {
     publish();
   }
 
-  /** Reads the replica and sends the rows that changed: at once, then at most every DRAW_EVERY_MS. */
-  async #draw(): Promise<void> {
-    if (this.#drawing) {
-      this.#again = true;
-      return;
+  /**
+   * Reads the replica's machine documents once, sends their rows, then follows the replica's change
+   * feed: each change updates the documents held here and marks its machine, and only the marked
+   * machines' rows are rebuilt and compared (a change costs its rows, not a read of the replica).
+   * A feed cursor made stale by a compaction reads everything again.
+   */
+  async #follow(store: Store): Promise<void> {
+    const at = await store.lastSyncId();
+    await this.#docs.loadAll(store);
+    for (const id of this.#docs.ids()) this.#touched.add(id);
+    for (const id of this.#rows.keys()) this.#touched.add(id);
+    this.#sendTouched();
+    store.onChanges(
+      at,
+      (page) => {
+        for (const c of page.changes) this.#touched.add(this.#docs.apply(c.collection, c.id, c.deleted, c.doc));
+        if (this.#touched.size > 0) void this.#draw();
+      },
+      {
+        collections: MACHINE_COLLECTIONS,
+        limit: FEED_PAGE,
+        onError: (e) => {
+          if (isCseError(e, 'RESET_REQUIRED')) void this.#follow(store).catch((e2: unknown) => this.#send(undefined, { type: 'error', message: message(e2) }));
+          else this.#send(undefined, { type: 'error', message: message(e) });
+        },
+      },
+    );
+  }
+
+  /** Sends the rows of the marked machines that changed (and the removed ones). */
+  #sendTouched(): void {
+    const changed: MachineRow[] = [];
+    const removed: string[] = [];
+    for (const id of [...this.#touched].sort()) {
+      const row = this.#docs.row(id);
+      if (row === undefined) {
+        if (this.#rows.delete(id)) removed.push(id);
+        continue;
+      }
+      const key = JSON.stringify(row);
+      if (this.#rows.get(id)?.key === key) continue;
+      this.#rows.set(id, { key, row });
+      changed.push(row);
     }
+    this.#touched.clear();
+    if (changed.length > 0 || removed.length > 0) this.#sendRows(undefined, changed, removed);
+    if (this.#frontend !== undefined && this.#sync !== undefined && this.#sync.pending !== this.#frontend.pending) {
+      this.#sync = { ...this.#sync, status: this.#frontend.status, progress: this.#frontend.progress, pending: this.#frontend.pending };
+      this.#send(undefined, { type: 'sync', state: this.#sync });
+    }
+  }
+
+  /** Sends the changed rows at once, then at most every DRAW_EVERY_MS while changes arrive. */
+  async #draw(): Promise<void> {
+    if (this.#drawing) return;
     this.#drawing = true;
     try {
-      do {
-        this.#again = false;
-        const rows = await loadRows(this.#store as Store);
-        const changed: MachineRow[] = [];
-        const seen = new Set<string>();
-        for (const row of rows) {
-          seen.add(row.id);
-          const key = JSON.stringify(row);
-          if (this.#rows.get(row.id)?.key === key) continue;
-          this.#rows.set(row.id, { key, row });
-          changed.push(row);
-        }
-        const removed = [...this.#rows.keys()].filter((id) => !seen.has(id));
-        for (const id of removed) this.#rows.delete(id);
-        if (changed.length > 0 || removed.length > 0) this.#sendRows(undefined, changed, removed);
-        if (this.#frontend !== undefined && this.#sync !== undefined && this.#sync.pending !== this.#frontend.pending) {
-          this.#sync = { ...this.#sync, status: this.#frontend.status, progress: this.#frontend.progress, pending: this.#frontend.pending };
-          this.#send(undefined, { type: 'sync', state: this.#sync });
-        }
+      while (this.#touched.size > 0) {
+        this.#sendTouched();
         await new Promise((r) => setTimeout(r, DRAW_EVERY_MS));
-      } while (this.#again);
+      }
     } finally {
       this.#drawing = false;
     }

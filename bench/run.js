@@ -12,6 +12,7 @@ import { markdown, judge, relayMarkdown, syncMarkdown, textTable } from './repor
 import { PARAMS, SYNC_WORKLOADS, WORKLOADS } from './workloads/index.js';
 import { commitsMarkdown } from './lib/commits-report.js';
 import { dashboardMarkdown } from './lib/dashboard-report.js';
+import { keepSections } from './lib/results-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -207,8 +208,11 @@ if (!args['no-save']) {
   process.stdout.write(`wrote ${file}\n`);
   if (complete) {
     writeFileSync(join(here, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(here, 'RESULTS.md'), markdown(report));
-    process.stdout.write('wrote bench/latest.json and bench/RESULTS.md\n');
+    const resultsFile = join(here, 'RESULTS.md');
+    const fresh = markdown(report).replace('\n## Durability and versions', commits && !commits.error ? `\n${commitsMarkdown(commits, report.command, report.date).join('\n')}\n\n## Durability and versions` : '\n## Durability and versions');
+    // Sections this run does not make (the relay fleet's, findings written by hand) are kept.
+    writeFileSync(resultsFile, keepSections(existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '', fresh));
+    process.stdout.write('wrote bench/latest.json and bench/RESULTS.md (sections this run does not make kept from the previous file)\n');
   } else if (sync && !sync.error && !args.quick) {
     // A full-size S1 run on its own (--workloads S1) updates the sync section of RESULTS.md.
     const file = join(here, 'RESULTS.md');

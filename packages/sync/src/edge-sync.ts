@@ -28,7 +28,11 @@ export interface EdgeSyncOptions {
   readonly store: Store;
   readonly registry: Registry;
   readonly triangular: TriangularStore;
-  /** Changes per page read. Default 200. */
+  /**
+   * Changes per page read. Default 1000: an initial load into IndexedDB goes in fewer, larger
+   * replica transactions (issue 26's L1: 0.58x → 0.85x of raw IndexedDB at 100,000 documents, against
+   * pages of 200); a frame is still split at `pageBytes`.
+   */
   readonly pageSize?: number;
   /** A page is split so its frame stays under about this many characters. Default 512 KiB. */
   readonly pageBytes?: number;
@@ -84,7 +88,7 @@ export class EdgeSync {
     this.triangular = options.triangular;
     this.#syncState = new SyncState(options.store, options.registry);
     this.options = {
-      pageSize: options.pageSize ?? 200,
+      pageSize: options.pageSize ?? 1000,
       pageBytes: options.pageBytes ?? 512 * 1024,
       window: options.window ?? 4,
       maxFrame: options.maxFrame ?? DEFAULT_MAX_FRAME,

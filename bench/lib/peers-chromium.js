@@ -71,7 +71,7 @@ export async function chromiumClient(params, log) {
     await page.waitForFunction(() => typeof globalThis.p1Init === 'function');
     await page.evaluate((s) => globalThis.p1Init(s), source);
     const call = (op, args) => page.evaluate(([o, a]) => globalThis.p1Call(o, a), [op, args]);
-    const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
+    const version = context.browser()?.version() ?? (await page.evaluate(() => globalThis.navigator.userAgent));
     /** The worker's clock minus Node's, from the round trip with the smallest delay of 10. */
     async function offset() {
       let best;

@@ -1,5 +1,4 @@
 // The P1 section (sync side by side with PouchDB and RxDB, issue 26) of the bench's report.
-const NAMES = { cse: 'CSE', pouchdb: 'PouchDB', rxdb: 'RxDB' };
 const PEERS = ['pouchdb', 'rxdb'];
 const num = (x) => (x === undefined || Number.isNaN(x) ? '-' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 

@@ -2,7 +2,7 @@
 // RxDB (replication-websocket), the same lib/docs.js documents for all three, in Node and in
 // headless Chromium. Each server runs in its own Node process behind a byte-counting proxy
 // (bench/peers/server.js); the client side is the same code in both environments
-// (bench/peers/clients.js). Rows:
+// (bench/peers/clients.js). Rows (live and upload run first in each environment, then the loads):
 //   - initial load of N documents into an empty replica (seconds from opening the replica's
 //     database until every document is in it);
 //   - live latency: single-document writes on the server at 100/s and 1000/s, from the write's
@@ -31,6 +31,29 @@ async function measureEnv(where, client, params, log, dir) {
   const out = { load: [], live: [], upload: [], bytes: [] };
   let n = 0;
   const name = (what, system) => `p1-${where}-${what}-${system}-${process.pid}-${n++}`;
+  // Live and upload first: after the 100k loads Chromium's IndexedDB is busy cleaning up the
+  // deleted databases for a while, which would fall on whichever system came next.
+  for (const system of SYSTEMS) {
+    const server = await startPeerServer({ system, dir: mkdtempSync(join(dir, `${system}-`)), docs: 0 });
+    try {
+      for (const rate of params.peerRates) {
+        const handle = await client.follow({ system, url: server.url, name: name('live', system) });
+        const w = await server.go(rate, params.peerLiveSeconds, String(rate));
+        const arrivals = await client.collect(handle, w.total);
+        const lat = [];
+        for (const [id, at] of w.committed) if (arrivals.has(id)) lat.push(Math.max(0, arrivals.get(id) - at));
+        lat.sort((a, b) => a - b);
+        const row = { system, targetRate: rate, achievedRate: w.achievedRate, changes: w.total, seen: lat.length, medianMs: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1] };
+        out.live.push(row);
+        log(`P1 ${where} ${system} live at ${rate}/s (achieved ${Math.round(w.achievedRate)}/s): median ${row.medianMs?.toFixed(1)} ms, p99 ${row.p99Ms?.toFixed(1)} ms, ${row.seen} of ${row.changes} seen`);
+      }
+      const r = await client.upload({ system, url: server.url, name: name('upload', system), writes: params.peerUploads });
+      out.upload.push({ system, writes: params.peerUploads, seconds: r.seconds, writesPerSec: params.peerUploads / r.seconds });
+      log(`P1 ${where} ${system} upload of ${params.peerUploads} writes: ${r.seconds.toFixed(2)} s`);
+    } finally {
+      await server.stop();
+    }
+  }
   for (const docs of params.peerSizes) {
     for (const system of SYSTEMS) {
       const skip = client.cap?.(system, docs, out.load);
@@ -54,27 +77,6 @@ async function measureEnv(where, client, params, log, dir) {
       } finally {
         await server.stop();
       }
-    }
-  }
-  for (const system of SYSTEMS) {
-    const server = await startPeerServer({ system, dir: mkdtempSync(join(dir, `${system}-`)), docs: 0 });
-    try {
-      for (const rate of params.peerRates) {
-        const handle = await client.follow({ system, url: server.url, name: name('live', system) });
-        const w = await server.go(rate, params.peerLiveSeconds, String(rate));
-        const arrivals = await client.collect(handle, w.total);
-        const lat = [];
-        for (const [id, at] of w.committed) if (arrivals.has(id)) lat.push(Math.max(0, arrivals.get(id) - at));
-        lat.sort((a, b) => a - b);
-        const row = { system, targetRate: rate, achievedRate: w.achievedRate, changes: w.total, seen: lat.length, medianMs: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1] };
-        out.live.push(row);
-        log(`P1 ${where} ${system} live at ${rate}/s (achieved ${Math.round(w.achievedRate)}/s): median ${row.medianMs?.toFixed(1)} ms, p99 ${row.p99Ms?.toFixed(1)} ms, ${row.seen} of ${row.changes} seen`);
-      }
-      const r = await client.upload({ system, url: server.url, name: name('upload', system), writes: params.peerUploads });
-      out.upload.push({ system, writes: params.peerUploads, seconds: r.seconds, writesPerSec: params.peerUploads / r.seconds });
-      log(`P1 ${where} ${system} upload of ${params.peerUploads} writes: ${r.seconds.toFixed(2)} s`);
-    } finally {
-      await server.stop();
     }
   }
   return out;

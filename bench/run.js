@@ -271,7 +271,8 @@ if (!args['no-save'] && !complete && peers && !peers.error && !args.quick) {
   const section = peersMarkdown(peers, command, report.date).join('\n');
   const at = old.indexOf('## Sync side by side (issue 26, P1)');
   const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-  const updated = at < 0 ? old.replace('\n## Durability and versions', `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
+  // A function as the replacement: the section holds `$` followed by a backtick, which a replacement string would expand.
+  const updated = at < 0 ? old.replace('\n## Durability and versions', () => `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
   writeFileSync(file, updated.includes(section) ? updated : `${old.trimEnd()}\n\n${section}\n`);
   process.stdout.write('wrote the side-by-side section (P1) of bench/RESULTS.md\n');
 }

@@ -24,7 +24,8 @@ function envRows(label, e) {
     const v = (s) => r[s]?.medianMs;
     const lost = (x) => (x.seen < x.changes ? `, ${x.changes - x.seen} of ${x.changes} not seen` : '');
     const achieved = (x) => (x.achievedRate < 0.9 * rate ? `, server wrote only ${Math.round(x.achievedRate)}/s` : '');
-    rows.push(`| ${label} | live latency at ${rate}/s, median / p99 (ms) | ${['cse', ...PEERS].map((s) => cell(r[s], (x) => `${num(x.medianMs)} / ${num(x.p99Ms)}${lost(x)}${achieved(x)}`)).join(' | ')} | ${ratio(v('cse'), PEERS.map(v), false)} (median) |`);
+    const uneven = ['cse', ...PEERS].some((s) => r[s] && r[s].achievedRate < 0.9 * rate);
+    rows.push(`| ${label} | live latency at ${rate}/s, median / p99 (ms) | ${['cse', ...PEERS].map((s) => cell(r[s], (x) => `${num(x.medianMs)} / ${num(x.p99Ms)}${lost(x)}${achieved(x)}`)).join(' | ')} | ${ratio(v('cse'), PEERS.map(v), false)} (median${uneven ? '; rates differ' : ''}) |`);
   }
   if (e.upload.length > 0) {
     const r = by(e.upload, () => true);

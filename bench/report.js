@@ -275,7 +275,7 @@ export function markdown(report) {
     ...syncMarkdown(report.sync, report.command, report.date),
     ...relayMarkdown(report.relay, report.command, report.date),
     ...(report.dashboard ? dashboardMarkdown(report.dashboard, report.command, report.date) : []),
-    ...(report.peers ? peersMarkdown(report.peers, report.command, report.date) : []),
+    ...(report.peers ? peersMarkdown(report.peers, report.command, report.date, false, report.environment) : []),
     '## Durability and versions',
     '',
     ...report.results.map((a) => {

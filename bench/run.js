@@ -217,7 +217,7 @@ if (sync) process.stdout.write(`\n${syncMarkdown(sync, report.command, report.da
 if (relay) process.stdout.write(`\n${relayMarkdown(relay, report.command, report.date, args.quick).join('\n')}\n`);
 if (commits) process.stdout.write(`\n${commitsMarkdown(commits, report.command, report.date, args.quick).join('\n')}\n`);
 if (dashboard) process.stdout.write(`\n${dashboardMarkdown(dashboard, report.command, report.date, args.quick).join('\n')}\n`);
-if (peers) process.stdout.write(`\n${peersMarkdown(peers, report.command, report.date, args.quick).join('\n')}\n`);
+if (peers) process.stdout.write(`\n${peersMarkdown(peers, report.command, report.date, args.quick, environment).join('\n')}\n`);
 process.stdout.write(`\n${textTable(report.results, args.quick)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
 
 if (!args['no-save']) {
@@ -268,7 +268,7 @@ if (!args['no-save'] && !complete && peers && !peers.error && !args.quick) {
   // A full-size P1 run on its own (--workloads P1) updates the side-by-side section of RESULTS.md.
   const file = join(here, 'RESULTS.md');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const section = peersMarkdown(peers, command, report.date).join('\n');
+  const section = peersMarkdown(peers, command, report.date, false, environment).join('\n');
   const at = old.indexOf('## Sync side by side (issue 26, P1)');
   const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
   // A function as the replacement: the section holds `$` followed by a backtick, which a replacement string would expand.

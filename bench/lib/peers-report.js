@@ -42,13 +42,14 @@ function envRows(label, e) {
   return rows;
 }
 
-export function peersMarkdown(r, command, date, quick = false) {
+/** `env`: the run's environment (its load averages are printed). */
+export function peersMarkdown(r, command, date, quick = false, env = undefined) {
   const lines = ['## Sync side by side (issue 26, P1)', ''];
   if (!r) return [];
   if (r.error) return [...lines, `\`${command}\`, ${date}. Failed: ${r.error.split('\n')[0]}`, ''];
   const v = r.versions ?? {};
   lines.push(
-    `\`${command}\`, ${date}${quick ? ' (smoke sizes: figures mean nothing)' : ''}. The same documents for all three (lib/docs.js, about 250 B of JSON each). Each server runs in its own Node process on loopback behind a byte-counting TCP proxy (the proxy is used for the initial loads only); the client runs in the bench's Node process, or in a dedicated worker of a headless Chromium page (Debian's Chromium${r.chromiumVersion ? ` ${r.chromiumVersion}` : ''}, on-disk IndexedDB in a persistent profile). One run per row on a shared 2-core machine: read ratios, not absolutes (the run's load average is in its JSON and in the header of this file).`,
+    `\`${command}\`, ${date}${quick ? ' (smoke sizes: figures mean nothing)' : ''}. The same documents for all three (lib/docs.js, about 250 B of JSON each). Each server runs in its own Node process on loopback behind a byte-counting TCP proxy (the proxy is used for the initial loads only); the client runs in the bench's Node process, or in a dedicated worker of a headless Chromium page (Debian's Chromium${r.chromiumVersion ? ` ${r.chromiumVersion}` : ''}, on-disk IndexedDB in a persistent profile). One run per row on a shared 2-core machine: read ratios, not absolutes${env ? ` (load average ${env.loadStart.join(' / ')} at the start of this run, ${env.loadEnd?.join(' / ') ?? '?'} at its end)` : ''}.`,
     '',
     `- **CSE**: an Edge on SQLite synchronous=FULL (EdgeSync with its defaults: pages of 200, \`serveEdge\` with permessage-deflate on); replica \`FrontendSync\` on SQLite synchronous=FULL in Node (as S1's replica) and on \`IndexedDbAdapter\` in Chromium (as L1).`,
     `- **PouchDB** ${v.pouchdb ?? '?'} (pouchdb-browser ${v['pouchdb-browser'] ?? '?'} in Chromium): \`express-pouchdb\` ${v['express-pouchdb'] ?? '?'} in mode \`minimumForPouchDB\` (gzip through its \`compression\` middleware) over PouchDB on leveldb (on disk); replica \`pouchdb-adapter-memory\` in Node, the \`idb\` adapter in Chromium; \`replicate.from\` with \`batch_size: ${r.settings.pouchdb.batch_size}\`, \`batches_limit: ${r.settings.pouchdb.batches_limit}\` (PouchDB's replicate() docs: a larger batch_size speeds up small documents; the default is 100).`,

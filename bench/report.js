@@ -1,5 +1,6 @@
 // Turns the suites' results into the table (terminal and Markdown) and judges the targets.
 import { dashboardMarkdown } from './lib/dashboard-report.js';
+import { peersMarkdown } from './lib/peers-report.js';
 
 const fmt = (x) => (x === undefined || Number.isNaN(x) ? '-' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const mb = (x) => (!x ? '-' : x.toFixed(0));
@@ -274,6 +275,7 @@ export function markdown(report) {
     ...syncMarkdown(report.sync, report.command, report.date),
     ...relayMarkdown(report.relay, report.command, report.date),
     ...(report.dashboard ? dashboardMarkdown(report.dashboard, report.command, report.date) : []),
+    ...(report.peers ? peersMarkdown(report.peers, report.command, report.date, false, report.environment) : []),
     '## Durability and versions',
     '',
     ...report.results.map((a) => {

@@ -13,6 +13,7 @@ import { PARAMS, SYNC_WORKLOADS, WORKLOADS } from './workloads/index.js';
 import { commitsMarkdown } from './lib/commits-report.js';
 import { dashboardMarkdown } from './lib/dashboard-report.js';
 import { keepSections } from './lib/results-file.js';
+import { peersMarkdown } from './lib/peers-report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -35,7 +36,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`node bench/run.js [--quick] [--only sqlite,redis] [--workloads W1,W5] [--runs 5] [--duration 400]
   [--writers 4] [--redis-persistence none|aof-everysec|aof-always] [--cpu-prof] [--no-save]
-Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')}, L1 (L1, the initial load into IndexedDB, runs in indexeddb-chromium only; S1, the sync layer, S2, the relay with the encrypted channel, and S3, commits at the default durability, run once, not per adapter).\n`);
+Adapters: ${Object.keys(ADAPTERS).join(', ')}. Workloads: ${[...WORKLOADS, ...SYNC_WORKLOADS].map((w) => w.id).join(', ')}, L1 (L1, the initial load into IndexedDB, runs in indexeddb-chromium only; S1, the sync layer, S2, the relay with the encrypted channel, S3, commits at the default durability, and P1, sync side by side with PouchDB and RxDB, run once, not per adapter; P1 installs its peers in bench/peers on first use).\n`);
   process.exit(0);
 }
 
@@ -146,7 +147,7 @@ function runOnceSuite(id, script, needs) {
   const out = join(tmpdir(), `cse-bench-${process.pid}-${id}.json`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--expose-gc', join(here, 'lib', script), JSON.stringify({ out, params, quick: args.quick })], { stdio: ['ignore', 'inherit', 'inherit'] });
-    const limitMs = (id === 'D1' ? 40 : args.quick ? 10 : 20) * 60_000;
+    const limitMs = (id === 'D1' || id === 'P1' ? 40 : args.quick ? 10 : 20) * 60_000;
     const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -178,6 +179,23 @@ const relay = await runOnceSuite('S2', 'relay-suite.js', ['@cse/sync', '@cse/rel
 const commits = await runOnceSuite('S3', 'commit-suite.js', ['@cse/adapter-sqlite']);
 // D1 (the dashboard in Chromium, minutes long) is left out of a --quick run unless asked for by name.
 const dashboard = args.quick && !workloads?.includes('D1') ? undefined : await runOnceSuite('D1', 'dashboard-suite.js', ['@cse/sync', '@cse/adapter-sqlite']);
+// P1 (sync side by side with PouchDB and RxDB) needs the peers, installed on demand in bench/peers
+// (not an npm workspace, so the root npm ci never installs them). Never in a --quick run unless asked for.
+let peers;
+if (args.quick && !workloads?.includes('P1')) {
+  process.stderr.write('[peers] P1 (sync side by side with PouchDB and RxDB) runs only in a full run or with --workloads P1\n');
+} else if (!workloads || workloads.includes('P1')) {
+  const peersDir = join(here, 'peers');
+  if (!existsSync(join(peersDir, 'node_modules'))) {
+    process.stderr.write('[peers] installing PouchDB and RxDB for P1: npm ci --prefix bench/peers\n');
+    try {
+      execFileSync('npm', ['ci', '--prefix', peersDir, '--no-audit', '--no-fund'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    } catch (e) {
+      peers = { id: 'P1', error: `npm ci --prefix bench/peers failed: ${e.message}` };
+    }
+  }
+  peers ??= await runOnceSuite('P1', 'peers-suite.js', ['@cse/sync', '@cse/adapter-sqlite', '@cse/adapter-indexeddb']);
+}
 environment.loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
 const command = `node bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -193,12 +211,14 @@ const report = {
   ...(relay ? { relay } : {}),
   ...(commits ? { commits } : {}),
   ...(dashboard ? { dashboard } : {}),
+  ...(peers ? { peers } : {}),
 };
 
 if (sync) process.stdout.write(`\n${syncMarkdown(sync, report.command, report.date, args.quick).join('\n')}\n`);
 if (relay) process.stdout.write(`\n${relayMarkdown(relay, report.command, report.date, args.quick).join('\n')}\n`);
 if (commits) process.stdout.write(`\n${commitsMarkdown(commits, report.command, report.date, args.quick).join('\n')}\n`);
 if (dashboard) process.stdout.write(`\n${dashboardMarkdown(dashboard, report.command, report.date, args.quick).join('\n')}\n`);
+if (peers) process.stdout.write(`\n${peersMarkdown(peers, report.command, report.date, args.quick, environment).join('\n')}\n`);
 process.stdout.write(`\n${textTable(report.results, args.quick)}\n\n${report.seconds} s; Node ${environment.node}, ${environment.cpu} x ${environment.cores}, load ${environment.loadStart.join('/')}\n`);
 
 if (!args['no-save']) {
@@ -209,7 +229,10 @@ if (!args['no-save']) {
   if (complete) {
     writeFileSync(join(here, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     const resultsFile = join(here, 'RESULTS.md');
-    const fresh = markdown(report).replace('\n## Durability and versions', commits && !commits.error ? `\n${commitsMarkdown(commits, report.command, report.date).join('\n')}\n\n## Durability and versions` : '\n## Durability and versions');
+    // S3's and P1's sections go before "Durability and versions" (a function, not a replacement
+    // string: the sections hold `$` and backticks).
+    const extra = [...(commits && !commits.error ? commitsMarkdown(commits, report.command, report.date) : []), '', ...(peers && !peers.error ? peersMarkdown(peers, report.command, report.date, false, environment) : [])].join('\n');
+    const fresh = markdown(report).replace('\n## Durability and versions', () => `\n${extra.trim()}\n\n## Durability and versions`);
     // Sections this run does not make (the relay fleet's, findings written by hand) are kept.
     writeFileSync(resultsFile, keepSections(existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '', fresh));
     process.stdout.write('wrote bench/latest.json and bench/RESULTS.md (sections this run does not make kept from the previous file)\n');
@@ -248,5 +271,18 @@ if (!args['no-save'] && !complete && dashboard && !dashboard.error && !args.quic
   process.stdout.write('wrote the dashboard section of bench/RESULTS.md\n');
 }
 
-const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined || relay?.error !== undefined || commits?.error !== undefined || dashboard?.error !== undefined;
+if (!args['no-save'] && !complete && peers && !peers.error && !args.quick) {
+  // A full-size P1 run on its own (--workloads P1) updates the side-by-side section of RESULTS.md.
+  const file = join(here, 'RESULTS.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const section = peersMarkdown(peers, command, report.date, false, environment).join('\n');
+  const at = old.indexOf('## Sync side by side (issue 26, P1)');
+  const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
+  // A function as the replacement: the section holds `$` followed by a backtick, which a replacement string would expand.
+  const updated = at < 0 ? old.replace('\n## Durability and versions', () => `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
+  writeFileSync(file, updated.includes(section) ? updated : `${old.trimEnd()}\n\n${section}\n`);
+  process.stdout.write('wrote the side-by-side section (P1) of bench/RESULTS.md\n');
+}
+
+const failed = report.results.some((a) => a.error || a.workloads.some((w) => w.error)) || sync?.error !== undefined || relay?.error !== undefined || commits?.error !== undefined || dashboard?.error !== undefined || peers?.error !== undefined;
 process.exitCode = failed ? 1 : 0;

@@ -243,7 +243,7 @@ if (!args['no-save']) {
     const section = syncMarkdown(sync, command, report.date).join('\n');
     const at = old.indexOf('## Sync (S1');
     const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-    const updated = at < 0 ? old.replace('\n## Durability and versions', `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
+    const updated = at < 0 ? old.replace('\n## Durability and versions', () => `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
     writeFileSync(file, updated.includes(section) ? updated : `${old.trimEnd()}\n\n${section}\n`);
     process.stdout.write('wrote the sync section of bench/RESULTS.md\n');
   }
@@ -254,7 +254,7 @@ if (!args['no-save']) {
     const section = relayMarkdown(relay, command, report.date).join('\n');
     const at = old.indexOf('## Relay (S2');
     const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-    const updated = at < 0 ? old.replace('\n## Durability and versions', `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
+    const updated = at < 0 ? old.replace('\n## Durability and versions', () => `\n${section}\n## Durability and versions`) : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1));
     writeFileSync(file, updated.includes(section) ? updated : `${old.trimEnd()}\n\n${section}\n`);
     process.stdout.write('wrote the relay section of bench/RESULTS.md\n');
   }

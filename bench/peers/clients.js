@@ -21,7 +21,7 @@ export const SETTINGS = {
   // RxDB's replication batchSize (default 100) raised the same way; multiInstance off (one tab,
   // no BroadcastChannel), as RxDB's performance notes advise when only one instance runs.
   rxdb: { batchSize: 1000, multiInstance: false },
-  // CSE: its defaults (Edge pages of 200, permessage-deflate on).
+  // CSE: its defaults (Edge pages of 1000, permessage-deflate on).
   cse: {},
 };
 

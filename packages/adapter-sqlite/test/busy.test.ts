@@ -45,4 +45,29 @@ describe('lock contention', () => {
     await exited;
     await store.close();
   });
+
+  it('waits for the lock on a timer, not in the busy handler of SQLite: the thread goes on while the lock is held, and the commits land once it is free', async () => {
+    // The lock is held by another connection of this very thread: SQLite's busy handler would
+    // sleep on the thread, so the holder could never let go (the commit would fail after busyTimeout).
+    const path = tempDb();
+    const store = openStore(new SqliteAdapter({ path, busyTimeout: 120_000 }));
+    await store.insert('c', { id: 'before' });
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    const order: string[] = [];
+    const commits = Promise.all([store.insert('c', { id: 'a' }), store.insert('c', { id: 'b' })]).then((docs) => {
+      order.push('committed');
+      return docs;
+    });
+    // Timers fire while the commits wait for the lock.
+    for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    order.push('timers ran');
+    expect(await store.get('c', 'before')).toBeDefined();
+    other.exec('COMMIT');
+    other.close();
+    const [a, b] = await commits;
+    expect(order).toEqual(['timers ran', 'committed']);
+    expect([a._sync_id, b._sync_id]).toEqual([2, 3]);
+    await store.close();
+  });
 });

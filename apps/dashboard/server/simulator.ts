@@ -111,6 +111,9 @@ function sameFields(a: object, b: object): boolean {
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
 }
 
+/** Most reports a tick saves in one go (one group commit on SQLite). */
+const REPORTS_PER_COMMIT = 500;
+
 export class Simulator {
   readonly #store: Store;
   readonly #triangular: TriangularStore;
@@ -208,7 +211,7 @@ export class Simulator {
         return [d.id, { ...o, temperatureC: temperatureOf(d) ?? 22 } as MachineObserved];
       }),
     );
-    let saved = 0;
+    const reports: [string, Record<string, unknown>][] = [];
     const off = this.#unplugged();
     for (let i = 0; i < this.#count; i++) {
       if (this.#stopped) break;
@@ -235,8 +238,17 @@ export class Simulator {
       // Nothing changed: a heartbeat all the same once HEARTBEAT_MS passed, so a steady machine
       // and a dead one do not look the same.
       if (sameFields(next, before) && now.getTime() - Date.parse(reportedAt) < HEARTBEAT_MS) continue;
-      await this.#triangular.saveObserved(WORKER_TYPE, id, this.#written({ ...next, reportedAt: now.toISOString() }));
-      saved++;
+      reports.push([id, this.#written({ ...next, reportedAt: now.toISOString() })]);
+    }
+    // The tick's reports are saved side by side, so the store's group commit makes them a few
+    // transactions, not one each: on SQLite each commit takes the file's write lock, and while
+    // another process writes to the file (an external reporter) every wait for it blocks this
+    // process's thread (better-sqlite3 is synchronous), so the Edge answered nothing meanwhile:
+    // one report at a time made edits wait seconds behind a tick (issue 24, D1).
+    let saved = 0;
+    for (let i = 0; i < reports.length && !this.#stopped; i += REPORTS_PER_COMMIT) {
+      await Promise.all(reports.slice(i, i + REPORTS_PER_COMMIT).map(([id, doc]) => this.#triangular.saveObserved(WORKER_TYPE, id, doc)));
+      saved += Math.min(REPORTS_PER_COMMIT, reports.length - i);
     }
     return saved;
   }

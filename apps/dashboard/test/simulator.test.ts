@@ -115,6 +115,36 @@ describe('the simulator on SQLite', () => {
     await store.close();
   });
 
+  it("saves a tick's reports side by side (one group commit on SQLite, not one transaction each: each waits for the file's write lock, blocking the Edge's thread while another process writes)", async () => {
+    /** The real adapter, counting the commits it was given and not answered yet. */
+    class Counting extends SqliteAdapter {
+      inFlight = 0;
+      maxInFlight = 0;
+      override async commit(...a: Parameters<SqliteAdapter['commit']>): ReturnType<SqliteAdapter['commit']> {
+        this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+        try {
+          return await super.commit(...a);
+        } finally {
+          this.inFlight--;
+        }
+      }
+    }
+    const adapter = new Counting({ path: join(dir, 'grouped.db') });
+    const store = openStore(adapter);
+    const triangular = new TriangularStore(store, machineRegistry());
+    let now = Date.now();
+    const sim = new Simulator({ store, triangular, workers: 300, failRate: 0, random: () => 0.5, clock: () => new Date(now) });
+    await sim.init();
+    adapter.maxInFlight = 0;
+    now += HEARTBEAT_MS;
+    const before = await store.lastSyncId();
+    expect(await sim.tick(), 'every machine reports (a heartbeat at least)').toBe(300);
+    expect(adapter.maxInFlight, 'the reports were committed together').toBe(300);
+    expect((await store.lastSyncId()) - before).toBe(300);
+    for (let i = 0; i < 300; i++) expect((await triangular.loadObserved(WORKER_TYPE, machineId(i)))?.reportedAt).toBe(new Date(now).toISOString());
+    await store.close();
+  });
+
   it('an unplugged machine sends no report, not even a heartbeat (the dashboard marks it stale); plugged back, it reports again', async () => {
     const store = openStore(new SqliteAdapter({ path: join(dir, 'unplugged.db') }));
     const triangular = new TriangularStore(store, machineRegistry());

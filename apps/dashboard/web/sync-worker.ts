@@ -20,6 +20,7 @@ import type { Call, PairedView, Role, SyncState, ToPage, ToWorker } from './work
 const ROWS_PER_MESSAGE = 200;
 /** Changed rows go to the page at most once per this many ms while changes arrive. */
 const DRAW_EVERY_MS = 150;
+const DESIRED_COLLECTION = `${WORKER_TYPE}_desired`;
 /** Changes read from the replica's feed per page. */
 const FEED_PAGE = 2000;
 
@@ -46,6 +47,8 @@ class SyncHub {
   readonly #docs = new MachineDocs();
   /** Machines whose documents changed since the last rows were sent. */
   readonly #touched = new Set<string>();
+  /** Ends the pause between two draws early (a Desired change). */
+  #wake: (() => void) | undefined;
   #store: Store | undefined;
   #link: Link | undefined;
   #frontend: FrontendSync | undefined;
@@ -221,7 +224,14 @@ class SyncHub {
     store.onChanges(
       at,
       (page) => {
-        for (const c of page.changes) this.#touched.add(this.#docs.apply(c.collection, c.id, c.deleted, c.doc));
+        let desired = false;
+        for (const c of page.changes) {
+          this.#touched.add(this.#docs.apply(c.collection, c.id, c.deleted, c.doc));
+          if (c.collection === DESIRED_COLLECTION) desired = true;
+        }
+        // A Desired change (an edit saved, applied, refused or in conflict) goes out at once;
+        // Observed reports wait for the next draw.
+        if (desired) this.#wake?.();
         if (this.#touched.size > 0) void this.#draw();
       },
       {
@@ -258,14 +268,21 @@ class SyncHub {
     }
   }
 
-  /** Sends the changed rows at once, then at most every DRAW_EVERY_MS while changes arrive. */
+  /** Sends the changed rows at once, then at most every DRAW_EVERY_MS while changes arrive (at once for a Desired change). */
   async #draw(): Promise<void> {
     if (this.#drawing) return;
     this.#drawing = true;
     try {
       while (this.#touched.size > 0) {
         this.#sendTouched();
-        await new Promise((r) => setTimeout(r, DRAW_EVERY_MS));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => this.#wake?.(), DRAW_EVERY_MS);
+          this.#wake = () => {
+            clearTimeout(timer);
+            this.#wake = undefined;
+            resolve();
+          };
+        });
       }
     } finally {
       this.#drawing = false;

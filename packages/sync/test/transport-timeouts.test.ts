@@ -54,15 +54,18 @@ describe('a peer that accepts TCP and never answers', () => {
     const connect = nodeWebSocketConnector(proxy.url, { timeoutMs: 200 });
     expect(await rejection(connect())).toEqual({ code: 'BACKEND', reason: 'timeout' });
     await until(() => proxy.open === 0, 'the given-up socket to be closed');
+    // The abort, and the connection once the peer answers, through a connector whose timeout
+    // cannot end the attempt first on a loaded machine (200 ms did, under a CPU hog).
+    const patient = nodeWebSocketConnector(proxy.url, { timeoutMs: 60_000 });
     const ac = new AbortController();
-    const attempt = connect({ signal: ac.signal });
+    const attempt = patient({ signal: ac.signal });
     await until(() => proxy.accepted === 2, 'the second attempt to reach the proxy');
     ac.abort();
     expect(await rejection(attempt)).toEqual({ code: 'CLOSED', reason: 'aborted' });
     await until(() => proxy.open === 0, 'the aborted socket to be closed');
-    // The same connector works once the peer answers.
+    // A connector works once the peer answers.
     proxy.restore();
-    const t = await connect();
+    const t = await patient();
     t.close();
   });
 

@@ -3,7 +3,7 @@ import type { StorageAdapter } from '@cse/core';
 import { RedisAdapter } from '@cse/adapter-redis';
 
 /** The URL of a test server from the environment (set by global-setup.ts); throws the setup error if there is none. */
-export function serverUrl(variable: 'REDIS_URL' | 'REDIS_CLUSTER_URL' = 'REDIS_URL'): string {
+export function serverUrl(variable: 'REDIS_URL' | 'REDIS_CLUSTER_URL' | 'REDIS_CONFORMANCE_URL' | 'REDIS_CONFORMANCE_CLUSTER_URL' = 'REDIS_URL'): string {
   const url = process.env[variable];
   if (url === undefined) throw new Error(process.env.CSE_REDIS_SETUP_ERROR ?? `${variable} is not set (the vitest globalSetup sets it)`);
   return url;

@@ -229,9 +229,9 @@ if (!args['no-save']) {
   if (complete) {
     writeFileSync(join(here, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     const resultsFile = join(here, 'RESULTS.md');
-    // S3's and P1's sections go before "Durability and versions" (a function, not a replacement
-    // string: the sections hold `$` and backticks).
-    const extra = [...(commits && !commits.error ? commitsMarkdown(commits, report.command, report.date) : []), '', ...(peers && !peers.error ? peersMarkdown(peers, report.command, report.date, false, environment) : [])].join('\n');
+    // S3's section goes before "Durability and versions" (P1's is part of markdown(); a function,
+    // not a replacement string: the sections hold `$` and backticks).
+    const extra = (commits && !commits.error ? commitsMarkdown(commits, report.command, report.date) : []).join('\n');
     const fresh = markdown(report).replace('\n## Durability and versions', () => `\n${extra.trim()}\n\n## Durability and versions`);
     // Sections this run does not make (the relay fleet's, findings written by hand) are kept.
     writeFileSync(resultsFile, keepSections(existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '', fresh));

@@ -267,7 +267,7 @@ if (!args['no-save'] && !complete && dashboard && !dashboard.error && !args.quic
   const section = dashboardMarkdown(dashboard, command, report.date).join('\n');
   const at = old.indexOf('## Dashboard at plant scale (D1');
   const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-  writeFileSync(file, at < 0 ? `${old.trimEnd()}\n\n${section}\n` : old.slice(0, at) + section + (next < 0 ? '' : old.slice(next + 1)));
+  writeFileSync(file, at < 0 ? `${old.trimEnd()}\n\n${section}\n` : `${old.slice(0, at)}${section.trimEnd()}\n\n${next < 0 ? '' : old.slice(next + 1)}`);
   process.stdout.write('wrote the dashboard section of bench/RESULTS.md\n');
 }
 

@@ -26,8 +26,9 @@ async function openLoop(store, tag, rate, seconds, writers) {
     Array.from({ length: writers }, async (_, w) => {
       for (let k = w; k < total; k += writers) {
         const due = start + (k * 1000) / rate;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        // A timer may fire up to a millisecond before `due` by performance.now() (Node rounds the
+        // delay and reads its own clock): wait again until it is due, or a latency comes out negative.
+        for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) await new Promise((r) => setTimeout(r, Math.ceil(wait)));
         await store.insert(COLLECTION, { id: `${tag}-${k}`, ...observed(k) });
         const now = performance.now();
         latencies.push(now - due);

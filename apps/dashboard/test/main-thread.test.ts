@@ -111,6 +111,8 @@ describe('the dashboard syncs in a worker', () => {
       expect(await stranger.locator('#pairing').isVisible()).toBe(true);
       expect(await stranger.locator('.conn-label').textContent()).toBe('Not paired');
       expect(await stranger.locator('#offline-note').isHidden()).toBe(true);
+      // With no machine yet, the summary does not count zero machines running.
+      expect(await stranger.locator('#summary').textContent()).toBe('Waiting for the machines…');
       expect(errors).toEqual([]);
       ctrlC(run.proc);
       expect(await run.exited).toBe(0);

@@ -101,18 +101,48 @@ export class FleetView {
     }, 500);
   }
 
+  /**
+   * Updates the lines in place: a cell is rewritten only when what it shows changed, so the
+   * "Open" button under the pointer is not replaced while counts tick (a click whose press and
+   * release straddled a redraw of the whole table was lost).
+   */
   #draw(): void {
-    this.#body.innerHTML = this.#edges()
-      .map((e) => {
-        const c = e.counts;
-        const status = e.role === 'unpaired' ? 'Not paired: enter its code' : STATUS[e.status];
-        const selected = e.edgeId === this.#selected;
-        return `<tr data-edge="${esc(e.edgeId)}" data-status="${e.role === 'unpaired' ? 'unpaired' : e.status}" data-selected="${selected}">
-          <td><b>${esc(e.name)}</b> <span class="muted small">${esc(e.edgeId.slice(0, 8))}…</span></td><td>${esc(status)}</td>
-          <td class="num" data-count="machines">${c.machines}</td><td class="num ${c.failed > 0 ? 'bad' : ''}" data-count="failed">${c.failed}</td>
-          <td class="num" data-count="not-at-desired">${c.notAtDesired}</td><td class="num ${c.conflicts > 0 ? 'bad' : ''}" data-count="conflicts">${c.conflicts}</td>
-          <td>${selected ? '<span class="muted small">shown below</span>' : `<button type="button" data-open="${esc(e.edgeId)}">Open</button>`}</td></tr>`;
-      })
-      .join('');
+    const old = new Map(Array.from(this.#body.querySelectorAll<HTMLTableRowElement>('tr[data-edge]')).map((tr) => [tr.dataset.edge as string, tr]));
+    let at = 0;
+    for (const e of this.#edges()) {
+      const c = e.counts;
+      const status = e.role === 'unpaired' ? 'Not paired: enter its code' : STATUS[e.status];
+      const selected = e.edgeId === this.#selected;
+      const cells = [
+        `<b>${esc(e.name)}</b> <span class="muted small">${esc(e.edgeId.slice(0, 8))}…</span>`,
+        esc(status),
+        String(c.machines),
+        String(c.failed),
+        String(c.notAtDesired),
+        String(c.conflicts),
+        selected ? '<span class="muted small">shown below</span>' : `<button type="button" data-open="${esc(e.edgeId)}">Open</button>`,
+      ];
+      let tr = old.get(e.edgeId);
+      old.delete(e.edgeId);
+      if (tr === undefined) {
+        tr = document.createElement('tr');
+        tr.dataset.edge = e.edgeId;
+        tr.innerHTML = `<td></td><td></td><td class="num" data-count="machines"></td><td class="num" data-count="failed"></td><td class="num" data-count="not-at-desired"></td><td class="num" data-count="conflicts"></td><td></td>`;
+      }
+      tr.dataset.status = e.role === 'unpaired' ? 'unpaired' : e.status;
+      tr.dataset.selected = String(selected);
+      cells.forEach((html, k) => {
+        const td = (tr as HTMLTableRowElement).cells[k] as HTMLTableCellElement;
+        if (td.dataset.html !== html) {
+          td.innerHTML = html;
+          td.dataset.html = html;
+        }
+      });
+      (tr.cells[3] as HTMLTableCellElement).classList.toggle('bad', c.failed > 0);
+      (tr.cells[5] as HTMLTableCellElement).classList.toggle('bad', c.conflicts > 0);
+      if (this.#body.children[at] !== tr) this.#body.insertBefore(tr, this.#body.children[at] ?? null);
+      at++;
+    }
+    for (const tr of old.values()) tr.remove();
   }
 }

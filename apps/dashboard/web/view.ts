@@ -418,6 +418,11 @@ export class DashboardView {
   }
 
   #summary(rows: readonly MachineRow[], now: number): void {
+    if (rows.length === 0) {
+      // Not "0 machines · 0 running": nothing has arrived yet, or this Edge has no machines.
+      this.#el('summary').innerHTML = this.#status === 'live' ? 'No machines on this Edge.' : '<span class="muted">Waiting for the machines…</span>';
+      return;
+    }
     const count = (f: (r: MachineRow) => boolean): number => rows.filter(f).length;
     const running = count((r) => r.observed.value?.state === 'running');
     const failed = count((r) => r.observed.value?.state === 'failed');

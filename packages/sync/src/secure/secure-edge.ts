@@ -119,8 +119,10 @@ export class SecureEdge {
   readonly #sessionListeners = new Set<(session: EdgeSession, info: SecureSessionInfo) => void>();
   /** The EdgeSyncs `serve` handed sessions to: a grant change reaches their live sessions. */
   readonly #edges = new Set<EdgeSync>();
-  /** The last grant applied to live sessions, per Frontend. */
-  readonly #appliedGrants = new Map<string, string>();
+  /** The last grant applied to live sessions, per Frontend (its canonical text, the grant, and `#grantSeq` when it was applied). */
+  readonly #appliedGrants = new Map<string, { text: string; grant: Grant; seq: number }>();
+  /** Counts the grant changes applied, so a handshake can tell which came while it ran. */
+  #grantSeq = 0;
 
   private constructor(options: SecureEdgeOptions, identity: Identity) {
     this.identity = identity;
@@ -199,8 +201,8 @@ export class SecureEdge {
   #grantChanged(frontendId: string, grant: Grant): void {
     // Made here and then seen again by followStore: applied once.
     const text = canonicalGrant(grant);
-    if (this.#appliedGrants.get(frontendId) === text) return;
-    this.#appliedGrants.set(frontendId, text);
+    if (this.#appliedGrants.get(frontendId)?.text === text) return;
+    this.#appliedGrants.set(frontendId, { text, grant, seq: ++this.#grantSeq });
     for (const edge of this.#edges) edge.setGrant(frontendId, grant);
     for (const l of this.#grantListeners) {
       try {
@@ -391,10 +393,17 @@ export class SecureEdge {
   /** `accept`, then hands the session to `edge` (a pairing connection is closed once paired). Failures go to `onError`. */
   serve(edge: EdgeSync, transport: Transport): void {
     this.#edges.add(edge);
+    const since = this.#grantSeq;
     this.accept(transport).then(
       ({ transport: t, info }) => {
         if (info.pairing) return;
         const session = edge.accept(t, { frontendId: info.frontendId, grant: info.grant, admin: secureAdmin(this, edge.registry) });
+        // A grant changed while this handshake ran (after it read the pairing record, before the
+        // session was live to hear `setGrant`): the session is held to the newer grant before its
+        // hello is checked, so a narrowing is never missed by a Frontend that was reconnecting.
+        const latest = this.#appliedGrants.get(info.frontendId);
+        // (Only a change applied since the handshake began: an older one is what the record held.)
+        if (latest !== undefined && latest.seq > since && (info.grant === undefined || canonicalGrant(info.grant) !== latest.text)) session.setGrant(latest.grant);
         for (const l of this.#sessionListeners) {
           try {
             l(session, info);

@@ -35,7 +35,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 function pairingFailed(e: unknown): Error {
   const why = message(e);
   if (/expired/i.test(why)) {
-    return new Error('This code has expired; ask for a new one: each `npm start` prints one, and a paired admin browser makes one under "Pair another browser".');
+    return new Error('This code has expired; ask for a new one: each npm start prints one, and a paired admin browser makes one under "Pair another browser".');
   }
   return new Error(`Pairing failed: ${why}`);
 }

@@ -64,22 +64,37 @@ function pouchRemote(env, url, gzip = true) {
   });
 }
 
+/**
+ * A CSE Frontend on a new replica `name`, started and followed until `ready(status, progress)`:
+ * { store, fe, close() } (close stops it and drops the replica).
+ */
+async function cseFrontend(env, { name, url, subscription, ready }) {
+  const store = await env.cseStore(name);
+  const fe = new env.FrontendSync({ store, registry: registry(env), connect: env.cseConnect(url), subscription });
+  const close = async () => {
+    await fe.stop();
+    await store.close();
+    await env.cseDrop(name);
+  };
+  try {
+    const live = untilStatus(fe, ready);
+    await fe.start();
+    await live;
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { store, fe, close };
+}
+
 /** Initial load of `docs` documents from the server at `url` into an empty replica `name`: { seconds }. */
 export async function load(env, { system, url, docs, name, gzip }) {
   const t0 = performance.now();
   if (system === 'cse') {
-    const store = await env.cseStore(name);
-    const fe = new env.FrontendSync({ store, registry: registry(env), connect: env.cseConnect(url), subscription: { collections: [COLLECTION] } });
-    try {
-      const live = untilStatus(fe, (status, progress) => status === 'live' && progress.applied >= docs);
-      await fe.start();
-      await live;
-      return { seconds: (performance.now() - t0) / 1000 };
-    } finally {
-      await fe.stop();
-      await store.close();
-      await env.cseDrop(name);
-    }
+    const cse = await cseFrontend(env, { name, url, subscription: { collections: [COLLECTION] }, ready: (status, progress) => status === 'live' && progress.applied >= docs });
+    const seconds = (performance.now() - t0) / 1000;
+    await cse.close();
+    return { seconds };
   }
   if (system === 'pouchdb') {
     const local = new env.PouchDB(name, env.pouchOptions);
@@ -113,11 +128,7 @@ export async function load(env, { system, url, docs, name, gzip }) {
 export async function follow(env, { system, url, name }) {
   const arrivals = new Map();
   if (system === 'cse') {
-    const store = await env.cseStore(name);
-    const fe = new env.FrontendSync({ store, registry: registry(env), connect: env.cseConnect(url), subscription: { collections: [COLLECTION] } });
-    const live = untilStatus(fe, (status) => status === 'live');
-    await fe.start();
-    await live;
+    const { store, close } = await cseFrontend(env, { name, url, subscription: { collections: [COLLECTION] }, ready: (status) => status === 'live' });
     const abort = new AbortController();
     const watching = (async () => {
       for await (const page of store.watch(await store.lastSyncId(), { collections: [COLLECTION], signal: abort.signal })) {
@@ -130,9 +141,7 @@ export async function follow(env, { system, url, name }) {
       async stop() {
         abort.abort();
         await watching.catch(() => undefined);
-        await fe.stop();
-        await store.close();
-        await env.cseDrop(name);
+        await close();
       },
     };
   }
@@ -175,20 +184,14 @@ export async function follow(env, { system, url, name }) {
 export async function upload(env, { system, url, name, writes }) {
   if (system === 'cse') {
     // As S2: Desired writes saved together on a Frontend, until none is pending.
-    const store = await env.cseStore(name);
-    const fe = new env.FrontendSync({ store, registry: registry(env), connect: env.cseConnect(url), subscription: { workerTypes: [WORKER_TYPE] } });
+    const { fe, close } = await cseFrontend(env, { name, url, subscription: { workerTypes: [WORKER_TYPE] }, ready: (status) => status === 'live' });
     try {
-      const live = untilStatus(fe, (status) => status === 'live');
-      await fe.start();
-      await live;
       const t0 = performance.now();
       await Promise.all(Array.from({ length: writes }, (_, i) => fe.saveDesired(WORKER_TYPE, `u-${name}-${i}`, { target: i })));
       while (fe.pending > 0) await sleep(1);
       return { seconds: (performance.now() - t0) / 1000 };
     } finally {
-      await fe.stop();
-      await store.close();
-      await env.cseDrop(name);
+      await close();
     }
   }
   if (system === 'pouchdb') {

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError, MemoryAdapter, openStore } from '@cse/core';
 import type { CommitRequest, CommitResult, StorageAdapter } from '@cse/core';
@@ -123,5 +125,35 @@ describe('pipelined pages', () => {
     const cursor = fe.cursors[collection] ?? 0;
     expect(cursor).toBeGreaterThanOrEqual(await lastChange(edge, collection));
     expect(fe.lastError).toBeDefined();
+  });
+
+  it('hold no page once it is committed (the pipeline kept every page ever committed, one inside the next)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const edge = await seeded(200);
+    // Every record a page commit returns, watched without keeping it alive.
+    const committed: WeakRef<object>[] = [];
+    const inner = new MemoryAdapter();
+    const watching = new Gated(inner);
+    const commit = watching.commit;
+    watching.commit = async (r) => {
+      const result = structuredClone(await commit(r));
+      if (result.ok) for (const rec of result.records) committed.push(new WeakRef(rec));
+      return result;
+    };
+    const fe = frontendOn(openStore(watching), pairConnector(() => edge.sync), { subscription: { workerTypes: ['pump'] } });
+    running.push({ fe, edge });
+    await fe.start();
+    await fe.settled();
+    const collection = edge.registry.getTriangularCollections('pump').observed;
+    expect(await replicaMatches(fe, edge, collection)).toBe(true);
+    expect(committed.length).toBeGreaterThanOrEqual(200);
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 0)); // WeakRefs clear only after the job that made them
+    }
+    const alive = committed.filter((w) => w.deref() !== undefined).length;
+    // The last page's records may still be in use; the other 19 pages' must be gone.
+    expect(alive).toBeLessThanOrEqual(20);
   });
 });

@@ -58,6 +58,12 @@ export interface FrontendSyncOptions {
   readonly resultTimeoutMs?: number;
   /** Reconnect backoff, doubling from `min` to `max` ms with jitter. Default 200 to 5000. */
   readonly backoff?: { readonly min: number; readonly max: number };
+  /**
+   * Once live, how long the connection may stay behind the Edge's head (a commit larger than a
+   * page arrives in several) before the status says `syncing` again. Default 2000 ms; 0 says
+   * `syncing` on every page that leaves it behind.
+   */
+  readonly liveGraceMs?: number;
   readonly maxFrame?: number;
   /** Clock for `_synced_at`. */
   readonly clock?: () => Date;
@@ -108,6 +114,7 @@ export class FrontendSync {
       heartbeatMs: options.heartbeatMs ?? 15_000,
       resultTimeoutMs: options.resultTimeoutMs ?? 15_000,
       backoff: options.backoff ?? { min: 200, max: 5000 },
+      liveGraceMs: options.liveGraceMs ?? 2000,
       maxFrame: options.maxFrame ?? DEFAULT_MAX_FRAME,
       onRevoked: async (e) => {
         if (wipe) await this.#wipe(e);

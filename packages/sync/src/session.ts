@@ -41,6 +41,8 @@ export interface SessionOptions {
   readonly schemas?: () => Readonly<Record<string, number>>;
   /** Runs with each welcome: the worker types the Edge cannot serve in this Frontend's version. */
   readonly onUpdateRequired?: (workerTypes: readonly string[]) => void;
+  /** How long a live connection may stay behind the Edge's head before the status says `syncing` (see FrontendSyncOptions). */
+  readonly liveGraceMs: number;
 }
 
 /** The version a Frontend falls back to when an Edge does not speak 3 (never lower: v1 has no `write.bs`). */
@@ -76,6 +78,10 @@ export class SessionLoop {
   #retryNow = false;
   #wakeRetry: (() => void) | undefined;
   #lastError: unknown;
+  /** While live: the timer that says `syncing` if the connection is still behind when it fires. */
+  #behindTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last page left this connection behind the Edge's head. */
+  #behind = false;
 
   #revoked: CseError | undefined;
   /** The protocol version this Frontend greets with: 3, or 2 for the rest of its life once an Edge refused 3. */
@@ -157,6 +163,10 @@ export class SessionLoop {
   }
 
   #setStatus(status: SyncStatus): void {
+    if (status !== 'live') {
+      clearTimeout(this.#behindTimer);
+      this.#behindTimer = undefined;
+    }
     if (this.#status === status) return;
     this.#status = status;
     this.#emit();
@@ -342,7 +352,7 @@ export class SessionLoop {
         if (!(await applyPage(state, this.#outbox, m))) return;
         t.send(encode({ t: 'ack', n: m.n }));
         this.updateProgress({ applied: this.#progress.applied + m.changes.length, head: m.head });
-        this.#setStatus(m.head <= m.to ? 'live' : 'syncing');
+        this.#pageStatus(t, m.head > m.to);
         return;
       }
       case 'result': {
@@ -373,6 +383,30 @@ export class SessionLoop {
       default:
         return;
     }
+  }
+
+  /**
+   * The status after a page. Caught up: `live`. Behind before the connection was ever live (the
+   * backlog): `syncing`. Behind while live (one commit larger than a page, a burst the Edge sends
+   * in several pages): still `live` unless it is still behind after `liveGraceMs`, so a steady
+   * stream of large commits does not flip the status back and forth.
+   */
+  #pageStatus(t: Transport, behind: boolean): void {
+    this.#behind = behind;
+    if (!behind) {
+      clearTimeout(this.#behindTimer);
+      this.#behindTimer = undefined;
+      this.#setStatus('live');
+      return;
+    }
+    if (this.#status !== 'live' || this.#opts.liveGraceMs <= 0) {
+      this.#setStatus('syncing');
+      return;
+    }
+    this.#behindTimer ??= setTimeout(() => {
+      this.#behindTimer = undefined;
+      if (this.#transport === t && this.#behind && this.#status === 'live') this.#setStatus('syncing');
+    }, this.#opts.liveGraceMs);
   }
 
   /** `schemas` for the hello: only when a version is above 1, so an Edge from before versions is greeted as before. */

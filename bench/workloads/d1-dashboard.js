@@ -22,7 +22,7 @@ export const SIZES = {
 };
 export const GOALS = { openFormMs: 100, editP99Ms: 500, rendererMb: 300, flaps: 0, longTaskMs: 50 };
 
-async function freePort() {
+export async function freePort() {
   const s = createServer();
   await new Promise((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address();
@@ -33,7 +33,7 @@ async function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The launcher (`npm start`) from source, in its own process group; resolves with its banner. */
-async function launch(args, log) {
+export async function launch(args, log) {
   const proc = spawn(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', join(app, 'server/start.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   proc.stdout.on('data', (b) => (out += b.toString()));
@@ -64,7 +64,7 @@ async function launch(args, log) {
 }
 
 /** A page with a long-task observer installed before the dashboard's first script. */
-async function openPage(browser) {
+export async function openPage(browser) {
   const page = await (await browser.newContext({ viewport: { width: 1240, height: 900 } })).newPage();
   await page.addInitScript(() => {
     window.benchLongTasks = [];
@@ -170,7 +170,7 @@ async function observedTraffic(dbPath, machines, rate) {
 }
 
 /** RSS of this browser's renderer processes (the page and its workers), in MB, after a GC. */
-async function rendererMb(browser, page) {
+export async function rendererMb(browser, page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('HeapProfiler.collectGarbage');
   const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
@@ -192,7 +192,7 @@ async function rendererMb(browser, page) {
   return { rendererMb: Math.round(anon / 2 ** 20), rendererRssMb: Math.round(rss / 2 ** 20), renderers: renderers.length, pageHeapMb: Math.round(heap / 2 ** 20) };
 }
 
-const waitFor = (page, what, f, arg, timeout = 900_000) => page.waitForFunction(f, arg, { timeout, polling: 50 }).catch((e) => {
+export const waitFor = (page, what, f, arg, timeout = 900_000) => page.waitForFunction(f, arg, { timeout, polling: 50 }).catch((e) => {
   throw new Error(`waiting for ${what}: ${e.message}`);
 });
 

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Replica, openStore } from '@cse/core';
 import type { ReplicaWrite } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
-import { MACHINE_COLLECTIONS, MachineDocs } from '../web/model.js';
+import { MACHINE_COLLECTIONS, MachineDocs, rowOf, sameRow } from '../web/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cse-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,5 +69,23 @@ describe('the rows from the change feed', () => {
       }),
       { seed, numRuns: 40 },
     );
+  });
+
+  it('a row counts as unchanged only when the page would show it the same', () => {
+    const sync = { _sync_id: 7, _version: 2, _created_at: '2026-12-07T00:00:00Z', _updated_at: '2026-12-07T00:00:00Z', _edge_version: 3, _sync_status: 'synced', _synced_at: '2026-12-07T00:00:00Z' };
+    const identity = { id: 'm1', name: 'Machine m1', serial: 'S-1', line: 'A', ...sync };
+    const desired = { id: 'm1', state: 'running', speed: 900, ...sync };
+    const observed = { id: 'm1', state: 'running', speed: 880, temperatureC: 30, reportedAt: '2026-12-07T00:00:00Z', ...sync };
+    const row = rowOf('m1', identity, desired, observed);
+    // Only sync bookkeeping the page does not show moved: the same.
+    expect(sameRow(row, rowOf('m1', { ...identity, _synced_at: 'later' }, desired, { ...observed, _edge_sync_id: 99 }))).toBe(true);
+    // Anything the page shows: changed.
+    expect(sameRow(row, rowOf('m1', identity, desired, { ...observed, reportedAt: '2026-12-07T00:00:10Z' }))).toBe(false);
+    expect(sameRow(row, rowOf('m1', identity, { ...desired, speed: 901 }, observed))).toBe(false);
+    expect(sameRow(row, rowOf('m1', identity, { ...desired, _sync_status: 'pending' }, observed))).toBe(false);
+    expect(sameRow(row, rowOf('m1', identity, { ...desired, _edge_version: 4 }, observed))).toBe(false);
+    expect(sameRow(row, rowOf('m1', identity, desired, undefined))).toBe(false);
+    const { speed: _speed, ...noSpeed } = desired;
+    expect(sameRow(row, rowOf('m1', identity, noSpeed, observed))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * One Edge in the page: its sync worker (a SharedWorker per Edge replica, so each Edge has its
- * own IndexedDB database and its own sync session), the page's compact copy of its rows, and its
+ * One Edge in the page: its line to the page's sync worker (one SharedWorker for every Edge, in
+ * which each Edge has its own IndexedDB database and its own sync session), the page's compact
+ * copy of its rows, and its
  * view (drawn only while this Edge is the one shown). The fleet overview (`fleet.ts`) reads the
  * counts; `main.ts` decides which Edge is shown.
  */
@@ -13,7 +14,7 @@ import { selectRows } from './find.js';
 import type { MachineRow } from './model.js';
 import { showUpdateRequired } from './update-notice.js';
 import { DashboardView } from './view.js';
-import type { Call, Role, ToPage, ToWorker } from './worker-protocol.js';
+import type { Call, Role, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope } from './worker-protocol.js';
 
 /** What tests (and the curious, in the console) can read: `window.cseDashboard` (the Edge shown). */
 export interface DashboardState {
@@ -41,6 +42,8 @@ export interface DashboardState {
   /** When the sync was first live (performance.now()), and how often it left live since (status flaps). */
   liveAt?: number;
   flaps: number;
+  /** Each flap: the status it left live for, when (performance.now()), the progress then, and the sync's last error. */
+  flapLog: { to: SyncStatus; at: number; progress: SyncProgress; why?: string }[];
 }
 
 /** The fleet overview's line for one Edge. */
@@ -53,17 +56,29 @@ export interface EdgeCounts {
 
 interface WorkerPort {
   postMessage(message: ToWorker): void;
-  onmessage: ((ev: MessageEvent<ToPage>) => void) | null;
+  onmessage: ((msg: ToPage) => void) | undefined;
 }
 
-/** The worker that syncs this Edge's replica: shared by every tab where the browser can. */
+/** The page's one sync worker (every Edge's sync), and where its messages go, by Edge. */
+let syncWorkerOfPage: { post(m: ToWorkerEnvelope): void; routes: Map<string, (m: ToPage) => void> } | undefined;
+
+function openSyncWorker(): NonNullable<typeof syncWorkerOfPage> {
+  const routes = new Map<string, (m: ToPage) => void>();
+  const port: { postMessage(m: ToWorkerEnvelope): void; onmessage: ((ev: MessageEvent<ToPageEnvelope>) => void) | null } =
+    typeof SharedWorker !== 'undefined'
+      ? (new SharedWorker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name: 'cse-dashboard-sync' }).port as unknown as typeof port)
+      : (new Worker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name: 'cse-dashboard-sync' }) as unknown as typeof port);
+  port.onmessage = (ev) => routes.get(ev.data.edge)?.(ev.data.msg);
+  return { post: (m) => port.postMessage(m), routes };
+}
+
+/** This Edge's line to the sync worker: shared by every tab where the browser can, and by every Edge of the page. */
 function syncWorker(config: LinkConfig): WorkerPort {
-  const name = databaseName(config);
-  if (typeof SharedWorker !== 'undefined') {
-    const shared = new SharedWorker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name });
-    return shared.port as unknown as WorkerPort;
-  }
-  return new Worker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name }) as unknown as WorkerPort;
+  const edge = databaseName(config);
+  const worker = (syncWorkerOfPage ??= openSyncWorker());
+  const line: WorkerPort = { postMessage: (msg) => worker.post({ edge, msg }), onmessage: undefined };
+  worker.routes.set(edge, (msg) => line.onmessage?.(msg));
+  return line;
 }
 
 export class EdgePage {
@@ -94,7 +109,7 @@ export class EdgePage {
     this.edgeId = config.edgeId ?? '';
     this.root = root;
     root.hidden = true;
-    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined, flaps: 0 };
+    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined, flaps: 0, flapLog: [] };
     this.#port = syncWorker(config);
     const call = <T>(c: Call): Promise<T> => this.call<T>(c);
     this.#detail = new DetailView({ history: (id) => call({ method: 'history', id }) });
@@ -118,7 +133,7 @@ export class EdgePage {
       },
     });
     root.append(this.#detail.element);
-    this.#port.onmessage = (ev) => this.#onMessage(ev.data);
+    this.#port.onmessage = (msg) => this.#onMessage(msg);
   }
 
   call<T>(c: Call): Promise<T> {
@@ -228,7 +243,10 @@ export class EdgePage {
       case 'sync': {
         const s = msg.state;
         if (s.status === 'live') state.liveAt ??= performance.now();
-        else if (state.status === 'live') state.flaps++;
+        else if (state.status === 'live') {
+          state.flaps++;
+          state.flapLog = [...state.flapLog.slice(-49), { to: s.status, at: performance.now(), progress: s.progress, ...(s.lastError === undefined ? {} : { why: s.lastError }) }];
+        }
         Object.assign(state, { status: s.status, progress: s.progress, pending: s.pending, received: s.received, startCursors: s.startCursors });
         const shown = view.setStatus(s.status, s.progress, s.pending);
         this.#updateRequired = s.updateRequired;

@@ -1,9 +1,9 @@
 /**
  * The dashboard page: a fleet overview of the Edges this browser follows (`fleet.ts`) and, below
- * it, the Edge being looked at (`edge-page.ts`: its view, fed by its own sync worker). Each Edge
- * has its own replica (IndexedDB database) and its own sync worker, off this thread: a
- * SharedWorker where the browser has one (all tabs share one sync per Edge), else a dedicated
- * worker per tab of which the Web Locks leader syncs.
+ * it, the Edge being looked at (`edge-page.ts`: its view, fed by the sync worker). Each Edge
+ * has its own replica (IndexedDB database) and its own sync session, all off this thread in one
+ * sync worker: a SharedWorker where the browser has one (all tabs share one sync per Edge), else a
+ * dedicated worker per tab in which, per Edge, the Web Locks leader syncs.
  */
 import type { LinkConfig } from '../shared/link-config.js';
 import type { DashboardState } from './edge-page.js';
@@ -48,7 +48,7 @@ function added(): string[] {
 const edgeConfig = (config: LinkConfig, edgeId: string): LinkConfig => ({ mode: config.mode, edgeUrl: config.edgeUrl, relayUrl: config.relayUrl, edgeId });
 
 /** An Edge as `window.cseFleet` shows it (tests and the bench read it). */
-type FleetLine = FleetEdge & { selected: boolean; flaps: number };
+type FleetLine = FleetEdge & { selected: boolean; flaps: number; flapLog: DashboardState['flapLog'] };
 
 interface Globals {
   cseDashboard: DashboardState;
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const g = window as unknown as Globals;
 
   const lines = (): FleetLine[] =>
-    [...pages.values()].map((p, i) => ({ edgeId: p.edgeId, name: `Edge ${i + 1}`, status: p.state.status, role: p.state.role, counts: p.counts, selected: p === selected, flaps: p.state.flaps }));
+    [...pages.values()].map((p, i) => ({ edgeId: p.edgeId, name: `Edge ${i + 1}`, status: p.state.status, role: p.state.role, counts: p.counts, selected: p === selected, flaps: p.state.flaps, flapLog: p.state.flapLog }));
   const fleet = new FleetView({
     select: (edgeId) => select(edgeId),
     add: async (code) => {

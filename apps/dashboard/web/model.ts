@@ -49,11 +49,43 @@ export function differences(d: MachineDesired | undefined, o: MachineObserved | 
   return out;
 }
 
+/** What the rows need of one replica document: its view, and on a Desired conflict the refused edit. */
+interface Held {
+  readonly view: DocView<unknown>;
+  readonly conflict?: ConflictInfo;
+}
+
+const MISSING: DocView<never> = Object.freeze({ value: undefined, status: 'missing', edgeVersion: 0 });
+
+function hold(doc: Doc): Held {
+  const conflict = doc._sync_status === 'conflict' ? (doc._conflict as ConflictInfo | undefined) : undefined;
+  return conflict === undefined ? { view: view(doc) } : { view: view(doc), conflict };
+}
+
+function rowOfHeld(id: string, identity: Held | undefined, desired: Held | undefined, observed: Held | undefined): MachineRow {
+  const d = (desired?.view ?? MISSING) as DocView<MachineDesired>;
+  const o = (observed?.view ?? MISSING) as DocView<MachineObserved>;
+  return { id, identity: (identity?.view ?? MISSING) as DocView<MachineIdentity>, desired: d, observed: o, conflict: desired?.conflict, differs: differences(d.value, o.value) };
+}
+
 /** The row of machine `id` from its three replica documents (any may be missing). */
 export function rowOf(id: string, identity: Doc | undefined, desired: Doc | undefined, observed: Doc | undefined): MachineRow {
-  const row = { id, identity: view<MachineIdentity>(identity), desired: view<MachineDesired>(desired), observed: view<MachineObserved>(observed) };
-  const conflict = desired?._sync_status === 'conflict' ? (desired._conflict as ConflictInfo | undefined) : undefined;
-  return { ...row, conflict, differs: differences(row.desired.value, row.observed.value) };
+  const h = (doc: Doc | undefined): Held | undefined => (doc === undefined ? undefined : hold(doc));
+  return rowOfHeld(id, h(identity), h(desired), h(observed));
+}
+
+const sameValue = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
+};
+const sameView = (a: DocView<unknown>, b: DocView<unknown>): boolean => a === b || (a.status === b.status && a.edgeVersion === b.edgeVersion && sameValue(a.value, b.value));
+
+/** Whether the page would show `a` and `b` the same (a field holding an object counts as changed unless it is the same object). */
+export function sameRow(a: MachineRow, b: MachineRow): boolean {
+  return a.id === b.id && sameView(a.identity, b.identity) && sameView(a.desired, b.desired) && sameView(a.observed, b.observed) && a.conflict === b.conflict && a.differs.join() === b.differs.join();
 }
 
 export const ROLES = ['identity', 'desired', 'observed'] as const;
@@ -62,11 +94,12 @@ export type Role = (typeof ROLES)[number];
 export const MACHINE_COLLECTIONS: readonly string[] = ROLES.map((role) => `${WORKER_TYPE}_${role}`);
 
 /**
- * The replica's machine documents, held in memory and kept current from the replica's change
+ * What the rows need of the replica's machine documents (each document's view, not the document:
+ * its sync fields stay in the replica), held in memory and kept current from the replica's change
  * feed, so a change costs the rows it touches, not a read of the whole replica.
  */
 export class MachineDocs {
-  readonly #docs: Record<Role, Map<string, Doc>> = { identity: new Map(), desired: new Map(), observed: new Map() };
+  readonly #docs: Record<Role, Map<string, Held>> = { identity: new Map(), desired: new Map(), observed: new Map() };
 
   /** Every document of the replica (the first read, and again after the feed's cursor was reset). */
   async loadAll(store: Store): Promise<void> {
@@ -74,7 +107,7 @@ export class MachineDocs {
     ROLES.forEach((role, k) => {
       const m = this.#docs[role];
       m.clear();
-      for (const d of all[k] ?? []) m.set(d.id, d);
+      for (const d of all[k] ?? []) m.set(d.id, hold(d));
     });
   }
 
@@ -84,7 +117,7 @@ export class MachineDocs {
     const m = this.#docs[role];
     if (m !== undefined) {
       if (deleted) m.delete(id);
-      else m.set(id, doc);
+      else m.set(id, hold(doc));
     }
     return id;
   }
@@ -97,6 +130,6 @@ export class MachineDocs {
   /** The row of `id`, or undefined when the replica holds none of its documents. */
   row(id: string): MachineRow | undefined {
     const [i, d, o] = ROLES.map((role) => this.#docs[role].get(id));
-    return i === undefined && d === undefined && o === undefined ? undefined : rowOf(id, i, d, o);
+    return i === undefined && d === undefined && o === undefined ? undefined : rowOfHeld(id, i, d, o);
   }
 }

@@ -1,7 +1,9 @@
 /**
- * The dashboard's sync, off the page's main thread: the IndexedDB replica and FrontendSync run
- * here. In a SharedWorker (one per Edge replica) every tab of the dashboard shares one sync; in a
- * browser without SharedWorker each tab has a dedicated worker and the Web Locks leader syncs
+ * The dashboard's sync, off the page's main thread: each Edge's IndexedDB replica and its
+ * FrontendSync run here, one `SyncHub` per Edge, all in this one worker (one heap and one garbage
+ * collector for every Edge: a worker per Edge cost each its own heap, most of it garbage not yet
+ * collected). In a SharedWorker every tab of the dashboard shares one sync per Edge; in a browser
+ * without SharedWorker each tab has a dedicated worker and, per Edge, the Web Locks leader syncs
  * while the others show the replica read-only. The page is sent only the machine rows that
  * changed (at most ROWS_PER_MESSAGE per message, so drawing them never blocks the page for long).
  */
@@ -14,8 +16,8 @@ import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import type { Link } from './connection.js';
 import { databaseName, openLink } from './connection.js';
 import type { MachineRow } from './model.js';
-import { MACHINE_COLLECTIONS, MachineDocs } from './model.js';
-import type { Call, PairedView, Role, SyncState, ToPage, ToWorker } from './worker-protocol.js';
+import { MACHINE_COLLECTIONS, MachineDocs, sameRow } from './model.js';
+import type { Call, PairedView, Role, SyncState, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope } from './worker-protocol.js';
 
 const ROWS_PER_MESSAGE = 200;
 /** Changed rows go to the page at most once per this many ms while changes arrive. */
@@ -24,9 +26,9 @@ const DESIRED_COLLECTION = `${WORKER_TYPE}_desired`;
 /** Changes read from the replica's feed per page. */
 const FEED_PAGE = 2000;
 
+/** A tab, as one Edge's hub sees it. */
 interface Port {
   postMessage(message: ToPage): void;
-  onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -42,7 +44,8 @@ function pairingFailed(e: unknown): Error {
 
 class SyncHub {
   readonly #ports = new Set<Port>();
-  readonly #rows = new Map<string, { key: string; row: MachineRow }>();
+  /** The rows the tabs were last sent, by machine. */
+  readonly #rows = new Map<string, MachineRow>();
   /** The replica's machine documents, kept current from its change feed. */
   readonly #docs = new MachineDocs();
   /** Machines whose documents changed since the last rows were sent. */
@@ -60,9 +63,10 @@ class SyncHub {
   #lastApplied = 0;
   #drawing = false;
 
-  connect(port: Port): void {
+  /** A message of a tab (the first one adds the tab). */
+  receive(port: Port, msg: ToWorker): void {
     this.#ports.add(port);
-    port.onmessage = (ev) => void this.#onMessage(port, ev.data);
+    void this.#onMessage(port, msg);
   }
 
   #send(port: Port | undefined, msg: ToPage): void {
@@ -95,7 +99,7 @@ class SyncHub {
       }
       // A tab that joins: everything the others already have.
       this.#send(port, { type: 'hello', description: this.#description });
-      this.#sendRows(port, [...this.#rows.values()].map((r) => r.row), []);
+      this.#sendRows(port, [...this.#rows.values()], []);
       if (this.#role !== undefined) this.#send(port, { type: 'role', ...this.#role });
       if (this.#sync !== undefined) this.#send(port, { type: 'sync', state: this.#sync });
       return;
@@ -193,6 +197,7 @@ class SyncHub {
         received: this.#received,
         startCursors,
         updateRequired: [...fe.updateRequired],
+        ...(fe.lastError === undefined ? {} : { lastError: message(fe.lastError) }),
         grant: grant === undefined ? undefined : { preset: grant.preset ?? 'custom', canWrite: fe.mayWrite(WORKER_TYPE), admin: grant.admin, summary: describeGrant(grant) },
       };
       this.#send(undefined, { type: 'sync', state: this.#sync });
@@ -255,9 +260,9 @@ class SyncHub {
         if (this.#rows.delete(id)) removed.push(id);
         continue;
       }
-      const key = JSON.stringify(row);
-      if (this.#rows.get(id)?.key === key) continue;
-      this.#rows.set(id, { key, row });
+      const sent = this.#rows.get(id);
+      if (sent !== undefined && sameRow(sent, row)) continue;
+      this.#rows.set(id, row);
       changed.push(row);
     }
     this.#touched.clear();
@@ -309,13 +314,35 @@ function oneSyncingWorker(name: string, onWaiting: () => void): Promise<void> {
   });
 }
 
-const hub = new SyncHub();
-const scope = self as unknown as { onconnect?: ((ev: MessageEvent) => void) | null } & Port;
+/** Each Edge's hub, by its replica's database name. */
+const hubs = new Map<string, SyncHub>();
+
+/** Routes a tab's messages to the hub of the Edge each names; each hub answers through its own view of the tab. */
+function serve(tab: { postMessage(m: ToPageEnvelope): void; onmessage: ((ev: MessageEvent<ToWorkerEnvelope>) => void) | null }): void {
+  const views = new Map<string, Port>();
+  tab.onmessage = (ev) => {
+    const { edge, msg } = ev.data;
+    let view = views.get(edge);
+    if (view === undefined) {
+      view = { postMessage: (m) => tab.postMessage({ edge, msg: m }) };
+      views.set(edge, view);
+    }
+    let hub = hubs.get(edge);
+    if (hub === undefined) {
+      hub = new SyncHub();
+      hubs.set(edge, hub);
+    }
+    hub.receive(view, msg);
+  };
+}
+
+type Tab = Parameters<typeof serve>[0];
+const scope = self as unknown as { onconnect?: ((ev: MessageEvent) => void) | null } & Tab;
 if ('onconnect' in scope) {
   // A SharedWorker: one port per tab.
   scope.onconnect = (ev: MessageEvent) => {
     const port = ev.ports[0] as MessagePort;
-    hub.connect(port as unknown as Port);
+    serve(port as unknown as Tab);
     port.start();
   };
-} else hub.connect(scope);
+} else serve(scope);

@@ -1,6 +1,7 @@
 /**
  * What the page and the sync worker (`sync-worker.ts`) say to each other over a MessagePort. The
- * worker owns the replica and FrontendSync; the page only draws what it is sent and asks for edits.
+ * worker owns the replicas and their FrontendSyncs; the page only draws what it is sent and asks
+ * for edits.
  */
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
@@ -31,6 +32,20 @@ export interface PairedView {
 
 export type ToWorker = { type: 'init'; config: LinkConfig; code: string | undefined } | { type: 'call'; seq: number; call: Call };
 
+/**
+ * One sync worker serves every Edge of the page (one JavaScript heap, not one per Edge): each
+ * message names its Edge's replica (`databaseName(config)`).
+ */
+export interface ToWorkerEnvelope {
+  readonly edge: string;
+  readonly msg: ToWorker;
+}
+
+export interface ToPageEnvelope {
+  readonly edge: string;
+  readonly msg: ToPage;
+}
+
 /** This browser's grant, as the page shows it. */
 export interface GrantView {
   readonly preset: string;
@@ -50,6 +65,8 @@ export interface SyncState {
   readonly grant: GrantView | undefined;
   /** Worker types the Edge cannot serve in this page's schema version (S12): "Reload to update". */
   readonly updateRequired: readonly string[];
+  /** The sync's last error (why its last connection ended, when it failed), as text. */
+  readonly lastError?: string;
 }
 
 /**

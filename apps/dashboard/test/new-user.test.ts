@@ -1,6 +1,9 @@
 // What a new user hit, checked end to end in Debian's headless Chromium against the launcher's real
-// processes: a Save that fails (this browser's pairing revoked while its Edit form was open) is
-// said on the machine's row, never in a browser dialog.
+// processes (one start for the page cases): `npm start` says it is building before its silent
+// build; a live page reloads without the offline note flashing and without a failed request
+// (favicon included); a Save that fails (this browser's pairing revoked while its Edit form was
+// open) is said on the machine's row, never in a browser dialog.
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +20,7 @@ import { ctrlC, freePort, killAll, start, until } from './launcher.js';
 import type { Started } from './launcher.js';
 
 const app = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+const repo = resolve(app, '../..');
 const artifacts = join(app, 'test-artifacts');
 const WORKERS = 6;
 let dir = '';
@@ -70,7 +74,80 @@ afterAll(async () => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
+describe('npm start', () => {
+  it('says it is building before the silent build step, and before anything the launcher prints', { timeout: 300_000 }, async () => {
+    // The user's shell, not the test runner's: NODE_ENV=test and VITEST_* would change the build.
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (k !== 'NODE_ENV' && !k.startsWith('VITEST')) env[k] = v;
+    const npm = spawn('npm', ['start', '--', '--help'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    npm.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const code = await new Promise<number | null>((r) => npm.once('exit', (c) => r(c)));
+    expect(code, out).toBe(0);
+    // npm's own header ("> start", "> echo … && turbo …") aside, the first line says what is coming.
+    const lines = out.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('> '));
+    expect(lines[0], out).toMatch(/^Building CSE and its dashboard \(turbo; the first run takes a minute or two\)/);
+    const usage = lines.findIndex((l) => l.startsWith('Usage: npm start'));
+    expect(usage, 'the launcher ran after the build').toBeGreaterThan(0);
+  });
+});
+
 describe('a new user in the dashboard', () => {
+  it('a live page reloads with no offline note, not even for a moment, and no request fails (favicon included)', { timeout: 300_000 }, async () => {
+    const context = await (browser as Browser).newContext({ viewport: { width: 1240, height: 900 } });
+    const failed: string[] = [];
+    const requested: string[] = [];
+    context.on('request', (r) => requested.push(r.url()));
+    context.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    context.on('requestfailed', (r) => {
+      // On a reload Chromium starts fetching the SharedWorker's script, then joins the sync worker
+      // the tab already had and cancels the fetch (no status, nothing lost): that one is expected.
+      const why = r.failure()?.errorText ?? 'failed';
+      if (!(why === 'net::ERR_ABORTED' && /\/assets\/sync-worker-[^/]*\.js$/.test(r.url()))) failed.push(`${why} ${r.url()}`);
+    });
+    // Before any script of each document: every time the offline note becomes visible, it is
+    // written down in sessionStorage (kept across reloads of the tab), so a flash is caught too.
+    await context.addInitScript(() => {
+      let shown = false;
+      new MutationObserver(() => {
+        const note = document.getElementById('offline-note');
+        const now = note !== null && note.checkVisibility();
+        if (now && !shown) sessionStorage.setItem('offline-note-seen', `${sessionStorage.getItem('offline-note-seen') ?? ''}${location.pathname} at ${Math.round(performance.now())} ms;`);
+        shown = now;
+      }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['hidden'] });
+    });
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    watchDialogs(page, dialogs);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto((run as Started).url);
+    await live(page);
+    // The first visit pairs and syncs; from here on the page is live and is reloaded.
+    await page.evaluate(() => sessionStorage.removeItem('offline-note-seen'));
+    for (let i = 0; i < 3; i++) {
+      await page.reload();
+      await live(page);
+      expect(await page.evaluate(() => sessionStorage.getItem('offline-note-seen')), `the offline note during reload ${i + 1}`).toBeNull();
+    }
+    expect(await page.locator('#offline-note').isHidden()).toBe(true);
+    // The watcher ran (it would catch a note that shows): make it show by hand, then undo.
+    await page.evaluate(() => ((document.getElementById('offline-note') as HTMLElement).hidden = false));
+    await until('the watcher to see the note', async () => (await page.evaluate(() => sessionStorage.getItem('offline-note-seen'))) !== null);
+    await page.evaluate(() => ((document.getElementById('offline-note') as HTMLElement).hidden = true));
+
+    expect(failed, 'no request of the page failed').toEqual([]);
+    expect(requested.filter((u) => u.endsWith('/config.json')).length, 'the page was loaded four times').toBeGreaterThanOrEqual(4);
+    expect(await page.locator('link[rel="icon"]').getAttribute('href'), 'an icon in the page, no /favicon.ico to miss').toMatch(/^data:image\/svg\+xml,/);
+    expect(failed.filter((f) => f.includes('favicon')), 'no favicon request failed').toEqual([]);
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('a Save that fails (the pairing revoked while the form was open) says so on the machine\'s row, in no dialog, until dismissed', { timeout: 300_000 }, async () => {
     const label = 'new-user test (revoked)';
     const code = await operatorCode(label);

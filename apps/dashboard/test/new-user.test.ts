@@ -2,13 +2,14 @@
 // processes (one start for the page cases): `npm start` says it is building before its silent
 // build; a live page reloads without the offline note flashing and without a failed request
 // (favicon included); a Save that fails (this browser's pairing revoked while its Edit form was
-// open) is said on the machine's row, never in a browser dialog.
+// open) is said on the machine's row, never in a browser dialog; and in a browser without
+// SharedWorker a second tab is read-only, says where to edit, and takes over when the first closes.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright';
+import type { Browser, BrowserContext, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TriangularStore, openStore } from '@cse/core';
 import type { Store } from '@cse/core';
@@ -189,5 +190,62 @@ describe('a new user in the dashboard', () => {
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
+  });
+
+  it('without SharedWorker a second tab is read-only (no Edit, conflicts not resolvable there, says where to edit) and takes over when the first tab closes', { timeout: 300_000 }, async () => {
+    // A browser without SharedWorker (Chromium's own switch for it): each tab has a dedicated
+    // worker and the Web Locks leader syncs.
+    const plain = await launchChromium({ extraArgs: ['--disable-blink-features=SharedWorker'] });
+    try {
+      const context: BrowserContext = await plain.newContext({ viewport: { width: 1240, height: 900 } });
+      const dialogs: string[] = [];
+      const errors: string[] = [];
+      const open = async (url: string): Promise<Page> => {
+        const p = await context.newPage();
+        watchDialogs(p, dialogs);
+        p.on('pageerror', (e) => errors.push(String(e)));
+        await p.goto(url);
+        return p;
+      };
+      const first = await open(`${base()}#pair=${encodeURIComponent(await operatorCode('new-user test (tabs)'))}`);
+      expect(await first.evaluate(() => typeof SharedWorker), 'this browser has no SharedWorker').toBe('undefined');
+      await live(first);
+      const second = await open(base());
+      await second.locator('#other-tab').waitFor({ state: 'visible', timeout: 60_000 });
+      await until('every machine in the second tab', async () => (await second.locator('tr[data-worker]').count()) === WORKERS);
+      expect(await second.locator('#connection').getAttribute('data-status')).toBe('other-tab');
+      expect(await second.locator('#connection').textContent()).toContain('read-only');
+      expect(await second.locator('#other-tab').textContent()).toMatch(/open in another tab.*read-only/s);
+      expect(await second.locator('#access').textContent(), 'where to edit').toContain('edit there');
+      expect(await second.locator('button[data-action="edit"]:enabled').count(), 'no Edit in the read-only tab').toBe(0);
+      expect(await first.locator('button[data-action="edit"]:enabled').count(), 'Edit in the tab that syncs').toBe(WORKERS);
+      expect(await second.locator('#pairing').isHidden()).toBe(true);
+
+      // A conflict made in the first tab shows in the second, which cannot resolve it.
+      const m05 = (await edgeDesired('m05')) as Record<string, unknown>;
+      const row = first.locator('tr[data-worker="m05"]');
+      await row.locator('button[data-action="edit"]').click();
+      await row.locator('input[name="speed"]').fill('1500');
+      await new TriangularStore(edgeStore as Store, machineRegistry()).saveDesired(WORKER_TYPE, 'm05', { state: 'running', speed: 777 }, { expectedVersion: m05._version as number });
+      await row.locator('button[type="submit"]').click();
+      const conflict = second.locator('tr[data-conflict="m05"]');
+      await conflict.waitFor({ timeout: 60_000 });
+      for (const choice of ['mine', 'theirs']) expect(await conflict.locator(`button[data-action="${choice}"]`).isDisabled(), `"${choice}" in the read-only tab`).toBe(true);
+      await second.screenshot({ path: join(artifacts, 'new-user-read-only-tab.png') });
+
+      // "Close the other tab and this one takes over."
+      await first.close();
+      await second.locator('#other-tab').waitFor({ state: 'hidden', timeout: 60_000 });
+      await live(second);
+      await until('Edit in the tab that took over', async () => (await second.locator('button[data-action="edit"]:enabled').count()) === WORKERS - 1);
+      await conflict.locator('button[data-action="theirs"]:enabled').click();
+      await until('the conflict resolved there', async () => (await second.locator('tr[data-conflict]').count()) === 0);
+      expect(await second.locator('tr[data-worker="m05"] [role="alert"]').count(), 'no failure shown').toBe(0);
+      expect((await edgeDesired('m05'))?.speed).toBe(777);
+      expect(dialogs).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await plain.close();
+    }
   });
 });

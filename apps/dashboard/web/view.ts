@@ -533,14 +533,16 @@ export class DashboardView {
     tr.className = 'conflict-row';
     tr.dataset.conflict = row.id;
     const mine = row.conflict.value as unknown as MachineDesired;
+    // A read-only tab or grant shows the conflict but cannot resolve it.
+    const off = this.#access?.canWrite === false ? ' disabled' : '';
     tr.innerHTML = `<td colspan="5"><div class="conflict">
       <b>⚠ Conflict on ${esc(row.identity.value?.name ?? row.id)}'s desired state.</b>
       ${row.conflict.code === 'CONFLICT' ? 'The Edge changed it after the version your edit was based on, so your edit was not applied.' : `The Edge refused your edit (${esc(row.conflict.code)}: ${esc(row.conflict.message)}).`}
       <div class="choices">
         <div class="choice"><div class="muted small">Your edit</div>${desiredText(mine)}
-          <button type="button" class="primary" data-action="mine" data-id="${esc(row.id)}">Keep my edit</button></div>
+          <button type="button" class="primary" data-action="mine" data-id="${esc(row.id)}"${off}>Keep my edit</button></div>
         <div class="choice"><div class="muted small">On the Edge now</div>${desiredText(row.desired.value)}
-          <button type="button" data-action="theirs" data-id="${esc(row.id)}">Keep the Edge's value</button></div>
+          <button type="button" data-action="theirs" data-id="${esc(row.id)}"${off}>Keep the Edge's value</button></div>
       </div></div></td>`;
     return tr;
   }

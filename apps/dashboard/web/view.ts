@@ -57,6 +57,14 @@ function outcomeText(o: WriteOutcome | undefined): string {
   return `<div class="outcome outcome-refused" data-outcome="refused">✕ the Edge refused your edit (${esc(o.code)}): ${esc(o.message)}</div>`;
 }
 
+/** Why a save or a resolve failed, on the machine's row (no browser dialog), with a Dismiss button. */
+function failureText(id: string, why: string | undefined): string {
+  if (why === undefined) return '';
+  return `<div class="failure" role="alert" data-failure>${esc(why)} <button type="button" class="link" data-action="dismiss" data-id="${esc(id)}">Dismiss</button></div>`;
+}
+
+const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /** How long the Edge stays unreachable before the offline note shows (a first connect takes a moment). */
 const OFFLINE_NOTE_AFTER_MS = 3000;
 
@@ -92,6 +100,8 @@ export class DashboardView {
   #access: Access | undefined;
   /** Per machine, the outcome of the last edit made in this tab. */
   readonly #outcomes = new Map<string, WriteOutcome>();
+  /** Per machine, why the last save or resolve made in this tab failed (until dismissed or one succeeds). */
+  readonly #failures = new Map<string, string>();
   /** Every row (the page draws only those near the viewport). */
   #all: readonly MachineRow[] = [];
   #spacers: [HTMLTableRowElement, HTMLTableRowElement] | undefined;
@@ -353,10 +363,23 @@ export class DashboardView {
   setOutcome(outcome: WriteOutcome): void {
     if (outcome.kind === 'superseded') return;
     this.#outcomes.set(outcome.id, outcome);
-    const entry = this.#rows.get(outcome.id);
+    this.#redraw(outcome.id);
+  }
+
+  /** Shows (or, with `why` undefined, clears) why an action on a machine failed. */
+  #fail(id: string, why: string | undefined): void {
+    if (why === undefined && !this.#failures.delete(id)) return;
+    if (why !== undefined) this.#failures.set(id, why);
+    this.#redraw(id);
+  }
+
+  /** Redraws one machine's row (and its conflict row) now, if it is drawn. */
+  #redraw(id: string): void {
+    const entry = this.#rows.get(id);
     if (entry === undefined) return;
     entry.key = '';
     this.#fill(entry.tr, entry.row, Date.now());
+    entry.extra = this.#conflictRow(entry.extra, entry.row);
     entry.key = this.#rowKey(entry.row);
   }
 
@@ -409,7 +432,7 @@ export class DashboardView {
   }
 
   #rowKey(row: MachineRow): string {
-    return `${this.#access?.canWrite === false ? 'ro:' : ''}${JSON.stringify(row)}` + (this.#editing === row.id ? ':editing' : '') + JSON.stringify(this.#outcomes.get(row.id) ?? null);
+    return `${this.#access?.canWrite === false ? 'ro:' : ''}${JSON.stringify(row)}` + (this.#editing === row.id ? ':editing' : '') + JSON.stringify(this.#outcomes.get(row.id) ?? null) + (this.#failures.get(row.id) ?? '');
   }
 
   /** Refreshes the "last report" times. */
@@ -471,7 +494,7 @@ export class DashboardView {
         desired,
         'desired',
         `${desiredText(d)}${row.desired.status === 'pending' ? ' <span class="chip chip-pending">◔ pending</span>' : ''}
-         ${this.#access?.canWrite === false ? '' : `<button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>`}${outcome}`,
+         ${this.#access?.canWrite === false ? '' : `<button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>`}${outcome}${failureText(row.id, this.#failures.get(row.id))}`,
       );
     }
     set(observed, 'observed', this.#observedText(o, row.differs));
@@ -510,14 +533,16 @@ export class DashboardView {
     tr.className = 'conflict-row';
     tr.dataset.conflict = row.id;
     const mine = row.conflict.value as unknown as MachineDesired;
+    // A read-only tab or grant shows the conflict but cannot resolve it.
+    const off = this.#access?.canWrite === false ? ' disabled' : '';
     tr.innerHTML = `<td colspan="5"><div class="conflict">
       <b>⚠ Conflict on ${esc(row.identity.value?.name ?? row.id)}'s desired state.</b>
       ${row.conflict.code === 'CONFLICT' ? 'The Edge changed it after the version your edit was based on, so your edit was not applied.' : `The Edge refused your edit (${esc(row.conflict.code)}: ${esc(row.conflict.message)}).`}
       <div class="choices">
         <div class="choice"><div class="muted small">Your edit</div>${desiredText(mine)}
-          <button type="button" class="primary" data-action="mine" data-id="${esc(row.id)}">Keep my edit</button></div>
+          <button type="button" class="primary" data-action="mine" data-id="${esc(row.id)}"${off}>Keep my edit</button></div>
         <div class="choice"><div class="muted small">On the Edge now</div>${desiredText(row.desired.value)}
-          <button type="button" data-action="theirs" data-id="${esc(row.id)}">Keep the Edge's value</button></div>
+          <button type="button" data-action="theirs" data-id="${esc(row.id)}"${off}>Keep the Edge's value</button></div>
       </div></div></td>`;
     return tr;
   }
@@ -530,9 +555,13 @@ export class DashboardView {
     if (action === 'detail' && id !== undefined) this.#actions.detail(id);
     else if (action === 'edit' && id !== undefined) this.#setEditing(id);
     else if (action === 'cancel') this.#setEditing(undefined);
+    else if (action === 'dismiss' && id !== undefined) this.#fail(id, undefined);
     else if ((action === 'mine' || action === 'theirs') && id !== undefined) {
       button.disabled = true;
-      this.#actions.resolve(id, action).catch((e: unknown) => alert(`Could not resolve: ${e instanceof Error ? e.message : String(e)}`));
+      this.#actions.resolve(id, action).then(
+        () => this.#fail(id, undefined),
+        (e: unknown) => this.#fail(id, `Could not resolve: ${reason(e)}`),
+      );
     }
   }
 
@@ -546,19 +575,17 @@ export class DashboardView {
     const desired: MachineDesired = { state: data.get('state') === 'stopped' ? 'stopped' : 'running', speed: Number.isFinite(speed) ? speed : 0 };
     const base = Number(form.dataset.base);
     this.#setEditing(undefined);
-    this.#actions.save(id, desired, Number.isSafeInteger(base) && base >= 0 ? base : 0).catch((e: unknown) => alert(`Could not save: ${e instanceof Error ? e.message : String(e)}`));
+    const what = desired.state === 'running' ? `running at ${desired.speed} rpm` : 'stopped';
+    this.#actions.save(id, desired, Number.isSafeInteger(base) && base >= 0 ? base : 0).then(
+      () => this.#fail(id, undefined),
+      (e: unknown) => this.#fail(id, `Could not save (${what}): ${reason(e)}`),
+    );
   }
 
   #setEditing(id: string | undefined): void {
     const before = this.#editing;
     this.#editing = id;
-    for (const key of [before, id]) {
-      const entry = key === undefined ? undefined : this.#rows.get(key);
-      if (entry === undefined) continue;
-      entry.key = '';
-      this.#fill(entry.tr, entry.row, Date.now());
-      entry.key = this.#rowKey(entry.row);
-    }
+    for (const key of [before, id]) if (key !== undefined) this.#redraw(key);
   }
 
   get status(): SyncStatus {

@@ -150,12 +150,18 @@ async function observedTraffic(dbPath, machines, rate) {
     let n = 0;
     while (!stopped) {
       const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      // The reports due go side by side (one group commit), as the Edge's own simulator saves a tick's.
+      const due_ = [];
+      const ids = new Set();
       while (n < due && !stopped) {
         const id = `m${String((n * 7919) % machines + 1).padStart(2, '0')}`;
-        await tri.saveObserved('machine', id, { state: 'running', speed: 500 + (n % 2000), temperature: 40 + (n % 30), reportedAt: new Date().toISOString() });
+        if (ids.has(id)) break; // one report per machine in a batch
+        ids.add(id);
+        due_.push(tri.saveObserved('machine', id, { state: 'running', speed: 500 + (n % 2000), temperature: 40 + (n % 30), reportedAt: new Date().toISOString() }));
         n++;
-        written++;
       }
+      await Promise.all(due_);
+      written += due_.length;
       await sleep(20);
     }
   })();
@@ -169,27 +175,88 @@ async function observedTraffic(dbPath, machines, rate) {
   };
 }
 
-/** RSS of this browser's renderer processes (the page and its workers), in MB, after a GC. */
-export async function rendererMb(browser, page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('HeapProfiler.collectGarbage');
-  const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
-  const b = await browser.newBrowserCDPSession();
-  const { processInfo } = await b.send('SystemInfo.getProcessInfo');
+/**
+ * Private (anonymous) and resident memory of the renderer processes that can hold the page and its
+ * sync worker, in MB. Chromium's own UI renderer (`--top-chrome-webui`, its omnibox popup) is not
+ * the page's and is left out; a spare renderer Chromium keeps is counted.
+ */
+async function renderers(browserSession) {
+  const { processInfo } = await browserSession.send('SystemInfo.getProcessInfo');
   let rss = 0;
   let anon = 0;
-  const renderers = processInfo.filter((x) => x.type === 'renderer');
-  for (const p of renderers) {
+  let n = 0;
+  for (const p of processInfo.filter((x) => x.type === 'renderer')) {
     try {
+      if (readFileSync(`/proc/${p.id}/cmdline`, 'utf8').includes('--top-chrome-webui')) continue;
       const status = readFileSync(`/proc/${p.id}/status`, 'utf8');
       rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
       anon += Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+      n++;
     } catch {
       // gone
     }
   }
-  // Private (anonymous) memory is the renderers' own; RSS also counts shared libraries and V8's shared pages.
-  return { rendererMb: Math.round(anon / 2 ** 20), rendererRssMb: Math.round(rss / 2 ** 20), renderers: renderers.length, pageHeapMb: Math.round(heap / 2 ** 20) };
+  return { anonMb: Math.round(anon / 2 ** 20), rssMb: Math.round(rss / 2 ** 20), n };
+}
+
+/** Runs `method` in every page and worker target of the browser (through the browser's session); resolves with their answers. */
+async function inEveryTarget(b, method) {
+  const { targetInfos } = await b.send('Target.getTargets');
+  const out = [];
+  let id = 0;
+  const waiting = new Map();
+  const onMessage = (e) => {
+    const m = JSON.parse(e.message);
+    waiting.get(`${e.sessionId}:${m.id}`)?.(m);
+  };
+  b.on('Target.receivedMessageFromTarget', onMessage);
+  try {
+    for (const t of targetInfos.filter((x) => ['page', 'shared_worker', 'worker'].includes(x.type) && x.url.startsWith('http'))) {
+      const { sessionId } = await b.send('Target.attachToTarget', { targetId: t.targetId, flatten: false });
+      const send = async (m, params = {}) => {
+        const k = ++id;
+        const answer = new Promise((r) => waiting.set(`${sessionId}:${k}`, r));
+        await b.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: k, method: m, params }) });
+        return answer;
+      };
+      if (method === 'HeapProfiler.collectGarbage') await send('HeapProfiler.enable');
+      out.push({ type: t.type, answer: (await send(method)).result });
+      await b.send('Target.detachFromTarget', { sessionId });
+    }
+  } finally {
+    b.off('Target.receivedMessageFromTarget', onMessage);
+  }
+  return out;
+}
+
+/**
+ * Renderer memory with every machine in the page: as a user finds it (private memory sampled once a
+ * second for `seconds`, no collection forced: garbage not yet collected counts), then after a
+ * garbage collection in the page and in its sync worker. JS heaps per target after that GC.
+ */
+export async function rendererMemory(browser, seconds = 10) {
+  const b = await browser.newBrowserCDPSession();
+  const samples = [];
+  for (let i = 0; i < seconds; i++) {
+    samples.push((await renderers(b)).anonMb);
+    await sleep(1000);
+  }
+  await inEveryTarget(b, 'HeapProfiler.collectGarbage');
+  const after = await renderers(b);
+  const heaps = await inEveryTarget(b, 'Runtime.getHeapUsage');
+  const heapMb = (type) => Math.round(heaps.filter((h) => h.type === type).reduce((n, h) => n + (h.answer?.usedSize ?? 0), 0) / 2 ** 20);
+  await b.detach();
+  const sorted = [...samples].sort((x, y) => x - y);
+  return {
+    rendererMb: sorted.at(-1),
+    rendererMedianMb: sorted[Math.floor(sorted.length / 2)],
+    rendererSamples: samples.length,
+    rendererAfterGcMb: after.anonMb,
+    rendererRssMb: after.rssMb,
+    renderers: after.n,
+    pageHeapMb: heapMb('page'),
+    workerHeapMb: heapMb('shared_worker') + heapMb('worker'),
+  };
 }
 
 export const waitFor = (page, what, f, arg, timeout = 900_000) => page.waitForFunction(f, arg, { timeout, polling: 50 }).catch((e) => {
@@ -247,7 +314,7 @@ async function runFleet(ctx, browser, web, size) {
     const loadToLiveMs = Date.now() - t0;
     ctx.log(`${size.edges} Edges x ${size.perEdge}: all live after ${loadToLiveMs} ms`);
     await sleep(3000); // live traffic (heartbeats) for a moment before measuring
-    const out = { edges: size.edges, perEdge: size.perEdge, machines: size.edges * size.perEdge, loadToLiveMs, ...(await rendererMb(browser, page)), flaps: await page.evaluate(() => window.cseFleet.edges.reduce((n, e) => n + e.flaps, 0)), ...(await longTasks(page)) };
+    const out = { edges: size.edges, perEdge: size.perEdge, machines: size.edges * size.perEdge, loadToLiveMs, ...(await rendererMemory(browser)), flaps: await page.evaluate(() => window.cseFleet.edges.reduce((n, e) => n + e.flaps, 0)), ...(await longTasks(page)) };
     await page.context().close();
     return out;
   } finally {

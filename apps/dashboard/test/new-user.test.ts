@@ -174,6 +174,9 @@ describe('a new user in the dashboard', () => {
     expect(await secure.revoke(me?.frontendId as string)).toBe(true);
     await page.locator('#connection[data-status="revoked"]').waitFor({ timeout: 60_000 });
     expect(await row.locator('input[name="speed"]').inputValue(), 'the form kept what was typed').toBe('1234');
+    // No other Edit is offered any more, and the page says why.
+    await until('Edit gone from the other rows', async () => (await page.locator('tr[data-worker]:not([data-worker="m03"]) button[data-action="edit"]').count()) === 0);
+    expect(await page.locator('#access').textContent()).toContain('revoked');
 
     await row.locator('button[type="submit"]').click();
     const message = row.getByRole('alert');

@@ -228,7 +228,7 @@ export class EdgePage {
         state.role = msg.role;
         view.showOtherTab(msg.role === 'other-tab');
         // Read-only where another tab syncs (a browser without SharedWorker): no Edit to refuse later.
-        if (msg.role === 'other-tab' && view.setAccess({ canWrite: false, admin: false, summary: 'read-only in this tab (the dashboard is open in another tab: edit there)' })) this.#draw();
+        if (msg.role === 'other-tab' && view.setAccess({ canWrite: false, admin: false, summary: 'read-only', readOnly: 'the dashboard is open in another tab, which syncs this Edge: edit there' })) this.#draw();
         view.showPairing(msg.role === 'unpaired', msg.error);
         if (msg.role !== 'unpaired' || msg.error !== undefined) {
           const waiters = this.#pairWaiters;
@@ -252,7 +252,10 @@ export class EdgePage {
         this.#updateRequired = s.updateRequired;
         if (this.#shown) showUpdateRequired(this.#updateRequired);
         if (shown !== undefined) state.progressSeen = [...state.progressSeen.slice(-49), shown];
-        if (s.grant !== undefined) {
+        if (s.status === 'revoked') {
+          // No Edit to refuse later: a revoked browser sends nothing.
+          if (view.setAccess({ canWrite: false, admin: false, summary: 'revoked', readOnly: "this browser's pairing was revoked on the Edge, so it cannot send edits; pair it again with a new code" })) this.#draw();
+        } else if (s.grant !== undefined) {
           state.grant = s.grant.preset;
           if (view.setAccess(s.grant)) this.#draw();
         }

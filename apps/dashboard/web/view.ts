@@ -36,6 +36,8 @@ export interface Access {
   readonly admin: boolean;
   /** One line, e.g. "operator: read all; write all". */
   readonly summary: string;
+  /** Why this browser cannot edit here whatever its grant (another tab syncs, its pairing was revoked): said instead of the grant. */
+  readonly readOnly?: string;
 }
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -385,14 +387,18 @@ export class DashboardView {
 
   /** Shows what this browser may do: Edit only where it may write; the share panel to an admin. True if that changed (redraw the rows). */
   setAccess(access: Access): boolean {
-    if (this.#access !== undefined && this.#access.canWrite === access.canWrite && this.#access.admin === access.admin && this.#access.summary === access.summary) return false;
+    const was = this.#access;
+    if (was !== undefined && was.canWrite === access.canWrite && was.admin === access.admin && was.summary === access.summary && was.readOnly === access.readOnly) return false;
     this.#access = access;
     this.#el('share').hidden = !access.admin;
     if (access.admin) this.refreshPaired();
     const sub = this.#el('access');
     sub.hidden = false;
-    sub.textContent = `This browser's grant: ${access.summary}${access.canWrite ? '' : ' (view only: editing is off)'}.`;
-    if (!access.canWrite && this.#editing !== undefined) this.#setEditing(undefined);
+    sub.textContent = access.readOnly !== undefined ? `Read-only here: ${access.readOnly}.` : `This browser's grant: ${access.summary}${access.canWrite ? '' : ' (view only: editing is off)'}.`;
+    // A grant without writes closes an open form. A browser read-only for another reason (revoked
+    // while the user typed) keeps it on screen: what was typed is not lost, and Save says why it
+    // cannot be sent.
+    if (!access.canWrite && access.readOnly === undefined && this.#editing !== undefined) this.#setEditing(undefined);
     return true;
   }
 

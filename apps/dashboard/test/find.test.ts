@@ -1,4 +1,5 @@
 // What the operator's search, filter and order do over the page's rows (web/find.ts).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { STALE_AFTER_MS } from '../shared/machines.js';
 import type { MachineObserved } from '../shared/machines.js';
@@ -46,5 +47,19 @@ describe('finding machines', () => {
     expect(ids('conflict')).toEqual(['m05']);
     expect(ids('stale')).toEqual(['m06']);
     expect(isStale(row(0, { ageMs: STALE_AFTER_MS }), NOW)).toBe(false);
+  });
+
+  it('keeps natural order over draws whose machines come and go (the ranks it caches are sorted again when new ids arrive)', () => {
+    const seed = process.env.CSE_DASHBOARD_SEED === undefined ? undefined : Number(process.env.CSE_DASHBOARD_SEED);
+    const id = fc.oneof(fc.integer({ min: 0, max: 3000 }).map((n) => `m${n}`), fc.stringMatching(/^[a-z]{1,3}[0-9]{0,4}$/));
+    fc.assert(
+      fc.property(fc.array(fc.uniqueArray(id, { maxLength: 60 }), { minLength: 1, maxLength: 6 }), (draws) => {
+        for (const ids of draws) {
+          const rows = ids.map((x, i) => ({ ...row(i), id: x }));
+          expect(selectRows(rows, '', 'all', NOW).map((r) => r.id)).toEqual([...ids].sort(compareNatural));
+        }
+      }),
+      { seed, numRuns: 200 },
+    );
   });
 });

@@ -62,4 +62,18 @@ describe('finding machines', () => {
       { seed, numRuns: 200 },
     );
   });
+
+  it('orders ids such as m123 as the collator does, without it', () => {
+    const seed = process.env.CSE_DASHBOARD_SEED === undefined ? undefined : Number(process.env.CSE_DASHBOARD_SEED);
+    const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+    const viaCollator = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+    const simple = fc.stringMatching(/^[a-c]{1,3}0{0,2}[0-9]{1,4}$/);
+    const any = fc.oneof(simple, simple, fc.string({ maxLength: 6 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,6}$/));
+    fc.assert(
+      fc.property(any, any, (a, b) => {
+        expect(Math.sign(compareNatural(a, b)), `${a} vs ${b}`).toBe(Math.sign(viaCollator(a, b)));
+      }),
+      { seed, numRuns: 3000 },
+    );
+  });
 });

@@ -10,9 +10,8 @@ import type { LinkConfig } from '../shared/link-config.js';
 import { databaseName } from './connection.js';
 import { DetailView } from './detail.js';
 import type { StatusFilter } from './find.js';
-import { selectRows } from './find.js';
-import type { MachineRow } from './model.js';
 import { showUpdateRequired } from './update-notice.js';
+import { RowSet } from './row-set.js';
 import { DashboardView } from './view.js';
 import type { Call, Role, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope } from './worker-protocol.js';
 
@@ -92,8 +91,7 @@ export class EdgePage {
   readonly #replies = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #seq = 0;
   /** The page's compact copy of the rows: only what changed arrives, and only that is redrawn. */
-  readonly #rows = new Map<string, MachineRow>();
-  #all: MachineRow[] = [];
+  readonly #rows = new RowSet();
   #find: { query: string; filter: StatusFilter } = { query: '', filter: 'all' };
   #drawQueued = false;
   #shown = false;
@@ -177,18 +175,11 @@ export class EdgePage {
     return new Promise((resolve, reject) => this.#pairWaiters.push({ resolve, reject }));
   }
 
-  /** Machines, failed, not at desired state, conflicts (counted again after each change). */
+  /** Machines, failed, not at desired state, conflicts (kept as the rows change). */
   get counts(): EdgeCounts {
     if (this.#counts !== undefined) return this.#counts;
-    let failed = 0;
-    let notAtDesired = 0;
-    let conflicts = 0;
-    for (const r of this.#all) {
-      if (r.observed.value?.state === 'failed') failed++;
-      if (r.differs.length > 0) notAtDesired++;
-      if (r.desired.status === 'conflict') conflicts++;
-    }
-    this.#counts = { machines: this.#all.length, failed, notAtDesired, conflicts };
+    const c = this.#rows.counts();
+    this.#counts = { machines: c.machines, failed: c.failed, notAtDesired: c.notAtDesired, conflicts: c.conflicts };
     return this.#counts;
   }
 
@@ -196,14 +187,15 @@ export class EdgePage {
     this.#drawQueued = false;
     if (!this.#shown) return;
     const now = Date.now();
-    this.#view.render(selectRows(this.#all, this.#find.query, this.#find.filter, now), now, this.#all);
+    this.#view.render(this.#rows.select(this.#find.query, this.#find.filter, now), now, this.#rows.counts(now));
     this.state.rendered++;
   }
 
+  /** One draw per frame however many messages arrive before it (each draw lays the table out). */
   #queueDraw(): void {
     if (this.#drawQueued || !this.#shown) return;
     this.#drawQueued = true;
-    setTimeout(() => this.#draw(), 0);
+    requestAnimationFrame(() => this.#draw());
   }
 
   #onMessage(msg: ToPage): void {
@@ -214,11 +206,9 @@ export class EdgePage {
         view.setLink(msg.description);
         return;
       case 'rows': {
-        for (const id of msg.removed) this.#rows.delete(id);
-        for (const row of msg.changed) this.#rows.set(row.id, row);
-        this.#all = [...this.#rows.values()];
+        this.#rows.apply(msg.changed, msg.removed);
         this.#counts = undefined;
-        state.machines = this.#all.length;
+        state.machines = this.#rows.size;
         this.#detail.update(msg.changed);
         this.#queueDraw();
         this.onChange();

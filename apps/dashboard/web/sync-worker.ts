@@ -22,6 +22,8 @@ import type { Call, PairedView, Role, SyncState, ToPage, ToPageEnvelope, ToWorke
 const ROWS_PER_MESSAGE = 200;
 /** Changed rows go to the page at most once per this many ms while changes arrive. */
 const DRAW_EVERY_MS = 150;
+/** Progress alone (no new status) goes to the page at most this often. */
+const PROGRESS_EVERY_MS = 100;
 const DESIRED_COLLECTION = `${WORKER_TYPE}_desired`;
 /** Changes read from the replica's feed per page. */
 const FEED_PAGE = 2000;
@@ -203,10 +205,27 @@ class SyncHub {
       this.#send(undefined, { type: 'sync', state: this.#sync });
     };
     fe.onOutcome((outcome) => this.#send(undefined, { type: 'outcome', outcome }));
-    fe.onStatus((_status, progress) => {
+    // A new status goes to the page at once; progress alone (a page applied) at most every
+    // PROGRESS_EVERY_MS, the last one always (in an initial sync of 100,000 documents each page's
+    // progress was a message the page handled).
+    let sentAt = 0;
+    let trailing: ReturnType<typeof setTimeout> | undefined;
+    fe.onStatus((status, progress) => {
       this.#received += progress.applied >= this.#lastApplied ? progress.applied - this.#lastApplied : progress.applied;
       this.#lastApplied = progress.applied;
-      publish();
+      const now = Date.now();
+      if (status !== this.#sync?.status || fe.pending !== this.#sync.pending || now - sentAt >= PROGRESS_EVERY_MS) {
+        clearTimeout(trailing);
+        trailing = undefined;
+        sentAt = now;
+        publish();
+      } else {
+        trailing ??= setTimeout(() => {
+          trailing = undefined;
+          sentAt = Date.now();
+          publish();
+        }, PROGRESS_EVERY_MS - (now - sentAt));
+      }
     });
     publish();
     await fe.start();

@@ -9,8 +9,9 @@ import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { MachineDesired, MachineObserved } from '../shared/machines.js';
 import { DESIRED_STATES, MAX_SPEED, temperatureOf } from '../shared/machines.js';
 import type { StatusFilter } from './find.js';
-import { FILTERS, isStale } from './find.js';
+import { FILTERS } from './find.js';
 import type { DocStatus, MachineRow } from './model.js';
+import type { RowCounts } from './row-set.js';
 import type { PairedView } from './worker-protocol.js';
 
 export interface ViewActions {
@@ -277,12 +278,12 @@ export class DashboardView {
    * virtualized (spacer rows stand for the others), and a row is redrawn only when what it shows
    * changed, so the page's work follows what changed and what is visible, not the fleet's size.
    */
-  render(rows: readonly MachineRow[], now = Date.now(), all: readonly MachineRow[] = rows): void {
+  render(rows: readonly MachineRow[], now: number, counts: RowCounts): void {
     this.#all = rows;
-    this.#el('empty').hidden = all.length > 0;
-    this.#el('shown').textContent = rows.length === all.length ? '' : `${rows.length} of ${all.length} shown`;
+    this.#el('empty').hidden = counts.machines > 0;
+    this.#el('shown').textContent = rows.length === counts.machines ? '' : `${rows.length} of ${counts.machines} shown`;
     this.#paint(now);
-    this.#summary(all, now);
+    this.#summary(counts);
   }
 
   /** Draws the window of rows around the viewport. */
@@ -446,23 +447,16 @@ export class DashboardView {
     for (const { tr, row } of this.#rows.values()) (tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
   }
 
-  #summary(rows: readonly MachineRow[], now: number): void {
-    if (rows.length === 0) {
+  #summary(counts: RowCounts): void {
+    if (counts.machines === 0) {
       // Not "0 machines · 0 running": nothing has arrived yet, or this Edge has no machines.
       this.#el('summary').innerHTML = this.#status === 'live' ? 'No machines on this Edge.' : '<span class="muted">Waiting for the machines…</span>';
       return;
     }
-    const count = (f: (r: MachineRow) => boolean): number => rows.filter(f).length;
-    const running = count((r) => r.observed.value?.state === 'running');
-    const failed = count((r) => r.observed.value?.state === 'failed');
-    const moving = count((r) => r.differs.length > 0 && r.observed.value?.state !== 'failed');
-    const pending = count((r) => r.desired.status === 'pending');
-    const conflicts = count((r) => r.desired.status === 'conflict');
-    const loading = rows.some((r) => r.observed.value === undefined);
-    const parts = [`<b>${rows.length}</b> machines`, loading ? '<span class="muted">loading their reports…</span>' : `<b>${running}</b> running`, `<b class="${failed > 0 ? 'bad' : ''}">${failed}</b> failed`, `<b>${moving}</b> not yet at their desired state`];
+    const { running, failed, moving, pending, conflicts, stale } = counts;
+    const parts = [`<b>${counts.machines}</b> machines`, counts.loading > 0 ? '<span class="muted">loading their reports…</span>' : `<b>${running}</b> running`, `<b class="${failed > 0 ? 'bad' : ''}">${failed}</b> failed`, `<b>${moving}</b> not yet at their desired state`];
     if (pending > 0) parts.push(`<b class="warn">${pending}</b> edit${pending === 1 ? '' : 's'} pending`);
     if (conflicts > 0) parts.push(`<b class="bad">${conflicts}</b> conflict${conflicts === 1 ? '' : 's'} to resolve`);
-    const stale = count((r) => isStale(r, now));
     if (stale > 0) parts.push(`<b class="warn">${stale}</b> stale (no report for 30 s)`);
     this.#el('summary').innerHTML = parts.join(' · ');
   }

@@ -18,8 +18,19 @@ export function dashboardMarkdown(r, command, date, quick = false) {
     `| renderer memory with ${fleet.machines} machines in the page, as found: private memory (RssAnon) of the ${fleet.renderers} renderer process${fleet.renderers === 1 ? '' : 'es'} that can hold the page and its sync worker (Chromium's own UI renderer left out), the most of ${fleet.rendererSamples ?? 1} samples a second apart, no collection forced (median ${fleet.rendererMedianMb ?? '-'} MB; after a GC in the page and its worker ${fleet.rendererAfterGcMb ?? '-'} MB, RSS with shared pages ${fleet.rendererRssMb} MB, JS heaps: page ${fleet.pageHeapMb} MB, sync worker ${fleet.workerHeapMb ?? '-'} MB) | ${typeof fleet.rendererMb === 'number' ? `${fleet.rendererMb} MB` : fleet.rendererMb} | < ${goals.rendererMb} MB | ${mark(met.memory, quick)} |`,
     `| status flaps once live (one Edge / all Edges) | ${one.flaps} / ${fleet.flaps} | ${goals.flaps} | ${mark(met.flaps, quick)} |`,
     `| longest main-thread task, whole run (one Edge / several); once live | ${round(one.longestMs)} / ${round(fleet.longestMs)} ms; ${round(one.longestOnceLiveMs)} / ${round(fleet.longestOnceLiveMs)} ms | < ${goals.longTaskMs} ms | ${mark(met.longTask, quick)} |`,
-    '',
   );
+  const big = r.big;
+  if (big !== undefined) {
+    if (big.error !== undefined) lines.push(`| first sync of ${r.size.big * 3} documents (${r.size.big} machines, one Edge) | failed: ${big.error} | | |`);
+    else {
+      lines.push(
+        `| first load to live, ${big.machines} machines (${big.documents} documents) on one Edge | ${ms(big.loadToLiveMs)} | | |`,
+        `| main-thread tasks over 50 ms during that first sync: how many, the longest (long animation frames over 50 ms: ${big.longFrames}) | ${big.over50}, ${round(big.longestMs)} ms | none over ${goals.longTaskMs} ms | ${mark(met.bigLongTask, quick)} |`,
+      );
+    }
+  }
+  lines.push('');
+  if (big?.longestFrames?.length > 0) lines.push(`The longest frames of that first sync (ms, and the scripts that ran in them): ${big.longestFrames.map((f) => `${f.ms} ms (${f.scripts.join(', ') || 'no script: layout, style or garbage collection'})`).join('; ')}.`, '');
   if (r.fleetError !== undefined) lines.push(`The run with several Edges did not finish: ${r.fleetError}`, '');
   return lines;
 }

@@ -4,8 +4,15 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright';
+import { openStore } from '@cse/core';
+import type { Store } from '@cse/core';
+import { SqliteAdapter } from '@cse/adapter-sqlite';
+import { buildPage, launchChromium } from '../../../test-support/chromium.js';
 import { until as waitUntil } from '../../../test-support/until.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -71,4 +78,45 @@ export function killAll(): void {
       // already gone
     }
   }
+}
+
+/** A launcher started for a test file, with the page built, the Edge's store open beside it and a browser. */
+export interface Dashboard {
+  readonly dir: string;
+  readonly run: Started;
+  /** The Edge's SQLite file, opened by another connection (as `cse-edge` in another process would). */
+  readonly edgeStore: Store;
+  readonly browser: Browser;
+  /** Ctrl-C to the launcher, then everything closed and the folder removed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the page, starts the launcher with `workers` machines on a temp folder and free ports (no
+ * failures, no HMI edits: the only changes of a desired state are the test's), opens the Edge's
+ * store and a headless Chromium.
+ */
+export async function startDashboard(prefix: string, workers: number): Promise<Dashboard> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(app, 'test-artifacts'), { recursive: true });
+  const web = join(dir, 'web');
+  await buildPage(join(app, 'web'), web, { base: './' });
+  const data = join(dir, 'data');
+  const run = await start(['--data', data, '--port', String(await freePort()), '--relay-port', String(await freePort()), '--workers', String(workers), '--tick-ms', '2000', '--fail-rate', '0', '--hmi-rate', '0', '--web', web]);
+  const edgeStore = openStore(new SqliteAdapter({ path: join(data, 'edge.db') }));
+  const browser = await launchChromium();
+  return {
+    dir,
+    run,
+    edgeStore,
+    browser,
+    stop: async () => {
+      await browser.close();
+      await edgeStore.close();
+      ctrlC(run.proc);
+      await run.exited;
+      killAll();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -5,26 +5,22 @@
 // open) is said on the machine's row, never in a browser dialog; and in a browser without
 // SharedWorker a second tab is read-only, says where to edit, and takes over when the first closes.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TriangularStore, openStore } from '@cse/core';
+import { TriangularStore } from '@cse/core';
 import type { Store } from '@cse/core';
-import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { SecureEdge, grantPreset } from '@cse/sync';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
-import { buildPage, launchChromium } from '../../../test-support/chromium.js';
-import { ctrlC, freePort, killAll, start, until } from './launcher.js';
-import type { Started } from './launcher.js';
+import { launchChromium } from '../../../test-support/chromium.js';
+import { killAll, startDashboard, until } from './launcher.js';
+import type { Dashboard, Started } from './launcher.js';
 
 const app = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const repo = resolve(app, '../..');
 const artifacts = join(app, 'test-artifacts');
 const WORKERS = 6;
-let dir = '';
 let run: Started | undefined;
 let browser: Browser | undefined;
 let edgeStore: Store | undefined;
@@ -52,27 +48,16 @@ async function live(page: Page): Promise<void> {
   await until('every machine on the page', async () => (await page.locator('tr[data-worker]').count()) === WORKERS);
 }
 
+let dashboard: Dashboard | undefined;
+
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cse-dashboard-new-user-'));
-  mkdirSync(artifacts, { recursive: true });
-  const web = join(dir, 'web');
-  await buildPage(join(app, 'web'), web, { base: './' });
-  const data = join(dir, 'data');
-  // No failures and no HMI edits: the only changes of a desired state are the tests'.
-  run = await start(['--data', data, '--port', String(await freePort()), '--relay-port', String(await freePort()), '--workers', String(WORKERS), '--tick-ms', '2000', '--fail-rate', '0', '--hmi-rate', '0', '--web', web]);
-  edgeStore = openStore(new SqliteAdapter({ path: join(data, 'edge.db') }));
-  browser = await launchChromium();
+  dashboard = await startDashboard('cse-dashboard-new-user-', WORKERS);
+  ({ run, edgeStore, browser } = dashboard);
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await edgeStore?.close();
-  if (run !== undefined) {
-    ctrlC(run.proc);
-    await run.exited;
-  }
+  await dashboard?.stop();
   killAll();
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
 describe('npm start', () => {

@@ -2,25 +2,20 @@
 // processes (one start for both cases): two paired browsers edit the same machine from the same
 // base (one edit is applied, the other is a visible conflict in its browser, resolved there), and
 // a pairing code that has expired, opened in a fresh browser, says so and how to get a new one.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TriangularStore, openStore } from '@cse/core';
+import { TriangularStore } from '@cse/core';
 import type { Store } from '@cse/core';
-import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { SecureEdge, grantPreset } from '@cse/sync';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
-import { buildPage, launchChromium } from '../../../test-support/chromium.js';
-import { ctrlC, freePort, killAll, start, until } from './launcher.js';
-import type { Started } from './launcher.js';
+import { killAll, startDashboard, until } from './launcher.js';
+import type { Dashboard, Started } from './launcher.js';
 
 const app = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const artifacts = join(app, 'test-artifacts');
 const WORKERS = 8;
-let dir = '';
 let run: Started | undefined;
 let browser: Browser | undefined;
 let edgeStore: Store | undefined;
@@ -39,27 +34,16 @@ const docStatus = (page: Page, worker: string, doc: string): Promise<string | nu
 /** The Edge's desired document of a machine, read from its SQLite file by another connection. */
 const edgeDesired = (id: string): Promise<Record<string, unknown> | undefined> => new TriangularStore(edgeStore as Store, machineRegistry()).loadDesired(WORKER_TYPE, id);
 
+let dashboard: Dashboard | undefined;
+
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cse-dashboard-two-'));
-  mkdirSync(artifacts, { recursive: true });
-  const web = join(dir, 'web');
-  await buildPage(join(app, 'web'), web, { base: './' });
-  const data = join(dir, 'data');
-  // No failures and no HMI edits: the only writers of a desired state are the two browsers.
-  run = await start(['--data', data, '--port', String(await freePort()), '--relay-port', String(await freePort()), '--workers', String(WORKERS), '--tick-ms', '2000', '--fail-rate', '0', '--hmi-rate', '0', '--web', web]);
-  edgeStore = openStore(new SqliteAdapter({ path: join(data, 'edge.db') }));
-  browser = await launchChromium();
+  dashboard = await startDashboard('cse-dashboard-two-', WORKERS);
+  ({ run, edgeStore, browser } = dashboard);
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await edgeStore?.close();
-  if (run !== undefined) {
-    ctrlC(run.proc);
-    await run.exited;
-  }
+  await dashboard?.stop();
   killAll();
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
 describe('two people on one Edge', () => {

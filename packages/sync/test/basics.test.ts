@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAdapter, Tier, isCseError, openStore } from '@cse/core';
 import type { EdgeSync, Transport } from '@cse/sync';
-import { edgeOn, edgeState, frontendOn, memoryEdge, pairConnector, replicaState, until } from './helpers.js';
+import { edgeOn, edgeState, frontendOn, interpose, memoryEdge, pairConnector, replicaState, until } from './helpers.js';
 import type { Edge } from './helpers.js';
 
 function edgeOnSame(edge: Edge): EdgeSync {
@@ -82,17 +82,8 @@ describe('sync in one process', () => {
     const local = openStore(new MemoryAdapter());
     let dropResult = false;
     let edgeMovesOn: Promise<unknown> = Promise.resolve();
-    const wrap = (t: Transport): Transport => {
-      const outer: Transport = {
-        send: (f) => t.send(f),
-        close: (r) => t.close(r),
-        get buffered() {
-          return t.buffered;
-        },
-        onmessage: undefined,
-        onclose: undefined,
-      };
-      t.onmessage = (frame) => {
+    const wrap = (t: Transport): Transport =>
+      interpose(t, (frame, deliver) => {
         if (dropResult && frame.includes('"t":"result"')) {
           // The write was applied; its result is lost with the connection, and the Edge writes again.
           dropResult = false;
@@ -100,11 +91,8 @@ describe('sync in one process', () => {
           t.close('lost');
           return;
         }
-        outer.onmessage?.(frame);
-      };
-      t.onclose = (r) => outer.onclose?.(r);
-      return outer;
-    };
+        deliver(frame);
+      });
     const fe = frontendOn(local, pairConnector(() => edge.sync, wrap));
     await fe.start();
     await until(async () => (await local.get('pump_desired', 'p1'))?.rpm === 1, 'synced');

@@ -87,3 +87,22 @@ export async function replicaState(store: Store, collections: readonly string[],
 export function user(doc: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(doc).filter(([k]) => !k.startsWith('_')));
 }
+
+/**
+ * `t` with its incoming frames passed through `receive`, which delivers each (now, later or never)
+ * to whoever listens on the returned transport.
+ */
+export function interpose(t: Transport, receive: (frame: string, deliver: (frame: string) => void) => void): Transport {
+  const outer: Transport = {
+    send: (f) => t.send(f),
+    close: (r) => t.close(r),
+    get buffered() {
+      return t.buffered;
+    },
+    onmessage: undefined,
+    onclose: undefined,
+  };
+  t.onmessage = (frame) => receive(frame, (f) => outer.onmessage?.(f));
+  t.onclose = (r) => outer.onclose?.(r);
+  return outer;
+}

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAdapter, Tier, openStore } from '@cse/core';
 import type { SyncProgress, Transport } from '@cse/sync';
-import { frontendOn, memoryEdge, pairConnector, until } from './helpers.js';
+import { frontendOn, interpose, memoryEdge, pairConnector, until } from './helpers.js';
 
 async function bookkeeping(edge: ReturnType<typeof memoryEdge>, n: number): Promise<void> {
   for (let i = 1; i <= n; i++) await edge.sync.syncState.markSynced(Tier.Edge, i, { peer: `other-${i}` });
@@ -103,29 +103,7 @@ describe('a live replica and commits larger than a page (issue 24: no status fla
     // Frames from the Edge pass while `open`; closed, they wait here until released.
     let open = true;
     const held: (() => void)[] = [];
-    const gated = (t: Transport): Transport => {
-      let deliver: ((frame: string) => void) | undefined;
-      t.onmessage = (frame) => (open ? deliver?.(frame) : held.push(() => deliver?.(frame)));
-      return {
-        send: (f) => t.send(f),
-        close: (r) => t.close(r),
-        get buffered() {
-          return t.buffered;
-        },
-        get onmessage() {
-          return deliver;
-        },
-        set onmessage(f) {
-          deliver = f;
-        },
-        get onclose() {
-          return t.onclose;
-        },
-        set onclose(f) {
-          t.onclose = f;
-        },
-      };
-    };
+    const gated = (t: Transport): Transport => interpose(t, (frame, deliver) => (open ? deliver(frame) : held.push(() => deliver(frame))));
     const local = openStore(new MemoryAdapter());
     const fe = frontendOn(local, pairConnector(() => edge.sync, gated), { liveGraceMs: 30, heartbeatMs: 60_000 });
     await fe.start();

@@ -363,6 +363,16 @@ async function runBig(ctx, browser, web, size) {
   }
 }
 
+/** Runs `f` with a fresh headless Chromium, closed after. */
+async function withBrowser(f) {
+  const browser = await launchChromium({ extraArgs: ['--enable-precise-memory-info'] });
+  try {
+    return await f(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
 export default {
   id: 'D1',
   title: 'the dashboard at plant scale (headless Chromium, npm start)',
@@ -376,7 +386,8 @@ export default {
       ctx.log(`one Edge: ${JSON.stringify(one)}`);
       let fleet;
       try {
-        fleet = await runFleet(ctx, browser, web, size);
+        // Each run in a browser of its own: a renderer that held run A's page keeps some of its memory.
+        fleet = await withBrowser((b) => runFleet(ctx, b, web, size));
         ctx.log(`several Edges: ${JSON.stringify(fleet)}`);
       } catch (e) {
         // Run A's figures stay; the report says what became of run B.
@@ -385,7 +396,7 @@ export default {
       }
       let big;
       try {
-        big = await runBig(ctx, browser, web, size);
+        big = await withBrowser((b) => runBig(ctx, b, web, size));
         ctx.log(`100,000 documents: ${JSON.stringify(big)}`);
       } catch (e) {
         big = { error: e instanceof Error ? e.message.split('\n')[0] : String(e) };

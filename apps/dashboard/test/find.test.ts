@@ -5,12 +5,12 @@ import { STALE_AFTER_MS } from '../shared/machines.js';
 import type { MachineObserved } from '../shared/machines.js';
 import { machineId, machineIdentity } from '../server/simulator.js';
 import { compareNatural, isStale, selectRows } from '../web/find.js';
-import type { MachineRow } from '../web/model.js';
-import { differences } from '../web/model.js';
+import type { MachineRow, PageRow } from '../web/model.js';
+import { differences, machineRow, pageRow } from '../web/model.js';
 
 const NOW = Date.parse('2026-12-07T05:00:00Z');
 
-function row(i: number, o: Partial<MachineObserved> & { ageMs?: number } = {}, desiredStatus: 'synced' | 'pending' | 'conflict' = 'synced'): MachineRow {
+function machine(i: number, o: Partial<MachineObserved> & { ageMs?: number } = {}, desiredStatus: 'synced' | 'pending' | 'conflict' = 'synced'): MachineRow {
   const desired = { state: 'running' as const, speed: 1000 };
   const observed: MachineObserved = { state: o.state ?? 'running', speed: o.speed ?? 1000, temperatureC: 30, reportedAt: new Date(NOW - (o.ageMs ?? 1000)).toISOString() };
   return {
@@ -23,6 +23,9 @@ function row(i: number, o: Partial<MachineObserved> & { ageMs?: number } = {}, d
   };
 }
 
+/** The page's row of machine `i` (the find functions work on what the page holds). */
+const row = (...args: Parameters<typeof machine>): PageRow => pageRow(machine(...args));
+
 describe('finding machines', () => {
   it('orders naturally (m2 before m10) and pins failed and conflicted machines to the top', () => {
     expect(['m10', 'm2', 'm1', 'm100'].sort(compareNatural)).toEqual(['m1', 'm2', 'm10', 'm100']);
@@ -34,7 +37,7 @@ describe('finding machines', () => {
     const rows = Array.from({ length: 40 }, (_, i) => row(i));
     expect(selectRows(rows, machineIdentity(7).serial.toLowerCase(), 'all', NOW).map((r) => r.id)).toEqual(['m08']);
     expect(selectRows(rows, '  PUMP   07 ', 'all', NOW).map((r) => r.id)).toEqual(['m07']);
-    expect(selectRows(rows, 'line c', 'all', NOW).map((r) => r.id)).toEqual(rows.filter((r) => r.identity.value?.line === 'Line C').map((r) => r.id));
+    expect(selectRows(rows, 'line c', 'all', NOW).map((r) => r.id)).toEqual(rows.filter((r) => machineRow(r).identity.value?.line === 'Line C').map((r) => r.id));
     expect(selectRows(rows, 'm3', 'all', NOW).map((r) => r.id)).toEqual(['m30', 'm31', 'm32', 'm33', 'm34', 'm35', 'm36', 'm37', 'm38', 'm39']);
   });
 
@@ -55,7 +58,7 @@ describe('finding machines', () => {
     fc.assert(
       fc.property(fc.array(fc.uniqueArray(id, { maxLength: 60 }), { minLength: 1, maxLength: 6 }), (draws) => {
         for (const ids of draws) {
-          const rows = ids.map((x, i) => ({ ...row(i), id: x }));
+          const rows = ids.map((x, i) => pageRow({ ...machine(i), id: x }));
           expect(selectRows(rows, '', 'all', NOW).map((r) => r.id)).toEqual([...ids].sort(compareNatural));
         }
       }),

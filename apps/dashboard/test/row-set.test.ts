@@ -5,9 +5,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { STALE_AFTER_MS } from '../shared/machines.js';
 import type { MachineDesired, MachineObserved } from '../shared/machines.js';
-import { isStale, selectRows } from '../web/find.js';
-import type { DocStatus, MachineRow } from '../web/model.js';
-import { differences } from '../web/model.js';
+import { selectRows } from '../web/find.js';
+import type { DocStatus, MachineRow, PageRow } from '../web/model.js';
+import { differences, machineRow, pageRow } from '../web/model.js';
 import { RowSet } from '../web/row-set.js';
 
 const seed = process.env.CSE_DASHBOARD_SEED === undefined ? undefined : Number(process.env.CSE_DASHBOARD_SEED);
@@ -34,14 +34,14 @@ const rowArb: fc.Arbitrary<MachineRow> = fc
     } as MachineRow;
   });
 
-const stepArb = fc.record({ changed: fc.array(rowArb, { maxLength: 12 }), removed: fc.array(fc.integer({ min: 0, max: 40 }).map((n) => `m${n}`), { maxLength: 4 }), draw: fc.boolean() });
+const stepArb = fc.record({ changed: fc.array(rowArb.map(pageRow), { maxLength: 12 }), removed: fc.array(fc.integer({ min: 0, max: 40 }).map((n) => `m${n}`), { maxLength: 4 }), draw: fc.boolean() });
 
 describe('the rows kept change by change', () => {
   it('count and order as a pass over every row would', () => {
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 1, maxLength: 25 }), (steps) => {
         const set = new RowSet();
-        const all = new Map<string, MachineRow>();
+        const all = new Map<string, PageRow>();
         for (const { changed, removed, draw } of steps) {
           // (The worker sends one row per machine in a message; twice, the last one counts.)
           set.apply(changed, removed);
@@ -49,7 +49,8 @@ describe('the rows kept change by change', () => {
           for (const r of changed) all.set(r.id, r);
           if (!draw) continue;
           const rows = [...all.values()];
-          const count = (f: (r: MachineRow) => boolean): number => rows.filter(f).length;
+          const machines = rows.map(machineRow);
+          const count = (f: (r: MachineRow) => boolean): number => machines.filter(f).length;
           expect(set.counts(NOW)).toEqual({
             machines: rows.length,
             running: count((r) => r.observed.value?.state === 'running'),
@@ -59,7 +60,7 @@ describe('the rows kept change by change', () => {
             pending: count((r) => r.desired.status === 'pending'),
             conflicts: count((r) => r.desired.status === 'conflict'),
             loading: count((r) => r.observed.value === undefined),
-            stale: count((r) => isStale(r, NOW)),
+            stale: count((r) => r.observed.value !== undefined && NOW - Date.parse(r.observed.value.reportedAt) > STALE_AFTER_MS),
           });
           expect(set.select('', 'all', NOW)).toEqual(selectRows(rows, '', 'all', NOW));
           expect(set.select('', 'failed', NOW)).toEqual(selectRows(rows, '', 'failed', NOW));

@@ -63,12 +63,15 @@ export class DetailView {
     delete this.element.dataset.machine;
   }
 
-  /** Rows that changed: the open machine's is redrawn; a new Desired version brings its history again. */
-  update(changed: readonly MachineRow[]): void {
+  /** The machine whose detail is open, if any. */
+  get shownId(): string | undefined {
+    return this.#row?.id;
+  }
+
+  /** The open machine's row changed: redrawn; a new Desired version brings its history again. */
+  update(row: MachineRow): void {
     const open = this.#row;
-    if (open === undefined) return;
-    const row = changed.find((r) => r.id === open.id);
-    if (row === undefined) return;
+    if (open === undefined || row.id !== open.id) return;
     this.#row = row;
     this.#draw();
     if (row.desired.edgeVersion !== open.desired.edgeVersion) this.#loadHistory(row.id);

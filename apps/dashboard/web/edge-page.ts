@@ -11,6 +11,7 @@ import { databaseName } from './connection.js';
 import { DetailView } from './detail.js';
 import type { StatusFilter } from './find.js';
 import { showUpdateRequired } from './update-notice.js';
+import { machineRow } from './model.js';
 import { RowSet } from './row-set.js';
 import { DashboardView } from './view.js';
 import type { Call, Role, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope } from './worker-protocol.js';
@@ -127,7 +128,7 @@ export class EdgePage {
       },
       detail: (id) => {
         const row = this.#rows.get(id);
-        if (row !== undefined) this.#detail.open(row);
+        if (row !== undefined) this.#detail.open(machineRow(row));
       },
     });
     root.append(this.#detail.element);
@@ -209,7 +210,9 @@ export class EdgePage {
         this.#rows.apply(msg.changed, msg.removed);
         this.#counts = undefined;
         state.machines = this.#rows.size;
-        this.#detail.update(msg.changed);
+        const shown = this.#detail.shownId;
+        const detail = shown === undefined ? undefined : msg.changed.find((r) => r.id === shown);
+        if (detail !== undefined) this.#detail.update(machineRow(detail));
         this.#queueDraw();
         this.onChange();
         return;

@@ -4,7 +4,8 @@
  * the machine id (m2 before m10). Pure functions over the page's compact rows.
  */
 import { STALE_AFTER_MS } from '../shared/machines.js';
-import type { MachineRow } from './model.js';
+import type { PageRow } from './model.js';
+import { FLAG } from './model.js';
 
 export type StatusFilter = 'all' | 'failed' | 'not-at-desired' | 'conflict' | 'pending' | 'stale';
 
@@ -62,43 +63,41 @@ function compareLettersThenDigits(a: string, ia: number, b: string, ib: number):
 }
 
 /** No report (change or heartbeat) for three heartbeats. */
-export function isStale(row: MachineRow, now: number): boolean {
-  const at = row.observed.value?.reportedAt;
-  return at !== undefined && now - Date.parse(at) > STALE_AFTER_MS;
+export function isStale(row: PageRow, now: number): boolean {
+  return now - row.at > STALE_AFTER_MS;
 }
 
-export function matchesFilter(row: MachineRow, filter: StatusFilter, now: number): boolean {
+export function matchesFilter(row: PageRow, filter: StatusFilter, now: number): boolean {
   switch (filter) {
     case 'all':
       return true;
     case 'failed':
-      return row.observed.value?.state === 'failed';
+      return (row.flags & FLAG.failed) !== 0;
     case 'not-at-desired':
-      return row.differs.length > 0;
+      return (row.flags & FLAG.differs) !== 0;
     case 'conflict':
-      return row.desired.status === 'conflict';
+      return (row.flags & FLAG.conflict) !== 0;
     case 'pending':
-      return row.desired.status === 'pending';
+      return (row.flags & FLAG.pending) !== 0;
     case 'stale':
       return isStale(row, now);
   }
 }
 
 /** True if the query (case-insensitive, spaces collapsed) is part of the machine's id, name, serial or line. */
-export function matchesSearch(row: MachineRow, query: string): boolean {
+export function matchesSearch(row: PageRow, query: string): boolean {
   const q = query.trim().toLowerCase().replace(/\s+/g, ' ');
-  if (q === '') return true;
-  const i = row.identity.value;
-  return [row.id, i?.name, i?.serial, i?.line].some((field) => field !== undefined && field.toLowerCase().includes(q));
+  // `search` holds the four fields one per line; a query holds no line break, so it matches within one.
+  return q === '' || row.search.includes(q);
 }
 
 /** Failed or conflicted: pinned to the top of the default view. */
-export function isPinned(row: MachineRow): boolean {
-  return row.observed.value?.state === 'failed' || row.desired.status === 'conflict';
+export function isPinned(row: PageRow): boolean {
+  return (row.flags & (FLAG.failed | FLAG.conflict)) !== 0;
 }
 
 /** Failed or conflicted first (the default view), then natural order of the id. */
-function pinned(row: MachineRow): number {
+function pinned(row: PageRow): number {
   return isPinned(row) ? 0 : 1;
 }
 
@@ -111,7 +110,7 @@ class NaturalRanks {
   #rank = new Map<string, number>();
   #ids: string[] = [];
 
-  of(rows: readonly MachineRow[]): Map<string, number> {
+  of(rows: readonly PageRow[]): Map<string, number> {
     let fresh = false;
     for (const row of rows) {
       if (this.#rank.has(row.id)) continue;
@@ -135,8 +134,8 @@ class NaturalRanks {
 const ranks = new NaturalRanks();
 
 /** The rows the table shows, in its order. */
-export function selectRows(rows: Iterable<MachineRow>, query: string, filter: StatusFilter, now: number): MachineRow[] {
-  const out: MachineRow[] = [];
+export function selectRows(rows: Iterable<PageRow>, query: string, filter: StatusFilter, now: number): PageRow[] {
+  const out: PageRow[] = [];
   for (const row of rows) if (matchesFilter(row, filter, now) && matchesSearch(row, query)) out.push(row);
   const rank = ranks.of(out);
   return out.sort((a, b) => pinned(a) - pinned(b) || (rank.get(a.id) as number) - (rank.get(b.id) as number));

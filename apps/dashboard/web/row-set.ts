@@ -10,7 +10,8 @@
 import { STALE_AFTER_MS } from '../shared/machines.js';
 import type { StatusFilter } from './find.js';
 import { compareNatural, isPinned, selectRows } from './find.js';
-import type { MachineRow } from './model.js';
+import type { PageRow } from './model.js';
+import { FLAG } from './model.js';
 
 /** What the summary line and the fleet overview count. */
 export interface RowCounts {
@@ -33,42 +34,41 @@ type Tally = Omit<RowCounts, 'machines' | 'stale'>;
 
 const ZERO: Tally = { running: 0, failed: 0, moving: 0, notAtDesired: 0, pending: 0, conflicts: 0, loading: 0 };
 
-function tally(row: MachineRow): Tally {
-  const state = row.observed.value?.state;
-  const differs = row.differs.length > 0;
+function tally(row: PageRow): Tally {
+  const has = (flag: number): 0 | 1 => ((row.flags & flag) !== 0 ? 1 : 0);
   return {
-    running: state === 'running' ? 1 : 0,
-    failed: state === 'failed' ? 1 : 0,
-    moving: differs && state !== 'failed' ? 1 : 0,
-    notAtDesired: differs ? 1 : 0,
-    pending: row.desired.status === 'pending' ? 1 : 0,
-    conflicts: row.desired.status === 'conflict' ? 1 : 0,
-    loading: row.observed.value === undefined ? 1 : 0,
+    running: has(FLAG.running),
+    failed: has(FLAG.failed),
+    moving: (row.flags & (FLAG.differs | FLAG.failed)) === FLAG.differs ? 1 : 0,
+    notAtDesired: has(FLAG.differs),
+    pending: has(FLAG.pending),
+    conflicts: has(FLAG.conflict),
+    loading: has(FLAG.loading),
   };
 }
 
 export class RowSet {
-  readonly #rows = new Map<string, MachineRow>();
+  readonly #rows = new Map<string, PageRow>();
   /** When each machine last reported (ms), for the stale count. */
   readonly #reported = new Map<string, number>();
   #tally: { -readonly [K in keyof Tally]: number } = { ...ZERO };
   /** The default view (no search, no filter): every row, failed and conflicted first, then natural order. */
-  #ordered: MachineRow[] = [];
+  #ordered: PageRow[] = [];
 
   get size(): number {
     return this.#rows.size;
   }
 
-  get(id: string): MachineRow | undefined {
+  get(id: string): PageRow | undefined {
     return this.#rows.get(id);
   }
 
-  values(): IterableIterator<MachineRow> {
+  values(): IterableIterator<PageRow> {
     return this.#rows.values();
   }
 
   /** Applies what the sync worker sent. */
-  apply(changed: readonly MachineRow[], removed: readonly string[]): void {
+  apply(changed: readonly PageRow[], removed: readonly string[]): void {
     for (const id of removed) {
       const old = this.#rows.get(id);
       if (old === undefined) continue;
@@ -78,15 +78,13 @@ export class RowSet {
       this.#ordered.splice(this.#at(old), 1);
     }
     // Rows not in the default view yet (by id: a machine twice in one message takes its last row).
-    const arrived = new Map<string, MachineRow>();
+    const arrived = new Map<string, PageRow>();
     for (const row of changed) {
       const old = this.#rows.get(row.id);
       if (old !== undefined) this.#count(old, -1);
       this.#count(row, 1);
       this.#rows.set(row.id, row);
-      const at = row.observed.value?.reportedAt;
-      const ms = at === undefined ? NaN : Date.parse(at);
-      if (Number.isFinite(ms)) this.#reported.set(row.id, ms);
+      if (Number.isFinite(row.at)) this.#reported.set(row.id, row.at);
       else this.#reported.delete(row.id);
       if (old === undefined || arrived.has(row.id)) arrived.set(row.id, row);
       else if (isPinned(old) === isPinned(row)) this.#ordered[this.#at(old)] = row;
@@ -109,47 +107,47 @@ export class RowSet {
   }
 
   /** The rows the table shows, in its order (the default view is the order kept). */
-  select(query: string, filter: StatusFilter, now: number): readonly MachineRow[] {
+  select(query: string, filter: StatusFilter, now: number): readonly PageRow[] {
     if (query.trim() !== '' || filter !== 'all') return selectRows(this.#rows.values(), query, filter, now);
     return this.#ordered;
   }
 
   /** Where `row` is, or would go, in the default view. */
-  #at(row: MachineRow): number {
+  #at(row: PageRow): number {
     let lo = 0;
     let hi = this.#ordered.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (order(this.#ordered[mid] as MachineRow, row) < 0) lo = mid + 1;
+      if (order(this.#ordered[mid] as PageRow, row) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   /** Puts rows not in the default view into it: each place found by binary search, then one pass. */
-  #merge(rows: MachineRow[]): void {
+  #merge(rows: PageRow[]): void {
     rows.sort(order);
     const places = rows.map((row) => this.#at(row));
     const old = this.#ordered;
-    const out: MachineRow[] = new Array<MachineRow>(old.length + rows.length);
+    const out: PageRow[] = new Array<PageRow>(old.length + rows.length);
     let from = 0;
     let o = 0;
     rows.forEach((row, k) => {
       const place = places[k] as number;
-      while (from < place) out[o++] = old[from++] as MachineRow;
+      while (from < place) out[o++] = old[from++] as PageRow;
       out[o++] = row;
     });
-    while (from < old.length) out[o++] = old[from++] as MachineRow;
+    while (from < old.length) out[o++] = old[from++] as PageRow;
     this.#ordered = out;
   }
 
-  #count(row: MachineRow, sign: 1 | -1): void {
+  #count(row: PageRow, sign: 1 | -1): void {
     const t = tally(row);
     for (const k of Object.keys(t) as (keyof Tally)[]) this.#tally[k] += sign * t[k];
   }
 }
 
 /** The default view's order: failed and conflicted first, then natural order of the id. */
-function order(a: MachineRow, b: MachineRow): number {
+function order(a: PageRow, b: PageRow): number {
   return (isPinned(a) ? 0 : 1) - (isPinned(b) ? 0 : 1) || compareNatural(a.id, b.id);
 }

@@ -16,7 +16,7 @@ import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import type { Link } from './connection.js';
 import { databaseName, openLink } from './connection.js';
 import type { MachineRow } from './model.js';
-import { MACHINE_COLLECTIONS, MachineDocs, sameRow } from './model.js';
+import { MACHINE_COLLECTIONS, MachineDocs, pageRow, sameRow } from './model.js';
 import type { Call, PairedView, Role, SyncState, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope } from './worker-protocol.js';
 
 const ROWS_PER_MESSAGE = 200;
@@ -78,7 +78,7 @@ class SyncHub {
 
   #sendRows(port: Port | undefined, changed: MachineRow[], removed: string[]): void {
     for (let i = 0; i < changed.length || (i === 0 && removed.length > 0); i += ROWS_PER_MESSAGE) {
-      this.#send(port, { type: 'rows', changed: changed.slice(i, i + ROWS_PER_MESSAGE), removed: i === 0 ? removed : [] });
+      this.#send(port, { type: 'rows', changed: changed.slice(i, i + ROWS_PER_MESSAGE).map(pageRow), removed: i === 0 ? removed : [] });
     }
   }
 

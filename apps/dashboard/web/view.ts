@@ -10,7 +10,8 @@ import type { MachineDesired, MachineObserved } from '../shared/machines.js';
 import { DESIRED_STATES, MAX_SPEED, temperatureOf } from '../shared/machines.js';
 import type { StatusFilter } from './find.js';
 import { FILTERS } from './find.js';
-import type { DocStatus, MachineRow } from './model.js';
+import type { DocStatus, MachineRow, PageRow } from './model.js';
+import { machineRow } from './model.js';
 import type { RowCounts } from './row-set.js';
 import type { PairedView } from './worker-protocol.js';
 
@@ -94,7 +95,8 @@ function desiredText(d: MachineDesired | undefined): string {
 export class DashboardView {
   readonly #root: HTMLElement;
   readonly #actions: ViewActions;
-  readonly #rows = new Map<string, { tr: HTMLTableRowElement; extra: HTMLTableRowElement | undefined; key: string; row: MachineRow }>();
+  /** The rows drawn, each with the key it was drawn for and its row (parsed from the page row only when that changed). */
+  readonly #rows = new Map<string, { tr: HTMLTableRowElement; extra: HTMLTableRowElement | undefined; key: string; json: string; row: MachineRow }>();
   #editing: string | undefined;
   readonly #cellKeys = new WeakMap<HTMLTableCellElement, string>();
   #status: SyncStatus = 'offline';
@@ -106,7 +108,7 @@ export class DashboardView {
   /** Per machine, why the last save or resolve made in this tab failed (until dismissed or one succeeds). */
   readonly #failures = new Map<string, string>();
   /** Every row (the page draws only those near the viewport). */
-  #all: readonly MachineRow[] = [];
+  #all: readonly PageRow[] = [];
   #spacers: [HTMLTableRowElement, HTMLTableRowElement] | undefined;
   /** Estimated height of a row (measured once rows are drawn). */
   #rowHeight = 56;
@@ -278,7 +280,7 @@ export class DashboardView {
    * virtualized (spacer rows stand for the others), and a row is redrawn only when what it shows
    * changed, so the page's work follows what changed and what is visible, not the fleet's size.
    */
-  render(rows: readonly MachineRow[], now: number, counts: RowCounts): void {
+  render(rows: readonly PageRow[], now: number, counts: RowCounts): void {
     this.#all = rows;
     this.#el('empty').hidden = counts.machines > 0;
     this.#el('shown').textContent = rows.length === counts.machines ? '' : `${rows.length} of ${counts.machines} shown`;
@@ -315,20 +317,23 @@ export class DashboardView {
     const seen = new Set<string>();
     let prev: ChildNode = above;
     for (let n = from; n < last; n++) {
-      const row = rows[n] as MachineRow;
-      seen.add(row.id);
-      const key = this.#rowKey(row);
-      let entry = this.#rows.get(row.id);
+      const page = rows[n] as PageRow;
+      seen.add(page.id);
+      let entry = this.#rows.get(page.id);
       if (entry === undefined) {
         const tr = document.createElement('tr');
-        tr.dataset.worker = row.id;
-        entry = { tr, extra: undefined, key: '', row };
-        this.#rows.set(row.id, entry);
+        tr.dataset.worker = page.id;
+        entry = { tr, extra: undefined, key: '', json: page.json, row: machineRow(page) };
+        this.#rows.set(page.id, entry);
+      } else if (entry.json !== page.json) {
+        entry.json = page.json;
+        entry.row = machineRow(page);
       }
+      const row = entry.row;
+      const key = this.#rowKey(entry.json, row.id);
       if (entry.key !== key) {
         this.#fill(entry.tr, row, now);
         entry.key = key;
-        entry.row = row;
         entry.extra = this.#conflictRow(entry.extra, row);
       }
       if (entry.tr !== prev.nextSibling) tbody.insertBefore(entry.tr, prev.nextSibling);
@@ -383,7 +388,7 @@ export class DashboardView {
     entry.key = '';
     this.#fill(entry.tr, entry.row, Date.now());
     entry.extra = this.#conflictRow(entry.extra, entry.row);
-    entry.key = this.#rowKey(entry.row);
+    entry.key = this.#rowKey(entry.json, id);
   }
 
   /** Shows what this browser may do: Edit only where it may write; the share panel to an admin. True if that changed (redraw the rows). */
@@ -438,8 +443,9 @@ export class DashboardView {
     );
   }
 
-  #rowKey(row: MachineRow): string {
-    return `${this.#access?.canWrite === false ? 'ro:' : ''}${JSON.stringify(row)}` + (this.#editing === row.id ? ':editing' : '') + JSON.stringify(this.#outcomes.get(row.id) ?? null) + (this.#failures.get(row.id) ?? '');
+  /** What a drawn row shows depends on: its row (as JSON), editing, its last outcome, a failure, the grant. */
+  #rowKey(json: string, id: string): string {
+    return `${this.#access?.canWrite === false ? 'ro:' : ''}${json}` + (this.#editing === id ? ':editing' : '') + JSON.stringify(this.#outcomes.get(id) ?? null) + (this.#failures.get(id) ?? '');
   }
 
   /** Refreshes the "last report" times. */

@@ -6,7 +6,7 @@
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
 import type { MachineDesired } from '../shared/machines.js';
-import type { MachineRow } from './model.js';
+import type { PageRow } from './model.js';
 
 /** The page's requests the worker answers with a `reply` of the same `id`. */
 export type Call =
@@ -79,7 +79,7 @@ export type Role = 'sync' | 'other-tab' | 'unpaired';
 export type ToPage =
   | { type: 'hello'; description: string }
   | { type: 'role'; role: Role; error?: string }
-  | { type: 'rows'; changed: MachineRow[]; removed: string[] }
+  | { type: 'rows'; changed: PageRow[]; removed: string[] }
   | { type: 'sync'; state: SyncState }
   | { type: 'outcome'; outcome: WriteOutcome }
   | { type: 'reply'; seq: number; ok: true; value: unknown }

@@ -30,6 +30,7 @@ export function dashboardMarkdown(r, command, date, quick = false) {
     }
   }
   lines.push('');
+  if (big?.longTasks?.length > 0) lines.push(`The page's tasks over 50 ms in that first sync (when, in ms after the page started, and how long): ${big.longTasks.map((t) => `at ${t.at}: ${t.ms} ms`).join('; ')}.`, '');
   if (big?.longestFrames?.length > 0) lines.push(`The longest frames of that first sync (ms, and the scripts that ran in them): ${big.longestFrames.map((f) => `${f.ms} ms (${f.scripts.join(', ') || 'no script: layout, style or garbage collection'})`).join('; ')}.`, '');
   if (r.fleetError !== undefined) lines.push(`The run with several Edges did not finish: ${r.fleetError}`, '');
   return lines;

@@ -344,7 +344,7 @@ async function runBig(ctx, browser, web, size) {
     await waitFor(page, 'live with every machine', (n) => window.cseDashboard?.status === 'live' && window.cseDashboard.machines === n, size.big);
     const loadToLiveMs = Date.now() - t0;
     ctx.log(`one Edge, ${size.big} machines: live after ${loadToLiveMs} ms`);
-    const tasks = await page.evaluate(() => ({ tasks: window.benchLongTasks.map((t) => t.ms), frames: window.benchLongFrames }));
+    const tasks = await page.evaluate(() => ({ tasks: window.benchLongTasks.map((t) => t.ms), at: window.benchLongTasks.map((t) => Math.round(t.at)), frames: window.benchLongFrames }));
     const frames = [...tasks.frames].sort((a, b) => b.ms - a.ms).slice(0, 3);
     const out = {
       machines: size.big,
@@ -352,6 +352,8 @@ async function runBig(ctx, browser, web, size) {
       loadToLiveMs,
       over50: tasks.tasks.length,
       longestMs: tasks.tasks.reduce((m, x) => Math.max(m, x), 0),
+      /** When each long task began (ms after the page's start), beside its length. */
+      longTasks: tasks.tasks.map((ms, k) => ({ at: tasks.at[k], ms: Math.round(ms) })),
       longFrames: tasks.frames.length,
       longestFrames: frames.map((f) => ({ ms: Math.round(f.ms), scripts: f.scripts.map((x) => `${x.invoker} ${Math.round(x.ms)} ms`) })),
       flaps: await page.evaluate(() => window.cseDashboard.flaps),

@@ -22,7 +22,7 @@ export const SIZES = {
 };
 export const GOALS = { openFormMs: 100, editP99Ms: 500, rendererMb: 300, flaps: 0, longTaskMs: 50 };
 
-export async function freePort() {
+async function freePort() {
   const s = createServer();
   await new Promise((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address();
@@ -33,7 +33,7 @@ export async function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The launcher (`npm start`) from source, in its own process group; resolves with its banner. */
-export async function launch(args, log) {
+async function launch(args, log) {
   const proc = spawn(process.execPath, ['--conditions=@cse/source', '--import', 'tsx', join(app, 'server/start.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   proc.stdout.on('data', (b) => (out += b.toString()));
@@ -64,7 +64,7 @@ export async function launch(args, log) {
 }
 
 /** A page with a long-task observer installed before the dashboard's first script. */
-export async function openPage(browser) {
+async function openPage(browser) {
   const page = await (await browser.newContext({ viewport: { width: 1240, height: 900 } })).newPage();
   await page.addInitScript(() => {
     window.benchLongTasks = [];
@@ -242,7 +242,7 @@ async function inEveryTarget(b, method) {
  * collected counts; the median is what the goal is judged on, the most is reported beside it), then
  * after a garbage collection in the page and in its sync worker. JS heaps per target after that GC.
  */
-export async function rendererMemory(browser, seconds = 30) {
+async function rendererMemory(browser, seconds = 30) {
   const b = await browser.newBrowserCDPSession();
   const samples = [];
   for (let i = 0; i < seconds; i++) {
@@ -267,7 +267,7 @@ export async function rendererMemory(browser, seconds = 30) {
   };
 }
 
-export const waitFor = (page, what, f, arg, timeout = 900_000) => page.waitForFunction(f, arg, { timeout, polling: 50 }).catch((e) => {
+const waitFor = (page, what, f, arg, timeout = 900_000) => page.waitForFunction(f, arg, { timeout, polling: 50 }).catch((e) => {
   throw new Error(`waiting for ${what}: ${e.message}`);
 });
 

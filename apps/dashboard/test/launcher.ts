@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright';
-import { openStore } from '@cse/core';
+import { afterAll, beforeAll } from 'vitest';
+import { TriangularStore, openStore } from '@cse/core';
 import type { Store } from '@cse/core';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
+import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import { buildPage, launchChromium } from '../../../test-support/chromium.js';
 import { until as waitUntil } from '../../../test-support/until.js';
 
@@ -87,8 +89,26 @@ export interface Dashboard {
   /** The Edge's SQLite file, opened by another connection (as `cse-edge` in another process would). */
   readonly edgeStore: Store;
   readonly browser: Browser;
+  /** A machine's Desired document on the Edge, read from its SQLite file by that other connection. */
+  edgeDesired(id: string): Promise<Record<string, unknown> | undefined>;
   /** Ctrl-C to the launcher, then everything closed and the folder removed. */
   stop(): Promise<void>;
+}
+
+/** `startDashboard` before the file's tests and its `stop` after them; the tests get it from the returned function. */
+export function useDashboard(prefix: string, workers: number): () => Dashboard {
+  let dashboard: Dashboard | undefined;
+  beforeAll(async () => {
+    dashboard = await startDashboard(prefix, workers);
+  }, 300_000);
+  afterAll(async () => {
+    await dashboard?.stop();
+    killAll();
+  });
+  return () => {
+    if (dashboard === undefined) throw new Error('the dashboard did not start (see beforeAll)');
+    return dashboard;
+  };
 }
 
 /**
@@ -110,6 +130,7 @@ export async function startDashboard(prefix: string, workers: number): Promise<D
     run,
     edgeStore,
     browser,
+    edgeDesired: (id) => new TriangularStore(edgeStore, machineRegistry()).loadDesired(WORKER_TYPE, id),
     stop: async () => {
       await browser.close();
       await edgeStore.close();

@@ -7,33 +7,28 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright';
+import { describe, expect, it } from 'vitest';
 import { TriangularStore } from '@cse/core';
-import type { Store } from '@cse/core';
 import { SecureEdge, grantPreset } from '@cse/sync';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import { launchChromium } from '../../../test-support/chromium.js';
-import { killAll, startDashboard, until } from './launcher.js';
-import type { Dashboard, Started } from './launcher.js';
+import { until, useDashboard } from './launcher.js';
 
 const app = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const repo = resolve(app, '../..');
 const artifacts = join(app, 'test-artifacts');
 const WORKERS = 6;
-let run: Started | undefined;
-let browser: Browser | undefined;
-let edgeStore: Store | undefined;
+const dashboard = useDashboard('cse-dashboard-new-user-', WORKERS);
 
 /** The page's address without the one-time code. */
-const base = (): string => (run as Started).url.replace(/#.*$/, '');
+const base = (): string => dashboard().run.url.replace(/#.*$/, '');
 
 /** A one-time operator code made on the Edge's store, as `cse-edge pair` in another process makes one. */
 async function operatorCode(label: string): Promise<string> {
-  return (await (await SecureEdge.open({ store: edgeStore as Store })).createPairingCode({ grant: grantPreset('operator'), label })).code;
+  return (await (await SecureEdge.open({ store: dashboard().edgeStore })).createPairingCode({ grant: grantPreset('operator'), label })).code;
 }
 
-const edgeDesired = (id: string): Promise<Record<string, unknown> | undefined> => new TriangularStore(edgeStore as Store, machineRegistry()).loadDesired(WORKER_TYPE, id);
 
 /** Records every browser dialog (alert, confirm, prompt) of the page: the dashboard must open none. */
 function watchDialogs(page: Page, dialogs: string[]): void {
@@ -47,18 +42,6 @@ async function live(page: Page): Promise<void> {
   await page.locator('#connection[data-status="live"]').waitFor({ timeout: 120_000 });
   await until('every machine on the page', async () => (await page.locator('tr[data-worker]').count()) === WORKERS);
 }
-
-let dashboard: Dashboard | undefined;
-
-beforeAll(async () => {
-  dashboard = await startDashboard('cse-dashboard-new-user-', WORKERS);
-  ({ run, edgeStore, browser } = dashboard);
-}, 300_000);
-
-afterAll(async () => {
-  await dashboard?.stop();
-  killAll();
-});
 
 describe('npm start', () => {
   it('says it is building before the silent build step, and before anything the launcher prints', { timeout: 300_000 }, async () => {
@@ -81,7 +64,7 @@ describe('npm start', () => {
 
 describe('a new user in the dashboard', () => {
   it('a live page reloads with no offline note, not even for a moment, and no request fails (favicon included)', { timeout: 300_000 }, async () => {
-    const context = await (browser as Browser).newContext({ viewport: { width: 1240, height: 900 } });
+    const context = await dashboard().browser.newContext({ viewport: { width: 1240, height: 900 } });
     const failed: string[] = [];
     const requested: string[] = [];
     context.on('request', (r) => requested.push(r.url()));
@@ -110,7 +93,7 @@ describe('a new user in the dashboard', () => {
     watchDialogs(page, dialogs);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto((run as Started).url);
+    await page.goto(dashboard().run.url);
     await live(page);
     // The first visit pairs and syncs; from here on the page is live and is reloaded.
     await page.evaluate(() => sessionStorage.removeItem('offline-note-seen'));
@@ -137,7 +120,7 @@ describe('a new user in the dashboard', () => {
   it('a Save that fails (the pairing revoked while the form was open) says so on the machine\'s row, in no dialog, until dismissed', { timeout: 300_000 }, async () => {
     const label = 'new-user test (revoked)';
     const code = await operatorCode(label);
-    const context = await (browser as Browser).newContext({ viewport: { width: 1240, height: 900 } });
+    const context = await dashboard().browser.newContext({ viewport: { width: 1240, height: 900 } });
     const page = await context.newPage();
     const dialogs: string[] = [];
     watchDialogs(page, dialogs);
@@ -147,13 +130,13 @@ describe('a new user in the dashboard', () => {
     await live(page);
     const row = page.locator('tr[data-worker="m03"]');
     await until('m03 may be edited (operator)', async () => row.locator('button[data-action="edit"]').isEnabled());
-    const before = (await edgeDesired('m03')) as Record<string, unknown>;
+    const before = (await dashboard().edgeDesired('m03')) as Record<string, unknown>;
     await row.locator('button[data-action="edit"]').click();
     await row.locator('select[name="state"]').selectOption('running');
     await row.locator('input[name="speed"]').fill('1234');
 
     // While the form is open, this browser is revoked on the Edge (as `cse-edge revoke` does).
-    const secure = await SecureEdge.open({ store: edgeStore as Store });
+    const secure = await SecureEdge.open({ store: dashboard().edgeStore });
     const me = (await secure.listPaired()).find((p) => p.label === label);
     expect(me, 'the browser paired with its code').toBeDefined();
     expect(await secure.revoke(me?.frontendId as string)).toBe(true);
@@ -174,7 +157,7 @@ describe('a new user in the dashboard', () => {
     // It stays until dismissed.
     await message.getByRole('button', { name: 'Dismiss' }).click();
     await until('the message dismissed', async () => (await row.getByRole('alert').count()) === 0);
-    expect((await edgeDesired('m03'))?._version, 'nothing reached the Edge').toBe(before._version);
+    expect((await dashboard().edgeDesired('m03'))?._version, 'nothing reached the Edge').toBe(before._version);
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
@@ -210,11 +193,11 @@ describe('a new user in the dashboard', () => {
       expect(await second.locator('#pairing').isHidden()).toBe(true);
 
       // A conflict made in the first tab shows in the second, which cannot resolve it.
-      const m05 = (await edgeDesired('m05')) as Record<string, unknown>;
+      const m05 = (await dashboard().edgeDesired('m05')) as Record<string, unknown>;
       const row = first.locator('tr[data-worker="m05"]');
       await row.locator('button[data-action="edit"]').click();
       await row.locator('input[name="speed"]').fill('1500');
-      await new TriangularStore(edgeStore as Store, machineRegistry()).saveDesired(WORKER_TYPE, 'm05', { state: 'running', speed: 777 }, { expectedVersion: m05._version as number });
+      await new TriangularStore(dashboard().edgeStore, machineRegistry()).saveDesired(WORKER_TYPE, 'm05', { state: 'running', speed: 777 }, { expectedVersion: m05._version as number });
       await row.locator('button[type="submit"]').click();
       const conflict = second.locator('tr[data-conflict="m05"]');
       await conflict.waitFor({ timeout: 60_000 });
@@ -229,7 +212,7 @@ describe('a new user in the dashboard', () => {
       await conflict.locator('button[data-action="theirs"]:enabled').click();
       await until('the conflict resolved there', async () => (await second.locator('tr[data-conflict]').count()) === 0);
       expect(await second.locator('tr[data-worker="m05"] [role="alert"]').count(), 'no failure shown').toBe(0);
-      expect((await edgeDesired('m05'))?.speed).toBe(777);
+      expect((await dashboard().edgeDesired('m05'))?.speed).toBe(777);
       expect(dialogs).toEqual([]);
       expect(errors).toEqual([]);
     } finally {

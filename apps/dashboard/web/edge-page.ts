@@ -96,7 +96,6 @@ export class EdgePage {
   #find: { query: string; filter: StatusFilter } = { query: '', filter: 'all' };
   #drawQueued = false;
   #shown = false;
-  #counts: EdgeCounts | undefined;
   #pairWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Called when the status or the rows changed (the fleet overview follows). */
   onChange: () => void = () => undefined;
@@ -178,10 +177,7 @@ export class EdgePage {
 
   /** Machines, failed, not at desired state, conflicts (kept as the rows change). */
   get counts(): EdgeCounts {
-    if (this.#counts !== undefined) return this.#counts;
-    const c = this.#rows.counts();
-    this.#counts = { machines: c.machines, failed: c.failed, notAtDesired: c.notAtDesired, conflicts: c.conflicts };
-    return this.#counts;
+    return this.#rows.counts();
   }
 
   #draw(): void {
@@ -208,7 +204,6 @@ export class EdgePage {
         return;
       case 'rows': {
         this.#rows.apply(msg.changed, msg.removed);
-        this.#counts = undefined;
         state.machines = this.#rows.size;
         const shown = this.#detail.shownId;
         const detail = shown === undefined ? undefined : msg.changed.find((r) => r.id === shown);

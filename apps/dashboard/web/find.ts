@@ -96,47 +96,14 @@ export function isPinned(row: PageRow): boolean {
   return (row.flags & (FLAG.failed | FLAG.conflict)) !== 0;
 }
 
-/** Failed or conflicted first (the default view), then natural order of the id. */
-function pinned(row: PageRow): number {
-  return isPinned(row) ? 0 : 1;
+/** The table's order: failed and conflicted first (the default view), then natural order of the id. */
+export function compareRows(a: PageRow, b: PageRow): number {
+  return (isPinned(a) ? 0 : 1) - (isPinned(b) ? 0 : 1) || compareNatural(a.id, b.id);
 }
-
-/**
- * Each machine id's place in natural order, sorted again only when ids it has not seen arrive: a
- * draw compares numbers, not strings through the collator (2,000 rows took some 20,000 collator
- * comparisons on every draw, tens of ms of the page's thread).
- */
-class NaturalRanks {
-  #rank = new Map<string, number>();
-  #ids: string[] = [];
-
-  of(rows: readonly PageRow[]): Map<string, number> {
-    let fresh = false;
-    for (const row of rows) {
-      if (this.#rank.has(row.id)) continue;
-      this.#rank.set(row.id, -1);
-      this.#ids.push(row.id);
-      fresh = true;
-    }
-    // Ids of machines long gone are dropped when they outnumber the rows at hand.
-    if (this.#ids.length > 2 * rows.length + 10_000) {
-      this.#ids = [...new Set(rows.map((r) => r.id))];
-      fresh = true;
-    }
-    if (fresh) {
-      this.#ids.sort(compareNatural);
-      this.#rank = new Map(this.#ids.map((id, i) => [id, i]));
-    }
-    return this.#rank;
-  }
-}
-
-const ranks = new NaturalRanks();
 
 /** The rows the table shows, in its order. */
 export function selectRows(rows: Iterable<PageRow>, query: string, filter: StatusFilter, now: number): PageRow[] {
   const out: PageRow[] = [];
   for (const row of rows) if (matchesFilter(row, filter, now) && matchesSearch(row, query)) out.push(row);
-  const rank = ranks.of(out);
-  return out.sort((a, b) => pinned(a) - pinned(b) || (rank.get(a.id) as number) - (rank.get(b.id) as number));
+  return out.sort(compareRows);
 }

@@ -9,7 +9,7 @@
  */
 import { STALE_AFTER_MS } from '../shared/machines.js';
 import type { StatusFilter } from './find.js';
-import { compareNatural, isPinned, selectRows } from './find.js';
+import { compareRows, isPinned, selectRows } from './find.js';
 import type { PageRow } from './model.js';
 import { FLAG } from './model.js';
 
@@ -49,8 +49,6 @@ function tally(row: PageRow): Tally {
 
 export class RowSet {
   readonly #rows = new Map<string, PageRow>();
-  /** When each machine last reported (ms), for the stale count. */
-  readonly #reported = new Map<string, number>();
   #tally: { -readonly [K in keyof Tally]: number } = { ...ZERO };
   /** The default view (no search, no filter): every row, failed and conflicted first, then natural order. */
   #ordered: PageRow[] = [];
@@ -63,10 +61,6 @@ export class RowSet {
     return this.#rows.get(id);
   }
 
-  values(): IterableIterator<PageRow> {
-    return this.#rows.values();
-  }
-
   /** Applies what the sync worker sent. */
   apply(changed: readonly PageRow[], removed: readonly string[]): void {
     for (const id of removed) {
@@ -74,7 +68,6 @@ export class RowSet {
       if (old === undefined) continue;
       this.#count(old, -1);
       this.#rows.delete(id);
-      this.#reported.delete(id);
       this.#ordered.splice(this.#at(old), 1);
     }
     // Rows not in the default view yet (by id: a machine twice in one message takes its last row).
@@ -84,8 +77,6 @@ export class RowSet {
       if (old !== undefined) this.#count(old, -1);
       this.#count(row, 1);
       this.#rows.set(row.id, row);
-      if (Number.isFinite(row.at)) this.#reported.set(row.id, row.at);
-      else this.#reported.delete(row.id);
       if (old === undefined || arrived.has(row.id)) arrived.set(row.id, row);
       else if (isPinned(old) === isPinned(row)) this.#ordered[this.#at(old)] = row;
       else {
@@ -101,7 +92,7 @@ export class RowSet {
     let stale = 0;
     if (now !== undefined) {
       const before = now - STALE_AFTER_MS;
-      for (const at of this.#reported.values()) if (at < before) stale++;
+      for (const row of this.#rows.values()) if (row.at < before) stale++;
     }
     return { machines: this.#rows.size, ...this.#tally, stale };
   }
@@ -118,7 +109,7 @@ export class RowSet {
     let hi = this.#ordered.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (order(this.#ordered[mid] as PageRow, row) < 0) lo = mid + 1;
+      if (compareRows(this.#ordered[mid] as PageRow, row) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -126,7 +117,7 @@ export class RowSet {
 
   /** Puts rows not in the default view into it: each place found by binary search, then one pass. */
   #merge(rows: PageRow[]): void {
-    rows.sort(order);
+    rows.sort(compareRows);
     const places = rows.map((row) => this.#at(row));
     const old = this.#ordered;
     const out: PageRow[] = new Array<PageRow>(old.length + rows.length);
@@ -145,9 +136,4 @@ export class RowSet {
     const t = tally(row);
     for (const k of Object.keys(t) as (keyof Tally)[]) this.#tally[k] += sign * t[k];
   }
-}
-
-/** The default view's order: failed and conflicted first, then natural order of the id. */
-function order(a: PageRow, b: PageRow): number {
-  return (isPinned(a) ? 0 : 1) - (isPinned(b) ? 0 : 1) || compareNatural(a.id, b.id);
 }

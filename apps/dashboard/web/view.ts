@@ -197,13 +197,13 @@ export class DashboardView {
       button.disabled = true;
       this.#actions.revoke(button.dataset.revoke as string).then(
         () => this.refreshPaired(),
-        (e: unknown) => (this.#el('paired-list').textContent = `Could not revoke: ${e instanceof Error ? e.message : String(e)}`),
+        (e: unknown) => (this.#el('paired-list').textContent = `Could not revoke: ${reason(e)}`),
       );
     });
     this.#el('pair-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const input = this.#el('pair-code') as HTMLInputElement;
-      this.#actions.pair(input.value).catch((e: unknown) => this.showPairing(true, e instanceof Error ? e.message : String(e)));
+      this.#actions.pair(input.value).catch((e: unknown) => this.showPairing(true, reason(e)));
     });
   }
 
@@ -422,7 +422,7 @@ export class DashboardView {
         out.className = 'small';
         out.innerHTML = `<table class="paired"><thead><tr><th>Label</th><th>Grant</th><th>Paired</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
       },
-      (e: unknown) => (out.textContent = `Could not list the paired browsers: ${e instanceof Error ? e.message : String(e)}`),
+      (e: unknown) => (out.textContent = `Could not list the paired browsers: ${reason(e)}`),
     );
   }
 
@@ -438,7 +438,7 @@ export class DashboardView {
         out.innerHTML = `Code for a ${esc(grant)} (one use, until ${esc(new Date(expiresAt).toLocaleTimeString())}): <code class="share-code">${esc(code)}</code><br>Link: <a class="share-link" href="${esc(url)}">${esc(url)}</a>`;
       },
       (e: unknown) => {
-        out.textContent = `Could not make a code: ${e instanceof Error ? e.message : String(e)}`;
+        out.textContent = `Could not make a code: ${reason(e)}`;
       },
     );
   }

@@ -78,10 +78,8 @@ export class SessionLoop {
   #retryNow = false;
   #wakeRetry: (() => void) | undefined;
   #lastError: unknown;
-  /** While live: the timer that says `syncing` if the connection is still behind when it fires. */
+  /** While live and behind: the timer that says `syncing` unless a page that catches up clears it first. */
   #behindTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The last page left this connection behind the Edge's head. */
-  #behind = false;
 
   #revoked: CseError | undefined;
   /** The protocol version this Frontend greets with: 3, or 2 for the rest of its life once an Edge refused 3. */
@@ -163,10 +161,7 @@ export class SessionLoop {
   }
 
   #setStatus(status: SyncStatus): void {
-    if (status !== 'live') {
-      clearTimeout(this.#behindTimer);
-      this.#behindTimer = undefined;
-    }
+    if (status !== 'live') this.#stopBehindTimer();
     if (this.#status === status) return;
     this.#status = status;
     this.#emit();
@@ -392,10 +387,8 @@ export class SessionLoop {
    * stream of large commits does not flip the status back and forth.
    */
   #pageStatus(t: Transport, behind: boolean): void {
-    this.#behind = behind;
     if (!behind) {
-      clearTimeout(this.#behindTimer);
-      this.#behindTimer = undefined;
+      this.#stopBehindTimer();
       this.#setStatus('live');
       return;
     }
@@ -405,8 +398,13 @@ export class SessionLoop {
     }
     this.#behindTimer ??= setTimeout(() => {
       this.#behindTimer = undefined;
-      if (this.#transport === t && this.#behind && this.#status === 'live') this.#setStatus('syncing');
+      if (this.#transport === t && this.#status === 'live') this.#setStatus('syncing');
     }, this.#opts.liveGraceMs);
+  }
+
+  #stopBehindTimer(): void {
+    clearTimeout(this.#behindTimer);
+    this.#behindTimer = undefined;
   }
 
   /** `schemas` for the hello: only when a version is above 1, so an Edge from before versions is greeted as before. */

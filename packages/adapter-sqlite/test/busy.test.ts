@@ -1,17 +1,24 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { isCseError, openStore } from '@cse/core';
+import type { Store } from '@cse/core';
 import { describe, expect, it } from 'vitest';
 import { SqliteAdapter } from '@cse/adapter-sqlite';
 import { childScript, rejection, spawnChild, tempDb } from './helpers.js';
 
+/** A store on a new file holding the document `before`, and another connection holding the file's write lock. */
+async function lockedByAnother(busyTimeout: number): Promise<{ store: Store; other: BetterSqlite3.Database }> {
+  const path = tempDb();
+  const store = openStore(new SqliteAdapter({ path, busyTimeout }));
+  await store.insert('c', { id: 'before' });
+  const other = new BetterSqlite3(path);
+  other.exec('BEGIN IMMEDIATE');
+  return { store, other };
+}
+
 describe('lock contention', () => {
   it('turns SQLITE_BUSY into a BACKEND error with the SQLite error as cause, and writes nothing', async () => {
-    const path = tempDb();
-    const store = openStore(new SqliteAdapter({ path, busyTimeout: 10 }));
-    await store.insert('c', { id: 'before' });
     // A second connection takes the write lock and keeps it while the store tries to commit.
-    const other = new BetterSqlite3(path);
-    other.exec('BEGIN IMMEDIATE');
+    const { store, other } = await lockedByAnother(10);
     try {
       const error = await rejection(store.insert('c', { id: 'blocked' }));
       expect(isCseError(error, 'BACKEND')).toBe(true);
@@ -49,11 +56,7 @@ describe('lock contention', () => {
   it('waits for the lock on a timer, not in the busy handler of SQLite: the thread goes on while the lock is held, and the commits land once it is free', async () => {
     // The lock is held by another connection of this very thread: SQLite's busy handler would
     // sleep on the thread, so the holder could never let go (the commit would fail after busyTimeout).
-    const path = tempDb();
-    const store = openStore(new SqliteAdapter({ path, busyTimeout: 120_000 }));
-    await store.insert('c', { id: 'before' });
-    const other = new BetterSqlite3(path);
-    other.exec('BEGIN IMMEDIATE');
+    const { store, other } = await lockedByAnother(120_000);
     const order: string[] = [];
     const commits = Promise.all([store.insert('c', { id: 'a' }), store.insert('c', { id: 'b' })]).then((docs) => {
       order.push('committed');

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryAdapter, isCseError, openStore } from '@cse/core';
-import { Identity, PAIRED_COLLECTION, SecureChannelError, SecureEdge, SecureFrontend, memoryPair, parsePairingCode, relayTicketOf } from '@cse/sync';
+import { Identity, PAIRED_COLLECTION, grantPreset, SecureChannelError, SecureEdge, SecureFrontend, memoryPair, parsePairingCode, relayTicketOf } from '@cse/sync';
 import type { RelayAccess, Transport } from '@cse/sync';
 import { edgeOn, frontendOn, until } from './helpers.js';
 import { pairedFrontend, secureDial, secureMemoryEdge } from './secure-helpers.js';
@@ -281,6 +281,63 @@ describe('revocation', () => {
     expect(rec?.doc.revoked).toBe(true);
     expect(isCseError(bad.secure.lastError, 'REVOKED')).toBe(true);
     await Promise.all([badFe.stop(), goodFe.stop()]);
+  });
+});
+
+describe('changes made by another process on the store (followStore)', () => {
+  /**
+   * An Edge following its store every `intervalMs`, a second SecureEdge on that store (as
+   * `cse-edge` in another process), and `look()`, which resolves as the follower starts a look:
+   * the next one is at least `intervalMs` away.
+   */
+  async function followed(intervalMs: number) {
+    const edge = await secureMemoryEdge();
+    const other = await SecureEdge.open({ store: edge.store });
+    const seen = new Set<string>();
+    const stop = edge.secure.followStore({ intervalMs, onPairing: (p) => void seen.add(p.label ?? '') });
+    let n = 0;
+    const look = async (): Promise<void> => {
+      const label = `look ${++n}`;
+      await other.createPairingCode({ label });
+      await until(() => seen.has(label), `the follower's look ${n}`);
+    };
+    return { edge, other, stop, look };
+  }
+
+  it('a Frontend paired and revoked there between two looks is cut at the next look', async () => {
+    const { edge, other, stop, look } = await followed(1_500);
+    const told: string[] = [];
+    edge.secure.onRevoke((id) => told.push(id));
+    await look();
+    // Between this look and the next: pair, go live, revoked by the other process.
+    const { store, secure } = await pairedFrontend(edge);
+    const fe = frontendOn(store, secure.connector(secureDial(() => edge)));
+    await fe.start();
+    await until(() => fe.status === 'live', 'live');
+    expect(await other.revoke(secure.frontendId)).toBe(true);
+    await until(() => fe.status === 'revoked', `the Frontend to be cut (it says ${fe.status})`);
+    expect(edge.secure.sessions(secure.frontendId)).toBe(0);
+    expect(told, 'the relay is told (onRevoke), once').toEqual([secure.frontendId]);
+    await look();
+    await look();
+    expect(told).toEqual([secure.frontendId]);
+    stop();
+    await fe.stop();
+  });
+
+  it("a grant changed there between two looks reaches the sessions of a Frontend paired in between", async () => {
+    const { edge, other, stop, look } = await followed(1_500);
+    await look();
+    const { store, secure } = await pairedFrontend(edge);
+    const fe = frontendOn(store, secure.connector(secureDial(() => edge)));
+    await fe.start();
+    await until(() => fe.status === 'live', 'live');
+    expect(fe.grant?.preset).toBe('operator');
+    expect(await other.grant(secure.frontendId, grantPreset('viewer'))).toBe(true);
+    await until(() => fe.grant?.preset === 'viewer', `the narrowed grant to reach the Frontend (it holds ${fe.grant?.preset})`);
+    expect(fe.mayWrite('pump')).toBe(false);
+    stop();
+    await fe.stop();
   });
 });
 

@@ -246,11 +246,22 @@ export class SecureEdge {
       for (const f of await this.listPaired()) {
         const before = known.get(f.frontendId);
         known.set(f.frontendId, { revoked: f.revoked, grant: f.grant });
-        if (first || before === undefined) continue;
-        if (f.revoked && !before.revoked) {
-          if (!this.#revokedHere.has(f.frontendId)) await this.revoke(f.frontendId); // not when it was this process
+        if (f.revoked) {
+          // Revoked elsewhere: applied here once, whenever it is first seen. A Frontend paired and
+          // revoked between two looks (never seen unrevoked) has a live session to cut too.
+          if (this.#revokedHere.has(f.frontendId)) continue;
+          if (first) {
+            // Revoked before this process followed the store: nothing to tell, but cut what is live.
+            this.#cut(f.frontendId);
+          } else await this.revoke(f.frontendId);
+          continue;
         }
-        else if (f.grant !== undefined && (before.grant === undefined || !sameGrant(before.grant, f.grant))) this.#grantChanged(f.frontendId, f.grant);
+        if (first || f.grant === undefined) continue;
+        if (before === undefined) {
+          // Paired since the last look: its sessions hold the grant their handshake read, which
+          // may be older than this one (`#grantChanged` does nothing when it is the same).
+          if (this.#live.has(f.frontendId)) this.#grantChanged(f.frontendId, f.grant);
+        } else if (before.grant === undefined || !sameGrant(before.grant, f.grant)) this.#grantChanged(f.frontendId, f.grant);
       }
       first = false;
     };
@@ -300,8 +311,7 @@ export class SecureEdge {
     if (r.doc.revoked !== true) {
       await this.#replica.commit([{ collection: PAIRED_COLLECTION, id: frontendId, kind: 'put', body: { ...r.doc, revoked: true, revokedAt: Date.now() } }]);
     }
-    for (const t of this.#live.get(frontendId) ?? []) t.abort(new SecureChannelError('revoked', 'this Frontend was revoked'));
-    this.#live.delete(frontendId);
+    this.#cut(frontendId);
     for (const l of this.#revokeListeners) {
       try {
         l(frontendId);
@@ -310,6 +320,13 @@ export class SecureEdge {
       }
     }
     return true;
+  }
+
+  /** Marks `frontendId` revoked in this process and cuts its live sessions. */
+  #cut(frontendId: string): void {
+    this.#revokedHere.add(frontendId);
+    for (const t of this.#live.get(frontendId) ?? []) t.abort(new SecureChannelError('revoked', 'this Frontend was revoked'));
+    this.#live.delete(frontendId);
   }
 
   /** Runs `listener(frontendId)` after each revocation. Returns an unsubscribe function. */
@@ -404,6 +421,8 @@ export class SecureEdge {
         const latest = this.#appliedGrants.get(info.frontendId);
         // (Only a change applied since the handshake began: an older one is what the record held.)
         if (latest !== undefined && latest.seq > since && (info.grant === undefined || canonicalGrant(info.grant) !== latest.text)) session.setGrant(latest.grant);
+        // The grant this Frontend's sessions hold, for `followStore` to compare with (seq 0: no change).
+        else if (latest === undefined && info.grant !== undefined) this.#appliedGrants.set(info.frontendId, { text: canonicalGrant(info.grant), grant: info.grant, seq: 0 });
         for (const l of this.#sessionListeners) {
           try {
             l(session, info);

@@ -1,7 +1,7 @@
 /**
  * One Edge in the page: its line to the page's sync worker (one SharedWorker for every Edge, in
- * which each Edge has its own IndexedDB database and its own sync session), the page's compact
- * copy of its rows, and its
+ * which each Edge has its own IndexedDB database, its own sync session and its machines' rows),
+ * the rows it draws (the worker sends those near the viewport, in order, and the counts), and its
  * view (drawn only while this Edge is the one shown). The fleet overview (`fleet.ts`) reads the
  * counts; `main.ts` decides which Edge is shown.
  */
@@ -9,12 +9,16 @@ import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
 import { databaseName } from './connection.js';
 import { DetailView } from './detail.js';
-import type { StatusFilter } from './find.js';
 import { showUpdateRequired } from './update-notice.js';
 import { machineRow } from './model.js';
-import { RowSet } from './row-set.js';
+import type { RowCounts } from './row-set.js';
 import { DashboardView } from './view.js';
-import type { Call, Role, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope } from './worker-protocol.js';
+import type { RowWindow } from './view.js';
+import type { Call, Role, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope, ViewRequest } from './worker-protocol.js';
+
+/** Rows asked for beyond each edge of the drawn range, so a scroll seldom waits for the worker. */
+const MARGIN = 80;
+const NO_COUNTS: RowCounts = { machines: 0, running: 0, failed: 0, moving: 0, notAtDesired: 0, pending: 0, conflicts: 0, loading: 0, stale: 0 };
 
 /** What tests (and the curious, in the console) can read: `window.cseDashboard` (the Edge shown). */
 export interface DashboardState {
@@ -91,9 +95,11 @@ export class EdgePage {
   readonly #detail: DetailView;
   readonly #replies = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #seq = 0;
-  /** The page's compact copy of the rows: only what changed arrives, and only that is redrawn. */
-  readonly #rows = new RowSet();
-  #find: { query: string; filter: StatusFilter } = { query: '', filter: 'all' };
+  /** The rows this page holds: those the worker sent for the range asked (the view draws them). */
+  #window: RowWindow = { total: 0, from: 0, rows: [] };
+  #counts: RowCounts = NO_COUNTS;
+  /** What was last asked of the worker. */
+  #request: ViewRequest = { selection: 0, query: '', filter: 'all', from: 0, count: 0, detail: undefined };
   #drawQueued = false;
   #shown = false;
   #pairWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -113,9 +119,13 @@ export class EdgePage {
     this.#detail = new DetailView({ history: (id) => call({ method: 'history', id }) });
     this.#view = new DashboardView(root, {
       find: (query, filter) => {
-        this.#find = { query, filter };
+        if (query === this.#request.query && filter === this.#request.filter) return;
+        // The rows held are another selection's: none is drawn until this one's arrive.
+        this.#window = { total: 0, from: 0, rows: [] };
+        this.#ask({ ...this.#request, selection: this.#request.selection + 1, query, filter });
         this.#draw();
       },
+      range: (first, last) => this.#range(first, last),
       save: (id, desired, baseVersion) => call({ method: 'save', id, desired, baseVersion }),
       resolve: (id, choice) => call({ method: 'resolve', id, choice }),
       share: (grant) => call({ method: 'share', grant }),
@@ -126,8 +136,10 @@ export class EdgePage {
         this.#view.showPairing(false);
       },
       detail: (id) => {
-        const row = this.#rows.get(id);
+        const row = this.#window.rows.find((r) => r.id === id);
         if (row !== undefined) this.#detail.open(machineRow(row));
+        // Its changes are sent while it is open.
+        this.#ask(this.#request, id);
       },
     });
     root.append(this.#detail.element);
@@ -145,6 +157,7 @@ export class EdgePage {
   /** Starts the sync (pairing first with `code`, if given). */
   init(code: string | undefined): void {
     this.#port.postMessage({ type: 'init', config: this.config, code });
+    this.#ask(this.#request); // the counts, and the rows once it is shown
   }
 
   /** Pairs this Edge's replica with a code (the "Add an Edge" form of an Edge already listed). */
@@ -152,21 +165,24 @@ export class EdgePage {
     return this.call({ method: 'pair', code });
   }
 
-  /** Shows or hides this Edge's view; hidden, its rows are kept but not drawn. */
+  /** Shows or hides this Edge's view; hidden, it holds no rows (the worker still sends its counts). */
   show(shown: boolean): void {
     this.#shown = shown;
     this.root.hidden = !shown;
     if (shown) {
-      this.#draw();
+      this.#draw(); // asks for the rows it draws
       showUpdateRequired(this.#updateRequired); // the notice is the shown Edge's
+    } else {
+      this.#window = { ...this.#window, rows: [] };
+      this.#ask({ ...this.#request, from: 0, count: 0 });
     }
   }
 
-  /** Refreshes the "last report" times; with `redraw`, the filter and the summary too (staleness changes with time alone). */
-  tick(redraw: boolean): void {
+  /** Refreshes the "last report" times; with `refresh`, the filter and the counts too (staleness changes with time alone). */
+  tick(refresh: boolean): void {
     if (!this.#shown) return;
     this.#view.tick();
-    if (redraw) this.#queueDraw();
+    if (refresh) this.#ask(this.#request);
   }
 
   /** Resolves once this browser is paired with the Edge and syncs; rejects with why pairing failed. */
@@ -175,16 +191,29 @@ export class EdgePage {
     return new Promise((resolve, reject) => this.#pairWaiters.push({ resolve, reject }));
   }
 
-  /** Machines, failed, not at desired state, conflicts (kept as the rows change). */
+  /** Machines, failed, not at desired state, conflicts (as the worker last counted them). */
   get counts(): EdgeCounts {
-    return this.#rows.counts();
+    return this.#counts;
+  }
+
+  /** Tells the worker what this page shows (it answers with those rows, and again as they change). */
+  #ask(request: ViewRequest, detail = this.#detail.shownId): void {
+    this.#request = { ...request, detail };
+    this.#port.postMessage({ type: 'view', view: this.#request });
+  }
+
+  /** The view is about to draw the selected rows `first`..`last`: asks for them (and a margin) unless asked already. */
+  #range(first: number, last: number): void {
+    const r = this.#request;
+    if (first >= r.from && last <= r.from + r.count) return;
+    const from = Math.max(0, first - MARGIN);
+    this.#ask({ ...r, from, count: last - from + MARGIN });
   }
 
   #draw(): void {
     this.#drawQueued = false;
     if (!this.#shown) return;
-    const now = Date.now();
-    this.#view.render(this.#rows.select(this.#find.query, this.#find.filter, now), now, this.#rows.counts(now));
+    this.#view.render(this.#window, Date.now(), this.#counts);
     this.state.rendered++;
   }
 
@@ -202,13 +231,15 @@ export class EdgePage {
       case 'hello':
         view.setLink(msg.description);
         return;
-      case 'rows': {
-        this.#rows.apply(msg.changed, msg.removed);
-        state.machines = this.#rows.size;
-        const shown = this.#detail.shownId;
-        const detail = shown === undefined ? undefined : msg.changed.find((r) => r.id === shown);
-        if (detail !== undefined) this.#detail.update(machineRow(detail));
-        this.#queueDraw();
+      case 'window': {
+        this.#counts = msg.counts;
+        state.machines = msg.counts.machines;
+        if (msg.detail !== undefined && msg.detail.id === this.#detail.shownId) this.#detail.update(machineRow(msg.detail));
+        // Rows of an older search or filter are not drawn (their counts are still this Edge's).
+        if (msg.selection === this.#request.selection && this.#shown) {
+          this.#window = msg.rows === undefined ? { ...this.#window, total: msg.total } : { total: msg.total, from: msg.from, rows: msg.rows };
+          this.#queueDraw();
+        }
         this.onChange();
         return;
       }

@@ -4,8 +4,11 @@
  * collector for every Edge: a worker per Edge cost each its own heap, most of it garbage not yet
  * collected). In a SharedWorker every tab of the dashboard shares one sync per Edge; in a browser
  * without SharedWorker each tab has a dedicated worker and, per Edge, the Web Locks leader syncs
- * while the others show the replica read-only. The page is sent only the machine rows that
- * changed (at most ROWS_PER_MESSAGE per message, so drawing them never blocks the page for long).
+ * while the others show the replica read-only. The rows of every machine are kept here (ordered,
+ * counted and searched by a `RowSet`); each tab is sent only the rows it draws, its counts and
+ * its total (`window`), when they change: a first sync of 100,000 documents costs the page a few
+ * dozen rows at a time, not a copy of the fleet (whose every row survived each of the page's
+ * garbage collections, and whose every change the page had to apply).
  */
 import { isCseError, openStore, registerAdapterModule } from '@cse/core';
 import type { Store } from '@cse/core';
@@ -15,11 +18,12 @@ import type { LinkConfig } from '../shared/link-config.js';
 import { WORKER_TYPE, machineRegistry } from '../shared/machines.js';
 import type { Link } from './connection.js';
 import { databaseName, openLink } from './connection.js';
-import type { MachineRow } from './model.js';
+import type { MachineRow, PageRow } from './model.js';
 import { MACHINE_COLLECTIONS, MachineDocs, pageRow, sameRow } from './model.js';
-import type { Call, PairedView, Role, SyncState, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope } from './worker-protocol.js';
+import { RowSet } from './row-set.js';
+import type { RowCounts } from './row-set.js';
+import type { Call, PairedView, Role, SyncState, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope, ViewRequest } from './worker-protocol.js';
 
-const ROWS_PER_MESSAGE = 200;
 /** Changed rows go to the page at most once per this many ms while changes arrive. */
 const DRAW_EVERY_MS = 150;
 /** Progress alone (no new status) goes to the page at most this often. */
@@ -46,8 +50,12 @@ function pairingFailed(e: unknown): Error {
 
 class SyncHub {
   readonly #ports = new Set<Port>();
-  /** The rows the tabs were last sent, by machine. */
+  /** Each machine's row, by machine. */
   readonly #rows = new Map<string, MachineRow>();
+  /** The same rows as the page draws them, in the table's order, counted. */
+  readonly #set = new RowSet();
+  /** What each tab shows, and what it was last sent. */
+  readonly #views = new Map<Port, { view: ViewRequest; sent?: { selection: number; total: number; from: number; rows: readonly PageRow[]; counts: string; detail: PageRow | undefined } }>();
   /** The replica's machine documents, kept current from its change feed. */
   readonly #docs = new MachineDocs();
   /** Machines whose documents changed since the last rows were sent. */
@@ -76,13 +84,42 @@ class SyncHub {
     else for (const p of this.#ports) p.postMessage(msg);
   }
 
-  #sendRows(port: Port | undefined, changed: MachineRow[], removed: string[]): void {
-    for (let i = 0; i < changed.length || (i === 0 && removed.length > 0); i += ROWS_PER_MESSAGE) {
-      this.#send(port, { type: 'rows', changed: changed.slice(i, i + ROWS_PER_MESSAGE).map(pageRow), removed: i === 0 ? removed : [] });
-    }
+  /**
+   * Sends `port` the rows its view shows, the total and the counts, unless (without `force`)
+   * nothing of that changed since it was last sent.
+   */
+  #sendWindow(port: Port, force: boolean): void {
+    const v = this.#views.get(port);
+    if (v === undefined) return;
+    const { view, sent } = v;
+    const now = Date.now();
+    const selected = this.#set.select(view.query, view.filter, now);
+    const rows = selected.slice(view.from, view.from + view.count);
+    const counts: RowCounts = this.#set.counts(now);
+    const countsKey = JSON.stringify(counts);
+    const detail = view.detail === undefined ? undefined : this.#set.get(view.detail);
+    const sameRows = sent !== undefined && sent.selection === view.selection && sent.from === view.from && sent.rows.length === rows.length && rows.every((r, k) => r === sent.rows[k]);
+    if (!force && sameRows && sent.total === selected.length && sent.counts === countsKey && sent.detail === detail) return;
+    v.sent = { selection: view.selection, total: selected.length, from: view.from, rows, counts: countsKey, detail };
+    this.#send(port, {
+      type: 'window',
+      selection: view.selection,
+      total: selected.length,
+      from: view.from,
+      counts,
+      ...(sameRows && !force ? {} : { rows }),
+      ...(detail === undefined || (detail === sent?.detail && !force) ? {} : { detail }),
+    });
   }
 
   async #onMessage(port: Port, msg: ToWorker): Promise<void> {
+    if (msg.type === 'view') {
+      const v = this.#views.get(port);
+      if (v === undefined) this.#views.set(port, { view: msg.view });
+      else v.view = msg.view;
+      this.#sendWindow(port, true);
+      return;
+    }
     if (msg.type === 'init') {
       this.#opened ??= this.#open(msg.config, msg.code);
       try {
@@ -99,9 +136,9 @@ class SyncHub {
           this.#setRole('unpaired', message(e));
         }
       }
-      // A tab that joins: everything the others already have.
+      // A tab that joins: everything the others already have (its rows once it says which it shows).
       this.#send(port, { type: 'hello', description: this.#description });
-      this.#sendRows(port, [...this.#rows.values()], []);
+      this.#sendWindow(port, true);
       if (this.#role !== undefined) this.#send(port, { type: 'role', ...this.#role });
       if (this.#sync !== undefined) this.#send(port, { type: 'sync', state: this.#sync });
       return;
@@ -269,23 +306,26 @@ class SyncHub {
     );
   }
 
-  /** Sends the rows of the marked machines that changed (and the removed ones). */
+  /** Rebuilds the rows of the marked machines; sends each tab its window when it changed. */
   #sendTouched(): void {
-    const changed: MachineRow[] = [];
+    const changed: PageRow[] = [];
     const removed: string[] = [];
-    for (const id of [...this.#touched].sort()) {
+    for (const id of this.#touched) {
       const row = this.#docs.row(id);
       if (row === undefined) {
         if (this.#rows.delete(id)) removed.push(id);
         continue;
       }
-      const sent = this.#rows.get(id);
-      if (sent !== undefined && sameRow(sent, row)) continue;
+      const was = this.#rows.get(id);
+      if (was !== undefined && sameRow(was, row)) continue;
       this.#rows.set(id, row);
-      changed.push(row);
+      changed.push(pageRow(row));
     }
     this.#touched.clear();
-    if (changed.length > 0 || removed.length > 0) this.#sendRows(undefined, changed, removed);
+    if (changed.length > 0 || removed.length > 0) {
+      this.#set.apply(changed, removed);
+      for (const port of this.#views.keys()) this.#sendWindow(port, false);
+    }
     if (this.#frontend !== undefined && this.#sync !== undefined && this.#sync.pending !== this.#frontend.pending) {
       this.#sync = { ...this.#sync, status: this.#frontend.status, progress: this.#frontend.progress, pending: this.#frontend.pending };
       this.#send(undefined, { type: 'sync', state: this.#sync });

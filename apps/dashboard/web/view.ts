@@ -26,6 +26,8 @@ export interface ViewActions {
   revoke(frontendId: string): Promise<unknown>;
   /** The search box or the status filter changed. */
   find(query: string, filter: StatusFilter): void;
+  /** The table is about to draw the selected rows `first`..`last` (in its order): have them sent. */
+  range(first: number, last: number): void;
   /** With an `admin` grant: a one-time code for another browser. */
   share(grant: 'viewer' | 'operator'): Promise<{ code: string; expiresAt: number }>;
   /** Opens a machine's detail view. */
@@ -72,6 +74,9 @@ const reason = (e: unknown): string => (e instanceof Error ? e.message : String(
 /** How long the Edge stays unreachable before the offline note shows (a first connect takes a moment). */
 const OFFLINE_NOTE_AFTER_MS = 3000;
 
+/** Script time a frame spends redrawing rows that changed; the others wait for the next frame. */
+const FRAME_BUDGET_MS = 6;
+
 /** Rows drawn above and below the viewport. */
 const OVERSCAN = 12;
 
@@ -92,6 +97,13 @@ function desiredText(d: MachineDesired | undefined): string {
   return `<span class="state state-${esc(d.state)}">${esc(d.state)}</span> ${speed}`;
 }
 
+/** The rows the page holds: `rows` are the selected rows `from`..`from + rows.length` of `total`. */
+export interface RowWindow {
+  readonly total: number;
+  readonly from: number;
+  readonly rows: readonly PageRow[];
+}
+
 export class DashboardView {
   readonly #root: HTMLElement;
   readonly #actions: ViewActions;
@@ -107,8 +119,8 @@ export class DashboardView {
   readonly #outcomes = new Map<string, WriteOutcome>();
   /** Per machine, why the last save or resolve made in this tab failed (until dismissed or one succeeds). */
   readonly #failures = new Map<string, string>();
-  /** Every row (the page draws only those near the viewport). */
-  #all: readonly PageRow[] = [];
+  /** The rows near the viewport (the page holds no others). */
+  #window: RowWindow = { total: 0, from: 0, rows: [] };
   #spacers: [HTMLTableRowElement, HTMLTableRowElement] | undefined;
   /** Estimated height of a row (measured once rows are drawn). */
   #rowHeight = 56;
@@ -276,14 +288,15 @@ export class DashboardView {
   }
 
   /**
-   * Takes the whole (sorted) list but draws only the rows in and near the viewport: the table is
-   * virtualized (spacer rows stand for the others), and a row is redrawn only when what it shows
-   * changed, so the page's work follows what changed and what is visible, not the fleet's size.
+   * Draws the rows in and near the viewport, of the window the page holds: the table is
+   * virtualized (spacer rows stand for the others, `total` of them in all), and a row is redrawn
+   * only when what it shows changed, so the page's work follows what changed and what is visible,
+   * not the fleet's size.
    */
-  render(rows: readonly PageRow[], now: number, counts: RowCounts): void {
-    this.#all = rows;
+  render(window: RowWindow, now: number, counts: RowCounts): void {
+    this.#window = window;
     this.#el('empty').hidden = counts.machines > 0;
-    this.#el('shown').textContent = rows.length === counts.machines ? '' : `${rows.length} of ${counts.machines} shown`;
+    this.#el('shown').textContent = window.total === counts.machines ? '' : `${window.total} of ${counts.machines} shown`;
     this.#paint(now);
     this.#summary(counts);
   }
@@ -292,7 +305,7 @@ export class DashboardView {
   #paint(now = Date.now()): void {
     // Another Edge is shown (several Edges in one page): nothing of this one is drawn.
     if (this.#root.hidden) return;
-    const rows = this.#all;
+    const { total, from: held, rows } = this.#window;
     const tbody = this.#el('rows');
     if (this.#spacers === undefined) {
       const spacer = (): HTMLTableRowElement => {
@@ -309,15 +322,20 @@ export class DashboardView {
     const h = this.#rowHeight;
     const offset = -tbody.getBoundingClientRect().top;
     const visible = Math.ceil(window.innerHeight / h);
-    const first = Math.max(0, Math.min(rows.length - visible, Math.floor(offset / h) - OVERSCAN));
-    const last = Math.min(rows.length, Math.max(0, first) + visible + 2 * OVERSCAN);
-    const from = Math.max(0, first);
+    const first = Math.max(0, Math.min(total - visible, Math.floor(offset / h) - OVERSCAN));
+    const want = Math.min(total, first + visible + 2 * OVERSCAN);
+    this.#actions.range(first, want);
+    // Of those, the rows held (the others are drawn once the worker has sent them).
+    const from = Math.min(Math.max(first, held), want);
+    const last = Math.max(from, Math.min(want, held + rows.length));
     (above.cells[0] as HTMLTableCellElement).style.height = `${from * h}px`;
-    (below.cells[0] as HTMLTableCellElement).style.height = `${(rows.length - last) * h}px`;
+    (below.cells[0] as HTMLTableCellElement).style.height = `${(total - last) * h}px`;
     const seen = new Set<string>();
     let prev: ChildNode = above;
+    const started = performance.now();
+    let behind = false;
     for (let n = from; n < last; n++) {
-      const page = rows[n] as PageRow;
+      const page = rows[n - held] as PageRow;
       seen.add(page.id);
       let entry = this.#rows.get(page.id);
       if (entry === undefined) {
@@ -331,7 +349,10 @@ export class DashboardView {
       }
       const row = entry.row;
       const key = this.#rowKey(entry.json, row.id);
-      if (entry.key !== key) {
+      // A row drawn already shows its last state one frame longer once this frame's budget is
+      // spent (a first sync changes every visible row several times a second).
+      if (entry.key !== key && entry.key !== '' && performance.now() - started > FRAME_BUDGET_MS) behind = true;
+      else if (entry.key !== key) {
         this.#fill(entry.tr, row, now);
         entry.key = key;
         entry.extra = this.#conflictRow(entry.extra, row);
@@ -349,6 +370,7 @@ export class DashboardView {
       // The row being edited keeps its form (and what was typed) while scrolled away.
       if (id !== this.#editing) this.#rows.delete(id);
     }
+    if (behind) this.#schedulePaint();
     if (!this.#measured && seen.size > 0) {
       this.#measured = true;
       let total = 0;

@@ -1,12 +1,15 @@
 /**
  * What the page and the sync worker (`sync-worker.ts`) say to each other over a MessagePort. The
- * worker owns the replicas and their FrontendSyncs; the page only draws what it is sent and asks
- * for edits.
+ * worker owns the replicas, their FrontendSyncs and every machine's row (kept in order, counted,
+ * searched there); the page holds only the rows it draws: it says which it shows (`view`) and is
+ * sent those (`window`) whenever they, the total or the counts change. It asks for edits.
  */
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
 import type { MachineDesired } from '../shared/machines.js';
+import type { StatusFilter } from './find.js';
 import type { PageRow } from './model.js';
+import type { RowCounts } from './row-set.js';
 
 /** The page's requests the worker answers with a `reply` of the same `id`. */
 export type Call =
@@ -30,7 +33,22 @@ export interface PairedView {
   readonly self: boolean;
 }
 
-export type ToWorker = { type: 'init'; config: LinkConfig; code: string | undefined } | { type: 'call'; seq: number; call: Call };
+/**
+ * The rows a tab shows of one Edge: its search and filter (`selection` counts their changes), and
+ * the range of the selected rows, in the table's order, it draws (with a margin around the
+ * viewport; `count` 0 while the Edge is not shown, which still gets its counts), plus the machine
+ * whose detail is open.
+ */
+export interface ViewRequest {
+  readonly selection: number;
+  readonly query: string;
+  readonly filter: StatusFilter;
+  readonly from: number;
+  readonly count: number;
+  readonly detail: string | undefined;
+}
+
+export type ToWorker = { type: 'init'; config: LinkConfig; code: string | undefined } | { type: 'call'; seq: number; call: Call } | { type: 'view'; view: ViewRequest };
 
 /**
  * One sync worker serves every Edge of the page (one JavaScript heap, not one per Edge): each
@@ -79,7 +97,12 @@ export type Role = 'sync' | 'other-tab' | 'unpaired';
 export type ToPage =
   | { type: 'hello'; description: string }
   | { type: 'role'; role: Role; error?: string }
-  | { type: 'rows'; changed: PageRow[]; removed: string[] }
+  /**
+   * The selected rows `from`..`from + rows.length` of the `view` of `selection` (`rows` left out
+   * when they are the ones last sent), how many rows are selected, the Edge's counts, and the
+   * detail's machine when its row changed.
+   */
+  | { type: 'window'; selection: number; total: number; from: number; rows?: PageRow[]; counts: RowCounts; detail?: PageRow }
   | { type: 'sync'; state: SyncState }
   | { type: 'outcome'; outcome: WriteOutcome }
   | { type: 'reply'; seq: number; ok: true; value: unknown }

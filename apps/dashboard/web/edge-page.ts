@@ -33,6 +33,10 @@ export interface DashboardState {
   pending: number;
   /** Machines in the replica (the table draws only those near the viewport). */
   machines: number;
+  /** Machines whose Observed document has not arrived yet. */
+  loading: number;
+  /** Rows the page holds (the worker sends those near the viewport; it keeps every machine's). */
+  held: number;
   rendered: number;
   /** The progress bar's texts while catching up (the last 50). */
   progressSeen: string[];
@@ -113,7 +117,7 @@ export class EdgePage {
     this.edgeId = config.edgeId ?? '';
     this.root = root;
     root.hidden = true;
-    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined, flaps: 0, flapLog: [] };
+    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, loading: 0, held: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined, flaps: 0, flapLog: [] };
     this.#port = syncWorker(config);
     const call = <T>(c: Call): Promise<T> => this.call<T>(c);
     this.#detail = new DetailView({ history: (id) => call({ method: 'history', id }) });
@@ -122,6 +126,7 @@ export class EdgePage {
         if (query === this.#request.query && filter === this.#request.filter) return;
         // The rows held are another selection's: none is drawn until this one's arrive.
         this.#window = { total: 0, from: 0, rows: [] };
+        this.state.held = 0;
         this.#ask({ ...this.#request, selection: this.#request.selection + 1, query, filter });
         this.#draw();
       },
@@ -170,10 +175,11 @@ export class EdgePage {
     this.#shown = shown;
     this.root.hidden = !shown;
     if (shown) {
-      this.#draw(); // asks for the rows it draws
+      this.#queueDraw(); // at the next frame (not in the task that built the page); asks for the rows it draws
       showUpdateRequired(this.#updateRequired); // the notice is the shown Edge's
     } else {
       this.#window = { ...this.#window, rows: [] };
+      this.state.held = 0;
       this.#ask({ ...this.#request, from: 0, count: 0 });
     }
   }
@@ -234,10 +240,12 @@ export class EdgePage {
       case 'window': {
         this.#counts = msg.counts;
         state.machines = msg.counts.machines;
+        state.loading = msg.counts.loading;
         if (msg.detail !== undefined && msg.detail.id === this.#detail.shownId) this.#detail.update(machineRow(msg.detail));
         // Rows of an older search or filter are not drawn (their counts are still this Edge's).
         if (msg.selection === this.#request.selection && this.#shown) {
           this.#window = msg.rows === undefined ? { ...this.#window, total: msg.total } : { total: msg.total, from: msg.from, rows: msg.rows };
+          state.held = this.#window.rows.length;
           this.#queueDraw();
         }
         this.onChange();

@@ -55,6 +55,12 @@ interface Globals {
   cseFleet: { edges: FleetLine[] };
 }
 
+/**
+ * Lets the browser run what waits (input, a frame) before the next part of the start: the page is
+ * built in several short tasks, not one long one.
+ */
+const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
 async function main(): Promise<void> {
   const root = document.getElementById('app') as HTMLElement;
   const config = await loadConfig();
@@ -92,6 +98,7 @@ async function main(): Promise<void> {
   });
   fleet.source(lines);
   root.append(fleet.element, views);
+  await nextTask();
   Object.defineProperty(g, 'cseFleet', { configurable: true, get: () => ({ edges: lines() }) });
 
   const open = (cfg: LinkConfig, code: string | undefined): EdgePage => {
@@ -128,7 +135,10 @@ async function main(): Promise<void> {
     configs.push(edgeConfig(config, codeFor));
     localStorage.setItem(ADDED_KEY, JSON.stringify([...new Set([...added(), codeFor])]));
   }
-  for (const c of configs) open(c, codeFor === undefined ? (c === configs[0] ? code : undefined) : c.edgeId === codeFor ? code : undefined);
+  for (const c of configs) {
+    open(c, codeFor === undefined ? (c === configs[0] ? code : undefined) : c.edgeId === codeFor ? code : undefined);
+    await nextTask();
+  }
   const remembered = localStorage.getItem(SELECTED_KEY);
   select(codeFor !== undefined && pages.has(codeFor) ? codeFor : remembered !== null && pages.has(remembered) ? remembered : (configs[0]?.edgeId ?? ''));
 

@@ -74,7 +74,12 @@ const reason = (e: unknown): string => (e instanceof Error ? e.message : String(
 /** How long the Edge stays unreachable before the offline note shows (a first connect takes a moment). */
 const OFFLINE_NOTE_AFTER_MS = 3000;
 
-/** Script time a frame spends redrawing rows that changed; the others wait for the next frame. */
+/** Sets a text only when it changed (a write, even of the same text, makes the frame lay it out again). */
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Script time a frame spends drawing rows; the others wait for the next frame. */
 const FRAME_BUDGET_MS = 6;
 
 /** Rows drawn above and below the viewport. */
@@ -277,7 +282,7 @@ export class DashboardView {
       const span = Math.max(1, progress.head - from);
       const done = Math.min(1, Math.max(0, (progress.cursor - from) / span));
       bar.hidden = false;
-      (bar.querySelector('.fill') as HTMLElement).style.width = `${Math.round(done * 100)}%`;
+      (bar.querySelector('.fill') as HTMLElement).style.transform = `scaleX(${Math.round(done * 100) / 100})`;
       const label = `${from === 0 ? 'First sync with the Edge' : 'Catching up with the Edge'}: ${progress.applied} change${progress.applied === 1 ? '' : 's'} received, ${Math.round(done * 100)}% (change ${progress.cursor} of ${progress.head})`;
       (bar.querySelector('.progress-label') as HTMLElement).textContent = label;
       return label;
@@ -329,15 +334,23 @@ export class DashboardView {
     const from = Math.min(Math.max(first, held), want);
     const last = Math.max(from, Math.min(want, held + rows.length));
     (above.cells[0] as HTMLTableCellElement).style.height = `${from * h}px`;
-    (below.cells[0] as HTMLTableCellElement).style.height = `${(total - last) * h}px`;
     const seen = new Set<string>();
     let prev: ChildNode = above;
+    // Each frame spends at most FRAME_BUDGET_MS on rows: a row not drawn yet waits for the next
+    // frame (the spacer below stands for it), a row drawn already shows its last state one frame
+    // longer (a first sync changes every visible row several times a second).
     const started = performance.now();
+    const spent = (): boolean => performance.now() - started > FRAME_BUDGET_MS;
     let behind = false;
-    for (let n = from; n < last; n++) {
+    let drawn = from;
+    for (let n = from; n < last; n++, drawn = n) {
       const page = rows[n - held] as PageRow;
-      seen.add(page.id);
       let entry = this.#rows.get(page.id);
+      if (entry === undefined && n > from && spent()) {
+        behind = true;
+        break;
+      }
+      seen.add(page.id);
       if (entry === undefined) {
         const tr = document.createElement('tr');
         tr.dataset.worker = page.id;
@@ -349,9 +362,7 @@ export class DashboardView {
       }
       const row = entry.row;
       const key = this.#rowKey(entry.json, row.id);
-      // A row drawn already shows its last state one frame longer once this frame's budget is
-      // spent (a first sync changes every visible row several times a second).
-      if (entry.key !== key && entry.key !== '' && performance.now() - started > FRAME_BUDGET_MS) behind = true;
+      if (entry.key !== key && entry.key !== '' && spent()) behind = true;
       else if (entry.key !== key) {
         this.#fill(entry.tr, row, now);
         entry.key = key;
@@ -360,8 +371,9 @@ export class DashboardView {
       if (entry.tr !== prev.nextSibling) tbody.insertBefore(entry.tr, prev.nextSibling);
       if (entry.extra !== undefined && entry.tr.nextSibling !== entry.extra) tbody.insertBefore(entry.extra, entry.tr.nextSibling);
       prev = entry.extra ?? entry.tr;
-      (entry.tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
+      setText(entry.tr.querySelector('.ago') as HTMLElement, ago(row.observed.value?.reportedAt, now));
     }
+    (below.cells[0] as HTMLTableCellElement).style.height = `${(total - drawn) * h}px`;
     if (below !== prev.nextSibling) tbody.insertBefore(below, prev.nextSibling);
     for (const [id, entry] of this.#rows) {
       if (seen.has(id)) continue;
@@ -472,7 +484,7 @@ export class DashboardView {
 
   /** Refreshes the "last report" times. */
   tick(now = Date.now()): void {
-    for (const { tr, row } of this.#rows.values()) (tr.querySelector('.ago') as HTMLElement).textContent = ago(row.observed.value?.reportedAt, now);
+    for (const { tr, row } of this.#rows.values()) setText(tr.querySelector('.ago') as HTMLElement, ago(row.observed.value?.reportedAt, now));
   }
 
   #summary(counts: RowCounts): void {

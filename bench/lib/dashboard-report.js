@@ -2,7 +2,7 @@
 const mark = (met, quick) => (quick ? 'not judged (smoke run)' : met === undefined ? 'not measured' : met ? 'met' : 'MISSED');
 
 export function dashboardMarkdown(r, command, date, quick = false) {
-  const lines = ['## Dashboard at plant scale (D1, issue 24)', '', `\`${command}\`, ${date}. Headless Chromium (Debian's), \`npm start\`'s real processes (Edges on SQLite with simulated machines, the relay, end-to-end encrypted; the launcher at the lowest CPU priority, nice 19, as other machines would be). Wall times on this machine: its load is in the run's environment.`, ''];
+  const lines = ['## Dashboard at plant scale (D1, issue 24)', '', `\`${command}\`, ${date}. Headless Chromium (Debian's), \`npm start\`'s real processes (Edges on SQLite with simulated machines, the relay, end-to-end encrypted; in the first sync of 100,002 documents the launcher at the lowest CPU priority, nice 19, as other machines would be). Wall times on this machine: its load is in the run's environment.`, ''];
   if (r.error) return [...lines, `Failed: ${r.error.split('\n')[0]}`, ''];
   const { one, goals, met } = r;
   const fleet = r.fleet ?? { edges: r.size.edges, perEdge: r.size.perEdge, machines: r.size.edges * r.size.perEdge, loadToLiveMs: 'not reached', renderers: 0, rendererRssMb: '-', pageHeapMb: '-', rendererMb: 'not measured', flaps: '-', longestMs: undefined, longestOnceLiveMs: undefined };
@@ -31,16 +31,6 @@ export function dashboardMarkdown(r, command, date, quick = false) {
   }
   lines.push('');
   if (big?.longTasks?.length > 0) lines.push(`The page's tasks over 50 ms in that first sync (when, in ms after the page started, and how long): ${big.longTasks.map((t) => `at ${t.at}: ${t.ms} ms`).join('; ')}.`, '');
-  if (big?.tracedLongTasks !== undefined) {
-    const t = big.tracedLongTasks;
-    const cpu = t.reduce((m, x) => Math.max(m, x.cpuMs), 0);
-    lines.push(
-      t.length === 0
-        ? "The trace of the page's thread has no task over 50 ms in that first sync."
-        : `The same tasks in a Chromium trace of the page's thread (wall ms / ms the thread ran on a CPU): ${t.map((x) => `${x.ms} / ${x.cpuMs}`).join('; ')}. The most CPU time any of them took: ${cpu} ms; the rest of each was the thread waiting for one of the machine's 2 cores.`,
-      '',
-    );
-  }
   if (big?.longestFrames?.length > 0) lines.push(`The longest frames of that first sync (ms, and the scripts that ran in them): ${big.longestFrames.map((f) => `${f.ms} ms (${f.scripts.join(', ') || 'no script: layout, style or garbage collection'})`).join('; ')}.`, '');
   if (r.fleetError !== undefined) lines.push(`The run with several Edges did not finish: ${r.fleetError}`, '');
   return lines;

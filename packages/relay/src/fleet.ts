@@ -95,7 +95,11 @@ function connect(cfg: FleetConfig): Client {
     retryStrategy: (times) => Math.min(times * 50, 500),
     lazyConnect: true,
   };
-  if (!cfg.cluster) return new Redis(cfg.url, redisOptions);
+  // ioredis re-subscribes by itself after a reconnect, and leaves that command's rejection
+  // unhandled: with Redis paused past `commandTimeout` it timed out and the node crashed. The
+  // fleet subscribes again itself on 'ready' (`#check`), where a failure only marks it down.
+  // (A Cluster's subscriber catches its own re-subscription.)
+  if (!cfg.cluster) return new Redis(cfg.url, { ...redisOptions, autoResubscribe: false });
   const u = new URL(cfg.url);
   const options: ClusterOptions = {
     redisOptions,

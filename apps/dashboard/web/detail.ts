@@ -7,13 +7,13 @@
  */
 import type { AppliedWrite } from '@cse/sync';
 import type { DocView, MachineRow } from './model.js';
+import { esc } from './cell-text.js';
 
 export interface DetailActions {
   /** The Edge's record of the writes applied to this machine's Desired state, newest first. */
   history(id: string): Promise<readonly AppliedWrite[]>;
 }
 
-const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function fields(doc: DocView<object>, title: string, role: string): string {
   const rows =

@@ -18,6 +18,7 @@ import type { Call, Role, ToPage, ToPageEnvelope, ToWorker, ToWorkerEnvelope, Vi
 
 /** Rows asked for beyond each edge of the drawn range, so a scroll seldom waits for the worker. */
 const MARGIN = 80;
+const NO_ROWS: RowWindow = { total: 0, from: 0, rows: [] };
 const NO_COUNTS: RowCounts = { machines: 0, running: 0, failed: 0, moving: 0, notAtDesired: 0, pending: 0, conflicts: 0, loading: 0, stale: 0 };
 
 /** What tests (and the curious, in the console) can read: `window.cseDashboard` (the Edge shown). */
@@ -100,7 +101,7 @@ export class EdgePage {
   readonly #replies = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #seq = 0;
   /** The rows this page holds: those the worker sent for the range asked (the view draws them). */
-  #window: RowWindow = { total: 0, from: 0, rows: [] };
+  #window: RowWindow = NO_ROWS;
   #counts: RowCounts = NO_COUNTS;
   /** What was last asked of the worker. */
   #request: ViewRequest = { selection: 0, query: '', filter: 'all', from: 0, count: 0, detail: undefined };
@@ -125,8 +126,7 @@ export class EdgePage {
       find: (query, filter) => {
         if (query === this.#request.query && filter === this.#request.filter) return;
         // The rows held are another selection's: none is drawn until this one's arrive.
-        this.#window = { total: 0, from: 0, rows: [] };
-        this.state.held = 0;
+        this.#hold(NO_ROWS);
         this.#ask({ ...this.#request, selection: this.#request.selection + 1, query, filter });
         this.#draw();
       },
@@ -178,8 +178,7 @@ export class EdgePage {
       this.#queueDraw(); // at the next frame (not in the task that built the page); asks for the rows it draws
       showUpdateRequired(this.#updateRequired); // the notice is the shown Edge's
     } else {
-      this.#window = { ...this.#window, rows: [] };
-      this.state.held = 0;
+      this.#hold({ ...this.#window, rows: [] });
       this.#ask({ ...this.#request, from: 0, count: 0 });
     }
   }
@@ -200,6 +199,12 @@ export class EdgePage {
   /** Machines, failed, not at desired state, conflicts (as the worker last counted them). */
   get counts(): EdgeCounts {
     return this.#counts;
+  }
+
+  /** The rows this page holds from now on (`state.held` says how many). */
+  #hold(window: RowWindow): void {
+    this.#window = window;
+    this.state.held = window.rows.length;
   }
 
   /** Tells the worker what this page shows (it answers with those rows, and again as they change). */
@@ -244,8 +249,7 @@ export class EdgePage {
         if (msg.detail !== undefined && msg.detail.id === this.#detail.shownId) this.#detail.update(machineRow(msg.detail));
         // Rows of an older search or filter are not drawn (their counts are still this Edge's).
         if (msg.selection === this.#request.selection && this.#shown) {
-          this.#window = msg.rows === undefined ? { ...this.#window, total: msg.total } : { total: msg.total, from: msg.from, rows: msg.rows };
-          state.held = this.#window.rows.length;
+          this.#hold(msg.rows === undefined ? { ...this.#window, total: msg.total } : { total: msg.total, from: msg.from, rows: msg.rows });
           this.#queueDraw();
         }
         this.onChange();

@@ -6,6 +6,7 @@
 import type { SyncStatus } from '@cse/sync';
 import type { EdgeCounts } from './edge-page.js';
 import type { Role } from './worker-protocol.js';
+import { esc } from './cell-text.js';
 
 export interface FleetEdge {
   readonly edgeId: string;
@@ -21,7 +22,6 @@ export interface FleetActions {
   add(code: string): Promise<void>;
 }
 
-const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const STATUS: Record<SyncStatus, string> = { live: 'Online', syncing: 'Online, catching up', connecting: 'Reconnecting…', offline: 'Offline', stopped: 'Stopped', revoked: 'Revoked' };
 

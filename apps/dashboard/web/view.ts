@@ -6,11 +6,12 @@
  * edit form stays open while live updates arrive.
  */
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
-import type { MachineDesired, MachineObserved } from '../shared/machines.js';
-import { DESIRED_STATES, MAX_SPEED, temperatureOf } from '../shared/machines.js';
+import type { MachineDesired } from '../shared/machines.js';
+import { DESIRED_STATES, MAX_SPEED } from '../shared/machines.js';
+import { DOC_ICON, ago, desiredText, esc, failureText, observedText, outcomeText } from './cell-text.js';
 import type { StatusFilter } from './find.js';
 import { FILTERS } from './find.js';
-import type { DocStatus, MachineRow, PageRow } from './model.js';
+import type { MachineRow, PageRow } from './model.js';
 import { machineRow } from './model.js';
 import type { RowCounts } from './row-set.js';
 import type { PairedView } from './worker-protocol.js';
@@ -44,8 +45,6 @@ export interface Access {
   readonly readOnly?: string;
 }
 
-const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 const STATUS_TEXT: Record<SyncStatus, { label: string; detail: string }> = {
   live: { label: 'Online', detail: 'connected to the Edge: changes arrive live' },
   syncing: { label: 'Online, catching up', detail: 'receiving the changes made since this page last saw the Edge' },
@@ -54,20 +53,6 @@ const STATUS_TEXT: Record<SyncStatus, { label: string; detail: string }> = {
   stopped: { label: 'Stopped', detail: 'not syncing' },
   revoked: { label: 'Revoked', detail: "this browser's pairing was revoked on the Edge: it no longer syncs" },
 };
-
-/** The line under a machine's desired state telling what became of the last edit made here. */
-function outcomeText(o: WriteOutcome | undefined): string {
-  if (o === undefined || o.kind === 'superseded') return '';
-  if (o.kind === 'applied') return `<div class="outcome outcome-applied" data-outcome="applied">✓ your edit is on the Edge (version ${esc(o.version)})</div>`;
-  if (o.kind === 'conflict') return `<div class="outcome outcome-conflict" data-outcome="conflict">⚠ your edit was not applied: the Edge's value changed (now version ${esc(o.theirsVersion)})</div>`;
-  return `<div class="outcome outcome-refused" data-outcome="refused">✕ the Edge refused your edit (${esc(o.code)}): ${esc(o.message)}</div>`;
-}
-
-/** Why a save or a resolve failed, on the machine's row (no browser dialog), with a Dismiss button. */
-function failureText(id: string, why: string | undefined): string {
-  if (why === undefined) return '';
-  return `<div class="failure" role="alert" data-failure>${esc(why)} <button type="button" class="link" data-action="dismiss" data-id="${esc(id)}">Dismiss</button></div>`;
-}
 
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -84,23 +69,6 @@ const FRAME_BUDGET_MS = 6;
 
 /** Rows drawn above and below the viewport. */
 const OVERSCAN = 12;
-
-const DOC_ICON: Record<DocStatus, string> = { synced: '✓', pending: '◔', conflict: '⚠', missing: '–' };
-
-function ago(iso: string | undefined, now: number): string {
-  if (iso === undefined) return '–';
-  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (s < 2) return 'just now';
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  return new Date(iso).toLocaleString();
-}
-
-function desiredText(d: MachineDesired | undefined): string {
-  if (d === undefined) return '<span class="muted">none</span>';
-  const speed = d.state === 'running' ? `<span class="num">${esc(d.speed)} rpm</span>` : `<span class="muted small">(${esc(d.speed)} rpm when running)</span>`;
-  return `<span class="state state-${esc(d.state)}">${esc(d.state)}</span> ${speed}`;
-}
 
 /** The rows the page holds: `rows` are the selected rows `from`..`from + rows.length` of `total`. */
 export interface RowWindow {
@@ -537,7 +505,7 @@ export class DashboardView {
          ${this.#access?.canWrite === false ? '' : `<button type="button" class="edit" data-action="edit" data-id="${esc(row.id)}" ${d === undefined || row.desired.status === 'conflict' ? 'disabled' : ''}>Edit</button>`}${outcome}${failureText(row.id, this.#failures.get(row.id))}`,
       );
     }
-    set(observed, 'observed', this.#observedText(o, row.differs));
+    set(observed, 'observed', observedText(o, row.differs));
     set(
       sync,
       'sync',
@@ -546,14 +514,6 @@ export class DashboardView {
         .join(' '),
     );
     set(last, 'ago muted', ago(o?.reportedAt, now));
-  }
-
-  #observedText(o: MachineObserved | undefined, differs: readonly string[]): string {
-    if (o === undefined) return '<span class="muted">no report yet</span>';
-    const mark = (field: string, html: string): string => (differs.includes(field) ? `<mark class="diff" title="differs from desired">${html}</mark>` : html);
-    const state = `<span class="state state-${esc(o.state)}">${esc(o.state)}</span>`;
-    const error = o.error === undefined ? '' : ` <span class="error">${esc(o.error)}</span>`;
-    return `${mark('state', state)}${error} ${mark('speed', `<span class="num">${esc(o.speed)} rpm</span>`)} <span class="muted num">${esc(temperatureOf(o))} °C</span>`;
   }
 
   #editForm(id: string, d: MachineDesired, base: number): string {

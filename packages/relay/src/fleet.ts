@@ -193,6 +193,10 @@ export class Fleet {
 
   /** Subscribes (again) and pings: up when both answer. */
   #check(): Promise<void> {
+    // Only once both connections are ready: SUBSCRIBE is accepted while a connection still runs
+    // its ready check, and puts it in subscriber mode, so the check's INFO fails and ioredis drops
+    // the connection (a down-up flap at every start and reconnect). The other's 'ready' checks again.
+    if (this.#redis.status !== 'ready' || this.#sub.status !== 'ready') return Promise.resolve();
     this.#checking ??= (async () => {
       try {
         await this.#sub.subscribe(this.#channel(this.#cfg.nodeId), `${this.#cfg.prefix}revoke`);
@@ -275,8 +279,9 @@ export class Fleet {
     return (await this.#run(1, (r) => r.sismember(this.#key(edgeId, 'rev'), frontendId))) === 1;
   }
 
-  async offer(edgeId: string, hash: string, ttlMs: number): Promise<void> {
-    await this.#run(1, (r) => r.offerTicket(this.#key(edgeId, `t:${hash}`), Math.max(1, Math.ceil(ttlMs))));
+  /** Offers a ticket fleet-wide; false when it was used already (it stays used). */
+  async offer(edgeId: string, hash: string, ttlMs: number): Promise<boolean> {
+    return (await this.#run(1, (r) => r.offerTicket(this.#key(edgeId, `t:${hash}`), Math.max(1, Math.ceil(ttlMs))))) === 1;
   }
 
   /** True exactly once per offered ticket, fleet-wide. */

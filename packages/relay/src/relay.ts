@@ -309,7 +309,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       if (e.tickets.size >= o.maxTicketsPerEdge && !e.tickets.has(m.ticketHash)) return sendJson(c, { t: 'nack', id, reason: 'too many tickets on offer' });
       e.tickets.set(m.ticketHash, now + ttl);
       const hash = m.ticketHash;
-      return void viaFleet((fl) => fl.offer(e.edgeId, hash, ttl)).then(() => sendJson(c, { t: 'ack', id }));
+      return void viaFleet((fl) => fl.offer(e.edgeId, hash, ttl)).then((offered) => {
+        // Used already (an Edge offers its tickets again at each registration): no local copy,
+        // or a pair here would take it a second time while Redis is away.
+        if (offered === false) e.tickets.delete(hash);
+        sendJson(c, { t: 'ack', id });
+      });
     }
     if (m.t === 'revoke') {
       if (!isId(m.frontendId)) return shut(c, CloseCode.BAD_REQUEST, 'malformed revoke');
@@ -453,7 +458,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     const now = Date.now();
     for (const e of edges.values()) {
       await fl.claim(e.edgeId, e.spki, [...e.revoked]);
-      for (const [h, exp] of e.tickets) if (exp > now) await fl.offer(e.edgeId, h, exp - now);
+      for (const [h, exp] of e.tickets) if (exp > now && !(await fl.offer(e.edgeId, h, exp - now))) e.tickets.delete(h);
     }
     for (const u of usedWhileDown.splice(0)) if (u.expires > now) await fl.markUsed(u.edgeId, u.hash, u.expires - now);
     for (const set of held.values()) for (const s of set) s.leased = await fl.lease(s.edgeId, s.sid, 2 ** 31);

@@ -36,7 +36,7 @@ function alive(pid: number): boolean {
   }
 }
 
-type PageState = { status: string; received: number; startCursors: Record<string, number>; pending: number; progressSeen: string[]; error?: string };
+type PageState = { status: string; received: number; startCursors: Record<string, number>; pending: number; progressSeen: string[]; tabs: number; error?: string };
 const pageState = (page: Page): Promise<PageState | undefined> => page.evaluate(() => (window as unknown as { cseDashboard?: PageState }).cseDashboard && { ...(window as unknown as { cseDashboard: PageState }).cseDashboard });
 
 const docStatus = (page: Page, worker: string, doc: string): Promise<string | null> =>
@@ -101,7 +101,13 @@ describe('npm start: the Edge, the link and the dashboard in Chromium', () => {
       expect(await second.locator('#other-tab').isHidden()).toBe(true);
       expect(await second.locator('#pairing').isHidden()).toBe(true);
       expect(await second.locator('tr[data-worker="m01"] button[data-action="edit"]').isEnabled()).toBe(true);
-      await second.close();
+      await until('the sync serves two tabs', async () => (await pageState(page))?.tabs === 2);
+      // Closed tabs leave the sync (it computes no more windows for them): reloads do not pile up.
+      await second.reload();
+      await second.locator('#connection[data-status="live"]').waitFor({ timeout: 60_000 });
+      await until('still two tabs after a reload', async () => (await pageState(page))?.tabs === 2 && (await pageState(second))?.tabs === 2);
+      await second.close({ runBeforeUnload: true });
+      await until('one tab once the second closed', async () => (await pageState(page))?.tabs === 1);
 
       // 2. An edit: applied on the Edge, then the machine gets there (the observed speed follows).
       await page.locator('tr[data-worker="m02"] button[data-action="edit"]').click();

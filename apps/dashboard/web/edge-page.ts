@@ -48,6 +48,8 @@ export interface DashboardState {
   grant?: string;
   /** `unpaired` until this browser has paired with this Edge. */
   role?: Role;
+  /** How many tabs this Edge's sync serves, this one included. */
+  tabs: number;
   /** When the sync was first live (performance.now()), and how often it left live since (status flaps). */
   liveAt?: number;
   flaps: number;
@@ -78,6 +80,14 @@ function openSyncWorker(): NonNullable<typeof syncWorkerOfPage> {
       ? (new SharedWorker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name: 'cse-dashboard-sync' }).port as unknown as typeof port)
       : (new Worker(new URL('./sync-worker.ts', import.meta.url), { type: 'module', name: 'cse-dashboard-sync' }) as unknown as typeof port);
   port.onmessage = (ev) => routes.get(ev.data.edge)?.(ev.data.msg);
+  // Leaving (closed, reloaded, navigated away): every Edge's sync forgets this tab. A tab brought
+  // back from the back/forward cache was forgotten, so it loads again.
+  addEventListener('pagehide', () => {
+    for (const edge of routes.keys()) port.postMessage({ edge, msg: { type: 'bye' } });
+  });
+  addEventListener('pageshow', (ev) => {
+    if (ev.persisted) location.reload();
+  });
   return { post: (m) => port.postMessage(m), routes };
 }
 
@@ -118,7 +128,7 @@ export class EdgePage {
     this.edgeId = config.edgeId ?? '';
     this.root = root;
     root.hidden = true;
-    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, loading: 0, held: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined, flaps: 0, flapLog: [] };
+    this.state = { edgeId: this.edgeId, status: 'offline', progress: { applied: 0, cursor: 0, head: 0 }, received: 0, startCursors: {}, pending: 0, machines: 0, loading: 0, held: 0, rendered: 0, progressSeen: [], outcomes: [], error: undefined, tabs: 0, flaps: 0, flapLog: [] };
     this.#port = syncWorker(config);
     const call = <T>(c: Call): Promise<T> => this.call<T>(c);
     this.#detail = new DetailView({ history: (id) => call({ method: 'history', id }) });
@@ -293,6 +303,9 @@ export class EdgePage {
         this.onChange();
         return;
       }
+      case 'tabs':
+        state.tabs = msg.count;
+        return;
       case 'outcome':
         state.outcomes = [...state.outcomes.slice(-49), { id: msg.outcome.id, kind: msg.outcome.kind }];
         view.setOutcome(msg.outcome);

@@ -73,9 +73,19 @@ class SyncHub {
   #lastApplied = 0;
   #drawing = false;
 
-  /** A message of a tab (the first one adds the tab). */
+  /** A message of a tab (the first one adds the tab; `bye` removes it). */
   receive(port: Port, msg: ToWorker): void {
-    this.#ports.add(port);
+    if (msg.type === 'bye') {
+      // A closed tab's port never says so (MessagePort has no close event in every browser): the
+      // page says bye on pagehide, or the hub would keep computing windows for it for good.
+      this.#views.delete(port);
+      if (this.#ports.delete(port)) this.#send(undefined, { type: 'tabs', count: this.#ports.size });
+      return;
+    }
+    if (!this.#ports.has(port)) {
+      this.#ports.add(port);
+      this.#send(undefined, { type: 'tabs', count: this.#ports.size });
+    }
     void this.#onMessage(port, msg);
   }
 
@@ -112,7 +122,7 @@ class SyncHub {
     });
   }
 
-  async #onMessage(port: Port, msg: ToWorker): Promise<void> {
+  async #onMessage(port: Port, msg: Exclude<ToWorker, { type: 'bye' }>): Promise<void> {
     if (msg.type === 'view') {
       const v = this.#views.get(port);
       if (v === undefined) this.#views.set(port, { view: msg.view });
@@ -382,6 +392,7 @@ function serve(tab: { postMessage(m: ToPageEnvelope): void; onmessage: ((ev: Mes
   tab.onmessage = (ev) => {
     const { edge, msg } = ev.data;
     let view = views.get(edge);
+    if (msg.type === 'bye') views.delete(edge);
     if (view === undefined) {
       view = { postMessage: (m) => tab.postMessage({ edge, msg: m }) };
       views.set(edge, view);

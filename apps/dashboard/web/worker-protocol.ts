@@ -48,7 +48,12 @@ export interface ViewRequest {
   readonly detail: string | undefined;
 }
 
-export type ToWorker = { type: 'init'; config: LinkConfig; code: string | undefined } | { type: 'call'; seq: number; call: Call } | { type: 'view'; view: ViewRequest };
+export type ToWorker =
+  | { type: 'init'; config: LinkConfig; code: string | undefined }
+  | { type: 'call'; seq: number; call: Call }
+  | { type: 'view'; view: ViewRequest }
+  /** The tab is going away (`pagehide`): the worker forgets it and stops computing its windows. */
+  | { type: 'bye' };
 
 /**
  * One sync worker serves every Edge of the page (one JavaScript heap, not one per Edge): each
@@ -104,6 +109,8 @@ export type ToPage =
    */
   | { type: 'window'; selection: number; total: number; from: number; rows?: PageRow[]; counts: RowCounts; detail?: PageRow }
   | { type: 'sync'; state: SyncState }
+  /** How many tabs this Edge's sync serves (this one included), whenever a tab joins or leaves. */
+  | { type: 'tabs'; count: number }
   | { type: 'outcome'; outcome: WriteOutcome }
   | { type: 'reply'; seq: number; ok: true; value: unknown }
   | { type: 'reply'; seq: number; ok: false; error: string }

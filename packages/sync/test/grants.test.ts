@@ -161,6 +161,31 @@ describe('enforced on the Edge', () => {
     await fe.stop();
   });
 
+  it('a browser paired again (revoked, then a new code) is held to grant changes made after that, a narrowing to a grant it once had included', async () => {
+    const edge = await secureMemoryEdge();
+    const store = openStore(new MemoryAdapter());
+    const first = await pairWith(edge, grantPreset('operator'), store);
+    const fe1 = frontendOn(store, first.secure.connector(secureDial(() => edge)));
+    await fe1.start();
+    await until(() => fe1.grant?.preset === 'operator', 'operator at first');
+    await edge.secure.grant(first.secure.frontendId, grantPreset('viewer'));
+    await until(() => fe1.grant?.preset === 'viewer', 'narrowed to viewer');
+    await fe1.stop();
+    await edge.secure.revoke(first.secure.frontendId);
+    // The same browser (the same key, so the same Frontend id) pairs again, as an admin this time.
+    const again = await pairWith(edge, grantPreset('admin'), store);
+    expect(again.secure.frontendId).toBe(first.secure.frontendId);
+    const fe2 = frontendOn(store, again.secure.connector(secureDial(() => edge)));
+    await fe2.start();
+    await until(() => fe2.grant?.preset === 'admin', 'admin after pairing again');
+    await edge.secure.grant(again.secure.frontendId, grantPreset('viewer'));
+    await until(() => fe2.grant?.preset === 'viewer', 'the live session narrowed to viewer again');
+    await fe2.saveDesired('pump', 'p1', { rpm: 5 });
+    await until(async () => (await store.get('pump_desired', 'p1'))?._sync_status === 'conflict', 'the write refused');
+    expect(await edge.triangular.loadDesired('pump', 'p1')).toBeUndefined();
+    await fe2.stop();
+  });
+
   it('an expiring grant stops a live session when it expires', async () => {
     const edge = await secureMemoryEdge();
     // The grant must outlive the pairing and the first page (400 ms did not on a loaded CI

@@ -421,8 +421,11 @@ export class SecureEdge {
         const latest = this.#appliedGrants.get(info.frontendId);
         // (Only a change applied since the handshake began: an older one is what the record held.)
         if (latest !== undefined && latest.seq > since && (info.grant === undefined || canonicalGrant(info.grant) !== latest.text)) session.setGrant(latest.grant);
-        // The grant this Frontend's sessions hold, for `followStore` to compare with (seq 0: no change).
-        else if (latest === undefined && info.grant !== undefined) this.#appliedGrants.set(info.frontendId, { text: canonicalGrant(info.grant), grant: info.grant, seq: 0 });
+        // Otherwise the record's grant is what its sessions hold now: `#grantChanged` and
+        // `followStore` compare with it. An older entry (a grant applied before the Frontend was
+        // revoked and paired again) would hide a change back to that grant. The seq stays, so a
+        // handshake still running that read the record before that change still catches up.
+        else if (info.grant !== undefined) this.#appliedGrants.set(info.frontendId, { text: canonicalGrant(info.grant), grant: info.grant, seq: latest?.seq ?? 0 });
         for (const l of this.#sessionListeners) {
           try {
             l(session, info);

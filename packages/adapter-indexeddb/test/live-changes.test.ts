@@ -101,8 +101,11 @@ describe('IndexedDbAdapter change feed', () => {
     await until('the first signal', () => c.calls > 0);
     await a.close();
     const calls = c.calls;
+    // A third connection still listening: once its listener heard the commit, the channel's
+    // message had reached every connection, the closed one too.
+    const witness = counter(await connection(name));
     await b.commit(insert('after-close'));
-    await new Promise((r) => setTimeout(r, 100));
+    await until('the commit heard by the connection still open', () => witness.calls > 0);
     expect(c.calls).toBe(calls);
     expect(a.subscribe(() => undefined)).toBeTypeOf('function'); // closed: a no-op subscription
   });

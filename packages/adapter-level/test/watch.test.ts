@@ -35,8 +35,15 @@ describe('LevelAdapter change feed', () => {
     expect(seenAtCall).toEqual([1, 3]);
     off();
     off();
+    // Listeners are called together, in order: once one subscribed after it has heard the commit
+    // (reading the counter the same way), the one removed would have too.
+    let witnessed = 0;
+    const witness = adapter.subscribe(() => {
+      void adapter.sequence().then(() => witnessed++);
+    });
     await commitOk(adapter, put('a', '4'));
-    await new Promise((r) => setTimeout(r, 10));
+    await until('the listener still subscribed to hear the commit', () => witnessed > 0);
+    witness();
     expect(seenAtCall).toEqual([1, 3]);
     await adapter.close();
   });

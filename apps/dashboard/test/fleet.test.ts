@@ -67,8 +67,11 @@ describe('the dashboard at plant scale', () => {
       await page.goto(run.url);
       await shown(page).locator('#connection[data-status="live"]').waitFor({ timeout: 240_000 });
       await until('every machine in the page', async () => (await page.evaluate(() => (window as unknown as { cseDashboard: { machines: number } }).cseDashboard.machines)) === WORKERS);
-      await until('the first reports', async () => !((await shown(page).locator('#summary').textContent()) ?? '').includes('loading'));
-      expect(await shown(page).locator('#summary').textContent()).toContain(`${WORKERS} machines`);
+      // The counts are drawn at the next frame.
+      await until('the first reports of every machine', async () => {
+        const summary = (await shown(page).locator('#summary').textContent()) ?? '';
+        return summary.includes(`${WORKERS} machines`) && !summary.includes('loading');
+      });
       expect(await shown(page).locator('tr[data-worker]').count(), 'only the rows near the viewport are drawn').toBeLessThan(100);
       await page.screenshot({ path: join(artifacts, 'fleet-2000-live.png') });
       // A machine loses power: no report from now on, not even a heartbeat (stale after 30 s).
@@ -103,7 +106,7 @@ describe('the dashboard at plant scale', () => {
       // m07 stopped reporting: stale once three heartbeats are missed.
       await shown(page).locator('#filter').selectOption('stale');
       await until('m07 marked stale', async () => (await drawnIds(page)).join() === 'm07');
-      expect(await shown(page).locator('#summary').textContent()).toContain('1 stale');
+      await expect.poll(() => shown(page).locator('#summary').textContent(), { timeout: 30_000 }).toContain('1 stale');
       await page.screenshot({ path: join(artifacts, 'fleet-stale.png') });
       expect(errors).toEqual([]);
       ctrlC(run.proc);

@@ -61,7 +61,8 @@ describe('the dashboard syncs in a worker', () => {
         const s = await page.evaluate(() => (window as unknown as { cseDashboard: { machines: number; progressSeen: string[] } }).cseDashboard);
         return s.machines === WORKERS && s;
       });
-      expect(await page.locator('#summary').textContent()).toContain(`${WORKERS} machines`);
+      // The counts are drawn at the next frame.
+      await until('the summary to count every machine', async () => (await page.locator('#summary').textContent())?.includes(`${WORKERS} machines`));
       const drawn = await page.locator('tr[data-worker]').count();
       expect(drawn, 'only the rows near the viewport are drawn').toBeLessThan(WORKERS / 4);
       expect(drawn).toBeGreaterThan(0);

@@ -68,7 +68,7 @@ describe('two people on one Edge', () => {
       const conflict = b.locator('tr[data-conflict="m04"]');
       expect(await conflict.locator('.choice').first().textContent(), 'B\'s edit').toContain('1300 rpm');
       expect(await conflict.locator('.choice').nth(1).textContent(), 'the Edge\'s value (A\'s edit)').toContain('2100 rpm');
-      expect(await b.locator('#summary').textContent()).toContain('1 conflict to resolve');
+      await expect.poll(() => b.locator('#summary').textContent(), { timeout: 30_000 }).toContain('1 conflict to resolve');
       expect((await dashboard().edgeDesired('m04'))?.speed, 'a stale edit never overwrites the Edge').toBe(2100);
       expect((await dashboard().edgeDesired('m04'))?._version).toBe((base._version as number) + 1);
       // A sees no conflict: its edit is the Edge's value.

@@ -13,3 +13,8 @@ export interface LinkConfig {
   /** Every Edge the launcher runs (`npm start --edges n`), the first one included; absent with one Edge. */
   readonly edges?: readonly LinkConfig[];
 }
+
+/** The IndexedDB database of this Edge's replica (one per Edge, so a new Edge never mixes with an old one). */
+export function databaseName(config: LinkConfig): string {
+  return config.edgeId === undefined ? 'cse-dashboard' : `cse-dashboard-${config.edgeId.slice(0, 16)}`;
+}

@@ -22,10 +22,6 @@ export interface Link {
   readonly connect: Connect;
 }
 
-/** The IndexedDB database of this Edge's replica (one per Edge, so a new Edge never mixes with an old one). */
-export function databaseName(config: LinkConfig): string {
-  return config.edgeId === undefined ? 'cse-dashboard' : `cse-dashboard-${config.edgeId.slice(0, 16)}`;
-}
 
 export async function openLink(config: LinkConfig, store: Store): Promise<Link> {
   const { relayUrl, edgeId } = config;

@@ -7,7 +7,7 @@
  */
 import type { SyncProgress, SyncStatus, WriteOutcome } from '@cse/sync';
 import type { LinkConfig } from '../shared/link-config.js';
-import { databaseName } from './connection.js';
+import { databaseName } from '../shared/link-config.js';
 import { DetailView } from './detail.js';
 import { showUpdateRequired } from './update-notice.js';
 import { machineRow } from './model.js';

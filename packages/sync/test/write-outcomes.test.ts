@@ -198,6 +198,34 @@ describe('write results and outcomes', () => {
     await fe.stop();
   });
 
+  it('a conflict stays visible when the Edge changes the document again: in the session that made it (a replica new to the sync reads no Desired document until one holds a conflict) and after a reload', async () => {
+    const { edge, local, fe } = setup();
+    await edge.triangular.saveDesired('pump', 'p1', { rpm: 1 });
+    await edge.triangular.saveDesired('pump', 'p2', { rpm: 1 });
+    await fe.start();
+    await fe.settled();
+    const form = (await local.get('pump_desired', 'p1'))?._edge_version as number;
+    await edge.triangular.saveDesired('pump', 'p1', { rpm: 2 }); // someone else, first
+    const mine = await fe.saveDesired('pump', 'p1', { rpm: 3 }, { baseVersion: form });
+    expect(await mine.result).toMatchObject({ kind: 'conflict' });
+    // The Edge moves on: pages bring p1 (and p2) again.
+    await edge.triangular.saveDesired('pump', 'p1', { rpm: 4 });
+    await edge.triangular.saveDesired('pump', 'p2', { rpm: 4 });
+    await until(async () => (await local.get('pump_desired', 'p2'))?.rpm === 4, 'the page with p2');
+    await fe.settled();
+    expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm: 4, _sync_status: 'conflict', _conflict: { value: { rpm: 3 } } });
+    await fe.stop();
+    // A new instance on the same replica (a reload) does not know which documents hold one: it reads them.
+    const again = frontendOn(local, pairConnector(() => edge.sync));
+    await again.start();
+    await edge.triangular.saveDesired('pump', 'p1', { rpm: 5 });
+    await edge.triangular.saveDesired('pump', 'p2', { rpm: 5 });
+    await until(async () => (await local.get('pump_desired', 'p2'))?.rpm === 5, 'the page with p2 after the reload');
+    await again.settled();
+    expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm: 5, _sync_status: 'conflict', _conflict: { value: { rpm: 3 } } });
+    await again.stop();
+  });
+
   it('a write whose answer arrives after a reload gets its outcome in the new instance', async () => {
     const edge = memoryEdge();
     const local = openStore(new MemoryAdapter());

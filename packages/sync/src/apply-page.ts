@@ -74,11 +74,9 @@ export async function applyPage(state: ReplicaState, outbox: Outbox, p: Page): P
   if (at.some((n) => n !== p.from)) throw new ProtocolError(`a page from ${p.from}, but the cursors are at ${at.join(', ')}`);
   const now = state.now();
   const registry = state.registry;
-  // Only Desired documents can hold a conflict (only they are written here): read those alone,
-  // and of those only the ones that may hold one when the replica knows which (a first sync: none).
+  // Only Desired documents can hold a conflict (only they are written here): read those alone.
   const roles = new Set(p.cs.filter((c) => registry.isRegistered(c) && registry.getMetadata(c).role === 'desired'));
-  const known = state.mayConflict;
-  const desired = roles.size === 0 ? [] : p.changes.filter((ch) => roles.has(ch.c) && (known === undefined || known.has(docKey(ch.c, ch.id))));
+  const desired = roles.size === 0 ? [] : p.changes.filter((ch) => roles.has(ch.c));
   const found = desired.length === 0 ? [] : await state.replica.getMany(desired.map((ch) => ({ collection: ch.c, id: ch.id })));
   const locals = new Map(desired.map((ch, i) => [docKey(ch.c, ch.id), found[i]]));
   const writes: ReplicaWrite[] = [];

@@ -95,12 +95,6 @@ export class ReplicaState {
    * as recorded in its state; undefined for a replica written before versions were recorded.
    */
   schemas: Record<string, number> | undefined;
-  /**
-   * The documents that may hold a conflict (S4): those committed as one since this replica was
-   * known to hold none (a replica new to the sync holds none). Undefined while not known: a page
-   * then reads every Desired document it changes, to keep a conflict on it visible.
-   */
-  mayConflict: Set<string> | undefined;
   /** The local `_version` of the state document, as last committed. */
   #stateVersion = 0;
   /** Where the page commits in flight leave the cursors and the state document (none in flight: undefined). */
@@ -114,11 +108,7 @@ export class ReplicaState {
 
   constructor(store: Store, registry: Registry, clock: () => Date, collections: string[]) {
     this.replica = new PipelinedReplica(store, (records) => {
-      const conflicts = this.mayConflict;
-      for (const r of records) {
-        if (r.collection === REPLICA_COLLECTION && r.id === STATE_ID) this.#stateVersion = r.version;
-        else if (conflicts !== undefined && !r.deleted && r.doc._sync_status === 'conflict') conflicts.add(docKey(r.collection, r.id));
-      }
+      for (const r of records) if (r.collection === REPLICA_COLLECTION && r.id === STATE_ID) this.#stateVersion = r.version;
     });
     this.registry = registry;
     this.#clock = clock;
@@ -197,11 +187,7 @@ export class ReplicaState {
     this.cursors = { ...((doc?.cursors as Record<string, number> | undefined) ?? {}) };
     const schemas = doc?.schemas;
     this.schemas = schemas !== null && typeof schemas === 'object' && !Array.isArray(schemas) ? { ...(schemas as Record<string, number>) } : undefined;
-    if (doc === undefined) {
-      // A replica the sync has never written to: no document in it holds a conflict.
-      if (state === undefined) this.mayConflict = new Set();
-      await this.replica.commit([this.stateWrite(null, {})]);
-    }
+    if (doc === undefined) await this.replica.commit([this.stateWrite(null, {})]);
   }
 
   stateWrite(epoch: string | null, cursors: Record<string, number>): ReplicaWrite {

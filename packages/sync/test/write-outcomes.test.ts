@@ -198,7 +198,7 @@ describe('write results and outcomes', () => {
     await fe.stop();
   });
 
-  it('a conflict stays visible when the Edge changes the document again: in the session that made it (a replica new to the sync reads no Desired document until one holds a conflict) and after a reload', async () => {
+  it('a conflict stays visible when the Edge changes the document again: in the session that made it and after a reload', async () => {
     const { edge, local, fe } = setup();
     await edge.triangular.saveDesired('pump', 'p1', { rpm: 1 });
     await edge.triangular.saveDesired('pump', 'p2', { rpm: 1 });
@@ -215,7 +215,7 @@ describe('write results and outcomes', () => {
     await fe.settled();
     expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm: 4, _sync_status: 'conflict', _conflict: { value: { rpm: 3 } } });
     await fe.stop();
-    // A new instance on the same replica (a reload) does not know which documents hold one: it reads them.
+    // A new instance on the same replica (a reload).
     const again = frontendOn(local, pairConnector(() => edge.sync));
     await again.start();
     await edge.triangular.saveDesired('pump', 'p1', { rpm: 5 });

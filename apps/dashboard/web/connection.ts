@@ -22,7 +22,6 @@ export interface Link {
   readonly connect: Connect;
 }
 
-
 export async function openLink(config: LinkConfig, store: Store): Promise<Link> {
   const { relayUrl, edgeId } = config;
   if (relayUrl === undefined || edgeId === undefined) throw new Error('the dashboard server gave no relay address or Edge id');

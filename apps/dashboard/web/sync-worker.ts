@@ -393,7 +393,12 @@ function serve(tab: { postMessage(m: ToPageEnvelope): void; onmessage: ((ev: Mes
   tab.onmessage = (ev) => {
     const { edge, msg } = ev.data;
     let view = views.get(edge);
-    if (msg.type === 'bye') views.delete(edge);
+    if (msg.type === 'bye') {
+      // The tab leaves: the hub that serves it forgets it (a tab that never spoke makes no hub).
+      views.delete(edge);
+      if (view !== undefined) hubs.get(edge)?.receive(view, msg);
+      return;
+    }
     if (view === undefined) {
       view = { postMessage: (m) => tab.postMessage({ edge, msg: m }) };
       views.set(edge, view);

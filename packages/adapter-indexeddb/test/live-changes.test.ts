@@ -85,8 +85,14 @@ describe('IndexedDbAdapter change feed', () => {
       await watcher.stop();
       c.stop();
       const calls = c.calls;
+      // A connection still listening polls too: once its poll has seen the commit, the stopped
+      // listener's would have (it is warmed up first, so its counter is read before the commit).
+      const witness = counter(await connection(name));
+      await b.commit(insert('warm-up'));
+      await until('the witness to poll', () => witness.calls > 0);
+      const heard = witness.calls;
       await b.commit(insert('unheard'));
-      await new Promise((r) => setTimeout(r, 250));
+      await until('the witness to poll the commit', () => witness.calls > heard);
       expect(c.calls).toBe(calls);
     } finally {
       if (saved) Object.defineProperty(globalThis, 'BroadcastChannel', saved);

@@ -208,21 +208,20 @@ describe('write results and outcomes', () => {
     await edge.triangular.saveDesired('pump', 'p1', { rpm: 2 }); // someone else, first
     const mine = await fe.saveDesired('pump', 'p1', { rpm: 3 }, { baseVersion: form });
     expect(await mine.result).toMatchObject({ kind: 'conflict' });
-    // The Edge moves on: pages bring p1 (and p2) again.
-    await edge.triangular.saveDesired('pump', 'p1', { rpm: 4 });
-    await edge.triangular.saveDesired('pump', 'p2', { rpm: 4 });
-    await until(async () => (await local.get('pump_desired', 'p2'))?.rpm === 4, 'the page with p2');
-    await fe.settled();
-    expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm: 4, _sync_status: 'conflict', _conflict: { value: { rpm: 3 } } });
+    // The Edge moves on: a page brings p1 (and p2) again, and p1 keeps the refused value.
+    const edgeMovesOn = async (frontend: typeof fe, rpm: number): Promise<void> => {
+      await edge.triangular.saveDesired('pump', 'p1', { rpm });
+      await edge.triangular.saveDesired('pump', 'p2', { rpm });
+      await until(async () => (await local.get('pump_desired', 'p2'))?.rpm === rpm, `the page with p2 at ${rpm}`);
+      await frontend.settled();
+      expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm, _sync_status: 'conflict', _conflict: { value: { rpm: 3 } } });
+    };
+    await edgeMovesOn(fe, 4);
     await fe.stop();
     // A new instance on the same replica (a reload).
     const again = frontendOn(local, pairConnector(() => edge.sync));
     await again.start();
-    await edge.triangular.saveDesired('pump', 'p1', { rpm: 5 });
-    await edge.triangular.saveDesired('pump', 'p2', { rpm: 5 });
-    await until(async () => (await local.get('pump_desired', 'p2'))?.rpm === 5, 'the page with p2 after the reload');
-    await again.settled();
-    expect(await local.get('pump_desired', 'p1')).toMatchObject({ rpm: 5, _sync_status: 'conflict', _conflict: { value: { rpm: 3 } } });
+    await edgeMovesOn(again, 5);
     await again.stop();
   });
 
